@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Every test: set-up (packages, Docker engine, base image, build), the fuzz
+# targets for a bounded time each, then ctest over the plain build and over
+# the ASan+UBSan build.  The last line printed is ctest's summary.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+fuzz_seconds=${HDC_FUZZ_SECONDS:-20}
+
+"$root/scripts/setup.sh"
+
+say() { printf '\ntest: %s\n' "$*"; }
+
+configure_and_build() { # DIR CMAKE-ARGS...
+    local dir=$1; shift
+    cmake -S "$root" -B "$dir" "$@" >"$dir.cmake.log" 2>&1 ||
+        { cat "$dir.cmake.log" >&2; exit 1; }
+    cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1 ||
+        { tail -60 "$dir.build.log" >&2; exit 1; }
+}
+
+say "fuzz targets, ${fuzz_seconds}s each"
+fuzz_dir=$root/build-fuzz
+mkdir -p "$fuzz_dir"
+configure_and_build "$fuzz_dir" -DCMAKE_C_COMPILER=clang -DHDC_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
+for fuzzer in "$fuzz_dir"/fuzz_*; do
+    [ -x "$fuzzer" ] || continue
+    name=$(basename "$fuzzer")
+    corpus=$fuzz_dir/corpus/$name
+    mkdir -p "$corpus"
+    seeds=$root/tests/fuzz/corpus/$name
+    [ -d "$seeds" ] || seeds=
+    if "$fuzzer" -max_total_time="$fuzz_seconds" -timeout=5 -rss_limit_mb=2048 \
+        -print_final_stats=0 "$corpus" $seeds >"$fuzz_dir/$name.log" 2>&1; then
+        printf 'test: %s: %s\n' "$name" "$(grep -Eo '#[0-9]+ +DONE.*' "$fuzz_dir/$name.log" | tail -1)"
+    else
+        tail -40 "$fuzz_dir/$name.log" >&2
+        printf 'test: fuzz target %s found a crash (log: %s)\n' "$name" "$fuzz_dir/$name.log" >&2
+        exit 1
+    fi
+done
+
+say "ASan+UBSan build: every test"
+asan_dir=$root/build-asan
+mkdir -p "$asan_dir"
+configure_and_build "$asan_dir" -DHDC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir "$asan_dir" --output-on-failure -j"$jobs"
+
+say "plain build: every test"
+ctest --test-dir "$root/build" --output-on-failure -j"$jobs"
