@@ -1,0 +1,16 @@
+/* A step depends on a step the plugin does not declare. */
+#include "minimal.h"
+
+static const hdc_step steps[] = {
+    {.name = "boot-namenode", .kind = HDC_STEP_BOOT, .service = "namenode", .timeout_s = 5},
+    {.name = "format", .kind = HDC_STEP_EXEC, .service = "namenode", .command = "true",
+     .timeout_s = 5, .after = HDC_LIST("boot-nn")},
+    {0},
+};
+
+HDC_PLUGIN_EXPORT const hdc_plugin_desc hdc_plugin = {
+    HDC_PLUGIN_HEADER,
+    .name = "unknown_step",
+    .services = minimal_services,
+    .steps = steps,
+};
