@@ -1,0 +1,253 @@
+/* The cluster plan: every node of a cluster, named and addressed before
+ * anything is created.
+ *
+ * Decisions a newcomer might question:
+ * - Addresses are static and assigned here, in a fixed order (ZooKeeper
+ *   first, then the descriptor's services, instances in order), so every
+ *   node's /etc/hosts can be complete when its container is created: no
+ *   node ever resolves a peer that is not there yet, and nothing rewrites
+ *   /etc/hosts later (the classic scripts' weakness).
+ * - The client node is planned with the rest though `hdc up` does not
+ *   create it: its address is reserved and in every /etc/hosts, so a
+ *   client started later resolves, and is resolved by, every node.
+ * - Each instance has its own znode, named after its hostname: with three
+ *   datanodes, three agents report, and a WAIT step waits for all three.
+ */
+#include "plan.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "plugin.h"
+
+static int plan_fail(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int plan_fail(char *err, size_t err_len, const char *fmt, ...) {
+    va_list ap;
+
+    if (err != NULL && err_len > 0) {
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return PLAN_EINVAL;
+}
+
+int plan_name_check(const char *name, char *err, size_t err_len) {
+    size_t len = name != NULL ? strlen(name) : 0;
+
+    if (len == 0)
+        return plan_fail(err, err_len, "a cluster name cannot be empty");
+    if (len > PLAN_MAX_NAME)
+        return plan_fail(err, err_len, "cluster name '%s' is longer than %d characters",
+                         name, PLAN_MAX_NAME);
+    if (!islower((unsigned char)name[0]) && !isdigit((unsigned char)name[0]))
+        return plan_fail(err, err_len,
+                         "cluster name '%s' must start with a lowercase letter or a digit",
+                         name);
+    for (size_t i = 1; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!(islower(c) || isdigit(c) || c == '-'))
+            return plan_fail(err, err_len,
+                             "cluster name '%s' has '%c': use only a-z, 0-9 and '-'", name,
+                             c);
+    }
+    return 0;
+}
+
+int plan_default_name(const char *dist, char *out, size_t out_len) {
+    size_t n = 0;
+
+    for (const char *s = dist; *s != '\0'; s++) {
+        if (!isalnum((unsigned char)*s))
+            continue;
+        if (n + 1 >= out_len)
+            return PLAN_EINVAL;
+        out[n++] = (char)tolower((unsigned char)*s);
+    }
+    if (out_len == 0)
+        return PLAN_EINVAL;
+    out[n] = '\0';
+    return plan_name_check(out, NULL, 0);
+}
+
+int plan_pool_parse(const char *spec, plan_pool *pool, char *err, size_t err_len) {
+    char addr[32];
+    unsigned long prefix, size = 24;
+    const char *slash;
+    char *end;
+    struct in_addr in;
+    uint32_t base, mask;
+
+    if (spec == NULL || *spec == '\0')
+        spec = PLAN_DEFAULT_POOL;
+    /* BASE/PREFIX, then either nothing or :SIZE. */
+    slash = strchr(spec, '/');
+    if (slash == NULL || (size_t)(slash - spec) >= sizeof(addr))
+        goto malformed;
+    memcpy(addr, spec, (size_t)(slash - spec));
+    addr[slash - spec] = '\0';
+    if (inet_pton(AF_INET, addr, &in) != 1 || !isdigit((unsigned char)slash[1]))
+        goto malformed;
+    prefix = strtoul(slash + 1, &end, 10);
+    if (*end == ':') {
+        if (!isdigit((unsigned char)end[1]))
+            goto malformed;
+        size = strtoul(end + 1, &end, 10);
+    }
+    if (*end != '\0')
+        goto malformed;
+    if (prefix < 8 || prefix > 28 || size < prefix || size > 28)
+        return plan_fail(err, err_len,
+                         "subnet pool '%s': the pool's prefix must be 8..28 and the "
+                         "cluster subnets' size between it and 28: fix HDC_SUBNET_POOL",
+                         spec);
+    base = ntohl(in.s_addr);
+    mask = ~0u << (32 - prefix);
+    if ((base & ~mask) != 0)
+        return plan_fail(err, err_len,
+                         "subnet pool '%s': %s has bits set past /%lu: use %u.%u.%u.%u/%lu",
+                         spec, addr, prefix, (base & mask) >> 24, ((base & mask) >> 16) & 255,
+                         ((base & mask) >> 8) & 255, (base & mask) & 255, prefix);
+    pool->base = base;
+    pool->prefix = (unsigned)prefix;
+    pool->size = (unsigned)size;
+    return 0;
+
+malformed:
+    return plan_fail(err, err_len,
+                     "subnet pool '%s' is not BASE/PREFIX[:SIZE] (e.g. %s): fix HDC_SUBNET_POOL",
+                     spec, PLAN_DEFAULT_POOL);
+}
+
+uint32_t plan_pool_count(const plan_pool *pool) {
+    return (uint32_t)1 << (pool->size - pool->prefix);
+}
+
+uint32_t plan_pool_start(const plan_pool *pool, const char *cluster) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    for (const char *s = cluster; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h % plan_pool_count(pool);
+}
+
+static void plan_format_ip(uint32_t ip, char out[16]) {
+    snprintf(out, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+}
+
+static int plan_build_hosts(plan *p) {
+    if (p->extra_hosts != NULL) {
+        for (char **h = p->extra_hosts; *h != NULL; h++)
+            free(*h);
+        free(p->extra_hosts);
+    }
+    p->extra_hosts = calloc(p->n_nodes + 1, sizeof(char *));
+    if (p->extra_hosts == NULL)
+        return UV_ENOMEM;
+    for (size_t i = 0; i < p->n_nodes; i++) {
+        size_t len = strlen(p->nodes[i].hostname) + strlen(p->nodes[i].address) + 2;
+        p->extra_hosts[i] = malloc(len);
+        if (p->extra_hosts[i] == NULL)
+            return UV_ENOMEM;
+        snprintf(p->extra_hosts[i], len, "%s:%s", p->nodes[i].hostname, p->nodes[i].address);
+    }
+    return 0;
+}
+
+void plan_readdress(plan *p, const plan_pool *pool, uint32_t index) {
+    uint32_t span = (uint32_t)1 << (32 - pool->size);
+    uint32_t net = pool->base + (index % plan_pool_count(pool)) * span;
+    char ip[16];
+
+    plan_format_ip(net, ip);
+    snprintf(p->subnet, sizeof(p->subnet), "%s/%u", ip, pool->size);
+    plan_format_ip(net + 1, p->gateway);
+    for (size_t i = 0; i < p->n_nodes; i++)
+        plan_format_ip(net + 2 + (uint32_t)i, p->nodes[i].address);
+    plan_build_hosts(p);
+}
+
+static int plan_add(plan *p, const hdc_service *svc, const char *service, unsigned instance,
+                    int numbered) {
+    plan_node *n = &p->nodes[p->n_nodes++];
+    const char *host = svc != NULL && svc->hostname != NULL ? svc->hostname : service;
+
+    n->svc = svc;
+    n->service = service;
+    n->instance = instance;
+    n->is_client = svc != NULL && (svc->flags & HDC_SERVICE_CLIENT) != 0;
+    snprintf(n->container, sizeof(n->container), "%s_%s_%u", p->cluster, service, instance);
+    if (numbered)
+        snprintf(n->hostname, sizeof(n->hostname), "%s%u", host, instance);
+    else
+        snprintf(n->hostname, sizeof(n->hostname), "%s", host);
+    snprintf(n->znode, sizeof(n->znode), "/%s", n->hostname);
+    return 0;
+}
+
+int plan_make(plan *p, const hdc_plugin_desc *desc, const char *name, unsigned datanodes,
+              const plan_pool *pool, uint32_t index, char *err, size_t err_len) {
+    size_t total = 1;
+    uint32_t usable = ((uint32_t)1 << (32 - pool->size)) - 3; /* net, gateway, broadcast */
+    int rc;
+
+    memset(p, 0, sizeof(*p));
+    rc = plan_name_check(name, err, err_len);
+    if (rc != 0)
+        return rc;
+    if (datanodes < 1 || datanodes > PLUGIN_MAX_INSTANCES)
+        return plan_fail(err, err_len, "--datanodes %u: it must be between 1 and %d",
+                         datanodes, PLUGIN_MAX_INSTANCES);
+    snprintf(p->cluster, sizeof(p->cluster), "%s", name);
+    snprintf(p->network, sizeof(p->network), "hdc_%s", name);
+    p->desc = desc;
+    p->datanodes = datanodes;
+    for (const hdc_service *s = desc->services; s != NULL && s->name != NULL; s++)
+        total += plugin_instances(s, datanodes);
+    if (total > usable)
+        return plan_fail(err, err_len,
+                         "%zu nodes do not fit in a /%u subnet (%u addresses): ask for fewer "
+                         "datanodes or set HDC_SUBNET_POOL with a larger size", total,
+                         pool->size, usable);
+    p->nodes = calloc(total, sizeof(*p->nodes));
+    if (p->nodes == NULL)
+        return UV_ENOMEM;
+    plan_add(p, NULL, "zookeeper", 1, 0);
+    for (const hdc_service *s = desc->services; s != NULL && s->name != NULL; s++) {
+        unsigned count = plugin_instances(s, datanodes);
+        int numbered = s->instances > 1 || s->instances == HDC_COUNT_DATANODES;
+        for (unsigned i = 1; i <= count; i++)
+            plan_add(p, s, s->name, i, numbered);
+    }
+    plan_readdress(p, pool, index);
+    if (p->extra_hosts == NULL || p->extra_hosts[p->n_nodes - 1] == NULL)
+        return UV_ENOMEM;
+    return 0;
+}
+
+void plan_free(plan *p) {
+    if (p->extra_hosts != NULL) {
+        for (char **h = p->extra_hosts; *h != NULL; h++)
+            free(*h);
+        free(p->extra_hosts);
+    }
+    free(p->nodes);
+    memset(p, 0, sizeof(*p));
+}
+
+const plan_node *plan_find(const plan *p, const char *service) {
+    for (size_t i = 0; i < p->n_nodes; i++)
+        if (strcmp(p->nodes[i].service, service) == 0)
+            return &p->nodes[i];
+    return NULL;
+}

@@ -1,0 +1,163 @@
+/* The cluster plan: names, the subnet pool, node naming and addressing, and
+ * the /etc/hosts lines, on a descriptor shaped like a Hadoop distribution. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "plan.h"
+
+static const hdc_service services[] = {
+    {.name = "namenode", .image = "hadoop"},
+    {.name = "datanode", .image = "hadoop", .instances = HDC_COUNT_DATANODES},
+    {.name = "resourcemanager", .image = "hadoop", .hostname = "rm"},
+    {.name = "journal", .image = "hadoop", .instances = 2},
+    {.name = "client", .image = "client", .flags = HDC_SERVICE_CLIENT},
+    {0},
+};
+static const hdc_plugin_desc desc = {HDC_PLUGIN_HEADER, .name = "apache_2.6.0",
+                                     .services = services};
+
+static void names_follow_the_cli_contract(void **state) {
+    char err[256];
+
+    assert_int_equal(plan_name_check("apache260", err, sizeof(err)), 0);
+    assert_int_equal(plan_name_check("0-a-b", err, sizeof(err)), 0);
+    assert_int_equal(plan_name_check("abcdefghijklmnopqrstuvwxyz012345", err, sizeof(err)), 0);
+    assert_int_equal(plan_name_check("abcdefghijklmnopqrstuvwxyz0123456", err, sizeof(err)),
+                     PLAN_EINVAL);
+    assert_non_null(strstr(err, "longer than 32"));
+    assert_int_equal(plan_name_check("-a", err, sizeof(err)), PLAN_EINVAL);
+    assert_non_null(strstr(err, "must start"));
+    assert_int_equal(plan_name_check("Apache", err, sizeof(err)), PLAN_EINVAL);
+    assert_int_equal(plan_name_check("a_b", err, sizeof(err)), PLAN_EINVAL);
+    assert_non_null(strstr(err, "'_'"));
+    assert_int_equal(plan_name_check("", err, sizeof(err)), PLAN_EINVAL);
+    assert_int_equal(plan_name_check(NULL, err, sizeof(err)), PLAN_EINVAL);
+}
+
+static void default_name_drops_punctuation(void **state) {
+    char name[40];
+
+    assert_int_equal(plan_default_name("apache_2.6.0", name, sizeof(name)), 0);
+    assert_string_equal(name, "apache260");
+    assert_int_equal(plan_default_name("Apache_3.3.6", name, sizeof(name)), 0);
+    assert_string_equal(name, "apache336");
+    assert_int_equal(plan_default_name("._-", name, sizeof(name)), PLAN_EINVAL);
+    assert_int_equal(plan_default_name("apache_2.6.0", name, 4), PLAN_EINVAL);
+}
+
+static void pool_parses_and_refuses(void **state) {
+    plan_pool pool;
+    char err[256];
+
+    assert_int_equal(plan_pool_parse(NULL, &pool, err, sizeof(err)), 0);
+    assert_int_equal(pool.prefix, 16);
+    assert_int_equal(pool.size, 24);
+    assert_int_equal(plan_pool_count(&pool), 256);
+    assert_int_equal(plan_pool_parse("10.200.0.0/20:26", &pool, err, sizeof(err)), 0);
+    assert_int_equal(plan_pool_count(&pool), 64);
+    assert_int_equal(plan_pool_parse("10.200.0.0/16", &pool, err, sizeof(err)), 0);
+    assert_int_equal(pool.size, 24);
+
+    const char *bad[] = {"10.200.0.0", "10.200.0.0/16x", "10.200.0.0/16:", "10.200.0.0/16:24x",
+                         "10.300.0.0/16", "10.200.0.0/4", "10.200.0.0/16:12",
+                         "10.200.0.0/16:30", "/16", "10.200.0.0/", NULL};
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        err[0] = '\0';
+        assert_int_equal(plan_pool_parse(bad[i], &pool, err, sizeof(err)), PLAN_EINVAL);
+        assert_non_null(strstr(err, "HDC_SUBNET_POOL"));
+    }
+    assert_int_equal(plan_pool_parse("10.200.1.0/16", &pool, err, sizeof(err)), PLAN_EINVAL);
+    assert_non_null(strstr(err, "use 10.200.0.0/16"));
+}
+
+static void pool_start_spreads_names(void **state) {
+    plan_pool pool;
+    uint32_t a, b;
+
+    plan_pool_parse(NULL, &pool, NULL, 0);
+    a = plan_pool_start(&pool, "apache260");
+    b = plan_pool_start(&pool, "apache336");
+    assert_true(a < 256 && b < 256);
+    assert_int_not_equal(a, b);
+    assert_int_equal(a, plan_pool_start(&pool, "apache260"));
+}
+
+static void plan_names_and_addresses_every_node(void **state) {
+    plan_pool pool;
+    plan p;
+    char err[256];
+
+    plan_pool_parse("172.29.0.0/16:24", &pool, NULL, 0);
+    assert_int_equal(plan_make(&p, &desc, "apache260", 3, &pool, 5, err, sizeof(err)), 0);
+    assert_string_equal(p.network, "hdc_apache260");
+    assert_string_equal(p.subnet, "172.29.5.0/24");
+    assert_string_equal(p.gateway, "172.29.5.1");
+    /* zookeeper, namenode, 3 datanodes, rm, 2 journals, client */
+    assert_int_equal(p.n_nodes, 9);
+    assert_string_equal(p.nodes[0].service, "zookeeper");
+    assert_null(p.nodes[0].svc);
+    assert_string_equal(p.nodes[0].container, "apache260_zookeeper_1");
+    assert_string_equal(p.nodes[0].address, "172.29.5.2");
+    assert_string_equal(p.nodes[1].hostname, "namenode");
+    assert_string_equal(p.nodes[1].znode, "/namenode");
+    assert_string_equal(p.nodes[3].container, "apache260_datanode_2");
+    assert_string_equal(p.nodes[3].hostname, "datanode2");
+    assert_string_equal(p.nodes[3].znode, "/datanode2");
+    assert_string_equal(p.nodes[3].address, "172.29.5.5");
+    assert_int_equal(p.nodes[3].instance, 2);
+    assert_string_equal(p.nodes[5].hostname, "rm");
+    assert_string_equal(p.nodes[5].container, "apache260_resourcemanager_1");
+    assert_string_equal(p.nodes[7].hostname, "journal2");
+    assert_true(p.nodes[8].is_client);
+    assert_false(p.nodes[7].is_client);
+    assert_string_equal(p.extra_hosts[0], "zookeeper:172.29.5.2");
+    assert_string_equal(p.extra_hosts[8], "client:172.29.5.10");
+    assert_null(p.extra_hosts[9]);
+    assert_ptr_equal(plan_find(&p, "datanode"), &p.nodes[2]);
+    assert_null(plan_find(&p, "nothing"));
+
+    plan_readdress(&p, &pool, 256 + 7); /* modulo the pool */
+    assert_string_equal(p.subnet, "172.29.7.0/24");
+    assert_string_equal(p.nodes[3].address, "172.29.7.5");
+    assert_string_equal(p.extra_hosts[3], "datanode2:172.29.7.5");
+    plan_free(&p);
+}
+
+static void plan_refuses_bad_counts_and_names(void **state) {
+    plan_pool pool;
+    plan p;
+    char err[256];
+
+    plan_pool_parse("172.29.0.0/16:28", &pool, NULL, 0);
+    assert_int_equal(plan_make(&p, &desc, "a", 0, &pool, 0, err, sizeof(err)), PLAN_EINVAL);
+    assert_non_null(strstr(err, "--datanodes 0"));
+    plan_free(&p);
+    assert_int_equal(plan_make(&p, &desc, "a", 65, &pool, 0, err, sizeof(err)), PLAN_EINVAL);
+    plan_free(&p);
+    /* A /28 holds 13 nodes: 6 + 8 datanodes do not fit. */
+    assert_int_equal(plan_make(&p, &desc, "a", 8, &pool, 0, err, sizeof(err)), PLAN_EINVAL);
+    assert_non_null(strstr(err, "do not fit"));
+    plan_free(&p);
+    assert_int_equal(plan_make(&p, &desc, "a", 7, &pool, 0, err, sizeof(err)), 0);
+    plan_free(&p);
+    assert_int_equal(plan_make(&p, &desc, "A", 1, &pool, 0, err, sizeof(err)), PLAN_EINVAL);
+    plan_free(&p);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(names_follow_the_cli_contract),
+        cmocka_unit_test(default_name_drops_punctuation),
+        cmocka_unit_test(pool_parses_and_refuses),
+        cmocka_unit_test(pool_start_spreads_names),
+        cmocka_unit_test(plan_names_and_addresses_every_node),
+        cmocka_unit_test(plan_refuses_bad_counts_and_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
