@@ -260,12 +260,14 @@ static int validate_images(const hdc_plugin_desc *d, char *err, size_t err_len) 
             set_err(err, err_len, "two images are named '%s'", im->name);
             return PLUGIN_EINVALID;
         }
-        if (im->context == NULL || im->context[0] == '\0' || im->context[0] == '/' ||
+        /* Relative contexts stay inside clusters/; an absolute one is a
+         * plugin author's own directory, out of hdc's tree. */
+        if (im->context == NULL || im->context[0] == '\0' ||
             strcmp(im->context, "..") == 0 || strncmp(im->context, "../", 3) == 0 ||
             strstr(im->context, "/../") != NULL ||
             (strlen(im->context) >= 3 &&
              strcmp(im->context + strlen(im->context) - 3, "/..") == 0)) {
-            set_err(err, err_len, "%s: context must be a directory under clusters/, "
+            set_err(err, err_len, "%s: context must be a directory under clusters/ or an absolute path, "
                     "not '%s'", owner, im->context != NULL ? im->context : "(null)");
             return PLUGIN_EINVALID;
         }

@@ -84,7 +84,8 @@ typedef struct hdc_artifact {
 
 typedef struct hdc_image {
     const char *name;                /* "hadoop"; services refer to it */
-    const char *context;             /* directory under clusters/: "apache" */
+    const char *context;             /* directory under clusters/: "apache", or an
+                                        absolute path (a plugin's own, out of tree) */
     const char *const *build_args;   /* "KEY=VALUE", NULL-terminated, or NULL */
     const hdc_artifact *artifacts;   /* {0}-terminated, or NULL */
 } hdc_image;

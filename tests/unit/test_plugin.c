@@ -372,8 +372,8 @@ static const bad_case bad_cases[] = {
     {"unknown image", m_unknown_image, "service 'datanode' uses unknown image 'hadop' "
      "(declare it in images, or give a Docker reference with '/' or ':')"},
     {"duplicate image", m_dup_image, "two images are named 'hadoop'"},
-    {"context", m_context, "image 'hadoop': context must be a directory under clusters/, "
-     "not '../etc'"},
+    {"context", m_context, "image 'hadoop': context must be a directory under clusters/ "
+     "or an absolute path, not '../etc'"},
     {"build arg", m_build_arg, "image 'hadoop': build_args entry '=x' is not KEY=VALUE"},
     {"artifact", m_artifact, "image 'hadoop': artifact 'hadoop.tgz' needs a sha512 of 128 "
      "hex digits"},
