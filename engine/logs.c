@@ -1,0 +1,278 @@
+/* Log files of a cluster's containers, written on the loop.
+ *
+ * A sink is a queue of chunks and at most one uv_fs_write in flight, so
+ * bytes land in the order they came and the loop never waits on the disk.
+ * A ring of the last LOGS_TAIL_BYTES answers "what did this service say
+ * last" without reading the file back.
+ *
+ * Decision: a failure to open or write the file does not stop the cluster
+ * (the container's log is still in Docker): the sink keeps its tail, and
+ * the caller may report logs_sink_error once.
+ */
+#include "logs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct logs_chunk {
+    struct logs_chunk *next;
+    size_t len;
+    char data[];
+} logs_chunk;
+
+struct logs_sink {
+    uv_loop_t *loop;
+    uv_fs_t req;
+    uv_file fd;                   /* -1 until open */
+    int opening;
+    int writing;
+    int error;
+    logs_chunk *head, *tail;
+    uint64_t offset;              /* unused with O_APPEND; kept for uv_fs_write */
+
+    char ring[LOGS_TAIL_BYTES];
+    size_t ring_start;            /* index of the oldest byte */
+    size_t ring_len;
+
+    int closing;
+    void (*close_cb)(void *data);
+    void *close_data;
+};
+
+static void logs_sink_pump(logs_sink *s);
+
+static void logs_sink_free(logs_sink *s) {
+    logs_chunk *c = s->head;
+
+    while (c != NULL) {
+        logs_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    if (s->close_cb != NULL)
+        s->close_cb(s->close_data);
+    free(s);
+}
+
+static void logs_sink_closed(uv_fs_t *req) {
+    logs_sink *s = req->data;
+
+    uv_fs_req_cleanup(req);
+    logs_sink_free(s);
+}
+
+static void logs_sink_written(uv_fs_t *req) {
+    logs_sink *s = req->data;
+    logs_chunk *c = s->head;
+
+    if (req->result < 0 && s->error == 0)
+        s->error = (int)req->result;
+    uv_fs_req_cleanup(req);
+    s->writing = 0;
+    s->head = c->next;
+    if (s->head == NULL)
+        s->tail = NULL;
+    free(c);
+    logs_sink_pump(s);
+}
+
+static void logs_sink_opened(uv_fs_t *req) {
+    logs_sink *s = req->data;
+
+    s->opening = 0;
+    if (req->result < 0)
+        s->error = (int)req->result;
+    else
+        s->fd = (uv_file)req->result;
+    uv_fs_req_cleanup(req);
+    logs_sink_pump(s);
+}
+
+/* Starts the next write, or finishes a close once the queue is empty. */
+static void logs_sink_pump(logs_sink *s) {
+    if (s->opening || s->writing)
+        return;
+    if (s->head != NULL && s->fd >= 0) {
+        uv_buf_t buf = uv_buf_init(s->head->data, (unsigned)s->head->len);
+        s->writing = 1;
+        s->req.data = s;
+        if (uv_fs_write(s->loop, &s->req, s->fd, &buf, 1, -1, logs_sink_written) == 0)
+            return;
+        s->writing = 0;
+        s->error = s->error != 0 ? s->error : UV_EIO;
+    }
+    if (s->fd < 0 || s->error != 0) {
+        /* Nothing can be written: drop the queue, keep the tail. */
+        while (s->head != NULL) {
+            logs_chunk *next = s->head->next;
+            free(s->head);
+            s->head = next;
+        }
+        s->tail = NULL;
+    }
+    if (!s->closing || s->head != NULL)
+        return;
+    if (s->fd >= 0) {
+        s->req.data = s;
+        if (uv_fs_close(s->loop, &s->req, s->fd, logs_sink_closed) == 0)
+            return;
+    }
+    logs_sink_free(s); /* only from a callback: closing never ends in the call */
+}
+
+int logs_sink_open(uv_loop_t *loop, const char *path, logs_sink **out) {
+    logs_sink *s = calloc(1, sizeof(*s));
+    int err;
+
+    if (s == NULL)
+        return UV_ENOMEM;
+    s->loop = loop;
+    s->fd = -1;
+    s->opening = 1;
+    s->req.data = s;
+    err = uv_fs_open(loop, &s->req, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644,
+                     logs_sink_opened);
+    if (err != 0) {
+        free(s);
+        return err;
+    }
+    *out = s;
+    return 0;
+}
+
+static void logs_ring_add(logs_sink *s, const char *buf, size_t len) {
+    if (len >= LOGS_TAIL_BYTES) {
+        memcpy(s->ring, buf + len - LOGS_TAIL_BYTES, LOGS_TAIL_BYTES);
+        s->ring_start = 0;
+        s->ring_len = LOGS_TAIL_BYTES;
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        size_t at = (s->ring_start + s->ring_len) % LOGS_TAIL_BYTES;
+        s->ring[at] = buf[i];
+        if (s->ring_len < LOGS_TAIL_BYTES)
+            s->ring_len++;
+        else
+            s->ring_start = (s->ring_start + 1) % LOGS_TAIL_BYTES;
+    }
+}
+
+void logs_sink_append(logs_sink *s, const char *buf, size_t len) {
+    logs_chunk *c;
+
+    if (len == 0 || s->closing)
+        return;
+    logs_ring_add(s, buf, len);
+    if (s->error != 0)
+        return;
+    c = malloc(sizeof(*c) + len);
+    if (c == NULL) {
+        s->error = UV_ENOMEM;
+        return;
+    }
+    c->next = NULL;
+    c->len = len;
+    memcpy(c->data, buf, len);
+    if (s->tail != NULL)
+        s->tail->next = c;
+    else
+        s->head = c;
+    s->tail = c;
+    logs_sink_pump(s);
+}
+
+size_t logs_sink_tail(const logs_sink *s, unsigned lines, char *out, size_t out_len) {
+    size_t n = s->ring_len;
+    size_t begin = 0; /* offset into the ring's logical contents */
+    unsigned seen = 0;
+    size_t len;
+
+    if (out_len == 0)
+        return 0;
+    /* Walk back from the end: a final newline ends the last line, it does
+     * not start another. */
+    for (size_t i = n; i > 0; i--) {
+        char ch = s->ring[(s->ring_start + i - 1) % LOGS_TAIL_BYTES];
+        if (ch == '\n' && i != n && ++seen == lines) {
+            begin = i;
+            break;
+        }
+    }
+    if (lines == 0)
+        begin = n;
+    len = n - begin;
+    if (len > out_len - 1) {
+        begin += len - (out_len - 1);
+        len = out_len - 1;
+    }
+    for (size_t i = 0; i < len; i++)
+        out[i] = s->ring[(s->ring_start + begin + i) % LOGS_TAIL_BYTES];
+    out[len] = '\0';
+    return len;
+}
+
+int logs_sink_error(const logs_sink *s) {
+    return s->error;
+}
+
+void logs_sink_close(logs_sink *s, void (*cb)(void *data), void *data) {
+    s->closing = 1;
+    s->close_cb = cb;
+    s->close_data = data;
+    if (s->opening || s->writing)
+        return; /* their callbacks pump, and the pump closes */
+    /* Defer to the loop so cb never runs inside this call. */
+    s->req.data = s;
+    if (s->fd >= 0) {
+        if (uv_fs_close(s->loop, &s->req, s->fd, logs_sink_closed) == 0) {
+            s->fd = -1;
+            return;
+        }
+    }
+    /* No file: a no-op request on the thread pool brings us back. */
+    uv_fs_stat(s->loop, &s->req, "/", logs_sink_closed);
+}
+
+static int logs_fail(char *err, size_t err_len, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int logs_fail(char *err, size_t err_len, int code, const char *fmt, ...) {
+    va_list ap;
+
+    if (err != NULL && err_len > 0) {
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+int logs_prepare_dir(const char *root, const char *cluster, int pid, int *moved, char *err,
+                     size_t err_len) {
+    char dir[4096], backup_root[4096], backup[4200];
+    struct stat st;
+
+    *moved = 0;
+    snprintf(dir, sizeof(dir), "%s/%s", root, cluster);
+    if (mkdir(root, 0755) != 0 && errno != EEXIST)
+        return logs_fail(err, err_len, -errno, "cannot create %s: %s", root, strerror(errno));
+    if (stat(dir, &st) == 0) {
+        snprintf(backup_root, sizeof(backup_root), "%s.backup.%d", root, pid);
+        snprintf(backup, sizeof(backup), "%s/%s", backup_root, cluster);
+        if (mkdir(backup_root, 0755) != 0 && errno != EEXIST)
+            return logs_fail(err, err_len, -errno, "cannot create %s: %s", backup_root,
+                             strerror(errno));
+        if (rename(dir, backup) != 0)
+            return logs_fail(err, err_len, -errno, "cannot move %s to %s: %s", dir, backup,
+                             strerror(errno));
+        *moved = 1;
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return logs_fail(err, err_len, -errno, "cannot create %s: %s", dir, strerror(errno));
+    return 0;
+}
