@@ -89,6 +89,8 @@ void http_client_close(http_client *client, void (*cb)(void *data), void *data);
 
 int http_request_start(http_client *client, const http_request_opts *opts,
                        const http_request_cbs *cbs, void *data, http_request **out);
+/* *out (optional) is valid until on_done returns: the request is freed
+ * then, so drop any pointer to it in on_done. */
 
 /* Aborts the request: its connection is closed and on_done follows with
  * UV_ECANCELED (unless on_done already ran: then this is a no-op error). */
@@ -97,11 +99,78 @@ int http_request_cancel(http_request *req);
 /* After an upgrade: write to the raw stream (copied), and half-close it. */
 int http_request_write(http_request *req, const void *buf, size_t len);
 int http_request_shutdown(http_request *req);
+/* Both may be called from on_head on (the 101 or hijacked 200 head); before
+ * an upgrade, or after on_done, they return UV_EINVAL. */
 
 /* The value of header name (case-insensitive) in res, or NULL. */
 const char *http_response_header(const http_response *res, const char *name);
 
 /* A message for any error these calls return or pass to on_done. */
 const char *http_strerror(int err);
+
+/* ---- The response parser: a pure function over byte spans ----------------
+ *
+ * The I/O layer above feeds it what it reads; the unit tests and the fuzzer
+ * feed it canned bytes split anywhere. It never allocates more than
+ * HTTP_MAX_HEAD bytes of head and never blocks or reads a clock.
+ *
+ * Events, in order, for each response: on_head (status and headers), then
+ * on_body for every run of de-chunked body bytes, then on_complete. Interim
+ * 1xx responses other than 101 are skipped. Several responses may follow
+ * one another (keep-alive). A 101, or with HTTP_PARSER_UPGRADE a 200 with
+ * neither Content-Length nor chunked encoding (Docker's hijack), ends the
+ * HTTP part: on_upgrade gets the offset, in the buffer being fed, of the
+ * first byte of the raw stream; every raw byte from there on, those of that
+ * same buffer included, goes to on_body, and on_complete follows only at
+ * http_parser_finish (EOF).
+ *
+ * Callbacks return 0 to go on, or a negative error to stop: the parser then
+ * fails for good with that error. on_complete may also return
+ * HTTP_PARSER_PAUSE: http_parser_feed then returns at once with the number
+ * of bytes consumed, and a later feed resumes with the bytes after them.
+ * The http_response given to on_head stays valid until the next response
+ * begins or the parser is freed. */
+
+#define HTTP_MAX_HEAD    (64 * 1024) /* status line and headers, bytes */
+#define HTTP_MAX_HEADERS 100
+#define HTTP_PARSER_PAUSE 1
+
+enum http_parser_flags {
+    HTTP_PARSER_UPGRADE = 1 << 0, /* the request asked for an upgrade (hijack) */
+    HTTP_PARSER_HEAD    = 1 << 1, /* the request was a HEAD: responses have no body */
+};
+
+typedef struct http_parser http_parser;
+
+typedef struct http_parser_cbs {
+    int (*on_head)(void *data, const http_response *res);
+    int (*on_body)(void *data, const char *buf, size_t len);
+    int (*on_upgrade)(void *data, size_t offset);
+    int (*on_complete)(void *data);
+} http_parser_cbs;
+
+/* flags: enum http_parser_flags. cbs is copied; any callback may be NULL. */
+int http_parser_new(unsigned flags, const http_parser_cbs *cbs, void *data,
+                    http_parser **out);
+void http_parser_free(http_parser *p);
+
+/* Returns the number of bytes consumed (len, unless on_complete paused),
+ * or a negative error: HTTP_EPARSE, or what a callback returned. Once it
+ * has failed, the parser keeps returning the same error. */
+ssize_t http_parser_feed(http_parser *p, const char *buf, size_t len);
+
+/* The peer closed the connection: completes a close-delimited body or a
+ * raw stream (on_complete), and returns 0, or HTTP_ETRUNC inside a
+ * response, or the parser's earlier error. */
+int http_parser_finish(http_parser *p);
+
+/* The head of the current (or last) response, or NULL before any. */
+const http_response *http_parser_response(const http_parser *p);
+
+/* After on_complete: whether the connection may carry another request. */
+int http_parser_keep_alive(const http_parser *p);
+
+/* From on_head on: whether this response turns the connection raw. */
+int http_parser_upgraded(const http_parser *p);
 
 #endif
