@@ -515,13 +515,19 @@ static void http__pool_put(http_conn *conn)
     }
     http__conn_unlink(conn);
     http__conn_link_front(conn);
+    /* An idle connection does not keep the loop alive, as an idle libuv
+     * handle would not: a program whose work is done can end. */
+    uv_unref(&conn->h.handle);
 }
 
 static http_conn *http__pool_get(http_client *client)
 {
-    for (http_conn *c = client->conns; c != NULL; c = c->next)
-        if (c->req == NULL && !c->closing && !c->eof)
+    for (http_conn *c = client->conns; c != NULL; c = c->next) {
+        if (c->req == NULL && !c->closing && !c->eof) {
+            uv_ref(&c->h.handle);
             return c;
+        }
+    }
     return NULL;
 }
 
