@@ -16,11 +16,20 @@
 #include "cli.h"
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
 
+#include "cluster.h"
+#include "docker.h"
+#include "images.h"
+#include "logs.h"
+#include "plan.h"
 #include "plugin.h"
 
 typedef struct cli_opts {
@@ -97,9 +106,1128 @@ exit:
     return status;
 }
 
+
+/* ---- shared by the commands that talk to Docker ----------------------------- */
+
+/* A command's loop and Docker client. */
+typedef struct cli_run {
+    uv_loop_t loop;
+    docker *d;
+    uv_signal_t sigint;
+    int sigint_open;
+    void (*on_sigint)(struct cli_run *run);
+    void *ctx;
+    int status;                   /* the exit status */
+} cli_run;
+
+static void cli_on_sigint(uv_signal_t *h, int signum) {
+    cli_run *run = h->data;
+
+    if (run->on_sigint != NULL)
+        run->on_sigint(run);
+}
+
+static int cli_run_init(cli_run *run) {
+    int err;
+
+    memset(run, 0, sizeof(*run));
+    uv_loop_init(&run->loop);
+    err = docker_new(&run->loop, NULL, &run->d);
+    if (err != 0) {
+        cli_error("DOCKER_HOST '%s' is not unix:// or tcp://: fix it or unset it",
+                  getenv("DOCKER_HOST") != NULL ? getenv("DOCKER_HOST") : "");
+        uv_loop_close(&run->loop);
+        return CLI_USAGE;
+    }
+    uv_signal_init(&run->loop, &run->sigint);
+    run->sigint.data = run;
+    run->sigint_open = 1;
+    uv_signal_start(&run->sigint, cli_on_sigint, SIGINT);
+    uv_unref((uv_handle_t *)&run->sigint);
+    return 0;
+}
+
+static void cli_close_walk(uv_handle_t *h, void *arg) {
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/* Runs the loop until the command's work is done, then closes everything. */
+static int cli_run_finish(cli_run *run) {
+    uv_run(&run->loop, UV_RUN_DEFAULT);
+    docker_close(run->d, NULL, NULL);
+    if (run->sigint_open)
+        uv_close((uv_handle_t *)&run->sigint, NULL);
+    uv_run(&run->loop, UV_RUN_DEFAULT);
+    uv_walk(&run->loop, cli_close_walk, NULL);
+    uv_run(&run->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&run->loop);
+    return run->status;
+}
+
+/* Parses a decimal in [min, max] for flag; exits 2 on anything else. */
+static int cli_uint(const char *flag, const char *s, unsigned min, unsigned max, unsigned *out) {
+    char *end;
+    unsigned long v;
+
+    if (s == NULL) {
+        cli_error("%s needs a value", flag);
+        return -1;
+    }
+    v = strtoul(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || s[0] == '-' || v < min || v > max) {
+        cli_error("%s '%s': give a whole number from %u to %u", flag, s, min, max);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int cli_is_tty(FILE *f) {
+    return isatty(fileno(f));
+}
+
+static const char *cli_clusters_dir(void) {
+    const char *env = getenv("HDC_CLUSTERS_DIR");
+    return env != NULL && *env != '\0' ? env : HDC_SOURCE_DIR "/clusters";
+}
+
+/* hdc-agent: next to this hdc, else in the build directory. */
+static void cli_agent_path(char *out, size_t len) {
+    char self[2048];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+    if (n > 0) {
+        char *slash;
+        self[n] = '\0';
+        slash = strrchr(self, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            snprintf(out, len, "%s/hdc-agent", self);
+            if (access(out, X_OK) == 0)
+                return;
+        }
+    }
+    snprintf(out, len, "%s/hdc-agent", HDC_BUILD_DIR);
+}
+
+static int cli_load(const cli_opts *opts, const char *dist, plugin **out) {
+    plugin_path pp;
+    char err[1024];
+    int rc = plugin_path_init(&pp, opts->plugin_path, getenv("HDC_PLUGIN_PATH"));
+
+    if (rc == 0)
+        rc = plugin_find(&pp, dist, out, err, sizeof(err));
+    else
+        snprintf(err, sizeof(err), "%s", plugin_strerror(rc));
+    plugin_path_free(&pp);
+    if (rc != 0) {
+        cli_error("%s", err);
+        if (rc == PLUGIN_ENOTFOUND)
+            fprintf(stderr, "     'hdc plugins' lists the distributions found\n");
+    }
+    return rc;
+}
+
+/* ---- build-base, build ------------------------------------------------------ */
+
+static void cli_build_progress(void *data, const char *image, const char *line) {
+    fprintf(stderr, "%s | %s\n", image, line);
+}
+
+static void cli_build_done(void *data, int status, const char *msg) {
+    cli_run *run = data;
+
+    if (status != 0) {
+        cli_error("%s", msg);
+        run->status = CLI_FAILED;
+    }
+}
+
+static int cli_build_base(const cli_opts *opts, int argc, char **argv) {
+    char agent[4096];
+    images_opts io = {.clusters_dir = cli_clusters_dir(), .agent_path = agent};
+    cli_run run;
+    int err;
+
+    cli_agent_path(agent, sizeof(agent));
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--base-image") == 0 && i + 1 < argc) {
+            io.base_image = argv[++i];
+        } else if (strcmp(argv[i], "--zk-base-image") == 0 && i + 1 < argc) {
+            io.zk_base_image = argv[++i];
+        } else if (strcmp(argv[i], "--no-cache") == 0) {
+            io.nocache = 1;
+        } else {
+            cli_error("build-base: unexpected argument '%s'", argv[i]);
+            return CLI_USAGE;
+        }
+    }
+    if (access(agent, X_OK) != 0) {
+        cli_error("build-base: %s is missing: build it (cmake --build build)", agent);
+        return CLI_USAGE;
+    }
+    if ((err = cli_run_init(&run)) != 0)
+        return err;
+    err = images_build_base(&run.loop, run.d, &io, cli_build_progress, cli_build_done, &run);
+    if (err != 0) {
+        cli_error("build-base: %s", docker_strerror(err));
+        run.status = CLI_FAILED;
+    }
+    return cli_run_finish(&run);
+}
+
+static int cli_build(const cli_opts *opts, int argc, char **argv) {
+    images_opts io = {.clusters_dir = cli_clusters_dir(), .dist_cache = getenv("HDC_DIST_CACHE")};
+    const char *dist = NULL;
+    plugin *p = NULL;
+    char err_msg[2048];
+    cli_run run;
+    int err;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--dist-cache") == 0 && i + 1 < argc) {
+            io.dist_cache = argv[++i];
+        } else if (strcmp(argv[i], "--hadoop-tarball") == 0 && i + 1 < argc) {
+            io.hadoop_tarball = argv[++i];
+        } else if (strcmp(argv[i], "--no-cache") == 0) {
+            io.nocache = 1;
+        } else if (argv[i][0] != '-' && dist == NULL) {
+            dist = argv[i];
+        } else {
+            cli_error("build: unexpected argument '%s'", argv[i]);
+            return CLI_USAGE;
+        }
+    }
+    if (dist == NULL) {
+        cli_error("build: which distribution? 'hdc plugins' lists them");
+        return CLI_USAGE;
+    }
+    if (cli_load(opts, dist, &p) != 0)
+        return CLI_USAGE;
+    if (images_check(p->desc, &io, err_msg, sizeof(err_msg)) != 0) {
+        cli_error("build %s: %s", dist, err_msg);
+        plugin_unload(p);
+        return CLI_USAGE;
+    }
+    if ((err = cli_run_init(&run)) != 0) {
+        plugin_unload(p);
+        return err;
+    }
+    err = images_build_dist(&run.loop, run.d, p->desc, &io, cli_build_progress, cli_build_done,
+                            &run);
+    if (err != 0) {
+        cli_error("build %s: %s", dist, docker_strerror(err));
+        run.status = CLI_FAILED;
+    }
+    err = cli_run_finish(&run);
+    plugin_unload(p);
+    return err;
+}
+
+/* ---- up ------------------------------------------------------------------- */
+
+typedef struct up_target {
+    struct up_all *all;
+    const char *dist;
+    char name[PLAN_MAX_NAME + 1];
+    plugin *plug;
+    cluster *c;
+    char logs_dir[4096];
+    int done, ok;
+    json_t *report;               /* for --json */
+    /* The live view: one row per node. */
+    size_t n_rows;
+    size_t first_row;
+} up_target;
+
+typedef struct up_all {
+    cli_run *run;
+    up_target targets[16];
+    size_t n;
+    unsigned datanodes, timeout_s;
+    int publish_classic, yes, follow, rm_on_failure;
+    const char *test_user;
+    const char *logs_root;
+    int json;
+    int tty, color;
+    size_t rows_drawn;
+    /* The live table's rows. */
+    struct {
+        up_target *t;
+        char host[64];
+        char state[16];
+        uint64_t ms;
+    } rows[512];
+    size_t n_rows;
+} up_all;
+
+static const char *cli_state_color(const char *state, int color) {
+    if (!color)
+        return "";
+    if (strcmp(state, "up") == 0)
+        return "\033[32m";
+    if (strcmp(state, "failed") == 0)
+        return "\033[31m";
+    return "\033[33m";
+}
+
+static void up_draw(up_all *all) {
+    if (all->rows_drawn > 0)
+        fprintf(stderr, "\033[%zuA", all->rows_drawn);
+    for (size_t i = 0; i < all->n_rows; i++)
+        fprintf(stderr, "\r\033[K%-16s %-20s %s%-8s%s %6.1fs\n", all->rows[i].t->name,
+                all->rows[i].host, cli_state_color(all->rows[i].state, all->color),
+                all->rows[i].state, all->color ? "\033[0m" : "", all->rows[i].ms / 1000.0);
+    all->rows_drawn = all->n_rows;
+    fflush(stderr);
+}
+
+static void up_progress(void *data, const cluster_node_report *rep) {
+    up_target *t = data;
+    up_all *all = t->all;
+    const char *state = cluster_node_state_name(rep->state);
+    size_t i;
+
+    if (!all->tty) {
+        fprintf(stderr, "%s %s %s %.1fs%s%s\n", t->name, rep->node->hostname, state,
+                rep->elapsed_ms / 1000.0, rep->why != NULL ? ": " : "",
+                rep->why != NULL ? rep->why : "");
+        return;
+    }
+    for (i = 0; i < all->n_rows; i++)
+        if (all->rows[i].t == t && strcmp(all->rows[i].host, rep->node->hostname) == 0)
+            break;
+    if (i == all->n_rows) {
+        if (all->n_rows == sizeof(all->rows) / sizeof(all->rows[0]))
+            return;
+        all->n_rows++;
+        all->rows[i].t = t;
+        snprintf(all->rows[i].host, sizeof(all->rows[i].host), "%s", rep->node->hostname);
+    }
+    snprintf(all->rows[i].state, sizeof(all->rows[i].state), "%s", state);
+    all->rows[i].ms = rep->elapsed_ms;
+    up_draw(all);
+}
+
+static json_t *up_report_json(const up_target *t, const cluster_report *r) {
+    json_t *nodes = json_array(), *endpoints = json_array(), *steps = json_array();
+    json_t *phases;
+
+    for (size_t i = 0; i < r->plan->n_nodes; i++) {
+        const cluster_node_report *n = &r->nodes[i];
+        if (n->node->is_client)
+            continue;
+        json_array_append_new(nodes, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}",
+                                               "service", n->node->service,
+                                               "hostname", n->node->hostname,
+                                               "container", n->node->container,
+                                               "address", n->node->address,
+                                               "state", cluster_node_state_name(n->state),
+                                               "why", n->why));
+    }
+    for (size_t i = 0; i < r->n_endpoints; i++) {
+        const cluster_endpoint *e = &r->endpoints[i];
+        char url[64];
+        snprintf(url, sizeof(url), "127.0.0.1:%d", e->host_port);
+        json_array_append_new(endpoints, json_pack("{s:s, s:s, s:s, s:i, s:s}",
+                                                   "service", e->service, "hostname",
+                                                   e->hostname, "role", e->role, "port",
+                                                   e->port, "address", url));
+    }
+    for (size_t i = 0; i < r->n_steps; i++)
+        json_array_append_new(steps, json_pack("{s:s, s:I, s:I}", "name", r->step_names[i],
+                                               "start_ms", (json_int_t)r->step_start_ms[i],
+                                               "end_ms", (json_int_t)r->step_end_ms[i]));
+    phases = json_pack("{s:I, s:I, s:I, s:I, s:I}", "network_ms", (json_int_t)r->network_ms,
+                       "zookeeper_ms", (json_int_t)r->zookeeper_ms, "containers_ms",
+                       (json_int_t)r->containers_ms, "steps_ms", (json_int_t)r->steps_ms,
+                       "total_ms", (json_int_t)r->total_ms);
+    return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:o, s:o}", "cluster", t->name,
+                     "dist", t->dist, "state", r->status == 0 ? "up" : "failed", "error",
+                     r->message, "subnet", r->plan->subnet, "nodes", nodes, "endpoints",
+                     endpoints, "phases", phases, "steps", steps);
+}
+
+static void up_done(void *data, const cluster_report *r) {
+    up_target *t = data;
+    up_all *all = t->all;
+
+    t->done = 1;
+    t->c = NULL;
+    t->ok = r->status == 0;
+    if (all->tty && all->rows_drawn > 0)
+        up_draw(all);
+    if (all->json)
+        t->report = up_report_json(t, r);
+    if (r->logs_backup != NULL)
+        fprintf(stderr, "hdc: %s: moved the logs of a previous run to %s\n", t->name,
+                r->logs_backup);
+    if (r->status != 0) {
+        fprintf(stderr, "hdc: %s\n", r->message);
+        all->run->status = CLI_FAILED;
+        return;
+    }
+    if (all->json)
+        return;
+    printf("%s (%s) is up in %.1f s; logs in %s\n", t->name, t->dist, r->total_ms / 1000.0,
+           t->logs_dir);
+    for (size_t i = 0; i < r->n_endpoints; i++) {
+        const cluster_endpoint *e = &r->endpoints[i];
+        printf("  %-16s %-10s %5d -> 127.0.0.1:%d\n", e->hostname, e->role, e->port,
+               e->host_port);
+    }
+    fflush(stdout);
+}
+
+static void up_start(up_target *t) {
+    up_all *all = t->all;
+    cluster_up_opts uo = {
+        .desc = t->plug->desc,
+        .name = t->name,
+        .datanodes = all->datanodes,
+        .timeout_s = all->timeout_s,
+        .publish_classic = all->publish_classic,
+        .rm_on_failure = all->rm_on_failure,
+        .follow = all->follow,
+        .logs_root = all->logs_root,
+        .test_user = all->test_user,
+        .subnet_pool = getenv("HDC_SUBNET_POOL"),
+    };
+    int err = cluster_up(&all->run->loop, all->run->d, &uo, up_progress, up_done, t, &t->c);
+
+    if (err != 0) {
+        cli_error("%s: cannot start: %s", t->name, uv_strerror(err));
+        t->done = 1;
+        all->run->status = CLI_FAILED;
+    }
+}
+
+/* Leftovers of a stopped cluster of that name: removed with -y (or after
+ * asking on a TTY); a running one is never touched. */
+static void up_start(up_target *t);
+
+static void up_leftovers_removed(void *data, int status, const char *msg, unsigned removed) {
+    up_target *t = data;
+
+    if (status != 0) {
+        cli_error("%s: cannot remove the leftovers of a previous run: %s", t->name, msg);
+        t->done = 1;
+        t->all->run->status = CLI_FAILED;
+        return;
+    }
+    if (removed > 0)
+        fprintf(stderr, "hdc: %s: removed %u leftovers of a stopped run\n", t->name, removed);
+    up_start(t);
+}
+
+static void up_listed(void *data, int status, const char *msg, const cluster_container *list,
+                      size_t n) {
+    up_target *t = data;
+    up_all *all = t->all;
+    int running = 0;
+
+    if (status != 0) {
+        cli_error("%s", msg);
+        t->done = 1;
+        all->run->status = CLI_FAILED;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        running |= strcmp(list[i].state, "running") == 0;
+    if (running) {
+        cli_error("cluster '%s' exists and runs: use it, run `hdc down %s` first, or choose "
+                  "another --name", t->name, t->name);
+        t->done = 1;
+        all->run->status = CLI_FAILED;
+        return;
+    }
+    if (n > 0 && !all->yes) {
+        int answer = 0;
+        if (cli_is_tty(stdin) && cli_is_tty(stderr)) {
+            char line[16];
+            fprintf(stderr, "hdc: a stopped cluster '%s' is left over (%zu containers); "
+                            "remove it? [yN] ", t->name, n);
+            answer = fgets(line, sizeof(line), stdin) != NULL &&
+                     (line[0] == 'y' || line[0] == 'Y');
+        }
+        if (!answer) {
+            cli_error("a stopped cluster '%s' is left over: remove it with `hdc down %s` "
+                      "(or pass -y), or choose another --name", t->name, t->name);
+            t->done = 1;
+            all->run->status = CLI_FAILED;
+            return;
+        }
+    }
+    if (n > 0) {
+        if (cluster_down(&all->run->loop, all->run->d, t->name, up_leftovers_removed, t) != 0)
+            up_leftovers_removed(t, UV_EIO, "cannot list its objects", 0);
+        return;
+    }
+    up_leftovers_removed(t, 0, NULL, 0);
+}
+
+static void up_interrupted(cli_run *run) {
+    up_all *all = run->ctx;
+
+    fprintf(stderr, "\nhdc: interrupted: stopping (clusters are left for inspection; "
+                    "`hdc down NAME` removes them)\n");
+    for (size_t i = 0; i < all->n; i++)
+        if (all->targets[i].c != NULL)
+            cluster_cancel(all->targets[i].c);
+}
+
+static int cli_up(const cli_opts *opts, int argc, char **argv) {
+    up_all *all = calloc(1, sizeof(*all));
+    cli_run run;
+    int status = CLI_USAGE;
+    int err;
+
+    all->datanodes = 1;
+    all->logs_root = getenv("HDC_LOGS_DIR") != NULL && *getenv("HDC_LOGS_DIR") != '\0'
+                         ? getenv("HDC_LOGS_DIR")
+                         : "logs";
+    all->test_user = getenv("HDC_TEST_USER") != NULL ? getenv("HDC_TEST_USER") : "hdc";
+    all->json = opts->json;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--name") == 0) {
+            if (all->n == 0 || i + 1 >= argc) {
+                cli_error("up: --name NAME follows the distribution it names");
+                goto exit;
+            }
+            snprintf(all->targets[all->n - 1].name, sizeof(all->targets[0].name), "%.32s",
+                     argv[++i]);
+            if (strlen(argv[i]) > PLAN_MAX_NAME) {
+                cli_error("up: cluster name '%s' is longer than %d characters", argv[i],
+                          PLAN_MAX_NAME);
+                goto exit;
+            }
+        } else if (strcmp(a, "--datanodes") == 0) {
+            if (cli_uint(a, argv[i + 1 < argc ? ++i : i + 1], 1, PLUGIN_MAX_INSTANCES,
+                         &all->datanodes) != 0)
+                goto exit;
+        } else if (strcmp(a, "--timeout") == 0) {
+            if (cli_uint(a, argv[i + 1 < argc ? ++i : i + 1], 1, 86400, &all->timeout_s) != 0)
+                goto exit;
+        } else if (strcmp(a, "--test-user") == 0 && i + 1 < argc) {
+            all->test_user = argv[++i];
+        } else if (strcmp(a, "--publish-classic") == 0) {
+            all->publish_classic = 1;
+        } else if (strcmp(a, "-y") == 0 || strcmp(a, "--yes") == 0) {
+            all->yes = 1;
+        } else if (strcmp(a, "--follow") == 0) {
+            all->follow = 1;
+        } else if (strcmp(a, "--rm-on-failure") == 0) {
+            all->rm_on_failure = 1;
+        } else if (a[0] == '-') {
+            cli_error("up: unknown flag '%s'; 'hdc help up' shows the usage", a);
+            goto exit;
+        } else {
+            if (all->n == sizeof(all->targets) / sizeof(all->targets[0])) {
+                cli_error("up: at most 16 clusters at once");
+                goto exit;
+            }
+            all->targets[all->n].dist = a;
+            all->targets[all->n].all = all;
+            all->n++;
+        }
+    }
+    if (all->n == 0) {
+        cli_error("up: which distribution? 'hdc plugins' lists them");
+        goto exit;
+    }
+    if (all->publish_classic && all->n > 1) {
+        cli_error("up: --publish-classic binds fixed host ports: one cluster at a time");
+        goto exit;
+    }
+    /* Everything is checked before anything is created. */
+    for (size_t i = 0; i < all->n; i++) {
+        up_target *t = &all->targets[i];
+        char err_msg[256];
+        if (t->name[0] == '\0' && plan_default_name(t->dist, t->name, sizeof(t->name)) != 0) {
+            cli_error("up: '%s' gives no valid default name: pass --name", t->dist);
+            goto exit;
+        }
+        if (plan_name_check(t->name, err_msg, sizeof(err_msg)) != 0) {
+            cli_error("up: %s", err_msg);
+            goto exit;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(all->targets[k].name, t->name) == 0) {
+                cli_error("up: two clusters named '%s': give each its own --name", t->name);
+                goto exit;
+            }
+        }
+        if (cli_load(opts, t->dist, &t->plug) != 0)
+            goto exit;
+        snprintf(t->logs_dir, sizeof(t->logs_dir), "%s/%s", all->logs_root, t->name);
+    }
+    if ((err = cli_run_init(&run)) != 0) {
+        status = err;
+        goto exit;
+    }
+    all->run = &run;
+    run.ctx = all;
+    run.on_sigint = up_interrupted;
+    uv_ref((uv_handle_t *)&run.sigint);
+    all->tty = cli_is_tty(stderr) && !all->json;
+    all->color = all->tty && getenv("NO_COLOR") == NULL;
+    for (size_t i = 0; i < all->n; i++) {
+        up_target *t = &all->targets[i];
+        if (cluster_list(&run.loop, run.d, t->name, up_listed, t) != 0) {
+            cli_error("%s: cannot ask Docker", t->name);
+            run.status = CLI_FAILED;
+            t->done = 1;
+        }
+    }
+    /* The loop ends when every cluster is done: drop the signal's ref then. */
+    {
+        int pending = 1;
+        while (pending) {
+            uv_run(&run.loop, UV_RUN_ONCE);
+            pending = 0;
+            for (size_t i = 0; i < all->n; i++)
+                pending |= !all->targets[i].done;
+        }
+    }
+    uv_unref((uv_handle_t *)&run.sigint);
+    if (all->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < all->n; i++)
+            if (all->targets[i].report != NULL)
+                json_array_append_new(arr, all->targets[i].report);
+        json_dumpf(arr, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+        json_decref(arr);
+    }
+    status = cli_run_finish(&run);
+
+exit:
+    for (size_t i = 0; i < all->n; i++)
+        if (all->targets[i].plug != NULL)
+            plugin_unload(all->targets[i].plug);
+    free(all);
+    return status;
+}
+
+/* ---- ls, status ------------------------------------------------------------- */
+
+typedef struct list_ctx {
+    cli_run *run;
+    const char *name;             /* status: the cluster */
+    int json;
+} list_ctx;
+
+static void cli_age(int64_t created, char *out, size_t len) {
+    int64_t s = (int64_t)time(NULL) - created;
+
+    if (created <= 0)
+        snprintf(out, len, "?");
+    else if (s < 120)
+        snprintf(out, len, "%llds", (long long)s);
+    else if (s < 7200)
+        snprintf(out, len, "%lldm", (long long)(s / 60));
+    else if (s < 172800)
+        snprintf(out, len, "%lldh", (long long)(s / 3600));
+    else
+        snprintf(out, len, "%lldd", (long long)(s / 86400));
+}
+
+static void ls_listed(void *data, int status, const char *msg, const cluster_container *list,
+                      size_t n) {
+    list_ctx *ctx = data;
+    json_t *arr = json_array();
+
+    if (status != 0) {
+        cli_error("%s", msg);
+        ctx->run->status = CLI_FAILED;
+        json_decref(arr);
+        return;
+    }
+    if (!ctx->json)
+        printf("%-20s %-16s %-6s %-8s %s\n", "NAME", "DIST", "NODES", "RUNNING", "AGE");
+    for (size_t i = 0; i < n;) {
+        size_t j = i, running = 0;
+        int64_t created = list[i].created;
+        char age[32];
+        for (; j < n && strcmp(list[j].cluster, list[i].cluster) == 0; j++) {
+            running += strcmp(list[j].state, "running") == 0;
+            if (list[j].created > 0 && (created <= 0 || list[j].created < created))
+                created = list[j].created;
+        }
+        cli_age(created, age, sizeof(age));
+        if (ctx->json)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:i, s:s, s:I}", "name",
+                                                 list[i].cluster, "dist", list[i].dist, "nodes",
+                                                 (int)(j - i), "running", (int)running, "state",
+                                                 running == j - i ? "running"
+                                                 : running == 0   ? "stopped"
+                                                                  : "degraded",
+                                                 "created", (json_int_t)created));
+        else
+            printf("%-20s %-16s %-6zu %-8zu %s\n", list[i].cluster, list[i].dist, j - i,
+                   running, age);
+        i = j;
+    }
+    if (ctx->json) {
+        json_dumpf(arr, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+    }
+    json_decref(arr);
+}
+
+static int cli_ls(const cli_opts *opts, int argc, char **argv) {
+    list_ctx ctx = {.json = opts->json};
+    cli_run run;
+    int err;
+
+    if (argc > 1) {
+        cli_error("ls: unexpected argument '%s': it takes none", argv[1]);
+        return CLI_USAGE;
+    }
+    if ((err = cli_run_init(&run)) != 0)
+        return err;
+    ctx.run = &run;
+    if (cluster_list(&run.loop, run.d, NULL, ls_listed, &ctx) != 0)
+        run.status = CLI_FAILED;
+    return cli_run_finish(&run);
+}
+
+static void status_listed(void *data, int status, const char *msg,
+                          const cluster_container *list, size_t n) {
+    list_ctx *ctx = data;
+    json_t *nodes = json_array();
+
+    if (status != 0 || n == 0) {
+        if (status != 0)
+            cli_error("%s", msg);
+        else
+            cli_error("status: no cluster named '%s'; `hdc ls` lists them", ctx->name);
+        ctx->run->status = CLI_FAILED;
+        json_decref(nodes);
+        return;
+    }
+    if (!ctx->json)
+        printf("%-16s %-16s %-28s %-9s %-15s %s\n", "SERVICE", "HOST", "CONTAINER", "STATE",
+               "ADDRESS", "ENDPOINTS");
+    for (size_t i = 0; i < n; i++) {
+        const cluster_container *c = &list[i];
+        json_t *eps = json_array();
+        char text[1024] = "";
+        size_t used = 0;
+        for (size_t k = 0; k < c->n_ports; k++) {
+            if (c->ports[k].host_port == 0)
+                continue;
+            json_array_append_new(eps, json_pack("{s:i, s:s, s:i}", "port", c->ports[k].port,
+                                                 "host_ip", c->ports[k].host_ip, "host_port",
+                                                 c->ports[k].host_port));
+            used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%d->%s:%d",
+                                     used ? " " : "", c->ports[k].port, c->ports[k].host_ip,
+                                     c->ports[k].host_port);
+            if (used >= sizeof(text))
+                used = sizeof(text) - 1;
+        }
+        if (ctx->json)
+            json_array_append_new(nodes, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:o}",
+                                                   "service", c->service, "hostname",
+                                                   c->hostname, "container", c->name, "state",
+                                                   c->state, "exit_code", c->exit_code,
+                                                   "address", c->address, "endpoints", eps));
+        else {
+            printf("%-16s %-16s %-28s %-9s %-15s %s\n", c->service, c->hostname, c->name,
+                   c->state, c->address, text);
+            json_decref(eps);
+        }
+    }
+    if (ctx->json) {
+        json_t *root = json_pack("{s:s, s:s, s:o}", "cluster", ctx->name, "dist", list[0].dist,
+                                 "nodes", nodes);
+        json_dumpf(root, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+        json_decref(root);
+    } else {
+        json_decref(nodes);
+    }
+}
+
+static int cli_status(const cli_opts *opts, int argc, char **argv) {
+    list_ctx ctx = {.json = opts->json};
+    char err_msg[256];
+    cli_run run;
+    int err;
+
+    if (argc != 2) {
+        cli_error("status: give one cluster name; `hdc ls` lists them");
+        return CLI_USAGE;
+    }
+    if (plan_name_check(argv[1], err_msg, sizeof(err_msg)) != 0) {
+        cli_error("status: %s", err_msg);
+        return CLI_USAGE;
+    }
+    ctx.name = argv[1];
+    if ((err = cli_run_init(&run)) != 0)
+        return err;
+    ctx.run = &run;
+    if (cluster_list(&run.loop, run.d, ctx.name, status_listed, &ctx) != 0)
+        run.status = CLI_FAILED;
+    return cli_run_finish(&run);
+}
+
+/* ---- down, gc ------------------------------------------------------------ */
+
+typedef struct down_ctx {
+    cli_run *run;
+    const char *name;
+} down_ctx;
+
+static void down_done(void *data, int status, const char *msg, unsigned removed) {
+    down_ctx *ctx = data;
+
+    if (status != 0) {
+        cli_error("down %s: %s", ctx->name != NULL ? ctx->name : "--all", msg);
+        ctx->run->status = CLI_FAILED;
+    } else if (removed == 0 && ctx->name != NULL) {
+        cli_error("down: no cluster named '%s'; `hdc ls` lists them", ctx->name);
+        ctx->run->status = CLI_FAILED;
+    } else {
+        fprintf(stderr, "hdc: %s: removed %u containers and networks\n",
+                ctx->name != NULL ? ctx->name : "every cluster", removed);
+    }
+}
+
+static int cli_down(const cli_opts *opts, int argc, char **argv) {
+    down_ctx ctx[64];
+    int all = 0, n = 0;
+    char err_msg[256];
+    cli_run run;
+    int err;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--all") == 0) {
+            all = 1;
+        } else if (argv[i][0] == '-') {
+            cli_error("down: unknown flag '%s'", argv[i]);
+            return CLI_USAGE;
+        } else if (plan_name_check(argv[i], err_msg, sizeof(err_msg)) != 0) {
+            cli_error("down: %s", err_msg);
+            return CLI_USAGE;
+        } else if (n < 64) {
+            ctx[n++].name = argv[i];
+        }
+    }
+    if ((all && n > 0) || (!all && n == 0)) {
+        cli_error("down: give cluster names, or --all");
+        return CLI_USAGE;
+    }
+    if ((err = cli_run_init(&run)) != 0)
+        return err;
+    if (all)
+        ctx[n++].name = NULL;
+    for (int i = 0; i < n; i++) {
+        ctx[i].run = &run;
+        if (cluster_down(&run.loop, run.d, ctx[i].name, down_done, &ctx[i]) != 0)
+            run.status = CLI_FAILED;
+    }
+    return cli_run_finish(&run);
+}
+
+typedef struct gc_ctx {
+    cli_run *run;
+    char names[64][PLAN_MAX_NAME + 1];
+    down_ctx downs[64];
+    size_t n;
+} gc_ctx;
+
+static void gc_listed(void *data, int status, const char *msg, const cluster_container *list,
+                      size_t n) {
+    gc_ctx *gc = data;
+
+    if (status != 0) {
+        cli_error("gc: %s", msg);
+        gc->run->status = CLI_FAILED;
+        return;
+    }
+    /* A cluster none of whose containers runs is a leftover. */
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        int running = 0;
+        for (; j < n && strcmp(list[j].cluster, list[i].cluster) == 0; j++)
+            running |= strcmp(list[j].state, "running") == 0;
+        if (!running && gc->n < 64) {
+            snprintf(gc->names[gc->n], sizeof(gc->names[0]), "%s", list[i].cluster);
+            gc->downs[gc->n].run = gc->run;
+            gc->downs[gc->n].name = gc->names[gc->n];
+            cluster_down(&gc->run->loop, gc->run->d, gc->names[gc->n], down_done,
+                         &gc->downs[gc->n]);
+            gc->n++;
+        }
+        i = j;
+    }
+    if (gc->n == 0)
+        fprintf(stderr, "hdc: gc: nothing left over\n");
+}
+
+static int cli_gc(const cli_opts *opts, int argc, char **argv) {
+    gc_ctx *gc;
+    cli_run run;
+    int err;
+
+    if (argc > 1) {
+        cli_error("gc: unexpected argument '%s': it takes none", argv[1]);
+        return CLI_USAGE;
+    }
+    if ((err = cli_run_init(&run)) != 0)
+        return err;
+    gc = calloc(1, sizeof(*gc));
+    gc->run = &run;
+    if (cluster_list(&run.loop, run.d, NULL, gc_listed, gc) != 0)
+        run.status = CLI_FAILED;
+    err = cli_run_finish(&run);
+    free(gc);
+    return err;
+}
+
+/* ---- logs, exec ------------------------------------------------------------ */
+
+typedef struct log_follow {
+    struct logs_ctx *ctx;
+    char host[64];
+    char line[8192];
+    size_t len;
+    docker_stream *stream;
+} log_follow;
+
+typedef struct logs_ctx {
+    cli_run *run;
+    char **services;
+    int n_services;
+    int follow;
+    log_follow follows[128];
+    size_t n;
+    size_t width;
+} logs_ctx;
+
+static void log_flush_line(log_follow *f) {
+    printf("%-*s | %.*s\n", (int)f->ctx->width, f->host, (int)f->len, f->line);
+    f->len = 0;
+}
+
+static void log_output(void *data, int stream, const char *buf, size_t len) {
+    log_follow *f = data;
+
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\n' || f->len == sizeof(f->line)) {
+            log_flush_line(f);
+            if (buf[i] == '\n')
+                continue;
+        }
+        f->line[f->len++] = buf[i];
+    }
+    fflush(stdout);
+}
+
+static void log_ended(void *data, int status, const char *msg) {
+    log_follow *f = data;
+
+    f->stream = NULL;
+    if (f->len > 0)
+        log_flush_line(f);
+    if (status != 0 && status != UV_ECANCELED) {
+        cli_error("logs of %s: %s", f->host, msg);
+        f->ctx->run->status = CLI_FAILED;
+    }
+}
+
+static void logs_listed(void *data, int status, const char *msg, const cluster_container *list,
+                        size_t n) {
+    logs_ctx *ctx = data;
+
+    if (status != 0 || n == 0) {
+        cli_error(status != 0 ? "%s" : "logs: no such cluster%s", status != 0 ? msg : "");
+        ctx->run->status = CLI_FAILED;
+        return;
+    }
+    for (size_t i = 0; i < n && ctx->n < 128; i++) {
+        int wanted = ctx->n_services == 0;
+        for (int k = 0; k < ctx->n_services; k++)
+            wanted |= strcmp(ctx->services[k], list[i].service) == 0 ||
+                      strcmp(ctx->services[k], list[i].hostname) == 0;
+        if (!wanted)
+            continue;
+        log_follow *f = &ctx->follows[ctx->n++];
+        docker_logs_opts lo = {.follow = ctx->follow};
+        f->ctx = ctx;
+        snprintf(f->host, sizeof(f->host), "%s", list[i].hostname);
+        if (strlen(f->host) > ctx->width)
+            ctx->width = strlen(f->host);
+        if (docker_logs(ctx->run->d, list[i].name, &lo, log_output, log_ended, f, &f->stream))
+            f->stream = NULL;
+    }
+    if (ctx->n == 0) {
+        cli_error("logs: no service matches; `hdc status NAME` lists them");
+        ctx->run->status = CLI_FAILED;
+    }
+}
+
+static void logs_interrupted(cli_run *run) {
+    logs_ctx *ctx = run->ctx;
+
+    for (size_t i = 0; i < ctx->n; i++)
+        if (ctx->follows[i].stream != NULL)
+            docker_stream_cancel(ctx->follows[i].stream);
+}
+
+static int cli_logs(const cli_opts *opts, int argc, char **argv) {
+    logs_ctx *ctx;
+    const char *name = NULL;
+    char err_msg[256];
+    cli_run run;
+    int err;
+
+    ctx = calloc(1, sizeof(*ctx));
+    ctx->services = calloc((size_t)argc, sizeof(char *));
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--follow") == 0)
+            ctx->follow = 1;
+        else if (argv[i][0] == '-') {
+            cli_error("logs: unknown flag '%s'", argv[i]);
+            err = CLI_USAGE;
+            goto exit;
+        } else if (name == NULL)
+            name = argv[i];
+        else
+            ctx->services[ctx->n_services++] = argv[i];
+    }
+    if (name == NULL || plan_name_check(name, err_msg, sizeof(err_msg)) != 0) {
+        cli_error("logs: %s", name == NULL ? "give a cluster name" : err_msg);
+        err = CLI_USAGE;
+        goto exit;
+    }
+    if ((err = cli_run_init(&run)) != 0)
+        goto exit;
+    ctx->run = &run;
+    run.ctx = ctx;
+    run.on_sigint = logs_interrupted;
+    uv_ref((uv_handle_t *)&run.sigint);
+    if (cluster_list(&run.loop, run.d, name, logs_listed, ctx) != 0)
+        run.status = CLI_FAILED;
+    /* Until every stream has ended. */
+    for (;;) {
+        int active = 0;
+        uv_run(&run.loop, UV_RUN_ONCE);
+        for (size_t i = 0; i < ctx->n; i++)
+            active |= ctx->follows[i].stream != NULL;
+        if (!active && ctx->n > 0)
+            break;
+        if (ctx->n == 0 && run.status != 0)
+            break;
+    }
+    uv_unref((uv_handle_t *)&run.sigint);
+    err = cli_run_finish(&run);
+
+exit:
+    free(ctx->services);
+    free(ctx);
+    return err;
+}
+
+typedef struct exec_ctx {
+    cli_run *run;
+    const char *service;
+    char **cmd;
+    int n_cmd;
+    int found;
+} exec_ctx;
+
+static void exec_out(void *data, int stream, const char *buf, size_t len) {
+    fwrite(buf, 1, len, stream == 2 ? stderr : stdout);
+    fflush(stream == 2 ? stderr : stdout);
+}
+
+static void exec_finished(void *data, int status, const char *msg, int exit_code) {
+    exec_ctx *ctx = data;
+
+    if (status != 0) {
+        cli_error("exec: %s", msg);
+        ctx->run->status = CLI_FAILED;
+        return;
+    }
+    ctx->run->status = exit_code;
+}
+
+static void exec_listed(void *data, int status, const char *msg, const cluster_container *list,
+                        size_t n) {
+    exec_ctx *ctx = data;
+
+    if (status != 0) {
+        cli_error("exec: %s", msg);
+        ctx->run->status = CLI_FAILED;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i].service, ctx->service) != 0 &&
+            strcmp(list[i].hostname, ctx->service) != 0)
+            continue;
+        docker_exec_opts eo = {.cmd = (const char *const *)ctx->cmd, .n_cmd = (size_t)ctx->n_cmd};
+        ctx->found = 1;
+        if (docker_exec(ctx->run->d, list[i].name, &eo, exec_out, exec_finished, ctx, NULL) != 0)
+            ctx->run->status = CLI_FAILED;
+        return;
+    }
+    cli_error("exec: no service or host '%s' in that cluster; `hdc status NAME` lists them",
+              ctx->service);
+    ctx->run->status = CLI_USAGE;
+}
+
+static int cli_exec(const cli_opts *opts, int argc, char **argv) {
+    exec_ctx ctx = {0};
+    char err_msg[256];
+    cli_run run;
+    int dash = 0, err;
+
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--") == 0) {
+            dash = i;
+            break;
+        }
+    if (dash != 3 || dash + 1 >= argc) {
+        cli_error("exec: usage: hdc exec NAME SERVICE -- CMD [ARG...]");
+        return CLI_USAGE;
+    }
+    if (plan_name_check(argv[1], err_msg, sizeof(err_msg)) != 0) {
+        cli_error("exec: %s", err_msg);
+        return CLI_USAGE;
+    }
+    ctx.service = argv[2];
+    ctx.cmd = argv + dash + 1;
+    ctx.n_cmd = argc - dash - 1;
+    if ((err = cli_run_init(&run)) != 0)
+        return err;
+    ctx.run = &run;
+    if (cluster_list(&run.loop, run.d, argv[1], exec_listed, &ctx) != 0)
+        run.status = CLI_FAILED;
+    return cli_run_finish(&run);
+}
+
 static int cli_help(const cli_opts *opts, int argc, char **argv);
 
 static const cli_command cli_commands[] = {
+    {"build-base", cli_build_base, "hdc build-base [--base-image IMAGE] [--no-cache]",
+     "the base image (hdc-agent, users; BASE_IMAGE is the JDK layer) and ZooKeeper's"},
+    {"build", cli_build, "hdc build DIST [--dist-cache DIR] [--hadoop-tarball FILE]",
+     "a distribution's images"},
+    {"up", cli_up, "hdc up DIST [--name NAME] [DIST [--name NAME]]... [--datanodes N] "
+                   "[--timeout S] [--publish-classic] [-y] [--follow] [--rm-on-failure]",
+     "create and bootstrap clusters, concurrently; returns when every probe is green"},
+    {"ls", cli_ls, "hdc ls [--json]", "clusters on this Docker engine, with state and age"},
+    {"status", cli_status, "hdc status NAME [--json]",
+     "each node: container, state, address, endpoints"},
+    {"logs", cli_logs, "hdc logs NAME [SERVICE...] [-f]", "the nodes' logs, prefixed by host"},
+    {"exec", cli_exec, "hdc exec NAME SERVICE -- CMD [ARG...]",
+     "run a command in a node; the exit status is CMD's"},
+    {"down", cli_down, "hdc down NAME... | --all", "stop and remove clusters"},
+    {"gc", cli_gc, "hdc gc", "remove clusters of which no container runs"},
     {"plugins", cli_plugins, "hdc plugins [--json]",
      "the distributions found, with ABI version and path"},
     {"help", cli_help, "hdc help [COMMAND]", "this text, or a command's usage"},
@@ -109,7 +1237,7 @@ static const cli_command cli_commands[] = {
 static void cli_usage(FILE *f) {
     fprintf(f, "usage: hdc [--plugin-path DIRS] [--json] COMMAND [ARGS]\n\ncommands:\n");
     for (const cli_command *c = cli_commands; c->name != NULL; c++)
-        fprintf(f, "  %-40s %s\n", c->usage, c->summary);
+        fprintf(f, "  %s\n      %s\n", c->usage, c->summary);
     fprintf(f, "\nenvironment: DOCKER_HOST, HDC_PLUGIN_PATH, HDC_DIST_CACHE, "
                "HDC_SUBNET_POOL, NO_COLOR\n");
 }

@@ -24,6 +24,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +222,8 @@ static int hosts_check(void) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* A peer that hangs up (a readiness check) must not kill the daemon. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc == 3 && strcmp(argv[1], "master") == 0)
         master(atoi(argv[2]));
     if (argc == 5 && strcmp(argv[1], "worker") == 0)

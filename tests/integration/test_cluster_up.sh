@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# `hdc up` end to end with the test distribution (tests/e2e/testdist: a
+# master and workers built from a small C program, not Hadoop) against the
+# real dockerd and a real ZooKeeper container:
+#   up -> every node up and the probe green -> status --json lists endpoints
+#   that answer -> names resolve forward and back between every pair of
+#   nodes -> down leaves nothing labelled; three clusters from one `hdc up`;
+#   a service that exits during boot fails the up with its log tail; two
+#   concurrent ups of one name: exactly one wins; bad input creates nothing.
+set -u
+build=${HDC_BUILD_DIR:?}
+hdc=$build/hdc
+export HDC_PLUGIN_PATH=$build/e2e-plugins
+work=$(mktemp -d /tmp/hdc-e2e-XXXXXX)
+export HDC_LOGS_DIR=$work/logs
+prefix=e2e$$
+pass=0 fail=0
+
+cleanup() {
+    for n in "$prefix"-a "$prefix"-b "$prefix"-c "$prefix"-d "$prefix"-crash "$prefix"-race; do
+        "$hdc" down "$n" >/dev/null 2>&1
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); echo "ok: $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
+
+labelled() { # objects labelled hdc.cluster=NAME, containers and networks
+    { docker ps -aq --filter "label=hdc.cluster=$1"; docker network ls -q --filter "label=hdc.cluster=$1"; } | wc -l
+}
+
+# The images: base from debian:bookworm (the stand-ins need no JDK).
+if ! out=$("$hdc" build-base --base-image debian:bookworm 2>&1); then
+    bad "build-base" "$out"; echo "$pass passed, $fail failed"; exit 1
+fi
+for dist in testdist testdist_crash; do
+    if ! out=$("$hdc" build "$dist" 2>&1); then
+        bad "build $dist" "$out"; echo "$pass passed, $fail failed"; exit 1
+    fi
+done
+ok "images built"
+
+# Bad input: refused with 2, nothing created.
+out=$("$hdc" up nosuchdist --name "$prefix"-a 2>&1); st=$?
+[ $st = 2 ] && grep -q "nosuchdist" <<<"$out" && [ "$(labelled "$prefix"-a)" = 0 ] \
+    && ok "unknown distribution refused with 2" || bad "unknown distribution" "status $st" "$out"
+out=$("$hdc" up testdist --name Bad_Name 2>&1); st=$?
+[ $st = 2 ] && grep -q "Bad_Name" <<<"$out" && ok "bad name refused with 2" || bad "bad name" "status $st" "$out"
+out=$("$hdc" up testdist --name "$prefix"-a --datanodes 0 2>&1); st=$?
+[ $st = 2 ] && [ "$(labelled "$prefix"-a)" = 0 ] && ok "--datanodes 0 refused with 2" \
+    || bad "--datanodes 0" "status $st" "$out"
+
+# One cluster with two workers.
+out=$("$hdc" --json up testdist --name "$prefix"-a --datanodes 2 2>"$work/up.err"); st=$?
+if [ $st = 0 ] && [ "$(jq -r '.[0].state' <<<"$out")" = up ] \
+    && [ "$(jq '[.[0].nodes[] | select(.state == "up")] | length' <<<"$out")" = 3 ]; then
+    ok "up: master and two workers up, probe green"
+else
+    bad "up of $prefix-a" "status $st" "$out" "$(cat "$work/up.err")"
+fi
+for f in zookeeper master worker1 worker2; do
+    [ -s "$HDC_LOGS_DIR/$prefix-a/$f.log" ] || bad "log file $f.log is missing or empty"
+done
+grep -q "registered with master" "$HDC_LOGS_DIR/$prefix-a/worker1.log" \
+    && ok "logs streamed to logs/<cluster>/<host>.log" || bad "worker1's log lacks its registration"
+
+status=$("$hdc" --json status "$prefix"-a); st=$?
+port=$(jq -r '.nodes[] | select(.hostname == "master") | .endpoints[] | select(.port == 8080) | .host_port' <<<"$status")
+if [ $st = 0 ] && [ -n "$port" ] && answer=$(curl -fsS "http://127.0.0.1:$port/status") \
+    && [ "$(jq .workers <<<"$answer")" = 2 ]; then
+    ok "status --json endpoints answer (master sees 2 workers)"
+else
+    bad "status endpoints" "status $st" "$status" "${answer:-}"
+fi
+
+for host in master worker1 worker2; do
+    if out=$("$hdc" exec "$prefix"-a "$host" -- testsvc hosts-check 2>&1) \
+        && [ "$(grep -c '^ok ' <<<"$out")" -ge 4 ]; then
+        ok "forward and reverse names resolve from $host"
+    else
+        bad "names from $host" "$out"
+    fi
+done
+out=$("$hdc" exec "$prefix"-a master -- sh -c 'exit 7' 2>&1); st=$?
+[ $st = 7 ] && ok "exec returns the command's exit status" || bad "exec status" "status $st" "$out"
+
+ls=$("$hdc" --json ls)
+[ "$(jq -r --arg n "$prefix"-a '.[] | select(.name == $n) | .state' <<<"$ls")" = running ] \
+    && ok "ls lists the cluster as running" || bad "ls" "$ls"
+
+out=$("$hdc" up testdist --name "$prefix"-a 2>&1); st=$?
+[ $st = 1 ] && grep -q "exists" <<<"$out" && ok "a second up of a running cluster is refused" \
+    || bad "second up" "status $st" "$out"
+
+"$hdc" down "$prefix"-a >/dev/null 2>&1
+[ "$(labelled "$prefix"-a)" = 0 ] && ok "down leaves nothing labelled" \
+    || bad "down left objects" "$(docker ps -a --filter "label=hdc.cluster=$prefix-a")"
+
+# Three clusters from one hdc up.
+out=$("$hdc" --json up testdist --name "$prefix"-b testdist --name "$prefix"-c \
+      testdist --name "$prefix"-d 2>"$work/up3.err"); st=$?
+if [ $st = 0 ] && [ "$(jq '[.[] | select(.state == "up")] | length' <<<"$out")" = 3 ] \
+    && [ "$(jq '[.[].subnet] | unique | length' <<<"$out")" = 3 ]; then
+    ok "three clusters up at once, each on its own subnet"
+else
+    bad "three clusters" "status $st" "$out" "$(cat "$work/up3.err")"
+fi
+"$hdc" down "$prefix"-b "$prefix"-c "$prefix"-d >/dev/null 2>&1
+for n in b c d; do [ "$(labelled "$prefix-$n")" = 0 ] || bad "down $prefix-$n left objects"; done
+
+# A service that exits during boot fails the up, naming it, with its log.
+start=$(date +%s.%N)
+out=$("$hdc" up testdist_crash --name "$prefix"-crash 2>&1); st=$?
+end=$(date +%s.%N)
+if [ $st = 1 ] && grep -q "worker1" <<<"$out" && grep -q "exiting with status 3" <<<"$out"; then
+    ok "a crashing service fails the up with its log tail ($(awk -v s="$start" -v e="$end" 'BEGIN{printf "%.1f", e-s}') s)"
+else
+    bad "crashing service" "status $st" "$out"
+fi
+[ "$(labelled "$prefix"-crash)" -gt 0 ] && ok "a failed cluster is left for inspection" \
+    || bad "the failed cluster was removed without --rm-on-failure"
+"$hdc" down "$prefix"-crash >/dev/null 2>&1
+out=$("$hdc" up testdist_crash --name "$prefix"-crash --rm-on-failure 2>&1); st=$?
+[ $st = 1 ] && [ "$(labelled "$prefix"-crash)" = 0 ] && ok "--rm-on-failure removes it" \
+    || bad "--rm-on-failure" "status $st" "$out"
+
+# Two ups of one name at the same instant: exactly one wins.
+"$hdc" up testdist --name "$prefix"-race >"$work/r1.out" 2>&1 & p1=$!
+"$hdc" up testdist --name "$prefix"-race >"$work/r2.out" 2>&1 & p2=$!
+wait $p1; s1=$?
+wait $p2; s2=$?
+if { [ $s1 = 0 ] && [ $s2 = 1 ]; } || { [ $s1 = 1 ] && [ $s2 = 0 ]; }; then
+    ok "two concurrent ups of one name: exactly one wins"
+else
+    bad "race" "statuses $s1 $s2" "$(cat "$work/r1.out")" "$(cat "$work/r2.out")"
+fi
+"$hdc" down "$prefix"-race >/dev/null 2>&1
+[ "$(labelled "$prefix"-race)" = 0 ] || bad "down $prefix-race left objects"
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
