@@ -12,18 +12,24 @@ fuzz_seconds=${HDC_FUZZ_SECONDS:-20}
 
 say() { printf '\ntest: %s\n' "$*"; }
 
-configure_and_build() { # DIR CMAKE-ARGS...
-    local dir=$1; shift
-    cmake -S "$root" -B "$dir" "$@" >"$dir.cmake.log" 2>&1 ||
+configure_and_build() { # DIR CMAKE-ARGS... [-- TARGETS...]
+    local dir=$1 args=() targets=()
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
+    [ $# -gt 0 ] && { shift; targets=(--target "$@"); }
+    cmake -S "$root" -B "$dir" "${args[@]}" >"$dir.cmake.log" 2>&1 ||
         { cat "$dir.cmake.log" >&2; exit 1; }
-    cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1 ||
+    cmake --build "$dir" -j"$jobs" "${targets[@]}" >"$dir.build.log" 2>&1 ||
         { tail -60 "$dir.build.log" >&2; exit 1; }
 }
 
 say "fuzz targets, ${fuzz_seconds}s each"
 fuzz_dir=$root/build-fuzz
 mkdir -p "$fuzz_dir"
-configure_and_build "$fuzz_dir" -DCMAKE_C_COMPILER=clang -DHDC_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
+fuzzers=$(cd "$root/tests/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
+# shellcheck disable=SC2086 # one target per word
+configure_and_build "$fuzz_dir" -DCMAKE_C_COMPILER=clang -DHDC_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+    -- $fuzzers
 for fuzzer in "$fuzz_dir"/fuzz_*; do
     [ -x "$fuzzer" ] || continue
     name=$(basename "$fuzzer")

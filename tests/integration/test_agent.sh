@@ -20,6 +20,8 @@ set -euo pipefail
 BUILD=${HDC_BUILD_DIR:?HDC_BUILD_DIR must point at the build directory}
 SRC=${HDC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 AGENT=$BUILD/hdc-agent
+# A sanitizer build also has the agent sanitized, for these host-side runs.
+[ -x "$BUILD/hdc-agent-asan" ] && AGENT=$BUILD/hdc-agent-asan
 ZKSERVER=$SRC/tests/integration/zk-server.sh
 ZKCLI=/usr/share/zookeeper/bin/zkCli.sh
 
