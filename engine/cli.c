@@ -567,6 +567,43 @@ static void up_listed(void *data, int status, const char *msg, const cluster_con
     up_leftovers_removed(t, 0, NULL, 0);
 }
 
+static void cli_free_handle(uv_handle_t *h) {
+    free(h);
+}
+
+/* After `hdc up` returns, a detached `hdc logs NAME -f --write-to DIR`
+ * keeps logs/<cluster>/<host>.log growing (rewriting each from the start,
+ * so nothing is lost between the two) until the containers stop. */
+static void up_spawn_log_writer(uv_loop_t *loop, const up_target *t) {
+    char self[2048];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    char *args[] = {self, "logs", (char *)t->name, "-f", "--write-to", (char *)t->logs_dir, NULL};
+    uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE}, {.flags = UV_IGNORE},
+                                     {.flags = UV_IGNORE}};
+    uv_process_options_t po = {
+        .file = self,
+        .args = args,
+        .flags = UV_PROCESS_DETACHED,
+        .stdio = stdio,
+        .stdio_count = 3,
+    };
+    uv_process_t *proc;
+
+    if (n <= 0)
+        return;
+    self[n] = '\0';
+    proc = malloc(sizeof(*proc));
+    if (proc == NULL)
+        return;
+    if (uv_spawn(loop, proc, &po) != 0) {
+        fprintf(stderr, "hdc: %s: cannot start the log writer; `hdc logs %s` still shows "
+                        "them\n", t->name, t->name);
+        free(proc);
+        return;
+    }
+    uv_close((uv_handle_t *)proc, cli_free_handle);
+}
+
 static void up_interrupted(cli_run *run) {
     up_all *all = run->ctx;
 
@@ -692,6 +729,9 @@ static int cli_up(const cli_opts *opts, int argc, char **argv) {
         }
     }
     uv_unref((uv_handle_t *)&run.sigint);
+    for (size_t i = 0; i < all->n; i++)
+        if (all->targets[i].ok && !all->follow)
+            up_spawn_log_writer(&run.loop, &all->targets[i]);
     if (all->json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < all->n; i++)
@@ -996,6 +1036,7 @@ typedef struct log_follow {
     char line[8192];
     size_t len;
     docker_stream *stream;
+    logs_sink *sink;              /* --write-to: the file, else NULL */
 } log_follow;
 
 typedef struct logs_ctx {
@@ -1003,6 +1044,7 @@ typedef struct logs_ctx {
     char **services;
     int n_services;
     int follow;
+    const char *write_to;         /* a directory: one <host>.log per node */
     log_follow follows[128];
     size_t n;
     size_t width;
@@ -1016,6 +1058,10 @@ static void log_flush_line(log_follow *f) {
 static void log_output(void *data, int stream, const char *buf, size_t len) {
     log_follow *f = data;
 
+    if (f->sink != NULL) {
+        logs_sink_append(f->sink, buf, len);
+        return;
+    }
     for (size_t i = 0; i < len; i++) {
         if (buf[i] == '\n' || f->len == sizeof(f->line)) {
             log_flush_line(f);
@@ -1031,6 +1077,10 @@ static void log_ended(void *data, int status, const char *msg) {
     log_follow *f = data;
 
     f->stream = NULL;
+    if (f->sink != NULL) {
+        logs_sink_close(f->sink, NULL, NULL);
+        f->sink = NULL;
+    }
     if (f->len > 0)
         log_flush_line(f);
     if (status != 0 && status != UV_ECANCELED) {
@@ -1061,6 +1111,15 @@ static void logs_listed(void *data, int status, const char *msg, const cluster_c
         snprintf(f->host, sizeof(f->host), "%s", list[i].hostname);
         if (strlen(f->host) > ctx->width)
             ctx->width = strlen(f->host);
+        if (ctx->write_to != NULL) {
+            char path[4200];
+            snprintf(path, sizeof(path), "%s/%s.log", ctx->write_to, f->host);
+            if (logs_sink_open(&ctx->run->loop, path, 1, &f->sink) != 0) {
+                cli_error("logs: cannot write %s", path);
+                ctx->run->status = CLI_FAILED;
+                continue;
+            }
+        }
         if (docker_logs(ctx->run->d, list[i].name, &lo, log_output, log_ended, f, &f->stream))
             f->stream = NULL;
     }
@@ -1090,6 +1149,8 @@ static int cli_logs(const cli_opts *opts, int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--follow") == 0)
             ctx->follow = 1;
+        else if (strcmp(argv[i], "--write-to") == 0 && i + 1 < argc)
+            ctx->write_to = argv[++i];
         else if (argv[i][0] == '-') {
             cli_error("logs: unknown flag '%s'", argv[i]);
             err = CLI_USAGE;
@@ -1223,7 +1284,8 @@ static const cli_command cli_commands[] = {
     {"ls", cli_ls, "hdc ls [--json]", "clusters on this Docker engine, with state and age"},
     {"status", cli_status, "hdc status NAME [--json]",
      "each node: container, state, address, endpoints"},
-    {"logs", cli_logs, "hdc logs NAME [SERVICE...] [-f]", "the nodes' logs, prefixed by host"},
+    {"logs", cli_logs, "hdc logs NAME [SERVICE...] [-f] [--write-to DIR]",
+     "the nodes' logs, prefixed by host (or each to DIR/<host>.log)"},
     {"exec", cli_exec, "hdc exec NAME SERVICE -- CMD [ARG...]",
      "run a command in a node; the exit status is CMD's"},
     {"down", cli_down, "hdc down NAME... | --all", "stop and remove clusters"},

@@ -894,7 +894,7 @@ static void node_started(void *data, int status, const char *msg) {
     {
         char path[4200];
         snprintf(path, sizeof(path), "%s/%s.log", u->logs_dir, n->pn->hostname);
-        if (logs_sink_open(u->loop, path, &n->sink) != 0)
+        if (logs_sink_open(u->loop, path, 0, &n->sink) != 0)
             n->sink = NULL;
     }
     if (n->sink != NULL)

@@ -125,7 +125,7 @@ static void logs_sink_pump(logs_sink *s) {
     logs_sink_free(s); /* only from a callback: closing never ends in the call */
 }
 
-int logs_sink_open(uv_loop_t *loop, const char *path, logs_sink **out) {
+int logs_sink_open(uv_loop_t *loop, const char *path, int truncate, logs_sink **out) {
     logs_sink *s = calloc(1, sizeof(*s));
     int err;
 
@@ -135,7 +135,8 @@ int logs_sink_open(uv_loop_t *loop, const char *path, logs_sink **out) {
     s->fd = -1;
     s->opening = 1;
     s->req.data = s;
-    err = uv_fs_open(loop, &s->req, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644,
+    err = uv_fs_open(loop, &s->req, path,
+                     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0644,
                      logs_sink_opened);
     if (err != 0) {
         free(s);

@@ -16,10 +16,11 @@
 
 typedef struct logs_sink logs_sink;
 
-/* Opens (creating, appending) path on the loop; bytes appended before the
- * file is open are queued. An open that fails is reported by logs_error,
- * and the sink then only keeps its tail. */
-int logs_sink_open(uv_loop_t *loop, const char *path, logs_sink **out);
+/* Opens (creating; appending, or emptying it first with truncate) path on
+ * the loop; bytes appended before the file is open are queued. An open that
+ * fails is reported by logs_sink_error, and the sink then only keeps its
+ * tail. */
+int logs_sink_open(uv_loop_t *loop, const char *path, int truncate, logs_sink **out);
 
 /* Appends buf[0..len) (copied): written in order, one write at a time. */
 void logs_sink_append(logs_sink *s, const char *buf, size_t len);

@@ -60,7 +60,7 @@ static void bytes_land_in_order_and_close_calls_back_once(void **state) {
 
     uv_loop_init(&loop);
     snprintf(path, sizeof(path), "%s/node.log", tmp);
-    assert_int_equal(logs_sink_open(&loop, path, &s), 0);
+    assert_int_equal(logs_sink_open(&loop, path, 0, &s), 0);
     for (int i = 0; i < 5000; i++) {
         char line[40];
         int n = snprintf(line, sizeof(line), "line %d\n", i);
@@ -83,6 +83,31 @@ static void bytes_land_in_order_and_close_calls_back_once(void **state) {
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static void truncate_replaces_what_was_there(void **state) {
+    uv_loop_t loop;
+    logs_sink *s;
+    char path[512];
+    size_t len;
+    int calls = 0;
+    char *got;
+    FILE *f;
+
+    uv_loop_init(&loop);
+    snprintf(path, sizeof(path), "%s/again.log", tmp);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("an earlier writer's text\n", f);
+    fclose(f);
+    assert_int_equal(logs_sink_open(&loop, path, 1, &s), 0);
+    logs_sink_append(s, "fresh\n", 6);
+    logs_sink_close(s, closed, &calls);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    got = slurp(path, &len);
+    assert_string_equal(got, "fresh\n");
+    free(got);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void tail_gives_the_last_lines(void **state) {
     uv_loop_t loop;
     logs_sink *s;
@@ -91,7 +116,7 @@ static void tail_gives_the_last_lines(void **state) {
 
     uv_loop_init(&loop);
     snprintf(path, sizeof(path), "%s/tail.log", tmp);
-    assert_int_equal(logs_sink_open(&loop, path, &s), 0);
+    assert_int_equal(logs_sink_open(&loop, path, 0, &s), 0);
     logs_sink_tail(s, 3, out, sizeof(out));
     assert_string_equal(out, "");
     logs_sink_append(s, "a\nb\nc\n", 6);
@@ -126,7 +151,7 @@ static void unwritable_path_keeps_the_tail(void **state) {
     int calls = 0;
 
     uv_loop_init(&loop);
-    assert_int_equal(logs_sink_open(&loop, "/nonexistent-dir/x.log", &s), 0);
+    assert_int_equal(logs_sink_open(&loop, "/nonexistent-dir/x.log", 0, &s), 0);
     logs_sink_append(s, "still here\n", 11);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(logs_sink_error(s), UV_ENOENT);
@@ -174,6 +199,7 @@ static void previous_logs_are_moved_aside(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bytes_land_in_order_and_close_calls_back_once),
+        cmocka_unit_test(truncate_replaces_what_was_there),
         cmocka_unit_test(tail_gives_the_last_lines),
         cmocka_unit_test(unwritable_path_keeps_the_tail),
         cmocka_unit_test(previous_logs_are_moved_aside),
