@@ -211,6 +211,27 @@ static void cli_agent_path(char *out, size_t len) {
     snprintf(out, len, "%s/hdc-agent", HDC_BUILD_DIR);
 }
 
+/* After "no plugin X": the names that are there. */
+static void cli_list_known(const cli_opts *opts) {
+    plugin_path pp;
+    plugin_info *list = NULL;
+    size_t n = 0, shown = 0;
+
+    if (plugin_path_init(&pp, opts->plugin_path, getenv("HDC_PLUGIN_PATH")) == 0 &&
+        plugin_list(&pp, &list, &n) == 0) {
+        fprintf(stderr, "     known distributions:");
+        for (size_t i = 0; i < n; i++) {
+            if (list[i].name != NULL) {
+                fprintf(stderr, " %s", list[i].name);
+                shown++;
+            }
+        }
+        fprintf(stderr, "%s\n", shown == 0 ? " none (build them: cmake --build build)" : "");
+    }
+    plugin_list_free(list, n);
+    plugin_path_free(&pp);
+}
+
 static int cli_load(const cli_opts *opts, const char *dist, plugin **out) {
     plugin_path pp;
     char err[1024];
@@ -224,7 +245,7 @@ static int cli_load(const cli_opts *opts, const char *dist, plugin **out) {
     if (rc != 0) {
         cli_error("%s", err);
         if (rc == PLUGIN_ENOTFOUND)
-            fprintf(stderr, "     'hdc plugins' lists the distributions found\n");
+            cli_list_known(opts);
     }
     return rc;
 }

@@ -152,7 +152,8 @@ static uint64_t up_elapsed(const up *u) {
 const char *cluster_node_state_name(enum cluster_node_state s) {
     switch (s) {
     case CLUSTER_NODE_PLANNED: return "planned";
-    case CLUSTER_NODE_CREATED: return "waiting";
+    case CLUSTER_NODE_CREATED: return "created";
+    case CLUSTER_NODE_WAITING: return "waiting";
     case CLUSTER_NODE_BOOTING: return "booting";
     case CLUSTER_NODE_UP: return "up";
     case CLUSTER_NODE_FAILED: return "failed";
@@ -927,7 +928,7 @@ static void node_inspected(void *data, int status, const char *msg,
         n->ports[n->n_ports].host_ip = NULL; /* borrowed from info: not kept */
         n->n_ports++;
     }
-    node_set_state(n, CLUSTER_NODE_CREATED, NULL);
+    node_set_state(n, CLUSTER_NODE_WAITING, NULL);
     if (n->pn->svc == NULL) {
         /* ZooKeeper: connect through its published port. */
         zk_options zo = {
@@ -1018,6 +1019,7 @@ static void node_created(void *data, int status, const char *msg, const char *id
         return;
     }
     snprintf(n->id, sizeof(n->id), "%s", id);
+    node_set_state(n, CLUSTER_NODE_CREATED, NULL);
     if (u->failing) {
         u->pending--;
         up_stopping(u);

@@ -27,7 +27,8 @@
 
 enum cluster_node_state {
     CLUSTER_NODE_PLANNED,
-    CLUSTER_NODE_CREATED,         /* the container runs; its agent waits */
+    CLUSTER_NODE_CREATED,         /* the container exists */
+    CLUSTER_NODE_WAITING,         /* it runs; its agent waits for `boot` */
     CLUSTER_NODE_BOOTING,         /* `boot` written */
     CLUSTER_NODE_UP,
     CLUSTER_NODE_FAILED,

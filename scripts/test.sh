@@ -39,7 +39,7 @@ for fuzzer in "$fuzz_dir"/fuzz_*; do
     [ -d "$seeds" ] || seeds=
     if "$fuzzer" -max_total_time="$fuzz_seconds" -timeout=5 -rss_limit_mb=2048 \
         -print_final_stats=0 "$corpus" $seeds >"$fuzz_dir/$name.log" 2>&1; then
-        printf 'test: %s: %s\n' "$name" "$(grep -Eo '#[0-9]+ +DONE.*' "$fuzz_dir/$name.log" | tail -1)"
+        printf 'test: %s: %s\n' "$name" "$(grep -Eo 'Done [0-9]+ runs.*' "$fuzz_dir/$name.log" | tail -1)"
     else
         tail -40 "$fuzz_dir/$name.log" >&2
         printf 'test: fuzz target %s found a crash (log: %s)\n' "$name" "$fuzz_dir/$name.log" >&2

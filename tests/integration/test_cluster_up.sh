@@ -44,8 +44,13 @@ ok "images built"
 
 # Bad input: refused with 2, nothing created.
 out=$("$hdc" up nosuchdist --name "$prefix"-a 2>&1); st=$?
-[ $st = 2 ] && grep -q "nosuchdist" <<<"$out" && [ "$(labelled "$prefix"-a)" = 0 ] \
-    && ok "unknown distribution refused with 2" || bad "unknown distribution" "status $st" "$out"
+[ $st = 2 ] && grep -q "nosuchdist" <<<"$out" && grep -q "known distributions: .*testdist" <<<"$out" \
+    && [ "$(labelled "$prefix"-a)" = 0 ] \
+    && ok "unknown distribution refused with 2, listing the known ones" \
+    || bad "unknown distribution" "status $st" "$out"
+out=$("$hdc" up testdist --name "$prefix"-a --frobnicate 2>&1); st=$?
+[ $st = 2 ] && grep -q "frobnicate" <<<"$out" && [ "$(labelled "$prefix"-a)" = 0 ] \
+    && ok "bad flag refused with 2" || bad "bad flag" "status $st" "$out"
 out=$("$hdc" up testdist --name Bad_Name 2>&1); st=$?
 [ $st = 2 ] && grep -q "Bad_Name" <<<"$out" && ok "bad name refused with 2" || bad "bad name" "status $st" "$out"
 out=$("$hdc" up testdist --name "$prefix"-a --datanodes 0 2>&1); st=$?
