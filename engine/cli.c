@@ -15,12 +15,14 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -1292,6 +1294,195 @@ static int cli_exec(const cli_opts *opts, int argc, char **argv) {
     return cli_run_finish(&run);
 }
 
+
+/* ---- export-logs ---------------------------------------------------------- */
+
+/* Everything CI keeps of a cluster: per node its container log
+ * (<host>.log), its inspect JSON (<host>.inspect.json) and, for every
+ * directory its service names in HDC_LOG_DIRS (the daemons' own logs), a
+ * tar of it (<host>.<dir>.tar). */
+typedef struct export_ctx {
+    cli_run *run;
+    const char *name, *dir;
+    size_t pending;
+    unsigned files;
+} export_ctx;
+
+typedef struct export_file {
+    export_ctx *ctx;
+    logs_sink *sink;
+    char what[256];
+} export_file;
+
+static void export_release(export_ctx *ctx) {
+    if (--ctx->pending == 0 && ctx->run->status == 0)
+        fprintf(stderr, "hdc: %s: %u files written to %s\n", ctx->name, ctx->files, ctx->dir);
+}
+
+static export_file *export_open(export_ctx *ctx, const char *file, const char *what) {
+    export_file *f = calloc(1, sizeof(*f));
+    char path[4200];
+
+    if (f == NULL)
+        return NULL;
+    snprintf(path, sizeof(path), "%s/%s", ctx->dir, file);
+    if (logs_sink_open(&ctx->run->loop, path, 1, &f->sink) != 0) {
+        cli_error("export-logs: cannot write %s", path);
+        ctx->run->status = CLI_FAILED;
+        free(f);
+        return NULL;
+    }
+    f->ctx = ctx;
+    snprintf(f->what, sizeof(f->what), "%s", what);
+    ctx->pending++;
+    ctx->files++;
+    return f;
+}
+
+static void export_output(void *data, int stream, const char *buf, size_t len) {
+    export_file *f = data;
+
+    logs_sink_append(f->sink, buf, len);
+}
+
+static void export_file_closed(void *data) {
+    export_file *f = data;
+    export_ctx *ctx = f->ctx;
+
+    if (logs_sink_error(f->sink) != 0) {
+        cli_error("export-logs: writing %s failed: %s", f->what,
+                  uv_strerror(logs_sink_error(f->sink)));
+        ctx->run->status = CLI_FAILED;
+    }
+    free(f);
+    export_release(ctx);
+}
+
+static void export_stream_done(void *data, int status, const char *msg) {
+    export_file *f = data;
+
+    if (status == DOCKER_ENOTFOUND) {
+        fprintf(stderr, "hdc: export-logs: %s: not there (%s)\n", f->what, msg);
+    } else if (status != 0) {
+        cli_error("export-logs: %s: %s", f->what, msg);
+        f->ctx->run->status = CLI_FAILED;
+    }
+    /* logs_sink_error is read in the close callback, before the free. */
+    {
+        logs_sink *s = f->sink;
+        logs_sink_close(s, export_file_closed, f);
+    }
+}
+
+static void export_inspected(void *data, int status, const char *msg,
+                             const docker_container_info *info) {
+    export_file *f = data;
+    export_ctx *ctx = f->ctx;
+    json_t *env;
+    size_t i;
+    json_t *v;
+
+    if (status != 0) {
+        export_stream_done(f, status, msg);
+        return;
+    }
+    {
+        char *text = json_dumps(info->raw, JSON_INDENT(2));
+        if (text != NULL) {
+            logs_sink_append(f->sink, text, strlen(text));
+            logs_sink_append(f->sink, "\n", 1);
+            free(text);
+        }
+    }
+    /* The daemons' own log directories, as the service's env names them. */
+    env = json_object_get(json_object_get(info->raw, "Config"), "Env");
+    json_array_foreach(env, i, v) {
+        const char *kv = json_string_value(v);
+        char dirs[1024], *save = NULL;
+        if (kv == NULL || strncmp(kv, "HDC_LOG_DIRS=", 13) != 0)
+            continue;
+        snprintf(dirs, sizeof(dirs), "%s", kv + 13);
+        for (char *d = strtok_r(dirs, ":", &save); d != NULL; d = strtok_r(NULL, ":", &save)) {
+            char file[512], what[512];
+            export_file *tf;
+            size_t k;
+            snprintf(file, sizeof(file), "%s.%s.tar", info->hostname, d + (d[0] == '/'));
+            for (k = strlen(info->hostname) + 1; file[k] != '\0'; k++)
+                if (file[k] == '/')
+                    file[k] = '_';
+            snprintf(what, sizeof(what), "%s:%s", info->hostname, d);
+            tf = export_open(ctx, file, what);
+            if (tf != NULL && docker_container_archive(ctx->run->d, info->id, d, export_output,
+                                                       export_stream_done, tf, NULL) != 0)
+                export_stream_done(tf, UV_EIO, "cannot ask Docker");
+        }
+    }
+    export_stream_done(f, 0, NULL);
+}
+
+static void export_listed(void *data, int status, const char *msg,
+                          const cluster_container *list, size_t n) {
+    export_ctx *ctx = data;
+
+    if (status != 0 || n == 0) {
+        if (status != 0)
+            cli_error("export-logs: %s", msg);
+        else
+            cli_error("export-logs: no cluster named '%s'; `hdc ls` lists them", ctx->name);
+        ctx->run->status = CLI_FAILED;
+        return;
+    }
+    ctx->pending = 1;
+    for (size_t i = 0; i < n; i++) {
+        char file[256], what[256];
+        docker_logs_opts lo = {0};
+        export_file *f;
+
+        snprintf(file, sizeof(file), "%s.log", list[i].hostname);
+        snprintf(what, sizeof(what), "the log of %s", list[i].hostname);
+        f = export_open(ctx, file, what);
+        if (f != NULL &&
+            docker_logs(ctx->run->d, list[i].name, &lo, export_output, export_stream_done, f,
+                        NULL) != 0)
+            export_stream_done(f, UV_EIO, "cannot ask Docker");
+        snprintf(file, sizeof(file), "%s.inspect.json", list[i].hostname);
+        snprintf(what, sizeof(what), "the inspect of %s", list[i].hostname);
+        f = export_open(ctx, file, what);
+        if (f != NULL &&
+            docker_container_inspect(ctx->run->d, list[i].name, export_inspected, f) != 0)
+            export_stream_done(f, UV_EIO, "cannot ask Docker");
+    }
+    export_release(ctx);
+}
+
+static int cli_export_logs(const cli_opts *opts, int argc, char **argv) {
+    export_ctx ctx = {0};
+    char err_msg[256];
+    cli_run run;
+    int err;
+
+    if (argc != 3) {
+        cli_error("export-logs: usage: hdc export-logs NAME DIR");
+        return CLI_USAGE;
+    }
+    if (plan_name_check(argv[1], err_msg, sizeof(err_msg)) != 0) {
+        cli_error("export-logs: %s", err_msg);
+        return CLI_USAGE;
+    }
+    if (mkdir(argv[2], 0755) != 0 && errno != EEXIST) {
+        cli_error("export-logs: cannot create %s: %s", argv[2], strerror(errno));
+        return CLI_USAGE;
+    }
+    ctx.name = argv[1];
+    ctx.dir = argv[2];
+    if ((err = cli_run_init(&run)) != 0)
+        return err;
+    ctx.run = &run;
+    if (cluster_list(&run.loop, run.d, ctx.name, export_listed, &ctx) != 0)
+        run.status = CLI_FAILED;
+    return cli_run_finish(&run);
+}
+
 static int cli_help(const cli_opts *opts, int argc, char **argv);
 
 static const cli_command cli_commands[] = {
@@ -1311,6 +1502,8 @@ static const cli_command cli_commands[] = {
      "run a command in a node; the exit status is CMD's"},
     {"down", cli_down, "hdc down NAME... | --all", "stop and remove clusters"},
     {"gc", cli_gc, "hdc gc", "remove clusters of which no container runs"},
+    {"export-logs", cli_export_logs, "hdc export-logs NAME DIR",
+     "each node's log, inspect JSON and daemon log directories (HDC_LOG_DIRS), for CI"},
     {"plugins", cli_plugins, "hdc plugins [--json]",
      "the distributions found, with ABI version and path"},
     {"help", cli_help, "hdc help [COMMAND]", "this text, or a command's usage"},

@@ -1085,6 +1085,38 @@ int docker_logs(docker *d, const char *id, const docker_logs_opts *opts,
     return rc;
 }
 
+int docker_container_archive(docker *d, const char *id, const char *path,
+                             docker_output_cb on_output, docker_cb cb, void *data,
+                             docker_stream **out)
+{
+    char *e_id, *e_path, *t;
+    call *c;
+    int rc;
+
+    if (!id || !path || !on_output || !cb || d->closing)
+        return UV_EINVAL;
+    e_id = docker_url_escape(id);
+    e_path = docker_url_escape(path);
+    t = e_id && e_path ? xasprintf(V "/containers/%s/archive?path=%s", e_id, e_path) : NULL;
+    free(e_id);
+    free(e_path);
+    if (!t)
+        return UV_ENOMEM;
+    c = call_new(d, K_LOGS, "container archive", data);
+    if (!c) {
+        free(t);
+        return UV_ENOMEM;
+    }
+    c->cb.plain = cb;
+    c->ok = ok_stream_end;
+    c->on_output = on_output;
+    demux_init(&c->dm, 1, 0, logs_on_piece, c); /* raw: a tar stream, not frames */
+    c->have_dm = 1;
+    rc = start_stream(c, t, out);
+    free(t);
+    return rc;
+}
+
 static int events_on_line(void *data, char *line, size_t len)
 {
     call *c = data;

@@ -301,6 +301,13 @@ typedef struct docker_logs_opts {
 int docker_logs(docker *d, const char *id, const docker_logs_opts *opts,
                 docker_output_cb on_output, docker_cb cb, void *data, docker_stream **out);
 
+/* Streams a tar archive of path inside the container (a file or a
+ * directory) to on_output as it comes. cb: 0 at its end, DOCKER_ENOTFOUND
+ * when path is not there. */
+int docker_container_archive(docker *d, const char *id, const char *path,
+                             docker_output_cb on_output, docker_cb cb, void *data,
+                             docker_stream **out);
+
 typedef struct docker_events_opts {
     const char *const *types;     /* "container", "network", "image", ... */
     size_t n_types;

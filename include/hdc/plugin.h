@@ -33,6 +33,8 @@
  *     HDC_DATANODES  the requested datanode count (hdc up --datanodes N)
  *     HDC_TEST_USER  the test user's login on the client node
  *     HDC_ZK         ZooKeeper's address (zookeeper:2181)
+ * - A service's env may set HDC_LOG_DIRS=dir[:dir...]: the directories
+ *   where its daemon writes its own logs, which `hdc export-logs` copies out.
  * - Hostnames: a service with one instance has its hostname; instance i of
  *   a service that can have several is <hostname><i> (datanode1, datanode2).
  * - The engine runs ZooKeeper itself: no plugin service may be called

@@ -91,6 +91,15 @@ done
 out=$("$hdc" exec "$prefix"-a master -- sh -c 'exit 7' 2>&1); st=$?
 [ $st = 7 ] && ok "exec returns the command's exit status" || bad "exec status" "status $st" "$out"
 
+if "$hdc" export-logs "$prefix"-a "$work/export" >"$work/export.out" 2>&1 \
+    && [ -s "$work/export/worker2.log" ] && [ -s "$work/export/master.inspect.json" ] \
+    && jq -e '.Config.Labels["hdc.cluster"]' "$work/export/master.inspect.json" >/dev/null \
+    && tar -tf "$work/export/master.var_log.tar" >/dev/null; then
+    ok "export-logs: logs, inspect JSON and the daemons' log directories"
+else
+    bad "export-logs" "$(cat "$work/export.out")" "$(ls -la "$work/export" 2>&1)"
+fi
+
 ls=$("$hdc" --json ls)
 [ "$(jq -r --arg n "$prefix"-a '.[] | select(.name == $n) | .state' <<<"$ls")" = running ] \
     && ok "ls lists the cluster as running" || bad "ls" "$ls"

@@ -26,6 +26,7 @@ static const hdc_image images[] = {
 static const hdc_service services[] = {
     {.name = "master", .image = "testsvc",
      .ports = (const hdc_port[]){{"http-ui", 8080}, {0}},
+     .env = HDC_LIST("HDC_LOG_DIRS=/var/log:/nonexistent/logs"),
      .daemon = "exec testsvc master 8080", .ready_port = "http-ui"},
     {.name = "worker", .image = "testsvc", .instances = HDC_COUNT_DATANODES,
      .ports = (const hdc_port[]){{"http-ui", 8081}, {0}},
