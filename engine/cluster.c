@@ -144,6 +144,7 @@ static void up_fail(up *u, int status, node_rt *node, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void up_finish(up *u);
 static void up_containers(up *u);
+static void up_volumes(up *u);
 
 static uint64_t up_elapsed(const up *u) {
     return uv_now(u->loop) - u->start_ms;
@@ -1169,7 +1170,45 @@ static void znode_written(void *data, int status) {
                 n->pn->znode, zk_strerror(status));
     if (up_stopping(u) || u->pending > 0)
         return;
+    up_volumes(u);
+}
+
+static void volume_created(void *data, int status, const char *msg) {
+    up *u = data;
+
+    u->pending--;
+    if (status != 0)
+        up_fail(u, status, NULL, "%s: cannot create a volume: %s", u->plan.cluster, msg);
+    if (up_stopping(u) || u->pending > 0)
+        return;
     up_containers(u);
+}
+
+/* The named volumes services share (hdc_<cluster>_<name>), labelled so
+ * that `hdc down` finds them; the client's too, though `up` does not
+ * create the client. */
+static void up_volumes(up *u) {
+    docker_kv labels[] = {{"hdc.cluster", u->plan.cluster}, {"hdc.dist", u->opts.desc->name}};
+    char done[32][128];
+    size_t n_done = 0;
+
+    u->pending = 1;
+    for (const hdc_service *s = u->opts.desc->services; s != NULL && s->name != NULL; s++) {
+        for (const hdc_volume *v = s->volumes; v != NULL && v->name != NULL; v++) {
+            char name[128];
+            int seen = 0;
+            snprintf(name, sizeof(name), "hdc_%s_%s", u->plan.cluster, v->name);
+            for (size_t i = 0; i < n_done; i++)
+                seen |= strcmp(done[i], name) == 0;
+            if (seen || n_done == 32)
+                continue;
+            snprintf(done[n_done++], sizeof(done[0]), "%s", name);
+            u->pending++;
+            if (docker_volume_create(u->d, name, labels, 2, volume_created, u) != 0)
+                u->pending--;
+        }
+    }
+    volume_created(u, 0, NULL);
 }
 
 static void up_zk_connected(void *data, int status, zk_session *s) {
@@ -1192,7 +1231,7 @@ static void up_zk_connected(void *data, int status, zk_session *s) {
             u->pending++;
     }
     if (--u->pending == 0)
-        up_containers(u);
+        up_volumes(u);
 }
 
 /* Creates and starts every service container at once. */
@@ -1457,11 +1496,38 @@ static void down_note(down *w, int status, const char *msg) {
     }
 }
 
-static void down_network_removed(void *data, int status, const char *msg) {
+static void down_volume_removed(void *data, int status, const char *msg) {
     down *w = data;
 
     down_note(w, status, msg);
     if (--w->pending == 0)
+        down_end(w);
+}
+
+static void down_volumes_listed(void *data, int status, const char *msg,
+                                const docker_object *objs, size_t n) {
+    down *w = data;
+
+    if (status != 0) {
+        down_note(w, status, msg);
+        down_end(w);
+        return;
+    }
+    w->pending = 1;
+    for (size_t i = 0; i < n; i++)
+        if (docker_volume_remove(w->d, objs[i].name, 1, down_volume_removed, w) == 0)
+            w->pending++;
+    down_volume_removed(w, DOCKER_ENOTFOUND, NULL); /* the extra reference */
+}
+
+static void down_network_removed(void *data, int status, const char *msg) {
+    down *w = data;
+
+    down_note(w, status, msg);
+    if (--w->pending > 0)
+        return;
+    /* Networks gone: now the volumes. */
+    if (docker_volume_list(w->d, w->label, down_volumes_listed, w) != 0)
         down_end(w);
 }
 

@@ -564,6 +564,12 @@ static void ok_list(call *c, const http_response *res)
 
     if (!root)
         return;
+    /* Volumes come as {"Volumes": [...], "Warnings": ...}. */
+    if (json_is_object(root) && json_is_array(json_object_get(root, "Volumes"))) {
+        json_t *list = json_incref(json_object_get(root, "Volumes"));
+        json_decref(root);
+        root = list;
+    }
     if (!json_is_array(root)) {
         json_decref(root);
         call_failf(c, DOCKER_EPROTO, "%s: the Docker engine's reply is not a list", c->what);
@@ -586,7 +592,7 @@ static void ok_list(call *c, const http_response *res)
         }
         if (!name && (arr = json_object_get(o, "RepoTags")) && json_array_size(arr) > 0)
             name = json_string_value(json_array_get(arr, 0));
-        objs[i].id = jstr(o, "Id");
+        objs[i].id = jstr_or_null(o, "Id") ? jstr(o, "Id") : name ? name : "";
         objs[i].name = name ? name : "";
     }
     c->finished = 1;
@@ -843,6 +849,53 @@ int docker_network_remove(docker *d, const char *name, docker_cb cb, void *data)
         return UV_EINVAL;
     t = path1(V "/networks/%s%s", name, NULL);
     rc = simple(d, K_PLAIN, "network remove", FN(cb), data, ok_plain, "DELETE", t, NULL, 0,
+                DOCKER_TIMEOUT_MS, 0);
+    free(t);
+    return rc;
+}
+
+int docker_volume_create(docker *d, const char *name, const docker_kv *labels, size_t n_labels,
+                         docker_cb cb, void *data)
+{
+    json_t *body, *lb = json_object();
+    int rc;
+
+    if (!name || !cb || !lb)
+        return UV_EINVAL;
+    for (size_t i = 0; i < n_labels; i++)
+        json_object_set_new(lb, labels[i].key, json_string(labels[i].value ? labels[i].value : ""));
+    body = json_pack("{s:s, s:o}", "Name", name, "Labels", lb);
+    if (!body)
+        return UV_ENOMEM;
+    rc = simple(d, K_PLAIN, "volume create", FN(cb), data, ok_plain, "POST",
+                V "/volumes/create", body, 0, DOCKER_TIMEOUT_MS, 0);
+    json_decref(body);
+    return rc;
+}
+
+int docker_volume_remove(docker *d, const char *name, int force, docker_cb cb, void *data)
+{
+    char *t;
+    int rc;
+
+    if (!name || !cb)
+        return UV_EINVAL;
+    t = path1(V "/volumes/%s%s", name, force ? "?force=1" : NULL);
+    rc = simple(d, K_PLAIN, "volume remove", FN(cb), data, ok_plain, "DELETE", t, NULL, 0,
+                DOCKER_TIMEOUT_MS, 0);
+    free(t);
+    return rc;
+}
+
+int docker_volume_list(docker *d, const char *label, docker_list_cb cb, void *data)
+{
+    char *t;
+    int rc;
+
+    if (!cb)
+        return UV_EINVAL;
+    t = docker_list_target("/volumes", label);
+    rc = simple(d, K_LIST, "volume list", FN(cb), data, ok_list, "GET", t, NULL, 0,
                 DOCKER_TIMEOUT_MS, 0);
     free(t);
     return rc;

@@ -185,6 +185,15 @@ int docker_network_inspect(docker *d, const char *name, docker_network_cb cb, vo
 int docker_network_remove(docker *d, const char *name, docker_cb cb, void *data);
 int docker_network_list(docker *d, const char *label, docker_list_cb cb, void *data);
 
+/* ---- volumes ------------------------------------------------------------ */
+
+/* Named volumes, for what services of a cluster share. A volume's id in a
+ * docker_object list is its name. */
+int docker_volume_create(docker *d, const char *name, const docker_kv *labels, size_t n_labels,
+                         docker_cb cb, void *data);
+int docker_volume_remove(docker *d, const char *name, int force, docker_cb cb, void *data);
+int docker_volume_list(docker *d, const char *label, docker_list_cb cb, void *data);
+
 /* ---- containers -------------------------------------------------------- */
 
 typedef struct docker_port {

@@ -27,8 +27,10 @@ trap cleanup EXIT
 ok() { pass=$((pass + 1)); echo "ok: $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
 
-labelled() { # objects labelled hdc.cluster=NAME, containers and networks
-    { docker ps -aq --filter "label=hdc.cluster=$1"; docker network ls -q --filter "label=hdc.cluster=$1"; } | wc -l
+labelled() { # objects labelled hdc.cluster=NAME: containers, networks, volumes
+    { docker ps -aq --filter "label=hdc.cluster=$1"
+      docker network ls -q --filter "label=hdc.cluster=$1"
+      docker volume ls -q --filter "label=hdc.cluster=$1"; } | wc -l
 }
 
 # The images: base from debian:bookworm (the stand-ins need no JDK).
@@ -88,6 +90,10 @@ for host in master worker1 worker2; do
         bad "names from $host" "$out"
     fi
 done
+"$hdc" exec "$prefix"-a master -- sh -c 'echo from-master > /shared/note' >/dev/null 2>&1
+out=$("$hdc" exec "$prefix"-a worker2 -- cat /shared/note 2>&1)
+[ "$out" = from-master ] && ok "a volume the plugin declares is shared between services" \
+    || bad "shared volume" "$out"
 out=$("$hdc" exec "$prefix"-a master -- sh -c 'exit 7' 2>&1); st=$?
 [ $st = 7 ] && ok "exec returns the command's exit status" || bad "exec status" "status $st" "$out"
 
