@@ -651,34 +651,23 @@ static void probe_done(void *data, int status, const probe_result *res) {
     run_op_done(op, 0, NULL);
 }
 
-/* The env every command of a node sees (see include/hdc/plugin.h). */
-static size_t node_env(const up *u, const node_rt *n, char env[][160], size_t max) {
-    size_t k = 0;
-
-    snprintf(env[k++], 160, "HDC_CLUSTER=%s", u->plan.cluster);
-    snprintf(env[k++], 160, "HDC_DIST=%s", u->opts.desc->name);
-    snprintf(env[k++], 160, "HDC_SERVICE=%s", n->pn->service);
-    snprintf(env[k++], 160, "HDC_INSTANCE=%u", n->pn->instance);
-    snprintf(env[k++], 160, "HDC_DATANODES=%u", u->plan.datanodes);
-    snprintf(env[k++], 160, "HDC_TEST_USER=%s", u->test_user);
-    snprintf(env[k++], 160, "HDC_ZK=zookeeper:%d", PLAN_ZK_PORT);
-    return k < max ? k : max;
-}
-
 static int run_start_exec(step_op *op) {
     up *u = op->run->u;
-    char env[8][160];
-    const char *envp[8];
-    size_t n_env = node_env(u, op->node, env, 8);
+    cluster_spec_in in = {.plan = &u->plan, .node = op->node->pn, .test_user = u->test_user};
+    cluster_spec *sp = malloc(sizeof(*sp));
     const char *cmd[] = {"/bin/sh", "-c", op->run->step->command};
-    docker_exec_opts opts = {
-        .cmd = cmd, .n_cmd = 3, .env = envp, .n_env = n_env,
-        .user = op->run->step->user,
-    };
+    docker_exec_opts opts = {.cmd = cmd, .n_cmd = 3, .user = op->run->step->user};
+    int err;
 
-    for (size_t i = 0; i < n_env; i++)
-        envp[i] = env[i];
-    return docker_exec(u->d, op->node->id, &opts, exec_output, exec_done, op, &op->exec);
+    /* The same environment as the daemon's. */
+    if (sp == NULL)
+        return UV_ENOMEM;
+    cluster_container_spec(&in, sp);
+    opts.env = sp->opts.env;
+    opts.n_env = sp->opts.n_env;
+    err = docker_exec(u->d, op->node->id, &opts, exec_output, exec_done, op, &op->exec);
+    free(sp);
+    return err;
 }
 
 static int run_start_probe(step_op *op, uint64_t timeout_ms) {
@@ -1052,111 +1041,134 @@ static void node_start(node_rt *n) {
 }
 
 /* Creates the container of node n. */
-static int node_create(up *u, node_rt *n) {
-    const hdc_service *svc = n->pn->svc;
-    char image[256];
-    char labels_buf[5][96];
-    docker_kv labels[5];
-    char env_buf[8][160];
-    const char *env[8 + 32];
-    size_t n_env = 0;
-    const char *cmd[32];
-    size_t n_cmd = 0;
-    char ready_port[32], service_arg[80], ready_sh[2048];
-    docker_port ports[16];
-    size_t n_ports = 0;
-    char binds_buf[8][256];
-    const char *binds[8];
-    size_t n_binds = 0;
-    docker_container_opts opts = {0};
-    int err;
+void cluster_container_spec(const cluster_spec_in *in, cluster_spec *sp) {
+    const plan *p = in->plan;
+    const plan_node *n = in->node;
+    const hdc_service *svc = n->svc;
+    const hdc_plugin_desc *image_desc = in->image_desc != NULL ? in->image_desc : p->desc;
+    docker_container_opts *o = &sp->opts;
+    size_t n_env = 0, n_cmd = 0, n_ports = 0, n_binds = 0;
 
-    snprintf(labels_buf[0], 96, "%s", u->plan.cluster);
-    snprintf(labels_buf[1], 96, "%s", n->pn->service);
-    snprintf(labels_buf[2], 96, "%s", u->opts.desc->name);
-    snprintf(labels_buf[3], 96, "%s", n->pn->hostname);
-    snprintf(labels_buf[4], 96, "%u", u->plan.datanodes);
-    labels[0] = (docker_kv){"hdc.cluster", labels_buf[0]};
-    labels[1] = (docker_kv){"hdc.service", labels_buf[1]};
-    labels[2] = (docker_kv){"hdc.dist", labels_buf[2]};
-    labels[3] = (docker_kv){"hdc.hostname", labels_buf[3]};
-    labels[4] = (docker_kv){"hdc.datanodes", labels_buf[4]};
+    memset(sp, 0, sizeof(*sp));
+    snprintf(sp->label_buf[0], sizeof(sp->label_buf[0]), "%s", p->cluster);
+    snprintf(sp->label_buf[1], sizeof(sp->label_buf[1]), "%s", n->service);
+    snprintf(sp->label_buf[2], sizeof(sp->label_buf[2]), "%s", p->desc->name);
+    snprintf(sp->label_buf[3], sizeof(sp->label_buf[3]), "%s", n->hostname);
+    snprintf(sp->label_buf[4], sizeof(sp->label_buf[4]), "%u", p->datanodes);
+    sp->labels[0] = (docker_kv){"hdc.cluster", sp->label_buf[0]};
+    sp->labels[1] = (docker_kv){"hdc.service", sp->label_buf[1]};
+    sp->labels[2] = (docker_kv){"hdc.dist", sp->label_buf[2]};
+    sp->labels[3] = (docker_kv){"hdc.hostname", sp->label_buf[3]};
+    sp->labels[4] = (docker_kv){"hdc.datanodes", sp->label_buf[4]};
 
     if (svc == NULL) {
-        snprintf(image, sizeof(image), "%s", CLUSTER_ZK_IMAGE);
-        ports[n_ports++] = (docker_port){.port = PLAN_ZK_PORT,
-                                         .host_port = u->opts.publish_classic ? PLAN_ZK_PORT : 0};
+        snprintf(sp->image, sizeof(sp->image), "%s", CLUSTER_ZK_IMAGE);
+        sp->ports[n_ports++] = (docker_port){
+            .port = PLAN_ZK_PORT, .host_port = in->publish_classic ? PLAN_ZK_PORT : 0};
     } else {
-        cluster_image_ref(u->opts.desc, svc->image, image, sizeof(image));
-        n_env = node_env(u, n, env_buf, 8);
+        cluster_image_ref(image_desc, svc->image, sp->image, sizeof(sp->image));
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_CLUSTER=%s", p->cluster);
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_DIST=%s", p->desc->name);
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_SERVICE=%s", n->service);
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_INSTANCE=%u", n->instance);
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_DATANODES=%u",
+                 p->datanodes);
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_TEST_USER=%s",
+                 in->test_user != NULL ? in->test_user : "hdc");
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_ZK=zookeeper:%d",
+                 PLAN_ZK_PORT);
         for (size_t i = 0; i < n_env; i++)
-            env[i] = env_buf[i];
+            sp->env[i] = sp->env_buf[i];
         for (const char *const *e = svc->env; e != NULL && *e != NULL && n_env < 40; e++)
-            env[n_env++] = *e;
-        for (const hdc_port *p = svc->ports; p != NULL && p->role != NULL && n_ports < 16; p++) {
+            sp->env[n_env++] = *e;
+        for (size_t i = 0; i < in->n_extra_env && n_env < 48; i++)
+            sp->env[n_env++] = in->extra_env[i];
+        for (const hdc_port *pt = svc->ports; pt != NULL && pt->role != NULL && n_ports < 16;
+             pt++) {
             /* Several instances cannot share a fixed host port: only the
              * first gets the classic one. */
-            int fixed = u->opts.publish_classic && n->pn->instance == 1;
-            ports[n_ports++] = (docker_port){.port = (uint16_t)p->port,
-                                             .host_port = fixed ? (uint16_t)p->port : 0};
+            int fixed = in->publish_classic && n->instance == 1;
+            sp->ports[n_ports] = (docker_port){.port = (uint16_t)pt->port,
+                                               .host_port = fixed ? (uint16_t)pt->port : 0};
+            if (in->host_port_of != NULL && strcmp(pt->role, in->host_port_of) == 0)
+                sp->ports[n_ports].host_port = in->host_port;
+            n_ports++;
         }
         for (const hdc_volume *v = svc->volumes; v != NULL && v->name != NULL && n_binds < 8;
              v++) {
-            snprintf(binds_buf[n_binds], 256, "hdc_%s_%s:%s", u->plan.cluster, v->name,
-                     v->path);
-            binds[n_binds] = binds_buf[n_binds];
+            snprintf(sp->bind_buf[n_binds], sizeof(sp->bind_buf[0]), "hdc_%s_%s:%s", p->cluster,
+                     v->name, v->path);
+            sp->binds[n_binds] = sp->bind_buf[n_binds];
             n_binds++;
         }
         /* The entrypoint is the image's hdc-agent. */
-        snprintf(service_arg, sizeof(service_arg), "%s", n->pn->znode + 1);
-        cmd[n_cmd++] = "--zk";
-        cmd[n_cmd++] = "zookeeper:2181";
-        cmd[n_cmd++] = "--service";
-        cmd[n_cmd++] = service_arg;
+        snprintf(sp->service_arg, sizeof(sp->service_arg), "%s", n->znode + 1);
+        sp->cmd[n_cmd++] = "--zk";
+        sp->cmd[n_cmd++] = "zookeeper:2181";
+        sp->cmd[n_cmd++] = "--service";
+        sp->cmd[n_cmd++] = sp->service_arg;
         if (svc->user != NULL) {
-            cmd[n_cmd++] = "--user";
-            cmd[n_cmd++] = svc->user;
+            sp->cmd[n_cmd++] = "--user";
+            sp->cmd[n_cmd++] = svc->user;
         }
         if (svc->ready_port != NULL) {
-            snprintf(ready_port, sizeof(ready_port), "tcp:%d",
+            snprintf(sp->ready_port, sizeof(sp->ready_port), "tcp:%d",
                      plugin_port(svc, svc->ready_port)->port);
-            cmd[n_cmd++] = "--ready";
-            cmd[n_cmd++] = ready_port;
+            sp->cmd[n_cmd++] = "--ready";
+            sp->cmd[n_cmd++] = sp->ready_port;
         }
         if (svc->ready != NULL) {
-            snprintf(ready_sh, sizeof(ready_sh), "sh:%s", svc->ready);
-            cmd[n_cmd++] = "--ready";
-            cmd[n_cmd++] = ready_sh;
+            snprintf(sp->ready_sh, sizeof(sp->ready_sh), "sh:%s", svc->ready);
+            sp->cmd[n_cmd++] = "--ready";
+            sp->cmd[n_cmd++] = sp->ready_sh;
         }
-        cmd[n_cmd++] = "--";
-        cmd[n_cmd++] = "/bin/sh";
-        cmd[n_cmd++] = "-c";
-        cmd[n_cmd++] = svc->daemon != NULL ? svc->daemon : "exec sleep infinity";
+        sp->cmd[n_cmd++] = "--";
+        sp->cmd[n_cmd++] = "/bin/sh";
+        sp->cmd[n_cmd++] = "-c";
+        sp->cmd[n_cmd++] = svc->daemon != NULL ? svc->daemon : "exec sleep infinity";
     }
+    sp->aliases[0] = n->hostname;
+    o->name = n->container;
+    o->image = sp->image;
+    o->hostname = n->hostname;
+    o->labels = sp->labels;
+    o->n_labels = 5;
+    o->env = sp->env;
+    o->n_env = n_env;
+    o->cmd = sp->cmd;
+    o->n_cmd = n_cmd;
+    o->network = in->network;
+    o->ipv4 = n->address;
+    o->aliases = sp->aliases;
+    o->n_aliases = 1;
+    o->extra_hosts = (const char *const *)p->extra_hosts;
+    o->n_extra_hosts = p->n_nodes;
+    o->ports = sp->ports;
+    o->n_ports = n_ports;
+    o->binds = sp->binds;
+    o->n_binds = n_binds;
+}
 
-    opts.name = n->pn->container;
-    opts.image = image;
-    opts.hostname = n->pn->hostname;
-    opts.labels = labels;
-    opts.n_labels = 5;
-    opts.env = env;
-    opts.n_env = n_env;
-    opts.cmd = cmd;
-    opts.n_cmd = n_cmd;
-    opts.network = u->network_id;
-    opts.ipv4 = n->pn->address;
-    opts.aliases = (const char *const[]){n->pn->hostname};
-    opts.n_aliases = 1;
-    opts.extra_hosts = (const char *const *)u->plan.extra_hosts;
-    opts.n_extra_hosts = u->plan.n_nodes;
-    opts.ports = ports;
-    opts.n_ports = n_ports;
-    opts.binds = binds;
-    opts.n_binds = n_binds;
+/* Creates the container of node n. */
+static int node_create(up *u, node_rt *n) {
+    cluster_spec_in in = {
+        .plan = &u->plan,
+        .node = n->pn,
+        .test_user = u->test_user,
+        .publish_classic = u->opts.publish_classic,
+        .network = u->network_id,
+    };
+    cluster_spec *sp = malloc(sizeof(*sp));
+    int err;
+
+    if (sp == NULL)
+        return UV_ENOMEM;
+    cluster_container_spec(&in, sp);
     u->pending++;
-    err = docker_container_create(u->d, &opts, node_created, n);
+    err = docker_container_create(u->d, &sp->opts, node_created, n);
     if (err != 0)
         u->pending--;
+    free(sp);
     return err;
 }
 
