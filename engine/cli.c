@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "client.h"
 #include "cluster.h"
 #include "docker.h"
 #include "images.h"
@@ -597,10 +598,11 @@ static void cli_free_handle(uv_handle_t *h) {
 /* After `hdc up` returns, a detached `hdc logs NAME -f --write-to DIR`
  * keeps logs/<cluster>/<host>.log growing (rewriting each from the start,
  * so nothing is lost between the two) until the containers stop. */
-static void up_spawn_log_writer(uv_loop_t *loop, const up_target *t) {
+static void up_spawn_log_writer(uv_loop_t *loop, const up_target *t, const char *only) {
     char self[2048];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    char *args[] = {self, "logs", (char *)t->name, "-f", "--write-to", (char *)t->logs_dir, NULL};
+    char *args[] = {self, "logs", (char *)t->name, "-f", "--write-to", (char *)t->logs_dir,
+                    (char *)only, NULL};
     uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE}, {.flags = UV_IGNORE},
                                      {.flags = UV_IGNORE}};
     uv_process_options_t po = {
@@ -754,7 +756,7 @@ static int cli_up(const cli_opts *opts, int argc, char **argv) {
     uv_unref((uv_handle_t *)&run.sigint);
     for (size_t i = 0; i < all->n; i++)
         if (all->targets[i].ok && !all->follow)
-            up_spawn_log_writer(&run.loop, &all->targets[i]);
+            up_spawn_log_writer(&run.loop, &all->targets[i], NULL);
     if (all->json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < all->n; i++)
@@ -1483,6 +1485,103 @@ static int cli_export_logs(const cli_opts *opts, int argc, char **argv) {
     return cli_run_finish(&run);
 }
 
+
+/* ---- client --------------------------------------------------------------- */
+
+typedef struct client_ctx {
+    cli_run *run;
+    const char *name;
+    int json;
+    char logs_dir[4096];
+} client_ctx;
+
+static void client_done(void *data, int status, const char *msg, const client_info *info) {
+    client_ctx *ctx = data;
+
+    if (status != 0) {
+        cli_error("client: %s", msg);
+        ctx->run->status = status == CLIENT_ENOCLUSTER ? CLI_USAGE : CLI_FAILED;
+        return;
+    }
+    if (!info->existed) {
+        /* Its log joins the cluster's, as the other nodes' do. */
+        up_target t = {0};
+        snprintf(t.name, sizeof(t.name), "%s", ctx->name);
+        snprintf(t.logs_dir, sizeof(t.logs_dir), "%s", ctx->logs_dir);
+        up_spawn_log_writer(&ctx->run->loop, &t, info->hostname);
+    }
+    if (ctx->json) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b}", "cluster", ctx->name,
+                              "container", info->container, "hostname", info->hostname,
+                              "address", info->address, "user", info->user, "key", info->key,
+                              "ssh_port", (int)info->ssh_port, "existed", info->existed);
+        json_dumpf(o, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+        json_decref(o);
+        return;
+    }
+    printf("%s: the client node %s (%s) %s\n", ctx->name, info->hostname, info->address,
+           info->existed ? "runs already" : "is up");
+    printf("  ssh -i %s -p %u %s@127.0.0.1\n", info->key, info->ssh_port, info->user);
+    printf("  hdc exec %s %s -- CMD   (as root)\n", ctx->name, info->hostname);
+}
+
+static int cli_client(const cli_opts *opts, int argc, char **argv) {
+    client_ctx ctx = {.json = opts->json};
+    client_opts co = {.port = 3333};
+    plugin_path pp;
+    char err_msg[256];
+    const char *state = getenv("HDC_STATE_DIR");
+    const char *logs_root = getenv("HDC_LOGS_DIR");
+    cli_run run;
+    int err;
+
+    co.test_user = getenv("HDC_TEST_USER");
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--port") == 0) {
+            unsigned port;
+            if (cli_uint("--port", i + 1 < argc ? argv[++i] : NULL, 0, 65535, &port) != 0)
+                return CLI_USAGE;
+            co.port = (uint16_t)port;
+        } else if (strcmp(argv[i], "--client-dist") == 0 && i + 1 < argc) {
+            co.client_dist = argv[++i];
+        } else if (strcmp(argv[i], "--test-user") == 0 && i + 1 < argc) {
+            co.test_user = argv[++i];
+        } else if (argv[i][0] == '-' || ctx.name != NULL) {
+            cli_error("client: unexpected argument '%s'", argv[i]);
+            return CLI_USAGE;
+        } else {
+            ctx.name = argv[i];
+        }
+    }
+    if (ctx.name == NULL || plan_name_check(ctx.name, err_msg, sizeof(err_msg)) != 0) {
+        cli_error("client: %s", ctx.name == NULL ? "give a cluster name" : err_msg);
+        return CLI_USAGE;
+    }
+    co.cluster = ctx.name;
+    co.key_dir = state != NULL && *state != '\0' ? state : ".hdc";
+    snprintf(ctx.logs_dir, sizeof(ctx.logs_dir), "%s/%s",
+             logs_root != NULL && *logs_root != '\0' ? logs_root : "logs", ctx.name);
+    if (plugin_path_init(&pp, opts->plugin_path, getenv("HDC_PLUGIN_PATH")) != 0) {
+        cli_error("client: cannot read the plugin path");
+        return CLI_USAGE;
+    }
+    co.plugins = &pp;
+    if ((err = cli_run_init(&run)) != 0) {
+        plugin_path_free(&pp);
+        return err;
+    }
+    ctx.run = &run;
+    err = client_start(&run.loop, run.d, &co, client_done, &ctx);
+    if (err != 0) {
+        cli_error("client: %s", uv_strerror(err));
+        run.status = CLI_FAILED;
+    }
+    err = cli_run_finish(&run);
+    plugin_path_free(&pp);
+    return err;
+}
+
 static int cli_help(const cli_opts *opts, int argc, char **argv);
 
 static const cli_command cli_commands[] = {
@@ -1500,6 +1599,8 @@ static const cli_command cli_commands[] = {
      "the nodes' logs, prefixed by host (or each to DIR/<host>.log)"},
     {"exec", cli_exec, "hdc exec NAME SERVICE -- CMD [ARG...]",
      "run a command in a node; the exit status is CMD's"},
+    {"client", cli_client, "hdc client NAME [--port PORT] [--client-dist DIST] [--test-user USER]",
+     "start the cluster's client node, with ssh on 127.0.0.1:PORT (default 3333)"},
     {"down", cli_down, "hdc down NAME... | --all", "stop and remove clusters"},
     {"gc", cli_gc, "hdc gc", "remove clusters of which no container runs"},
     {"export-logs", cli_export_logs, "hdc export-logs NAME DIR",

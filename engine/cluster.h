@@ -19,6 +19,7 @@
 
 #define CLUSTER_ZK_IMAGE "hdc/zookeeper:latest"
 #define CLUSTER_BASE_IMAGE "hdc/base:latest"
+#define CLUSTER_CLIENT_IMAGE "hdc/client:latest"
 #define CLUSTER_LOG_TAIL_LINES 20
 
 #define CLUSTER_EEXISTS  (-31301) /* a cluster of that name exists */

@@ -332,6 +332,11 @@ int images_build_base(uv_loop_t *loop, docker *d, const images_opts *opts,
     item_arg(it, "BASE_IMAGE", opts->base_image);
 
     it = &job->items[job->n_items++];
+    snprintf(it->tag, sizeof(it->tag), "%s", CLUSTER_CLIENT_IMAGE);
+    images_context_dir(opts, "client", it->context, sizeof(it->context));
+    item_arg(it, "HDC_BASE", CLUSTER_BASE_IMAGE);
+
+    it = &job->items[job->n_items++];
     snprintf(it->tag, sizeof(it->tag), "%s", CLUSTER_ZK_IMAGE);
     images_context_dir(opts, "zookeeper", it->context, sizeof(it->context));
     item_arg(it, "BASE_IMAGE", opts->zk_base_image != NULL ? opts->zk_base_image

@@ -35,7 +35,8 @@ typedef struct images_opts {
 typedef void (*images_progress_cb)(void *data, const char *image, const char *line);
 typedef void (*images_cb)(void *data, int status, const char *msg);
 
-/* Builds hdc/base and hdc/zookeeper, one after the other. */
+/* Builds hdc/base, hdc/client (sshd on the base) and hdc/zookeeper, one
+ * after the other. */
 int images_build_base(uv_loop_t *loop, docker *d, const images_opts *opts,
                       images_progress_cb progress, images_cb cb, void *data);
 

@@ -94,6 +94,28 @@ done
 out=$("$hdc" exec "$prefix"-a worker2 -- cat /shared/note 2>&1)
 [ "$out" = from-master ] && ok "a volume the plugin declares is shared between services" \
     || bad "shared volume" "$out"
+# The client node: ssh by the cluster's key only, the shared volume, names.
+export HDC_STATE_DIR=$work/state
+ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
+          -o BatchMode=yes -o ConnectTimeout=10)
+if out=$("$hdc" --json client "$prefix"-a --port 0 2>&1) \
+    && port=$(jq -r .ssh_port <<<"$out") && key=$(jq -r .key <<<"$out") \
+    && got=$(ssh "${ssh_opts[@]}" -i "$key" -p "$port" hdc@127.0.0.1 \
+             'id -un; cat /shared/note; getent hosts master | cut -d" " -f1' 2>&1) \
+    && [ "$(sed -n 1p <<<"$got")" = hdc ] && [ "$(sed -n 2p <<<"$got")" = from-master ]; then
+    ok "client: ssh by key as the test user sees the cluster and the shared volume"
+    master_ip=$(sed -n 3p <<<"$got" | tr -d ' ')
+    back=$(ssh "${ssh_opts[@]}" -i "$key" -p "$port" root@127.0.0.1 "getent hosts $master_ip" 2>&1)
+    grep -q master <<<"$back" && ok "client: root by key; reverse lookup of master" \
+        || bad "client root/reverse" "$back"
+    ssh "${ssh_opts[@]}" -o PubkeyAuthentication=no -p "$port" hdc@127.0.0.1 true 2>/dev/null \
+        && bad "client: a login without the key was accepted" || ok "client: no login without the key"
+    again=$("$hdc" client "$prefix"-a 2>&1) && grep -q "runs already" <<<"$again" \
+        && ok "client: a second hdc client reports the running one" || bad "client again" "$again"
+else
+    bad "client" "$out" "${got:-}"
+fi
+
 out=$("$hdc" exec "$prefix"-a master -- sh -c 'exit 7' 2>&1); st=$?
 [ $st = 7 ] && ok "exec returns the command's exit status" || bad "exec status" "status $st" "$out"
 

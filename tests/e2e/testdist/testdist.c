@@ -33,6 +33,11 @@ static const hdc_service services[] = {
      .volumes = (const hdc_volume[]){{"shared", "/shared"}, {0}},
      .ports = (const hdc_port[]){{"http-ui", 8081}, {0}},
      .daemon = WORKER_DAEMON, .ready_port = "http-ui"},
+    /* The client node: hdc's generic one, created by `hdc client`. */
+    {.name = "client", .image = "hdc/client:latest", .flags = HDC_SERVICE_CLIENT,
+     .ports = (const hdc_port[]){{"ssh", 22}, {0}},
+     .volumes = (const hdc_volume[]){{"shared", "/shared"}, {0}},
+     .daemon = "exec /usr/lib/hdc/hdc-client-init", .ready_port = "ssh"},
     {0},
 };
 

@@ -1,0 +1,464 @@
+/* `hdc client`: the client node of a running cluster, created on request.
+ *
+ * Each step starts from the callback of the one before:
+ *   ZooKeeper's container  tells the cluster's distribution, datanode
+ *                          count and network (its labels) and where
+ *                          ZooKeeper answers on 127.0.0.1
+ *   the network            its subnet: the cluster's plan is made again
+ *                          from it, so the client gets the address and
+ *                          hostname every node's /etc/hosts already has
+ *   the key pair           made once per cluster with ssh-keygen, on the
+ *                          thread pool
+ *   /client = boot         written before the container exists, so its
+ *                          agent starts sshd at once
+ *   the container          created, started, and waited for through its
+ *                          znode (`up`, or `failed:` with the reason)
+ *
+ * Decision: a client that exists already is reported, not replaced: a
+ * second `hdc client` only tells how to reach it.
+ */
+#include "client.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cluster.h"
+#include "plan.h"
+#include "zk.h"
+
+#define CLIENT_UP_TIMEOUT_MS 120000
+
+typedef struct cl {
+    uv_loop_t *loop;
+    docker *d;
+    client_opts opts;
+    char *cluster, *client_dist, *key_dir, *test_user;
+    client_cb cb;
+    void *data;
+
+    char dist[64];
+    unsigned datanodes;
+    char zk_hosts[64];
+    char network[96], network_id[80], subnet[32];
+    plugin *cluster_plug, *client_plug;
+    plan plan;
+    plan_node *node;
+
+    uv_work_t work;
+    char key_path[4200];
+    char pubkey[1024];
+    int key_rc;
+
+    zk_session *zk;
+    char container_id[80];
+    uint16_t ssh_port;
+    int existed;
+
+    int status;
+    char msg[9000];
+} cl;
+
+static void cl_inspect_client(cl *c);
+
+static void cl_free(cl *c) {
+    if (c->cluster_plug != NULL)
+        plugin_unload(c->cluster_plug);
+    if (c->client_plug != NULL && c->client_plug != c->cluster_plug)
+        plugin_unload(c->client_plug);
+    plan_free(&c->plan);
+    free(c->cluster);
+    free(c->client_dist);
+    free(c->key_dir);
+    free(c->test_user);
+    free(c);
+}
+
+static void cl_report(cl *c) {
+    client_info info = {
+        .container = c->node != NULL ? c->node->container : "",
+        .hostname = c->node != NULL ? c->node->hostname : "",
+        .address = c->node != NULL ? c->node->address : "",
+        .user = c->test_user,
+        .key = c->key_path,
+        .ssh_port = c->ssh_port,
+        .existed = c->existed,
+    };
+
+    c->cb(c->data, c->status, c->status != 0 ? c->msg : NULL, c->status == 0 ? &info : NULL);
+    cl_free(c);
+}
+
+static void cl_zk_closed(void *data, zk_session *s) {
+    cl *c = data;
+
+    c->zk = NULL;
+    cl_report(c);
+}
+
+/* The end, success or not: the session is closed first. */
+static void cl_finish(cl *c) {
+    if (c->zk != NULL && zk_close(c->zk, cl_zk_closed, c) == 0)
+        return;
+    cl_report(c);
+}
+
+static void cl_fail(cl *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void cl_fail(cl *c, int status, const char *fmt, ...) {
+    va_list ap;
+
+    c->status = status;
+    va_start(ap, fmt);
+    vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+    va_end(ap);
+    cl_finish(c);
+}
+
+/* ---- the container ---------------------------------------------------------- */
+
+static void cl_inspected(void *data, int status, const char *msg,
+                         const docker_container_info *info) {
+    cl *c = data;
+    const hdc_port *port;
+
+    if (status != 0) {
+        cl_fail(c, status, "%s: cannot inspect the client node: %s", c->cluster, msg);
+        return;
+    }
+    if (!info->running) {
+        cl_fail(c, CLUSTER_EFAILED,
+                "%s: the client node %s exists but is %s: `docker rm -f %s` and try again, "
+                "or `hdc down %s`", c->cluster, c->node->container, info->status,
+                c->node->container, c->cluster);
+        return;
+    }
+    port = c->node->svc->ports;
+    if (c->node->svc->ready_port != NULL)
+        port = plugin_port(c->node->svc, c->node->svc->ready_port);
+    c->ssh_port = port != NULL ? docker_container_host_port(info, (uint16_t)port->port, NULL) : 0;
+    cl_finish(c);
+}
+
+static void cl_inspect_client(cl *c) {
+    if (docker_container_inspect(c->d, c->node->container, cl_inspected, c) != 0)
+        cl_fail(c, UV_EIO, "%s: cannot ask Docker about the client node", c->cluster);
+}
+
+static void cl_up(void *data, int status, const char *value, size_t len) {
+    cl *c = data;
+
+    if (status == UV_ETIMEDOUT) {
+        cl_fail(c, CLUSTER_EFAILED,
+                "%s: the client node did not come up within %d s (its znode reads '%.*s'): "
+                "see `hdc logs %s client`", c->cluster, CLIENT_UP_TIMEOUT_MS / 1000,
+                value != NULL ? (int)len : 6, value != NULL ? value : "(none)", c->cluster);
+        return;
+    }
+    if (status != 0) {
+        cl_fail(c, status, "%s: cannot watch /client: %s", c->cluster, zk_strerror(status));
+        return;
+    }
+    if (len >= 7 && strncmp(value, "failed:", 7) == 0) {
+        cl_fail(c, CLUSTER_EFAILED, "%s: the client node failed: %.*s; see `hdc logs %s client`",
+                c->cluster, (int)(len - 7), value + 7, c->cluster);
+        return;
+    }
+    cl_inspect_client(c);
+}
+
+static void cl_started(void *data, int status, const char *msg) {
+    static const char *const up_or_failed[] = {"up", "failed:*", NULL};
+    cl *c = data;
+
+    if (status != 0) {
+        cl_fail(c, status, "%s: cannot start the client node: %s", c->cluster, msg);
+        return;
+    }
+    if (zk_wait_for(c->zk, c->node->znode, up_or_failed, CLIENT_UP_TIMEOUT_MS, cl_up, c,
+                    NULL) != 0)
+        cl_fail(c, UV_EIO, "%s: cannot watch %s", c->cluster, c->node->znode);
+}
+
+static void cl_created(void *data, int status, const char *msg, const char *id) {
+    cl *c = data;
+
+    if (status == DOCKER_ECONFLICT) {
+        c->existed = 1;
+        cl_inspect_client(c);
+        return;
+    }
+    if (status == DOCKER_ENOTFOUND) {
+        cl_fail(c, CLUSTER_ENOIMAGE, "%s: %s: run `hdc build %s` first", c->cluster, msg,
+                c->client_plug->desc->name);
+        return;
+    }
+    if (status != 0) {
+        cl_fail(c, status, "%s: cannot create the client node: %s", c->cluster, msg);
+        return;
+    }
+    snprintf(c->container_id, sizeof(c->container_id), "%s", id);
+    if (docker_container_start(c->d, c->container_id, cl_started, c) != 0)
+        cl_fail(c, UV_EIO, "%s: cannot start the client node", c->cluster);
+}
+
+static void cl_create(cl *c) {
+    char key_env[1100];
+    const char *extra[] = {key_env};
+    const hdc_service *svc = c->node->svc;
+    cluster_spec_in in = {
+        .plan = &c->plan,
+        .node = c->node,
+        .image_desc = c->client_plug->desc,
+        .test_user = c->test_user,
+        .host_port_of = svc->ready_port != NULL ? svc->ready_port
+                        : svc->ports != NULL   ? svc->ports[0].role
+                                               : NULL,
+        .host_port = c->opts.port,
+        .extra_env = extra,
+        .n_extra_env = 1,
+        .network = c->network_id,
+    };
+    cluster_spec *sp = malloc(sizeof(*sp));
+    int err;
+
+    if (sp == NULL) {
+        cl_fail(c, UV_ENOMEM, "out of memory");
+        return;
+    }
+    snprintf(key_env, sizeof(key_env), "HDC_SSH_PUBKEY=%s", c->pubkey);
+    cluster_container_spec(&in, sp);
+    err = docker_container_create(c->d, &sp->opts, cl_created, c);
+    free(sp);
+    if (err != 0)
+        cl_fail(c, err, "%s: cannot create the client node: %s", c->cluster,
+                docker_strerror(err));
+}
+
+/* ---- ZooKeeper: /client = boot before the container exists ------------------ */
+
+static void cl_boot_written(void *data, int status) {
+    cl *c = data;
+
+    if (status != 0) {
+        cl_fail(c, status, "%s: cannot write %s: %s", c->cluster, c->node->znode,
+                zk_strerror(status));
+        return;
+    }
+    cl_create(c);
+}
+
+static void cl_boot_created(void *data, int status) {
+    cl *c = data;
+
+    if (status == ZK_ENODEEXISTS) {
+        if (zk_set(c->zk, c->node->znode, "boot", 4, cl_boot_written, c) != 0)
+            cl_fail(c, UV_EIO, "%s: cannot write %s", c->cluster, c->node->znode);
+        return;
+    }
+    cl_boot_written(c, status);
+}
+
+static void cl_zk_connected(void *data, int status, zk_session *s) {
+    cl *c = data;
+
+    if (status != 0) {
+        cl_fail(c, status, "%s: the cluster's ZooKeeper did not answer: %s", c->cluster,
+                zk_session_error(s));
+        return;
+    }
+    if (zk_create(c->zk, c->node->znode, "boot", 4, ZK_CREATE_PARENTS, cl_boot_created, c) != 0)
+        cl_fail(c, UV_EIO, "%s: cannot write %s", c->cluster, c->node->znode);
+}
+
+/* ---- the key pair, on the thread pool ---------------------------------------- */
+
+static int cl_mkdirs(char *path) {
+    for (char *p = path + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            *p = '/';
+            return -1;
+        }
+        *p = '/';
+    }
+    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void cl_key_work(uv_work_t *w) {
+    cl *c = w->data;
+    char dir[4096], cmd[8800], pub[4300];
+    struct stat st;
+    FILE *f;
+
+    snprintf(dir, sizeof(dir), "%s/%s", c->key_dir, c->cluster);
+    snprintf(c->key_path, sizeof(c->key_path), "%s/id_ed25519", dir);
+    snprintf(pub, sizeof(pub), "%s.pub", c->key_path);
+    if (cl_mkdirs(dir) != 0) {
+        c->key_rc = -errno;
+        snprintf(c->msg, sizeof(c->msg), "cannot create %s: %s: set HDC_STATE_DIR", dir,
+                 strerror(errno));
+        return;
+    }
+    if (stat(c->key_path, &st) != 0) {
+        snprintf(cmd, sizeof(cmd), "ssh-keygen -q -t ed25519 -N '' -C 'hdc %s' -f '%s' "
+                                   "</dev/null >/dev/null 2>&1", c->cluster, c->key_path);
+        if (system(cmd) != 0) {
+            c->key_rc = UV_EIO;
+            snprintf(c->msg, sizeof(c->msg), "ssh-keygen could not make %s: install "
+                                             "openssh-client (scripts/setup.sh does)",
+                     c->key_path);
+            return;
+        }
+    }
+    f = fopen(pub, "r");
+    if (f == NULL || fgets(c->pubkey, sizeof(c->pubkey), f) == NULL) {
+        c->key_rc = UV_EIO;
+        snprintf(c->msg, sizeof(c->msg), "cannot read %s: remove %s and try again", pub, dir);
+    }
+    if (f != NULL)
+        fclose(f);
+    c->pubkey[strcspn(c->pubkey, "\n")] = '\0';
+}
+
+static void cl_key_done(uv_work_t *w, int status) {
+    cl *c = w->data;
+    zk_options zo = {.hosts = c->zk_hosts, .connect_timeout_ms = 30000};
+
+    if (c->key_rc != 0) {
+        char why[sizeof(c->msg)];
+        snprintf(why, sizeof(why), "%s", c->msg);
+        cl_fail(c, c->key_rc, "%s: %s", c->cluster, why);
+        return;
+    }
+    if (zk_connect(c->loop, &zo, &c->zk, cl_zk_connected, c) != 0) {
+        c->zk = NULL;
+        cl_fail(c, UV_EIO, "%s: cannot start a ZooKeeper session", c->cluster);
+    }
+}
+
+/* ---- the cluster: its labels, network and plan ------------------------------ */
+
+static void cl_network(void *data, int status, const char *msg,
+                       const docker_network_info *info) {
+    cl *c = data;
+    char err[1024], pool_spec[64];
+    plan_pool pool;
+    const char *size;
+
+    if (status != 0) {
+        cl_fail(c, status, "%s: cannot inspect network %s: %s", c->cluster, c->network, msg);
+        return;
+    }
+    snprintf(c->network_id, sizeof(c->network_id), "%s", info->id);
+    snprintf(c->subnet, sizeof(c->subnet), "%s", info->subnet);
+    if (plugin_find(c->opts.plugins, c->dist, &c->cluster_plug, err, sizeof(err)) != 0) {
+        cl_fail(c, PLUGIN_ENOTFOUND, "%s runs %s: %s", c->cluster, c->dist, err);
+        return;
+    }
+    if (c->client_dist == NULL) {
+        c->client_plug = c->cluster_plug;
+    } else if (plugin_find(c->opts.plugins, c->client_dist, &c->client_plug, err,
+                           sizeof(err)) != 0) {
+        cl_fail(c, PLUGIN_ENOTFOUND, "--client-dist: %s", err);
+        return;
+    }
+    /* The cluster's own subnet is the whole pool: index 0 is it. */
+    size = strchr(c->subnet, '/');
+    snprintf(pool_spec, sizeof(pool_spec), "%s:%s", c->subnet, size != NULL ? size + 1 : "");
+    if (plan_pool_parse(pool_spec, &pool, err, sizeof(err)) != 0 ||
+        plan_make(&c->plan, c->cluster_plug->desc, c->cluster, c->datanodes, &pool, 0, err,
+                  sizeof(err)) != 0) {
+        cl_fail(c, PLAN_EINVAL, "%s: cannot plan the client node: %s", c->cluster, err);
+        return;
+    }
+    for (size_t i = 0; i < c->plan.n_nodes && c->node == NULL; i++)
+        if (c->plan.nodes[i].is_client)
+            c->node = &c->plan.nodes[i];
+    if (c->node == NULL) {
+        cl_fail(c, CLIENT_ENOCLIENT, "%s: distribution %s declares no client node", c->cluster,
+                c->dist);
+        return;
+    }
+    /* The client's image comes from the client distribution's own client
+     * service, with the cluster's node's name and address. */
+    if (c->client_plug != c->cluster_plug) {
+        const hdc_service *svc = NULL;
+        for (const hdc_service *s = c->client_plug->desc->services; s && s->name; s++)
+            if (s->flags & HDC_SERVICE_CLIENT)
+                svc = s;
+        if (svc == NULL) {
+            cl_fail(c, CLIENT_ENOCLIENT, "--client-dist %s declares no client node",
+                    c->client_dist);
+            return;
+        }
+        c->node->svc = svc;
+    }
+    c->work.data = c;
+    if (uv_queue_work(c->loop, &c->work, cl_key_work, cl_key_done) != 0)
+        cl_fail(c, UV_EIO, "%s: cannot queue work on the thread pool", c->cluster);
+}
+
+static void cl_zookeeper(void *data, int status, const char *msg,
+                         const docker_container_info *info) {
+    cl *c = data;
+    const char *dist = json_string_value(json_object_get(info != NULL ? info->labels : NULL,
+                                                         "hdc.dist"));
+    const char *dn = json_string_value(json_object_get(info != NULL ? info->labels : NULL,
+                                                       "hdc.datanodes"));
+    uint16_t port;
+
+    if (status == DOCKER_ENOTFOUND) {
+        cl_fail(c, CLIENT_ENOCLUSTER, "no cluster named '%s' (or its ZooKeeper is gone): "
+                                      "`hdc ls` lists them", c->cluster);
+        return;
+    }
+    if (status != 0) {
+        cl_fail(c, status, "%s: %s", c->cluster, msg);
+        return;
+    }
+    port = docker_container_host_port(info, PLAN_ZK_PORT, NULL);
+    if (dist == NULL || !info->running || port == 0 || info->n_networks == 0) {
+        cl_fail(c, CLUSTER_EFAILED, "%s: its ZooKeeper is not running: `hdc up` it again "
+                                    "(after `hdc down %s`)", c->cluster, c->cluster);
+        return;
+    }
+    snprintf(c->dist, sizeof(c->dist), "%s", dist);
+    c->datanodes = dn != NULL ? (unsigned)strtoul(dn, NULL, 10) : 1;
+    snprintf(c->zk_hosts, sizeof(c->zk_hosts), "127.0.0.1:%u", port);
+    snprintf(c->network, sizeof(c->network), "%s", info->networks[0].network);
+    if (docker_network_inspect(c->d, c->network, cl_network, c) != 0)
+        cl_fail(c, UV_EIO, "%s: cannot ask Docker", c->cluster);
+}
+
+int client_start(uv_loop_t *loop, docker *d, const client_opts *opts, client_cb cb, void *data) {
+    cl *c;
+    char zk_name[96];
+    int err;
+
+    if (opts == NULL || opts->cluster == NULL || opts->plugins == NULL ||
+        opts->key_dir == NULL || cb == NULL)
+        return UV_EINVAL;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return UV_ENOMEM;
+    c->loop = loop;
+    c->d = d;
+    c->opts = *opts;
+    c->cb = cb;
+    c->data = data;
+    c->cluster = strdup(opts->cluster);
+    c->client_dist = opts->client_dist != NULL ? strdup(opts->client_dist) : NULL;
+    c->key_dir = strdup(opts->key_dir);
+    c->test_user = strdup(opts->test_user != NULL ? opts->test_user : "hdc");
+    snprintf(zk_name, sizeof(zk_name), "%s_zookeeper_1", opts->cluster);
+    err = docker_container_inspect(d, zk_name, cl_zookeeper, c);
+    if (err != 0)
+        cl_free(c);
+    return err;
+}

@@ -1,0 +1,49 @@
+/* `hdc client`: the client node of a running cluster, where a library's
+ * tests run. It is planned with the cluster (its address and hostname are
+ * in every node's /etc/hosts from the start) but created only on request,
+ * from the cluster's distribution or, with --client-dist, another one's
+ * client image. Login is by ssh key only: a key pair per cluster, made on
+ * first use, its public half given to the node at creation.
+ *
+ * Conventions, as in libuv: client_start returns 0 or a negative error;
+ * when it fails its callback is never called, when it succeeds the callback
+ * is called exactly once, never from inside the call.
+ */
+#ifndef HDC_CLIENT_H
+#define HDC_CLIENT_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "docker.h"
+#include "plugin.h"
+
+#define CLIENT_ENOCLUSTER (-31501) /* no cluster of that name */
+#define CLIENT_ENOCLIENT  (-31502) /* the distribution declares no client node */
+
+typedef struct client_opts {
+    const char *cluster;
+    const char *client_dist;      /* whose client image; NULL: the cluster's own */
+    const plugin_path *plugins;
+    uint16_t port;                /* host port for ssh on 127.0.0.1; 0: any free one */
+    const char *key_dir;          /* the key pair: <key_dir>/<cluster>/id_ed25519 */
+    const char *test_user;        /* NULL: "hdc" */
+} client_opts;
+
+/* The client node, up. Borrowed: valid only during the callback. */
+typedef struct client_info {
+    const char *container;
+    const char *hostname;
+    const char *address;          /* on the cluster's network */
+    const char *user;             /* the unprivileged test user */
+    const char *key;              /* the private key's path */
+    uint16_t ssh_port;            /* on 127.0.0.1 */
+    int existed;                  /* it was there already: nothing was created */
+} client_info;
+
+/* status 0 with info; else msg says what failed and what to do. */
+typedef void (*client_cb)(void *data, int status, const char *msg, const client_info *info);
+
+int client_start(uv_loop_t *loop, docker *d, const client_opts *opts, client_cb cb, void *data);
+
+#endif
