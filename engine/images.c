@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "fetch.h"
 
 #define MAX_ITEMS 16
 #define MAX_EXTRAS 8
@@ -35,6 +36,7 @@ typedef struct build_item {
     char context[4096];
     char extra_src[MAX_EXTRAS][4096];
     char extra_dst[MAX_EXTRAS][256];
+    const hdc_artifact *extra_fetch[MAX_EXTRAS]; /* to fetch into the cache first, or NULL */
     size_t n_extras;
     docker_kv args[MAX_ARGS];
     char arg_buf[MAX_ARGS][2][512];
@@ -48,8 +50,10 @@ typedef struct build_job {
     images_cb cb;
     void *data;
     int nocache;
+    char cache[2048];             /* where artifacts are fetched */
     build_item items[MAX_ITEMS];
     size_t n_items, next;
+    size_t next_fetch;            /* of the current item's extras */
     uv_work_t work;
     char staged[4096];            /* the current staged context, or "" */
     int status;
@@ -59,6 +63,15 @@ typedef struct build_job {
 } build_job;
 
 static void job_next(build_job *job);
+
+void images_cache_dir(const images_opts *opts, char *out, size_t len) {
+    const char *home = getenv("HOME");
+
+    if (opts->dist_cache != NULL && *opts->dist_cache != '\0')
+        snprintf(out, len, "%s", opts->dist_cache);
+    else
+        snprintf(out, len, "%s/.cache/hdc/dist", home != NULL && *home != '\0' ? home : "/tmp");
+}
 
 void images_context_dir(const images_opts *opts, const char *context, char *out, size_t len) {
     if (context[0] == '/')
@@ -291,13 +304,61 @@ static void staged(uv_work_t *w, int status) {
         built(job, err, docker_strerror(err), NULL);
 }
 
-static void job_next(build_job *job) {
+static void job_stage(build_job *job) {
     job->work.data = job;
     if (uv_queue_work(job->loop, &job->work, stage_work, staged) != 0) {
         job->status = UV_EIO;
         snprintf(job->msg, sizeof(job->msg), "cannot queue work on the thread pool");
         job_end(job);
     }
+}
+
+static void job_fetch_next(build_job *job);
+
+static void job_fetch_progress(void *data, const char *line) {
+    build_job *job = data;
+
+    if (job->progress != NULL)
+        job->progress(job->data, job->items[job->next].tag, line);
+}
+
+static void job_fetched(void *data, int status, const char *msg, const char *path) {
+    build_job *job = data;
+
+    if (status != 0) {
+        job->status = status;
+        snprintf(job->msg, sizeof(job->msg), "%s", msg);
+        job_end(job);
+        return;
+    }
+    job->next_fetch++;
+    job_fetch_next(job);
+}
+
+/* The current item's artifacts, one after the other, then its staging. */
+static void job_fetch_next(build_job *job) {
+    build_item *it = &job->items[job->next];
+    int err;
+
+    while (job->next_fetch < it->n_extras && it->extra_fetch[job->next_fetch] == NULL)
+        job->next_fetch++;
+    if (job->next_fetch == it->n_extras) {
+        job_stage(job);
+        return;
+    }
+    err = fetch_artifact(job->loop, job->cache, it->extra_fetch[job->next_fetch],
+                         job_fetch_progress, job_fetched, job);
+    if (err != 0) {
+        job->status = err;
+        snprintf(job->msg, sizeof(job->msg), "cannot fetch %s: %s",
+                 it->extra_dst[job->next_fetch], uv_strerror(err));
+        job_end(job);
+    }
+}
+
+static void job_next(build_job *job) {
+    job->next_fetch = 0;
+    job_fetch_next(job);
 }
 
 static int job_start(build_job *job) {
@@ -356,6 +417,7 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
         return UV_ENOMEM;
     *job = (build_job){.loop = loop, .d = d, .progress = progress, .cb = cb, .data = data,
                        .nocache = opts->nocache};
+    images_cache_dir(opts, job->cache, sizeof(job->cache));
     for (const hdc_image *im = desc->images; im != NULL && im->name != NULL; im++) {
         build_item *it;
         if (job->n_items == MAX_ITEMS)
@@ -374,13 +436,13 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
         for (const hdc_artifact *ar = im->artifacts; ar != NULL && ar->file != NULL &&
                                                      it->n_extras < MAX_EXTRAS; ar++) {
             size_t k = it->n_extras++;
-            if (ar == im->artifacts && opts->hadoop_tarball != NULL)
+            if (ar == im->artifacts && opts->hadoop_tarball != NULL) {
                 snprintf(it->extra_src[k], sizeof(it->extra_src[k]), "%s", opts->hadoop_tarball);
-            else if (opts->dist_cache != NULL)
-                snprintf(it->extra_src[k], sizeof(it->extra_src[k]), "%s/%s", opts->dist_cache,
+            } else {
+                snprintf(it->extra_src[k], sizeof(it->extra_src[k]), "%s/%s", job->cache,
                          ar->file);
-            else
-                snprintf(it->extra_src[k], sizeof(it->extra_src[k]), "%s", ar->file);
+                it->extra_fetch[k] = ar;
+            }
             snprintf(it->extra_dst[k], sizeof(it->extra_dst[k]), "%s", ar->file);
         }
     }
@@ -403,28 +465,16 @@ int images_check(const hdc_plugin_desc *desc, const images_opts *opts, char *err
                          im->name, dir);
             return IMAGES_EMISSING;
         }
-        for (const hdc_artifact *ar = im->artifacts; ar != NULL && ar->file != NULL; ar++) {
-            char path[4400];
-            if (ar == im->artifacts && opts->hadoop_tarball != NULL) {
-                if (access(opts->hadoop_tarball, R_OK) == 0)
-                    continue;
-                if (err != NULL)
-                    snprintf(err, err_len, "--hadoop-tarball %s: %s", opts->hadoop_tarball,
-                             strerror(errno));
-                return IMAGES_EMISSING;
-            }
-            snprintf(path, sizeof(path), "%s/%s",
-                     opts->dist_cache != NULL ? opts->dist_cache : "$HDC_DIST_CACHE", ar->file);
-            if (opts->dist_cache != NULL && access(path, R_OK) == 0)
-                continue;
+        /* Only --hadoop-tarball is checked here: the other artifacts are
+         * fetched (or found in the cache) when the build runs. */
+        if (im->artifacts != NULL && im->artifacts[0].file != NULL &&
+            opts->hadoop_tarball != NULL && access(opts->hadoop_tarball, R_OK) != 0) {
             if (err != NULL)
-                snprintf(err, err_len,
-                         "%s is needed to build image '%s' and hdc does not download it: "
-                         "fetch %s (SHA-512 %.16s...) into %s, or pass --hadoop-tarball FILE",
-                         ar->file, im->name, ar->url != NULL ? ar->url : "it",
-                         ar->sha512 != NULL ? ar->sha512 : "?", path);
+                snprintf(err, err_len, "--hadoop-tarball %s: %s", opts->hadoop_tarball,
+                         strerror(errno));
             return IMAGES_EMISSING;
         }
     }
     return 0;
 }
+

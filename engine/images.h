@@ -26,7 +26,8 @@ typedef struct images_opts {
     const char *base_image;       /* the base's BASE_IMAGE (the JDK layer); NULL: the
                                      Dockerfile's default */
     const char *zk_base_image;    /* ZooKeeper's BASE_IMAGE; NULL: debian:bookworm */
-    const char *dist_cache;       /* where artifacts are looked for, or NULL */
+    const char *dist_cache;       /* where artifacts are cached (and looked for first);
+                                     NULL: ~/.cache/hdc/dist */
     const char *hadoop_tarball;   /* stands for every image's first artifact, or NULL */
     int nocache;
 } images_opts;
@@ -45,11 +46,15 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
                       const images_opts *opts, images_progress_cb progress, images_cb cb,
                       void *data);
 
-/* Checks, before anything is built, that every context directory and
- * artifact desc needs can be found. 0, or IMAGES_EMISSING with what is
- * missing and where to put it in err. */
+/* Checks, before anything is built, that every context directory desc
+ * needs, and --hadoop-tarball if given, can be found. 0, or
+ * IMAGES_EMISSING with what is missing in err. Artifacts not given are
+ * fetched (cache, else download) and checked when the build runs. */
 int images_check(const hdc_plugin_desc *desc, const images_opts *opts, char *err,
                  size_t err_len);
+
+/* Where artifacts are cached: dist_cache, else ~/.cache/hdc/dist. */
+void images_cache_dir(const images_opts *opts, char *out, size_t len);
 
 /* Where a plugin's relative context lives: <clusters_dir>/<context>; an
  * absolute context as is. */

@@ -290,9 +290,9 @@ static int validate_images(const hdc_plugin_desc *d, char *err, size_t err_len) 
                 set_err(err, err_len, "%s: artifact '%s' has no url", owner, a->file);
                 return PLUGIN_EINVALID;
             }
-            if (a->sha512 == NULL || !is_hex(a->sha512, 128)) {
-                set_err(err, err_len, "%s: artifact '%s' needs a sha512 of 128 hex digits",
-                        owner, a->file);
+            if (a->sha512 != NULL && !is_hex(a->sha512, 128)) {
+                set_err(err, err_len, "%s: artifact '%s': sha512 must be 128 hex digits "
+                        "(or NULL: the one published next to the url)", owner, a->file);
                 return PLUGIN_EINVALID;
             }
         }

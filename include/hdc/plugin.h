@@ -75,13 +75,17 @@ extern "C" {
 #define HDC_COUNT_DATANODES (-1)
 
 /* A file the engine fetches into an image's build context before building:
- * from url, checked against sha512 (hex), or taken from --dist-cache DIR
- * (DIR/<file>) when it is there. `hdc build --hadoop-tarball FILE` stands
- * for the first artifact of every image. */
+ * from the cache directory (--dist-cache DIR, HDC_DIST_CACHE, else
+ * ~/.cache/hdc/dist) when it is there, else downloaded from url into it;
+ * checked either way against sha512, or when sha512 is NULL against the
+ * checksum published next to url (<url>.sha512, or <url>.mds) or a
+ * <file>.sha512 next to the cached file. `hdc build --hadoop-tarball FILE`
+ * stands for the first artifact of every image (not checked: the user
+ * chose it). */
 typedef struct hdc_artifact {
     const char *file;   /* name in the build context: "hadoop-2.6.0.tar.gz" */
     const char *url;
-    const char *sha512;
+    const char *sha512; /* 128 hex digits, or NULL: the published one */
 } hdc_artifact;
 
 typedef struct hdc_image {

@@ -375,8 +375,8 @@ static const bad_case bad_cases[] = {
     {"context", m_context, "image 'hadoop': context must be a directory under clusters/ "
      "or an absolute path, not '../etc'"},
     {"build arg", m_build_arg, "image 'hadoop': build_args entry '=x' is not KEY=VALUE"},
-    {"artifact", m_artifact, "image 'hadoop': artifact 'hadoop.tgz' needs a sha512 of 128 "
-     "hex digits"},
+    {"artifact", m_artifact, "image 'hadoop': artifact 'hadoop.tgz': sha512 must be 128 hex "
+     "digits (or NULL: the one published next to the url)"},
     {"duplicate role", m_dup_role, "service 'namenode' declares port role 'http-ui' twice"},
     {"port range", m_port_range, "service 'namenode': port 'rpc' is 70000, not 1..65535"},
     {"ready port", m_ready_port, "service 'namenode': ready_port 'web' is not one of its "
