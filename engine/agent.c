@@ -7,7 +7,8 @@
  *             -- DAEMON ARGV...
  *
  * The service side of the bootstrap protocol (DESIGN.md): wait on a watch
- * until /NAME reads "boot", run the daemon, check its readiness, write "up";
+ * until /NAME reads "boot" (or "up"/"failed:..." when the container restarts
+ * after its service was booted), run the daemon, check its readiness, write "up";
  * when the daemon exits, or never gets ready, write "failed:<reason>" so the
  * engine fails fast, and exit with the daemon's status.
  *
@@ -1033,14 +1034,22 @@ static void on_boot(void *data, int status, const char *value, size_t len)
         }
         return;
     }
-    say(a, "%s = boot: starting %s", a->path, a->argv[0]);
+    if (len == 4 && memcmp(value, "boot", 4) == 0)
+        say(a, "%s = boot: starting %s", a->path, a->argv[0]);
+    else
+        say(a, "%s = %.*s: booted before, this container restarted: starting %s", a->path,
+            (int)len, value, a->argv[0]);
     start_daemon(a);
 }
 
 static void on_created(void *data, int status)
 {
     agent *a = data;
-    static const char *const boot[] = { "boot", NULL };
+    /* `up` or `failed:` mean the service was booted before and this is
+     * its container restarting (docker restart, or the daemon's host
+     * rebooted): it starts again rather than wait for a boot that will
+     * not come. A new cluster's znodes read `wait` before any agent runs. */
+    static const char *const boot[] = { "boot", "up", "failed:*", NULL };
     int rc;
     if (a->phase != WAIT_BOOT)
         return;

@@ -1233,6 +1233,7 @@ static void up_zk_connected(void *data, int status, zk_session *s) {
     if (up_stopping(u))
         return;
     u->zookeeper_ms = up_elapsed(u);
+    node_set_state(&u->nodes[0], CLUSTER_NODE_UP, NULL);
     /* Every instance's znode reads `wait` before any agent can look. */
     u->pending = 1;
     for (size_t i = 1; i < u->plan.n_nodes; i++) {

@@ -1,0 +1,220 @@
+/* The Apache Hadoop family: one source, compiled once per release into
+ * apache_<version>.so (CMakeLists.txt, section "plugins"). A cluster is a
+ * namenode, N datanodes, a resourcemanager, N nodemanagers and a job
+ * history server, from one image built from the release tarball
+ * (clusters/apache: the Dockerfile and hdc-hadoop-conf, which writes the
+ * cluster's *-site.xml before every daemon starts), and a client node
+ * (clusters/apache-client) that `hdc client` starts.
+ *
+ * Definitions from CMake:
+ *   HADOOP_VERSION     "3.3.6"
+ *   HADOOP_SHA512      the published SHA-512 of hadoop-<version>.tar.gz (hex),
+ *                      pinned; undefined: the published .sha512/.mds is used
+ *   NN_HTTP_PORT       namenode web UI: 50070 (2.x) or 9870 (3.x)
+ *   DN_HTTP_PORT       datanode web UI: 50075 or 9864
+ *   DN_DATA_PORT       datanode data transfer: 50010 or 9866
+ *   DN_IPC_PORT        datanode IPC: 50020 or 9867
+ * Everything else is the same in 2.x and 3.x (8020, 8030-8033, 8088, 8040,
+ * 8042, 10020, 10033, 19888).
+ *
+ * Decisions a newcomer might question:
+ * - The namenode is formatted only when its name directory has no
+ *   `current` (a cluster's first start): a restarted namenode container
+ *   keeps its namespace. A new `hdc up` creates new containers, so it
+ *   starts formatted afresh.
+ * - `up` means ready: the namenode is up once it is out of safe mode, the
+ *   workers once their web ports answer, and the PROBE steps at the end
+ *   wait until the masters count every worker. Deadlines are sized for real
+ *   Hadoop on a loaded host (JVM start, safe mode), not for the test
+ *   stand-in, which is up in a second.
+ * - The HDFS directories a MapReduce job needs are made before any YARN
+ *   daemon boots: the history server and log aggregation need them at start.
+ */
+#include "hdc/plugin.h"
+
+#ifndef HADOOP_VERSION
+#error "HADOOP_VERSION must be defined (\"2.6.0\")"
+#endif
+#if !defined(NN_HTTP_PORT) || !defined(DN_HTTP_PORT) || !defined(DN_DATA_PORT) || \
+    !defined(DN_IPC_PORT)
+#error "NN_HTTP_PORT, DN_HTTP_PORT, DN_DATA_PORT and DN_IPC_PORT must be defined"
+#endif
+
+#ifdef HADOOP_SHA512
+#define PINNED_SHA512 HADOOP_SHA512
+#else
+#define PINNED_SHA512 NULL /* the checksum Apache publishes is fetched and used */
+#endif
+
+/* Where the daemons write their own logs: `hdc export-logs` copies it. */
+#define LOG_DIRS "HDC_LOG_DIRS=/tmp/logs"
+
+/* Software installed on the client under /usr/local is seen by the tasks
+ * on every nodemanager, as in the classic setup. */
+#define SHARED_LOCAL ((const hdc_volume[]){{"local", "/usr/local"}, {0}})
+
+#define DIST_NAME "apache_" HADOOP_VERSION
+#define TARBALL "hadoop-" HADOOP_VERSION ".tar.gz"
+
+/* Every daemon first writes the cluster's configuration
+ * (clusters/apache/hdc-hadoop-conf), then replaces the shell. */
+#define CONF "/usr/lib/hdc/hdc-hadoop-conf && "
+
+static const hdc_image images[] = {
+    {.name = "hadoop",
+     .context = "apache",
+     .build_args = HDC_LIST("HADOOP_VERSION=" HADOOP_VERSION),
+     .artifacts = (const hdc_artifact[]){
+         {.file = TARBALL,
+          .url = "https://archive.apache.org/dist/hadoop/common/hadoop-" HADOOP_VERSION
+                 "/" TARBALL,
+          .sha512 = PINNED_SHA512},
+         {0}}},
+    /* The client node: hdc's client (sshd, the test user) with this
+     * release and the cluster's configuration. */
+    {.name = "client",
+     .context = "apache-client"},
+    {0},
+};
+
+static const hdc_service services[] = {
+    {.name = "namenode",
+     .image = "hadoop",
+     .ports = (const hdc_port[]){{"http-ui", NN_HTTP_PORT}, {"rpc", 8020}, {0}},
+     .env = HDC_LIST(LOG_DIRS),
+     .daemon = CONF "{ test -d /data/hadoop/dfs/name/current"
+               " || hdfs namenode -format -nonInteractive -clusterid \"hdc-$HDC_CLUSTER\"; }"
+               " && exec hdfs namenode",
+     .user = "hdfs",
+     .ready_port = "http-ui",
+     .ready = "hdfs dfsadmin -safemode get 2>/dev/null | grep -q 'Safe mode is OFF'"},
+    {.name = "datanode",
+     .image = "hadoop",
+     .instances = HDC_COUNT_DATANODES,
+     .ports = (const hdc_port[]){{"http-ui", DN_HTTP_PORT},
+                                 {"data", DN_DATA_PORT},
+                                 {"ipc", DN_IPC_PORT},
+                                 {0}},
+     .env = HDC_LIST(LOG_DIRS),
+     .daemon = CONF "exec hdfs datanode",
+     .user = "hdfs",
+     .ready_port = "http-ui"},
+    {.name = "resourcemanager",
+     .image = "hadoop",
+     .ports = (const hdc_port[]){{"http-ui", 8088},
+                                 {"rpc", 8032},
+                                 {"scheduler", 8030},
+                                 {"resource-tracker", 8031},
+                                 {"admin", 8033},
+                                 {0}},
+     .env = HDC_LIST(LOG_DIRS),
+     .daemon = CONF "exec yarn resourcemanager",
+     .user = "yarn",
+     .ready_port = "http-ui"},
+    {.name = "nodemanager",
+     .image = "hadoop",
+     .instances = HDC_COUNT_DATANODES,
+     .ports = (const hdc_port[]){{"http-ui", 8042}, {"localizer", 8040}, {0}},
+     .env = HDC_LIST(LOG_DIRS),
+     .volumes = SHARED_LOCAL,
+     .daemon = CONF "exec yarn nodemanager",
+     .user = "yarn",
+     .ready_port = "http-ui"},
+    {.name = "historyserver",
+     .image = "hadoop",
+     .ports = (const hdc_port[]){{"http-ui", 19888}, {"rpc", 10020}, {"admin", 10033}, {0}},
+     .env = HDC_LIST(LOG_DIRS),
+     .daemon = CONF "exec mapred historyserver",
+     .user = "mapred",
+     .ready_port = "http-ui"},
+    {.name = "client",
+     .image = "client",
+     .flags = HDC_SERVICE_CLIENT,
+     .ports = (const hdc_port[]){{"ssh", 22}, {0}},
+     .volumes = SHARED_LOCAL,
+     .daemon = CONF "exec /usr/lib/hdc/hdc-client-init",
+     .ready_port = "ssh"},
+    {0},
+};
+
+/* The HDFS directories of a MapReduce cluster, made as the HDFS superuser
+ * once the namenode is out of safe mode. One command, so that one exec
+ * reports the first failure with its output; few `hdfs` calls, since each
+ * starts a JVM. */
+#define HDFS_DIRS                                                                     \
+    "set -e; "                                                                        \
+    "hdfs dfs -mkdir -p /tmp /tmp/hadoop-yarn/staging /mr-history/tmp /mr-history/done" \
+    " /user/mapred \"/user/$HDC_TEST_USER\" /app-logs; "                               \
+    "hdfs dfs -chown -R mapred:hadoop /tmp/hadoop-yarn/staging /mr-history /user/mapred; " \
+    "hdfs dfs -chown \"$HDC_TEST_USER:hadoop\" \"/user/$HDC_TEST_USER\"; "             \
+    "hdfs dfs -chown yarn:hadoop /app-logs; "                                         \
+    "hdfs dfs -chmod -R 1777 /tmp/hadoop-yarn/staging /mr-history; "                  \
+    "hdfs dfs -chmod 1777 /tmp /app-logs"
+
+static const hdc_step steps[] = {
+    /* HDFS: the namenode and the datanodes start together; datanodes retry
+     * until the namenode answers. */
+    {.name = "boot-namenode", .kind = HDC_STEP_BOOT, .service = "namenode", .timeout_s = 30},
+    {.name = "boot-datanodes", .kind = HDC_STEP_BOOT, .service = "datanode", .timeout_s = 30},
+    {.name = "namenode-up", .kind = HDC_STEP_WAIT, .service = "namenode", .timeout_s = 180,
+     .after = HDC_LIST("boot-namenode")},
+    {.name = "datanodes-up", .kind = HDC_STEP_WAIT, .service = "datanode", .timeout_s = 180,
+     .after = HDC_LIST("boot-datanodes")},
+    {.name = "hdfs-dirs", .kind = HDC_STEP_EXEC, .service = "namenode", .user = "hdfs",
+     .command = HDFS_DIRS, .timeout_s = 180, .after = HDC_LIST("namenode-up")},
+
+    /* YARN and the job history server, once HDFS has their directories. */
+    {.name = "boot-resourcemanager", .kind = HDC_STEP_BOOT, .service = "resourcemanager",
+     .timeout_s = 30, .after = HDC_LIST("hdfs-dirs")},
+    {.name = "boot-nodemanagers", .kind = HDC_STEP_BOOT, .service = "nodemanager",
+     .timeout_s = 30, .after = HDC_LIST("hdfs-dirs")},
+    {.name = "boot-historyserver", .kind = HDC_STEP_BOOT, .service = "historyserver",
+     .timeout_s = 30, .after = HDC_LIST("hdfs-dirs")},
+    {.name = "resourcemanager-up", .kind = HDC_STEP_WAIT, .service = "resourcemanager",
+     .timeout_s = 180, .after = HDC_LIST("boot-resourcemanager")},
+    {.name = "nodemanagers-up", .kind = HDC_STEP_WAIT, .service = "nodemanager",
+     .timeout_s = 180, .after = HDC_LIST("boot-nodemanagers")},
+    {.name = "historyserver-up", .kind = HDC_STEP_WAIT, .service = "historyserver",
+     .timeout_s = 180, .after = HDC_LIST("boot-historyserver")},
+
+    /* Health: the masters count every worker, the history server answers. */
+    {.name = "datanodes-live", .kind = HDC_STEP_PROBE, .probe = "live-datanodes",
+     .timeout_s = 180, .after = HDC_LIST("namenode-up", "datanodes-up")},
+    {.name = "nodemanagers-active", .kind = HDC_STEP_PROBE, .probe = "active-nodemanagers",
+     .timeout_s = 180, .after = HDC_LIST("resourcemanager-up", "nodemanagers-up")},
+    {.name = "historyserver-answers", .kind = HDC_STEP_PROBE, .probe = "history-info",
+     .timeout_s = 120, .after = HDC_LIST("historyserver-up")},
+    {0},
+};
+
+static const hdc_probe probes[] = {
+    {.name = "live-datanodes", .service = "namenode", .port_role = "http-ui",
+     .path = "/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState",
+     .checks = (const hdc_check[]){
+         {.path = "/beans/0/NumLiveDataNodes", .op = HDC_OP_EQ, .count_of = "datanode"},
+         {0}}},
+    {.name = "active-nodemanagers", .service = "resourcemanager", .port_role = "http-ui",
+     .path = "/ws/v1/cluster/metrics",
+     .checks = (const hdc_check[]){
+         {.path = "clusterMetrics.activeNodes", .op = HDC_OP_EQ, .count_of = "nodemanager"},
+         {0}}},
+    /* The history server answers, and runs the release the image was built
+     * for (a tarball of another version under this name shows here). */
+    {.name = "history-info", .service = "historyserver", .port_role = "http-ui",
+     .path = "/ws/v1/history/info",
+     .checks = (const hdc_check[]){
+         {.path = "historyInfo.hadoopVersion", .op = HDC_OP_EQ,
+          .value = "\"" HADOOP_VERSION "\""},
+         {0}}},
+    {0},
+};
+
+HDC_PLUGIN_EXPORT const hdc_plugin_desc hdc_plugin = {
+    HDC_PLUGIN_HEADER,
+    .name = DIST_NAME,
+    .description = "Apache Hadoop " HADOOP_VERSION ": HDFS, YARN and the MapReduce job history server",
+    .images = images,
+    .services = services,
+    .steps = steps,
+    .probes = probes,
+};

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Whole Apache Hadoop clusters from the apache_<version> plugins
+# (plugins/apache.c, clusters/apache), end to end against the real dockerd,
+# with the test stand-in tarball (tests/fixtures/fakehadoop, NOT Apache
+# Hadoop: no release can be downloaded here) in place of the release:
+#   a tarball of the wrong version is refused by the image build;
+#   apache_2.6.0 and apache_3.3.6 up at once from one `hdc up`, two datanodes
+#   each: every node up, every PROBE step done; through `hdc status --json`
+#   endpoints the namenode's /jmx counts 2 live datanodes and the
+#   resourcemanager 2 active nodemanagers, on each version's own ports
+#   (2.x 50070/50075, 3.x 9870/9864); the history server runs the version;
+#   the HDFS directories of MapReduce exist with their owners and modes;
+#   dfs.replication follows the datanode count; -put from one datanode,
+#   -cat from another returns the bytes;
+#   a restarted namenode is not formatted again and keeps its files;
+#   after `hdc down`, a new `hdc up` of the same name (3 datanodes) starts
+#   from a freshly formatted namenode that counts 3 datanodes;
+#   `hdc down` leaves nothing labelled.
+set -u
+build=${HDC_BUILD_DIR:?}
+src=${HDC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+hdc=$build/hdc
+work=$(mktemp -d /tmp/hdc-apache-XXXXXX)
+export HDC_LOGS_DIR=$work/logs
+prefix=ap$$
+a=$prefix-a   # apache_2.6.0
+b=$prefix-b   # apache_3.3.6
+pass=0 fail=0
+t0=$(date +%s)
+
+cleanup() {
+    "$hdc" down "$a" "$b" >/dev/null 2>&1
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); echo "ok: $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
+finish() { echo "$pass passed, $fail failed ($(($(date +%s) - t0)) s)"; [ "$fail" = 0 ]; exit; }
+
+labelled() { # objects labelled hdc.cluster=NAME, containers, networks and volumes
+    { docker ps -aq --filter "label=hdc.cluster=$1"
+      docker network ls -q --filter "label=hdc.cluster=$1"
+      docker volume ls -q --filter "label=hdc.cluster=$1"; } | wc -l
+}
+
+# endpoint STATUS_JSON HOSTNAME PORT: 127.0.0.1:<host port> of that node's port.
+endpoint() {
+    jq -r --arg h "$2" --argjson p "$3" \
+        '.nodes[] | select(.hostname == $h) | .endpoints[] | select(.port == $p)
+         | "\(.host_ip):\(.host_port)"' <<<"$1"
+}
+
+# ---- images ------------------------------------------------------------------
+for v in 2.6.0 3.3.6; do
+    if ! out=$("$src/tests/fixtures/fakehadoop/build.sh" "$v" "$work/dist" 2>&1); then
+        bad "stand-in tarball $v" "$out"; finish
+    fi
+done
+if ! out=$("$hdc" build-base --base-image debian:bookworm 2>&1); then
+    bad "build-base" "$out"; finish
+fi
+
+# A tarball of another version under the expected name: the build refuses it.
+out=$("$hdc" build apache_2.6.0 --hadoop-tarball "$work/dist/hadoop-3.3.6.tar.gz" 2>&1); st=$?
+[ $st != 0 ] && grep -Eq "has no hadoop-2.6.0/bin/hadoop|3\.3\.6" <<<"$out" \
+    && ok "a tarball of the wrong version is refused by the image build" \
+    || bad "wrong-version tarball" "status $st" "$(tail -5 <<<"$out")"
+
+for v in 2.6.0 3.3.6; do
+    if ! out=$("$hdc" build "apache_$v" --hadoop-tarball "$work/dist/hadoop-$v.tar.gz" 2>&1); then
+        bad "build apache_$v" "$out"; finish
+    fi
+    grep -q "no JDK in the base image" <<<"$out" \
+        && ok "apache_$v built on a base without a JDK (warned, not failed)" \
+        || bad "apache_$v: no warning about the missing JDK" "$(tail -5 <<<"$out")"
+done
+
+# ---- two versions up at once -------------------------------------------------
+start=$(date +%s.%N)
+up=$("$hdc" --json up apache_2.6.0 --name "$a" apache_3.3.6 --name "$b" --datanodes 2 \
+     2>"$work/up.err"); st=$?
+secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')
+for n in "$a" "$b"; do
+    c=$(jq --arg n "$n" '.[] | select(.cluster == $n)' <<<"$up" 2>/dev/null)
+    if [ $st = 0 ] && [ "$(jq -r .state <<<"$c")" = up ] \
+        && [ "$(jq '[.nodes[] | select(.service != "zookeeper" and .state == "up")] | length' <<<"$c")" = 7 ] \
+        && [ "$(jq '[.steps[] | select(.name == "datanodes-live" or .name == "nodemanagers-active"
+                                  or .name == "historyserver-answers") | select(.end_ms != null)]
+                   | length' <<<"$c")" = 3 ]; then
+        ok "$(jq -r .dist <<<"$c"): 7 nodes up and every probe green (both clusters in $secs s)"
+    else
+        bad "up of $n" "status $st" "$(jq -c '.[]? | {cluster, state, error}' <<<"$up" 2>/dev/null || echo "$up")" \
+            "$(tail -20 "$work/up.err")"
+        finish
+    fi
+done
+
+# ---- each cluster ------------------------------------------------------------
+for n in "$a" "$b"; do
+    case $n in
+    "$a") v=2.6.0 nn_http=50070 dn_http=50075 ;;
+    *) v=3.3.6 nn_http=9870 dn_http=9864 ;;
+    esac
+    status=$("$hdc" --json status "$n")
+
+    nn=$(endpoint "$status" namenode "$nn_http")
+    if [ -n "$nn" ] && jmx=$(curl -fsS "http://$nn/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState") \
+        && [ "$(jq '.beans[0].NumLiveDataNodes' <<<"$jmx")" = 2 ]; then
+        ok "$v: namenode /jmx on port $nn_http: 2 live datanodes"
+    else
+        bad "$v: namenode /jmx" "endpoint '$nn'" "${jmx:-}"
+    fi
+    rm_ep=$(endpoint "$status" resourcemanager 8088)
+    if [ -n "$rm_ep" ] && m=$(curl -fsS "http://$rm_ep/ws/v1/cluster/metrics") \
+        && [ "$(jq '.clusterMetrics.activeNodes' <<<"$m")" = 2 ]; then
+        ok "$v: resourcemanager metrics: 2 active nodemanagers"
+    else
+        bad "$v: resourcemanager metrics" "endpoint '$rm_ep'" "${m:-}"
+    fi
+    jhs=$(endpoint "$status" historyserver 19888)
+    if [ -n "$jhs" ] && info=$(curl -fsS "http://$jhs/ws/v1/history/info") \
+        && [ "$(jq -r '.historyInfo.hadoopVersion' <<<"$info")" = "$v" ]; then
+        ok "$v: history server answers, version $v"
+    else
+        bad "$v: history server" "endpoint '$jhs'" "${info:-}"
+    fi
+    dn=$(endpoint "$status" datanode2 "$dn_http")
+    [ -n "$dn" ] && curl -fsS -o /dev/null "http://$dn/jmx" \
+        && ok "$v: datanode web UI on port $dn_http" || bad "$v: datanode web UI on $dn_http" "$status"
+
+    ls=$("$hdc" exec "$n" namenode -- hdfs dfs -ls /mr-history 2>&1)
+    if grep -qE '^drwxrwxrwt +- mapred hadoop .* /mr-history/done$' <<<"$ls" \
+        && grep -qE '^drwxrwxrwt +- mapred hadoop .* /mr-history/tmp$' <<<"$ls"; then
+        ok "$v: /mr-history/{tmp,done} are mapred:hadoop 1777"
+    else
+        bad "$v: /mr-history" "$ls"
+    fi
+    dirs=$("$hdc" exec "$n" namenode -- hdfs dfs -ls -d /tmp /tmp/hadoop-yarn/staging /user/mapred \
+           /user/hdc /app-logs 2>&1)
+    if grep -qE '^drwxrwxrwt .* /tmp$' <<<"$dirs" \
+        && grep -qE '^drwxrwxrwt +- mapred hadoop .* /tmp/hadoop-yarn/staging$' <<<"$dirs" \
+        && grep -qE ' mapred hadoop .* /user/mapred$' <<<"$dirs" \
+        && grep -qE ' hdc hadoop .* /user/hdc$' <<<"$dirs" \
+        && grep -qE '^drwxrwxrwt +- yarn hadoop .* /app-logs$' <<<"$dirs"; then
+        ok "$v: /tmp, staging, /user/mapred, /user/<test user>, /app-logs as MapReduce needs"
+    else
+        bad "$v: HDFS directories" "$dirs"
+    fi
+    r=$("$hdc" exec "$n" datanode1 -- hdfs getconf -confKey dfs.replication 2>&1)
+    [ "$r" = 2 ] && ok "$v: dfs.replication = 2 for 2 datanodes" || bad "$v: dfs.replication" "$r"
+
+    bytes="round trip $v $$ $(date +%s%N)"
+    if "$hdc" exec "$n" datanode1 -- sh -c "printf '%s\n' '$bytes' >/tmp/rt && hdfs dfs -put /tmp/rt /user/hdc/rt.txt" \
+        && got=$("$hdc" exec "$n" datanode2 -- hdfs dfs -cat /user/hdc/rt.txt 2>&1) \
+        && [ "$got" = "$bytes" ]; then
+        ok "$v: -put from datanode1, -cat from datanode2 returns the bytes"
+    else
+        bad "$v: put/cat round trip" "${got:-}"
+    fi
+done
+
+# ---- the client node --------------------------------------------------------
+# hdc client: ssh by the cluster's key as the test user, the distribution's
+# client configured for the cluster, /usr/local shared with the nodemanagers.
+export HDC_STATE_DIR=$work/state
+ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
+          -o BatchMode=yes -o ConnectTimeout=10)
+if info=$("$hdc" --json client "$a" --port 0 2>&1) \
+    && port=$(jq -r .ssh_port <<<"$info") && key=$(jq -r .key <<<"$info"); then
+    got=$(ssh "${ssh_opts[@]}" -i "$key" -p "$port" hdc@127.0.0.1 \
+          'bash -lc "hdfs dfs -ls /user; hadoop version | head -1"' 2>&1)
+    if grep -q "/user/hdc" <<<"$got" && grep -q "2.6.0" <<<"$got"; then
+        ok "client: the test user runs the 2.6.0 client against the cluster over ssh"
+    else
+        bad "client hdfs" "$got"
+    fi
+    ssh "${ssh_opts[@]}" -i "$key" -p "$port" root@127.0.0.1 'echo installed > /usr/local/hdc-test' \
+        && got=$("$hdc" exec "$a" nodemanager1 -- cat /usr/local/hdc-test 2>&1) \
+        && [ "$got" = installed ] \
+        && ok "client: /usr/local is shared with the nodemanagers" \
+        || bad "client /usr/local" "${got:-}"
+else
+    bad "hdc client $a" "$info"
+fi
+
+# ---- the namenode is formatted on a cluster's first start only --------------
+# A restarted container's agent sees /namenode read "up" or "failed:" (its
+# service was booted before) and starts the daemon again by itself.
+formats() { docker logs "${1}_namenode_1" 2>&1 | grep -c "successfully formatted"; }
+if docker restart "${a}_namenode_1" >/dev/null; then
+    for _ in $(seq 1 60); do
+        [ "$("$hdc" exec "$a" namenode -- sh -c 'hdfs dfsadmin -safemode get' 2>/dev/null)" = "Safe mode is OFF" ] \
+            && break
+        sleep 0.5
+    done
+    got=$("$hdc" exec "$a" namenode -- hdfs dfs -cat /user/hdc/rt.txt 2>&1)
+    if [ "$(formats "$a")" = 1 ] && grep -q "round trip 2.6.0" <<<"$got"; then
+        ok "a restarted namenode is not formatted again and keeps its files"
+    else
+        bad "namenode restart" "formats: $(formats "$a")" "$got"
+    fi
+else
+    bad "could not restart ${a}_namenode_1"
+fi
+
+# ---- down, and up again: a fresh, formatted cluster, now with 3 datanodes ---
+"$hdc" down "$a" "$b" >/dev/null 2>&1
+[ "$(labelled "$a")" = 0 ] && [ "$(labelled "$b")" = 0 ] && ok "down leaves nothing labelled" \
+    || bad "down left objects" "$(docker ps -a --filter "label=hdc.cluster=$a" --filter "label=hdc.cluster=$b")"
+
+up=$("$hdc" --json up apache_2.6.0 --name "$a" --datanodes 3 2>"$work/up2.err"); st=$?
+if [ $st = 0 ] && [ "$(jq -r '.[0].state' <<<"$up")" = up ]; then
+    status=$("$hdc" --json status "$a")
+    nn=$(endpoint "$status" namenode 50070)
+    live=$(curl -fsS "http://$nn/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState" \
+           | jq '.beans[0].NumLiveDataNodes')
+    [ "$live" = 3 ] && ok "--datanodes 3: the namenode reports 3 live datanodes" \
+        || bad "--datanodes 3" "NumLiveDataNodes $live"
+    r=$("$hdc" exec "$a" namenode -- hdfs getconf -confKey dfs.replication 2>&1)
+    [ "$r" = 3 ] && ok "dfs.replication = 3 for 3 datanodes" || bad "dfs.replication for 3" "$r"
+    old=$("$hdc" exec "$a" namenode -- hdfs dfs -test -e /user/hdc/rt.txt 2>&1); st=$?
+    if [ "$(formats "$a")" = 1 ] && [ $st != 0 ]; then
+        ok "up after down starts from a freshly formatted namenode"
+    else
+        bad "second up" "formats: $(formats "$a"), rt.txt test status $st" "$old"
+    fi
+else
+    bad "second up of $a" "status $st" "$up" "$(tail -20 "$work/up2.err")"
+fi
+"$hdc" down "$a" >/dev/null 2>&1
+[ "$(labelled "$a")" = 0 ] && ok "down after the second up leaves nothing labelled" \
+    || bad "second down left objects" "$(docker ps -a --filter "label=hdc.cluster=$a")"
+
+finish
