@@ -34,6 +34,7 @@
 #include "logs.h"
 #include "plan.h"
 #include "plugin.h"
+#include "probe.h"
 
 typedef struct cli_opts {
     const char *plugin_path; /* --plugin-path, or NULL */
@@ -778,10 +779,23 @@ exit:
 
 /* ---- ls, status ------------------------------------------------------------- */
 
+typedef struct status_probe {
+    struct list_ctx *ctx;
+    const hdc_probe *probe;
+    char address[64];
+    int status;
+    char why[512];
+} status_probe;
+
 typedef struct list_ctx {
     cli_run *run;
+    const cli_opts *opts;
     const char *name;             /* status: the cluster */
     int json;
+    json_t *root;                 /* status --json, dumped once the probes are done */
+    plugin *plug;                 /* status: the cluster's distribution */
+    status_probe probes[32];
+    size_t n_probes;
 } list_ctx;
 
 static void cli_age(int64_t created, char *out, size_t len) {
@@ -859,6 +873,91 @@ static int cli_ls(const cli_opts *opts, int argc, char **argv) {
     return cli_run_finish(&run);
 }
 
+static void status_probed(void *data, int status, const probe_result *res) {
+    status_probe *sp = data;
+
+    sp->status = status;
+    snprintf(sp->why, sizeof(sp->why), "%s", res->why);
+}
+
+/* Each probe of the cluster's distribution, once, through the published
+ * port of its service's first instance. */
+static void status_start_probes(list_ctx *ctx, const cluster_container *list, size_t n) {
+    char err[1024];
+    plugin_path pp;
+    unsigned datanodes = 0;
+
+    if (plugin_path_init(&pp, ctx->opts->plugin_path, getenv("HDC_PLUGIN_PATH")) != 0)
+        return;
+    if (plugin_find(&pp, list[0].dist, &ctx->plug, err, sizeof(err)) != 0) {
+        fprintf(stderr, "hdc: status: no probes: %s\n", err);
+        plugin_path_free(&pp);
+        return;
+    }
+    plugin_path_free(&pp);
+    /* The requested count, as the cluster was made: the instances of its
+     * first scaled service. */
+    for (const hdc_service *s = ctx->plug->desc->services; s != NULL && s->name != NULL; s++) {
+        if (s->instances != HDC_COUNT_DATANODES)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            datanodes += strcmp(list[i].service, s->name) == 0;
+        break;
+    }
+    for (const hdc_probe *p = ctx->plug->desc->probes; p != NULL && p->name != NULL &&
+                                                       ctx->n_probes < 32; p++) {
+        const hdc_service *svc = plugin_service(ctx->plug->desc, p->service);
+        const hdc_port *port = plugin_port(svc, p->port_role);
+        status_probe *sp = &ctx->probes[ctx->n_probes];
+        for (size_t i = 0; i < n && sp->address[0] == '\0'; i++) {
+            if (strcmp(list[i].service, p->service) != 0)
+                continue;
+            for (size_t k = 0; k < list[i].n_ports; k++)
+                if (list[i].ports[k].port == port->port && list[i].ports[k].host_port != 0)
+                    snprintf(sp->address, sizeof(sp->address), "http://127.0.0.1:%u",
+                             list[i].ports[k].host_port);
+        }
+        sp->ctx = ctx;
+        sp->probe = p;
+        sp->status = UV_EADDRNOTAVAIL;
+        snprintf(sp->why, sizeof(sp->why), "%s is not running", p->service);
+        ctx->n_probes++;
+        if (sp->address[0] != '\0') {
+            probe_target t = {.desc = ctx->plug->desc, .probe = p, .cluster = ctx->name,
+                              .datanodes = datanodes > 0 ? datanodes : 1,
+                              .address = sp->address};
+            if (probe_start(&ctx->run->loop, &t, 0, status_probed, sp, NULL) != 0)
+                snprintf(sp->why, sizeof(sp->why), "the probe could not start");
+        }
+    }
+}
+
+/* After the loop: the probes' verdicts, with the rest of status. */
+static void status_report_probes(list_ctx *ctx) {
+    json_t *arr = json_array();
+
+    for (size_t i = 0; i < ctx->n_probes; i++) {
+        status_probe *sp = &ctx->probes[i];
+        if (ctx->json)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:s}", "name",
+                                                 sp->probe->name, "service", sp->probe->service,
+                                                 "healthy", sp->status == 0, "why", sp->why));
+        else
+            printf("probe %-20s %s%s%s\n", sp->probe->name, sp->status == 0 ? "green" : "NOT green",
+                   sp->status == 0 ? "" : ": ", sp->status == 0 ? "" : sp->why);
+    }
+    if (ctx->json && ctx->root != NULL) {
+        json_object_set_new(ctx->root, "probes", arr);
+        json_dumpf(ctx->root, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+        json_decref(ctx->root);
+    } else {
+        json_decref(arr);
+    }
+    if (ctx->plug != NULL)
+        plugin_unload(ctx->plug);
+}
+
 static void status_listed(void *data, int status, const char *msg,
                           const cluster_container *list, size_t n) {
     list_ctx *ctx = data;
@@ -905,19 +1004,16 @@ static void status_listed(void *data, int status, const char *msg,
             json_decref(eps);
         }
     }
-    if (ctx->json) {
-        json_t *root = json_pack("{s:s, s:s, s:o}", "cluster", ctx->name, "dist", list[0].dist,
-                                 "nodes", nodes);
-        json_dumpf(root, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
-        json_decref(root);
-    } else {
+    if (ctx->json)
+        ctx->root = json_pack("{s:s, s:s, s:o}", "cluster", ctx->name, "dist", list[0].dist,
+                              "nodes", nodes);
+    else
         json_decref(nodes);
-    }
+    status_start_probes(ctx, list, n);
 }
 
 static int cli_status(const cli_opts *opts, int argc, char **argv) {
-    list_ctx ctx = {.json = opts->json};
+    list_ctx ctx = {.json = opts->json, .opts = opts};
     char err_msg[256];
     cli_run run;
     int err;
@@ -936,6 +1032,8 @@ static int cli_status(const cli_opts *opts, int argc, char **argv) {
     ctx.run = &run;
     if (cluster_list(&run.loop, run.d, ctx.name, status_listed, &ctx) != 0)
         run.status = CLI_FAILED;
+    uv_run(&run.loop, UV_RUN_DEFAULT);
+    status_report_probes(&ctx);
     return cli_run_finish(&run);
 }
 
@@ -1594,7 +1692,7 @@ static const cli_command cli_commands[] = {
      "create and bootstrap clusters, concurrently; returns when every probe is green"},
     {"ls", cli_ls, "hdc ls [--json]", "clusters on this Docker engine, with state and age"},
     {"status", cli_status, "hdc status NAME [--json]",
-     "each node: container, state, address, endpoints"},
+     "each node: container, state, address, endpoints; and every probe, once"},
     {"logs", cli_logs, "hdc logs NAME [SERVICE...] [-f] [--write-to DIR]",
      "the nodes' logs, prefixed by host (or each to DIR/<host>.log)"},
     {"exec", cli_exec, "hdc exec NAME SERVICE -- CMD [ARG...]",

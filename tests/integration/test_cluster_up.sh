@@ -82,6 +82,9 @@ else
     bad "status endpoints" "status $st" "$status" "${answer:-}"
 fi
 
+[ "$(jq -r '.probes[] | select(.name == "workers") | .healthy' <<<"$status")" = true ] \
+    && ok "status runs the probes: green" || bad "status probes" "$status"
+
 for host in master worker1 worker2; do
     if out=$("$hdc" exec "$prefix"-a "$host" -- testsvc hosts-check 2>&1) \
         && [ "$(grep -c '^ok ' <<<"$out")" -ge 4 ]; then
