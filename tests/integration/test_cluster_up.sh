@@ -62,8 +62,8 @@ out=$("$hdc" up testdist --name "$prefix"-a --datanodes 0 2>&1); st=$?
 # One cluster with two workers.
 out=$("$hdc" --json up testdist --name "$prefix"-a --datanodes 2 2>"$work/up.err"); st=$?
 if [ $st = 0 ] && [ "$(jq -r '.[0].state' <<<"$out")" = up ] \
-    && [ "$(jq '[.[0].nodes[] | select(.state == "up")] | length' <<<"$out")" = 3 ]; then
-    ok "up: master and two workers up, probe green"
+    && [ "$(jq '[.[0].nodes[] | select(.state == "up")] | length' <<<"$out")" = 4 ]; then
+    ok "up: ZooKeeper, the master and two workers up, probe green"
 else
     bad "up of $prefix-a" "status $st" "$out" "$(cat "$work/up.err")"
 fi
