@@ -32,6 +32,7 @@
 #include "docker.h"
 #include "images.h"
 #include "logs.h"
+#include "matrix.h"
 #include "plan.h"
 #include "plugin.h"
 #include "probe.h"
@@ -127,8 +128,15 @@ typedef struct cli_run {
 static void cli_on_sigint(uv_signal_t *h, int signum) {
     cli_run *run = h->data;
 
-    if (run->on_sigint != NULL)
+    if (run->on_sigint != NULL) {
         run->on_sigint(run);
+        return;
+    }
+    /* A command with nothing to stop cleanly ends as an interrupted
+     * program does. */
+    uv_signal_stop(h);
+    signal(SIGINT, SIG_DFL);
+    raise(SIGINT);
 }
 
 static int cli_run_init(cli_run *run) {
@@ -185,6 +193,12 @@ static int cli_uint(const char *flag, const char *s, unsigned min, unsigned max,
     }
     *out = (unsigned)v;
     return 0;
+}
+
+/* Whether a container of that state may be in use: anything but exited
+ * or dead (created is an `hdc up` at work, restarting is Docker's). */
+static int cli_container_active(const char *state) {
+    return strcmp(state, "exited") != 0 && strcmp(state, "dead") != 0;
 }
 
 static int cli_is_tty(FILE *f) {
@@ -302,6 +316,60 @@ static int cli_build_base(const cli_opts *opts, int argc, char **argv) {
     return cli_run_finish(&run);
 }
 
+typedef struct build_ctx {
+    cli_run *run;
+    const hdc_plugin_desc *desc;
+    images_opts *io;
+    char agent[4096];
+} build_ctx;
+
+static void build_dist_now(build_ctx *bc) {
+    int err = images_build_dist(&bc->run->loop, bc->run->d, bc->desc, bc->io,
+                                cli_build_progress, cli_build_done, bc->run);
+
+    if (err != 0) {
+        cli_error("build %s: %s", bc->desc->name, docker_strerror(err));
+        bc->run->status = CLI_FAILED;
+    }
+}
+
+static void build_base_done(void *data, int status, const char *msg) {
+    build_ctx *bc = data;
+
+    if (status != 0) {
+        cli_error("build-base (needed first): %s", msg);
+        bc->run->status = CLI_FAILED;
+        return;
+    }
+    build_dist_now(bc);
+}
+
+static void build_base_checked(void *data, int status, const char *msg,
+                               const docker_image_info *info) {
+    build_ctx *bc = data;
+    images_opts base = *bc->io;
+    int err;
+
+    if (status != DOCKER_ENOTFOUND) {
+        if (status != 0) {
+            cli_error("build %s: %s", bc->desc->name, msg);
+            bc->run->status = CLI_FAILED;
+            return;
+        }
+        build_dist_now(bc);
+        return;
+    }
+    fprintf(stderr, "hdc: %s is missing: building the base images first (hdc build-base; "
+                    "its default JDK layer)\n", CLUSTER_BASE_IMAGE);
+    base.agent_path = bc->agent;
+    err = images_build_base(&bc->run->loop, bc->run->d, &base, cli_build_progress,
+                            build_base_done, bc);
+    if (err != 0) {
+        cli_error("build-base: %s is missing: build it (cmake --build build)", bc->agent);
+        bc->run->status = CLI_FAILED;
+    }
+}
+
 static int cli_build(const cli_opts *opts, int argc, char **argv) {
     images_opts io = {.clusters_dir = cli_clusters_dir(), .dist_cache = getenv("HDC_DIST_CACHE")};
     const char *dist = NULL;
@@ -335,17 +403,26 @@ static int cli_build(const cli_opts *opts, int argc, char **argv) {
         plugin_unload(p);
         return CLI_USAGE;
     }
+    if (p->desc->images == NULL || p->desc->images[0].name == NULL) {
+        fprintf(stderr, "hdc: build %s: it declares no images: nothing to build\n", dist);
+        plugin_unload(p);
+        return CLI_OK;
+    }
     if ((err = cli_run_init(&run)) != 0) {
         plugin_unload(p);
         return err;
     }
-    err = images_build_dist(&run.loop, run.d, p->desc, &io, cli_build_progress, cli_build_done,
-                            &run);
-    if (err != 0) {
-        cli_error("build %s: %s", dist, docker_strerror(err));
-        run.status = CLI_FAILED;
+    {
+        build_ctx bc = {.run = &run, .desc = p->desc, .io = &io};
+        cli_agent_path(bc.agent, sizeof(bc.agent));
+        /* The base first, if it is not there: every image starts from it. */
+        err = docker_image_inspect(run.d, CLUSTER_BASE_IMAGE, build_base_checked, &bc);
+        if (err != 0) {
+            cli_error("build %s: %s", dist, docker_strerror(err));
+            run.status = CLI_FAILED;
+        }
+        err = cli_run_finish(&run);
     }
-    err = cli_run_finish(&run);
     plugin_unload(p);
     return err;
 }
@@ -360,6 +437,7 @@ typedef struct up_target {
     cluster *c;
     char logs_dir[4096];
     int done, ok;
+    int printed;                  /* its endpoints were printed */
     json_t *report;               /* for --json */
     /* The live view: one row per node. */
     size_t n_rows;
@@ -376,6 +454,7 @@ typedef struct up_all {
     const char *logs_root;
     int json;
     int tty, color;
+    int interrupted;              /* SIGINT: start nothing more */
     size_t rows_drawn;
     /* The live table's rows. */
     struct {
@@ -474,6 +553,30 @@ static json_t *up_report_json(const up_target *t, const cluster_report *r) {
                      endpoints, "phases", phases, "steps", steps);
 }
 
+/* A cluster is up: its endpoints (with --follow, as soon as it is). */
+static void up_print_ready(up_target *t, const cluster_report *r) {
+    if (t->all->json || t->printed)
+        return;
+    t->printed = 1;
+    printf("%s (%s) is up in %.1f s; logs in %s\n", t->name, t->dist, r->total_ms / 1000.0,
+           t->logs_dir);
+    for (size_t i = 0; i < r->n_endpoints; i++) {
+        const cluster_endpoint *e = &r->endpoints[i];
+        printf("  %-16s %-10s %5d -> 127.0.0.1:%d\n", e->hostname, e->role, e->port,
+               e->host_port);
+    }
+    fflush(stdout);
+}
+
+static void up_ready(void *data, const cluster_report *r) {
+    up_target *t = data;
+
+    if (t->all->tty && t->all->rows_drawn > 0)
+        up_draw(t->all);
+    up_print_ready(t, r);
+    t->all->rows_drawn = 0; /* the table goes on below what was printed */
+}
+
 static void up_done(void *data, const cluster_report *r) {
     up_target *t = data;
     up_all *all = t->all;
@@ -488,21 +591,14 @@ static void up_done(void *data, const cluster_report *r) {
     if (r->logs_backup != NULL)
         fprintf(stderr, "hdc: %s: moved the logs of a previous run to %s\n", t->name,
                 r->logs_backup);
-    if (r->status != 0) {
+    if (r->status != 0)
         fprintf(stderr, "hdc: %s\n", r->message);
+    else
+        up_print_ready(t, r);
+    /* A redraw of the live table must not climb over what was printed. */
+    all->rows_drawn = 0;
+    if (r->status != 0 && !(all->follow && t->printed && r->status == UV_ECANCELED))
         all->run->status = CLI_FAILED;
-        return;
-    }
-    if (all->json)
-        return;
-    printf("%s (%s) is up in %.1f s; logs in %s\n", t->name, t->dist, r->total_ms / 1000.0,
-           t->logs_dir);
-    for (size_t i = 0; i < r->n_endpoints; i++) {
-        const cluster_endpoint *e = &r->endpoints[i];
-        printf("  %-16s %-10s %5d -> 127.0.0.1:%d\n", e->hostname, e->role, e->port,
-               e->host_port);
-    }
-    fflush(stdout);
 }
 
 static void up_start(up_target *t) {
@@ -515,6 +611,7 @@ static void up_start(up_target *t) {
         .publish_classic = all->publish_classic,
         .rm_on_failure = all->rm_on_failure,
         .follow = all->follow,
+        .on_ready = up_ready,
         .logs_root = all->logs_root,
         .test_user = all->test_user,
         .subnet_pool = getenv("HDC_SUBNET_POOL"),
@@ -535,6 +632,11 @@ static void up_start(up_target *t);
 static void up_leftovers_removed(void *data, int status, const char *msg, unsigned removed) {
     up_target *t = data;
 
+    if (t->all->interrupted) {
+        t->done = 1;
+        t->all->run->status = CLI_FAILED;
+        return;
+    }
     if (status != 0) {
         cli_error("%s: cannot remove the leftovers of a previous run: %s", t->name, msg);
         t->done = 1;
@@ -552,6 +654,11 @@ static void up_listed(void *data, int status, const char *msg, const cluster_con
     up_all *all = t->all;
     int running = 0;
 
+    if (all->interrupted) {
+        t->done = 1;
+        all->run->status = CLI_FAILED;
+        return;
+    }
     if (status != 0) {
         cli_error("%s", msg);
         t->done = 1;
@@ -559,10 +666,10 @@ static void up_listed(void *data, int status, const char *msg, const cluster_con
         return;
     }
     for (size_t i = 0; i < n; i++)
-        running |= strcmp(list[i].state, "running") == 0;
+        running |= cli_container_active(list[i].state);
     if (running) {
-        cli_error("cluster '%s' exists and runs: use it, run `hdc down %s` first, or choose "
-                  "another --name", t->name, t->name);
+        cli_error("cluster '%s' exists and runs (or is being created): use it, run "
+                  "`hdc down %s` first, or choose another --name", t->name, t->name);
         t->done = 1;
         all->run->status = CLI_FAILED;
         return;
@@ -633,6 +740,7 @@ static void up_spawn_log_writer(uv_loop_t *loop, const up_target *t, const char 
 static void up_interrupted(cli_run *run) {
     up_all *all = run->ctx;
 
+    all->interrupted = 1;
     fprintf(stderr, "\nhdc: interrupted: stopping (clusters are left for inspection; "
                     "`hdc down NAME` removes them)\n");
     for (size_t i = 0; i < all->n; i++)
@@ -724,6 +832,24 @@ static int cli_up(const cli_opts *opts, int argc, char **argv) {
         }
         if (cli_load(opts, t->dist, &t->plug) != 0)
             goto exit;
+        /* The plan refuses what Docker would (a pool that is not one, more
+         * nodes than a subnet holds) before anything is touched. */
+        {
+            plan_pool pool;
+            plan p;
+            char plan_err[512];
+            int rc = plan_pool_parse(getenv("HDC_SUBNET_POOL"), &pool, plan_err,
+                                     sizeof(plan_err));
+            if (rc == 0)
+                rc = plan_make(&p, t->plug->desc, t->name, all->datanodes, &pool, 0, plan_err,
+                               sizeof(plan_err));
+            if (rc == 0)
+                plan_free(&p);
+            if (rc != 0) {
+                cli_error("up: %s", plan_err);
+                goto exit;
+            }
+        }
         snprintf(t->logs_dir, sizeof(t->logs_dir), "%s/%s", all->logs_root, t->name);
     }
     if ((err = cli_run_init(&run)) != 0) {
@@ -1111,12 +1237,13 @@ static void gc_listed(void *data, int status, const char *msg, const cluster_con
         gc->run->status = CLI_FAILED;
         return;
     }
-    /* A cluster none of whose containers runs is a leftover. */
+    /* A cluster all of whose containers have exited is a leftover; one with
+     * a container just created may be another `hdc up` at work. */
     for (size_t i = 0; i < n;) {
         size_t j = i;
         int running = 0;
         for (; j < n && strcmp(list[j].cluster, list[i].cluster) == 0; j++)
-            running |= strcmp(list[j].state, "running") == 0;
+            running |= cli_container_active(list[j].state);
         if (!running && gc->n < 64) {
             snprintf(gc->names[gc->n], sizeof(gc->names[0]), "%s", list[i].cluster);
             gc->downs[gc->n].run = gc->run;
@@ -1164,6 +1291,7 @@ typedef struct log_follow {
 
 typedef struct logs_ctx {
     cli_run *run;
+    const char *name;
     char **services;
     int n_services;
     int follow;
@@ -1216,9 +1344,14 @@ static void logs_listed(void *data, int status, const char *msg, const cluster_c
                         size_t n) {
     logs_ctx *ctx = data;
 
-    if (status != 0 || n == 0) {
-        cli_error(status != 0 ? "%s" : "logs: no such cluster%s", status != 0 ? msg : "");
+    if (status != 0) {
+        cli_error("logs: %s", msg);
         ctx->run->status = CLI_FAILED;
+        return;
+    }
+    if (n == 0) {
+        cli_error("logs: no cluster named '%s'; `hdc ls` lists them", ctx->name);
+        ctx->run->status = CLI_USAGE;
         return;
     }
     for (size_t i = 0; i < n && ctx->n < 128; i++) {
@@ -1246,9 +1379,10 @@ static void logs_listed(void *data, int status, const char *msg, const cluster_c
         if (docker_logs(ctx->run->d, list[i].name, &lo, log_output, log_ended, f, &f->stream))
             f->stream = NULL;
     }
-    if (ctx->n == 0) {
-        cli_error("logs: no service matches; `hdc status NAME` lists them");
-        ctx->run->status = CLI_FAILED;
+    if (ctx->n == 0 && ctx->run->status == 0) {
+        cli_error("logs: no service or host of '%s' matches; `hdc status %s` lists them",
+                  ctx->name, ctx->name);
+        ctx->run->status = CLI_USAGE;
     }
 }
 
@@ -1291,11 +1425,16 @@ static int cli_logs(const cli_opts *opts, int argc, char **argv) {
     if ((err = cli_run_init(&run)) != 0)
         goto exit;
     ctx->run = &run;
+    ctx->name = name;
     run.ctx = ctx;
     run.on_sigint = logs_interrupted;
-    uv_ref((uv_handle_t *)&run.sigint);
-    if (cluster_list(&run.loop, run.d, name, logs_listed, ctx) != 0)
+    if (cluster_list(&run.loop, run.d, name, logs_listed, ctx) != 0) {
+        cli_error("logs: cannot ask Docker");
         run.status = CLI_FAILED;
+        err = cli_run_finish(&run);
+        goto exit;
+    }
+    uv_ref((uv_handle_t *)&run.sigint);
     /* Until every stream has ended. */
     for (;;) {
         int active = 0;
@@ -1318,6 +1457,7 @@ exit:
 
 typedef struct exec_ctx {
     cli_run *run;
+    const char *name;
     const char *service;
     char **cmd;
     int n_cmd;
@@ -1349,6 +1489,11 @@ static void exec_listed(void *data, int status, const char *msg, const cluster_c
         ctx->run->status = CLI_FAILED;
         return;
     }
+    if (n == 0) {
+        cli_error("exec: no cluster named '%s'; `hdc ls` lists them", ctx->name);
+        ctx->run->status = CLI_USAGE;
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         if (strcmp(list[i].service, ctx->service) != 0 &&
             strcmp(list[i].hostname, ctx->service) != 0)
@@ -1359,8 +1504,8 @@ static void exec_listed(void *data, int status, const char *msg, const cluster_c
             ctx->run->status = CLI_FAILED;
         return;
     }
-    cli_error("exec: no service or host '%s' in that cluster; `hdc status NAME` lists them",
-              ctx->service);
+    cli_error("exec: no service or host '%s' in '%s'; `hdc status %s` lists them",
+              ctx->service, ctx->name, ctx->name);
     ctx->run->status = CLI_USAGE;
 }
 
@@ -1383,6 +1528,7 @@ static int cli_exec(const cli_opts *opts, int argc, char **argv) {
         cli_error("exec: %s", err_msg);
         return CLI_USAGE;
     }
+    ctx.name = argv[1];
     ctx.service = argv[2];
     ctx.cmd = argv + dash + 1;
     ctx.n_cmd = argc - dash - 1;
@@ -1680,6 +1826,12 @@ static int cli_client(const cli_opts *opts, int argc, char **argv) {
     return err;
 }
 
+/* ---- matrix (engine/matrix.c) ---------------------------------------------- */
+
+static int cli_matrix(const cli_opts *opts, int argc, char **argv) {
+    return matrix_main(opts->plugin_path, opts->json, argc, argv);
+}
+
 static int cli_help(const cli_opts *opts, int argc, char **argv);
 
 static const cli_command cli_commands[] = {
@@ -1703,6 +1855,9 @@ static const cli_command cli_commands[] = {
     {"gc", cli_gc, "hdc gc", "remove clusters of which no container runs"},
     {"export-logs", cli_export_logs, "hdc export-logs NAME DIR",
      "each node's log, inspect JSON and daemon log directories (HDC_LOG_DIRS), for CI"},
+    {"matrix", cli_matrix,
+     "hdc matrix DIST... [--parallel N] [--junit FILE] [--keep] [--keep-failed] -- CMD [ARG...]",
+     "a cluster per DIST, CMD in each client node, a JUnit report; exit 0 if all passed"},
     {"plugins", cli_plugins, "hdc plugins [--json]",
      "the distributions found, with ABI version and path"},
     {"help", cli_help, "hdc help [COMMAND]", "this text, or a command's usage"},

@@ -119,7 +119,7 @@ struct up {
     int timer_open;
 
     uint64_t start_ms;
-    uint64_t network_ms, zookeeper_ms, containers_ms, steps_ms;
+    uint64_t network_ms, zookeeper_ms, containers_ms, steps_ms, ready_ms;
     const char **step_names;
     uint64_t *step_start, *step_end;
     size_t n_steps;
@@ -145,6 +145,7 @@ static void up_fail(up *u, int status, node_rt *node, const char *fmt, ...)
 static void up_finish(up *u);
 static void up_containers(up *u);
 static void up_volumes(up *u);
+static void up_watch_events(up *u);
 
 static uint64_t up_elapsed(const up *u) {
     return uv_now(u->loop) - u->start_ms;
@@ -273,7 +274,9 @@ static void node_follow_logs(node_rt *n) {
 
 /* ---- the end ------------------------------------------------------------- */
 
-static void up_report(up *u) {
+/* Gives the report to cb: the final callback, or with --follow the ready
+ * one. */
+static void up_report_to(up *u, cluster_up_cb cb) {
     cluster_node_report *reps = calloc(u->plan.n_nodes, sizeof(*reps));
     cluster_report r = {
         .status = u->status,
@@ -286,7 +289,7 @@ static void up_report(up *u) {
         .zookeeper_ms = u->zookeeper_ms,
         .containers_ms = u->containers_ms,
         .steps_ms = u->steps_ms,
-        .total_ms = up_elapsed(u),
+        .total_ms = u->ready_ms != 0 ? u->ready_ms : up_elapsed(u),
         .step_names = u->step_names,
         .step_start_ms = u->step_start,
         .step_end_ms = u->step_end,
@@ -297,8 +300,12 @@ static void up_report(up *u) {
 
     for (size_t i = 0; reps != NULL && i < u->plan.n_nodes; i++)
         reps[i] = u->nodes[i].rep;
-    u->cb(u->data, &r);
+    cb(u->data, &r);
     free(reps);
+}
+
+static void up_report(up *u) {
+    up_report_to(u, u->cb);
 }
 
 static void up_free(up *u) {
@@ -480,7 +487,7 @@ static void up_events_ended(void *data, int status, const char *msg) {
     u->events = NULL;
     if (u->finishing)
         up_waited(u);
-    else if (status != 0 && status != UV_ECANCELED)
+    else if (status != 0 && status != UV_ECANCELED && !u->up_done)
         up_fail(u, status, NULL, "%s: the Docker events stream broke: %s", u->plan.cluster,
                 msg != NULL ? msg : docker_strerror(status));
 }
@@ -572,9 +579,11 @@ static void up_seen(void *data, int status, const char *value, size_t len) {
         return;
     }
     if (status == UV_ETIMEDOUT) {
-        run_op_done(op, 1, "%s is not up: its znode %s still reads '%.*s'", n->pn->hostname,
-                    n->pn->znode, value != NULL ? (int)len : 6,
-                    value != NULL ? value : "(none)");
+        char why[256];
+        snprintf(why, sizeof(why), "not up in time: its znode %s still reads '%.*s'",
+                 n->pn->znode, value != NULL ? (int)len : 6, value != NULL ? value : "(none)");
+        node_set_state(n, CLUSTER_NODE_FAILED, why); /* its log tail goes in the message */
+        run_op_done(op, 1, "%s is %s", n->pn->hostname, why);
         return;
     }
     if (status != 0) {
@@ -627,8 +636,8 @@ static void exec_done(void *data, int status, const char *msg, int exit_code) {
         return;
     }
     if (exit_code != 0) {
-        run_op_done(op, 1, "step '%s' failed in %s: `%s` exited with status %d%s%s",
-                    op->run->step->name, n->pn->hostname, op->run->step->command, exit_code,
+        run_op_done(op, 1, "in %s, `%s` exited with status %d%s%s", n->pn->hostname,
+                    op->run->step->command, exit_code,
                     op->output_len > 0 ? "; its last output:\n" : "", op->output);
         return;
     }
@@ -829,9 +838,16 @@ static void up_steps_done(void *data, const boot_report *rep) {
     u->steps_ms = up_elapsed(u);
     if (rep->status == 0 && !u->failing) {
         u->up_done = 1;
+        u->ready_ms = up_elapsed(u);
         up_endpoints(u);
-        if (u->opts.follow)
-            return; /* cluster_cancel ends it */
+        if (u->opts.follow) {
+            /* Up: say so now; the logs go on until cluster_cancel. */
+            if (u->timer_open)
+                uv_timer_stop(&u->timer);
+            if (u->opts.on_ready != NULL)
+                up_report_to(u, u->opts.on_ready);
+            return;
+        }
         up_finish(u);
         return;
     }
@@ -1247,13 +1263,15 @@ static void up_zk_connected(void *data, int status, zk_session *s) {
         up_volumes(u);
 }
 
-/* Creates and starts every service container at once. */
-static void up_containers(up *u) {
+/* From the network on, a container of the cluster that dies (ZooKeeper's
+ * included) fails the up at once. */
+static void up_watch_events(up *u) {
     docker_events_opts eo = {0};
     char label[64];
     const char *labels[1] = {label};
     static const char *const types[] = {"container"};
     static const char *const die[] = {"die"};
+    int err;
 
     snprintf(label, sizeof(label), "hdc.cluster=%s", u->plan.cluster);
     eo.types = types;
@@ -1262,8 +1280,16 @@ static void up_containers(up *u) {
     eo.n_labels = 1;
     eo.events = die;
     eo.n_events = 1;
-    if (docker_events(u->d, &eo, up_event, up_events_ended, u, &u->events) != 0)
+    err = docker_events(u->d, &eo, up_event, up_events_ended, u, &u->events);
+    if (err != 0) {
         u->events = NULL;
+        up_fail(u, err, NULL, "%s: cannot watch Docker's events: %s", u->plan.cluster,
+                docker_strerror(err));
+    }
+}
+
+/* Creates and starts every service container at once. */
+static void up_containers(up *u) {
     u->pending = 1;
     for (size_t i = 1; i < u->plan.n_nodes && !u->failing; i++) {
         node_rt *n = &u->nodes[i];
@@ -1285,6 +1311,11 @@ static void up_network_created(void *data, int status, const char *msg, const ch
     up *u = data;
 
     u->pending--;
+    if (status == 0) {
+        /* Ours, whatever happens next: --rm-on-failure removes it. */
+        u->network_created = 1;
+        snprintf(u->network_id, sizeof(u->network_id), "%s", id);
+    }
     if (up_stopping(u))
         return;
     if (status == DOCKER_EOVERLAP && ++u->subnet_tries < plan_pool_count(&u->pool) &&
@@ -1318,9 +1349,8 @@ static void up_network_created(void *data, int status, const char *msg, const ch
                 u->plan.network, msg);
         return;
     }
-    u->network_created = 1;
-    snprintf(u->network_id, sizeof(u->network_id), "%s", id);
     u->network_ms = up_elapsed(u);
+    up_watch_events(u);
     if (node_create(u, &u->nodes[0]) != 0)
         up_fail(u, UV_EIO, NULL, "%s: cannot create ZooKeeper's container", u->plan.cluster);
 }

@@ -36,6 +36,7 @@ enum cluster_node_state {
 };
 
 typedef struct cluster cluster;
+struct cluster_report;
 
 typedef struct cluster_up_opts {
     const hdc_plugin_desc *desc;
@@ -49,6 +50,9 @@ typedef struct cluster_up_opts {
                                      previous run's are moved to <root>.backup.<pid>/ */
     const char *test_user;        /* HDC_TEST_USER; NULL: "hdc" */
     const char *subnet_pool;      /* HDC_SUBNET_POOL; NULL: the default */
+    /* With follow: called once when the cluster is up (the report as the
+     * final callback would give it), before the logs go on. */
+    void (*on_ready)(void *data, const struct cluster_report *report);
 } cluster_up_opts;
 
 /* A node as the progress callback and the report see it. Borrowed. */

@@ -97,7 +97,7 @@ static void logs_sink_opened(uv_fs_t *req) {
 static void logs_sink_pump(logs_sink *s) {
     if (s->opening || s->writing)
         return;
-    if (s->head != NULL && s->fd >= 0) {
+    if (s->head != NULL && s->fd >= 0 && s->error == 0) {
         uv_buf_t buf = uv_buf_init(s->head->data, (unsigned)s->head->len);
         s->writing = 1;
         s->req.data = s;
@@ -236,7 +236,8 @@ void logs_sink_close(logs_sink *s, void (*cb)(void *data), void *data) {
         }
     }
     /* No file: a no-op request on the thread pool brings us back. */
-    uv_fs_stat(s->loop, &s->req, "/", logs_sink_closed);
+    if (uv_fs_stat(s->loop, &s->req, "/", logs_sink_closed) != 0)
+        logs_sink_free(s); /* cannot defer: the caller's cb runs now, the one exception */
 }
 
 static int logs_fail(char *err, size_t err_len, int code, const char *fmt, ...)

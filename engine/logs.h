@@ -39,7 +39,7 @@ void logs_sink_close(logs_sink *s, void (*cb)(void *data), void *data);
 
 /* Before a fresh start of cluster: moves <root>/<cluster> aside to
  * <root>.backup.<pid>/<cluster> if it exists, then creates <root>/<cluster>.
- * Runs before the loop starts (synchronous file system calls). moved is set
+ * Blocking (file system calls): run it on the thread pool. moved is set
  * to 1 when something was moved. Returns 0 or a negative errno, with the
  * path and the reason in err. */
 int logs_prepare_dir(const char *root, const char *cluster, int pid, int *moved,
