@@ -1180,7 +1180,7 @@ static void down_done(void *data, int status, const char *msg, unsigned removed)
         cli_error("down: no cluster named '%s'; `hdc ls` lists them", ctx->name);
         ctx->run->status = CLI_FAILED;
     } else {
-        fprintf(stderr, "hdc: %s: removed %u containers and networks\n",
+        fprintf(stderr, "hdc: %s: removed %u containers, networks and volumes\n",
                 ctx->name != NULL ? ctx->name : "every cluster", removed);
     }
 }

@@ -1521,7 +1521,7 @@ typedef struct down {
     unsigned removed;
     int status;
     char msg[1024];
-    int networks;                 /* the second phase: networks */
+    size_t kind;                  /* index in down_kinds */
 } down;
 
 static void down_end(down *w) {
@@ -1539,70 +1539,48 @@ static void down_note(down *w, int status, const char *msg) {
     }
 }
 
-static void down_volume_removed(void *data, int status, const char *msg) {
-    down *w = data;
+/* What `down` removes, in order: containers first (they hold the network
+ * and the volumes), then networks, then volumes. */
+typedef struct down_kind {
+    int (*list)(docker *d, const char *label, docker_list_cb cb, void *data);
+    int (*remove)(docker *d, const docker_object *obj, docker_cb cb, void *data);
+} down_kind;
 
-    down_note(w, status, msg);
-    if (--w->pending == 0)
-        down_end(w);
+static int down_container(docker *d, const docker_object *o, docker_cb cb, void *data) {
+    return docker_container_remove(d, o->id, 1, 1, cb, data);
 }
 
-static void down_volumes_listed(void *data, int status, const char *msg,
-                                const docker_object *objs, size_t n) {
-    down *w = data;
-
-    if (status != 0) {
-        down_note(w, status, msg);
-        down_end(w);
-        return;
-    }
-    w->pending = 1;
-    for (size_t i = 0; i < n; i++)
-        if (docker_volume_remove(w->d, objs[i].name, 1, down_volume_removed, w) == 0)
-            w->pending++;
-    down_volume_removed(w, DOCKER_ENOTFOUND, NULL); /* the extra reference */
+static int down_network(docker *d, const docker_object *o, docker_cb cb, void *data) {
+    return docker_network_remove(d, o->id, cb, data);
 }
 
-static void down_network_removed(void *data, int status, const char *msg) {
-    down *w = data;
-
-    down_note(w, status, msg);
-    if (--w->pending > 0)
-        return;
-    /* Networks gone: now the volumes. */
-    if (docker_volume_list(w->d, w->label, down_volumes_listed, w) != 0)
-        down_end(w);
+static int down_volume(docker *d, const docker_object *o, docker_cb cb, void *data) {
+    return docker_volume_remove(d, o->name, 1, cb, data);
 }
 
-static void down_networks_listed(void *data, int status, const char *msg,
-                                 const docker_object *objs, size_t n) {
-    down *w = data;
+static const down_kind down_kinds[] = {
+    {docker_container_list, down_container},
+    {docker_network_list, down_network},
+    {docker_volume_list, down_volume},
+};
 
-    if (status != 0) {
-        down_note(w, status, msg);
-        down_end(w);
-        return;
-    }
-    w->pending = 1;
-    for (size_t i = 0; i < n; i++)
-        if (docker_network_remove(w->d, objs[i].id, down_network_removed, w) == 0)
-            w->pending++;
-    down_network_removed(w, DOCKER_ENOTFOUND, NULL); /* the extra reference */
-}
+static void down_listed(void *data, int status, const char *msg, const docker_object *objs,
+                        size_t n);
 
-static void down_container_removed(void *data, int status, const char *msg) {
+/* One object gone; with the last of its kind, the next kind is listed. */
+static void down_removed(void *data, int status, const char *msg) {
     down *w = data;
 
     down_note(w, status, msg);
     if (--w->pending > 0)
         return;
-    /* Containers gone: now their networks. */
-    if (docker_network_list(w->d, w->label, down_networks_listed, w) != 0)
+    if (++w->kind == sizeof(down_kinds) / sizeof(down_kinds[0]) ||
+        down_kinds[w->kind].list(w->d, w->label, down_listed, w) != 0)
         down_end(w);
 }
 
-static void down_containers_listed(void *data, int status, const char *msg,
-                                   const docker_object *objs, size_t n) {
+static void down_listed(void *data, int status, const char *msg, const docker_object *objs,
+                        size_t n) {
     down *w = data;
 
     if (status != 0) {
@@ -1610,11 +1588,11 @@ static void down_containers_listed(void *data, int status, const char *msg,
         down_end(w);
         return;
     }
-    w->pending = 1;
+    w->pending = 1; /* held until every removal is asked for */
     for (size_t i = 0; i < n; i++)
-        if (docker_container_remove(w->d, objs[i].id, 1, 1, down_container_removed, w) == 0)
+        if (down_kinds[w->kind].remove(w->d, &objs[i], down_removed, w) == 0)
             w->pending++;
-    down_container_removed(w, DOCKER_ENOTFOUND, NULL);
+    down_removed(w, DOCKER_ENOTFOUND, NULL);
 }
 
 int cluster_down(uv_loop_t *loop, docker *d, const char *name, cluster_down_cb cb, void *data) {
@@ -1630,7 +1608,7 @@ int cluster_down(uv_loop_t *loop, docker *d, const char *name, cluster_down_cb c
         snprintf(w->label, sizeof(w->label), "hdc.cluster=%s", name);
     else
         snprintf(w->label, sizeof(w->label), "hdc.cluster");
-    err = docker_container_list(d, w->label, down_containers_listed, w);
+    err = down_kinds[0].list(d, w->label, down_listed, w);
     if (err != 0)
         free(w);
     return err;

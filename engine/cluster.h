@@ -109,8 +109,8 @@ int cluster_cancel(cluster *c);
 /* ---- clusters found by label ------------------------------------------- */
 
 /* Removes everything labelled hdc.cluster=name: containers (with their
- * volumes), then the network. name NULL: every hdc object (gc, down --all).
- * removed counts the containers and networks removed. */
+ * anonymous volumes), then the network, then the named volumes. name NULL:
+ * every hdc object (down --all). removed counts the objects removed. */
 typedef void (*cluster_down_cb)(void *data, int status, const char *msg, unsigned removed);
 int cluster_down(uv_loop_t *loop, docker *d, const char *name, cluster_down_cb cb, void *data);
 
