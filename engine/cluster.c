@@ -1112,8 +1112,12 @@ void cluster_container_spec(const cluster_spec_in *in, cluster_spec *sp) {
         }
         for (const hdc_volume *v = svc->volumes; v != NULL && v->name != NULL && n_binds < 8;
              v++) {
-            snprintf(sp->bind_buf[n_binds], sizeof(sp->bind_buf[0]), "hdc_%s_%s:%s", p->cluster,
-                     v->name, v->path);
+            /* nocopy: Docker would otherwise copy the image's files into a
+             * new volume at each container's create, and containers created
+             * at the same instant collide ("file exists"). A shared volume
+             * starts empty, as the classic host directory did. */
+            snprintf(sp->bind_buf[n_binds], sizeof(sp->bind_buf[0]), "hdc_%s_%s:%s:nocopy",
+                     p->cluster, v->name, v->path);
             sp->binds[n_binds] = sp->bind_buf[n_binds];
             n_binds++;
         }

@@ -53,7 +53,8 @@ zkget() {
     if grep -q "Node does not exist" <<<"$out"; then
         echo "<none>"
     else
-        tail -n 1 <<<"$out"
+        # zkCli prints its session events at no fixed place among the output.
+        grep -v -E '^(WatchedEvent |WATCHER::|$)' <<<"$out" | tail -n 1
     fi
 }
 zkset() {
