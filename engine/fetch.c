@@ -37,6 +37,7 @@ struct fetch {
 
     char path[4400], part[4410], sums[4410];
     int cached, have_sums;
+    unsigned flags;
     char expected[129];
     int published_tries;          /* 0: <url>.sha512, 1: <url>.mds */
     int checking_part;
@@ -306,7 +307,11 @@ static void fetch_expect(fetch *f) {
     char url[2100];
     char *argv[] = {"curl", "-fsSL", "--retry", "2", "--connect-timeout", "20", url, NULL};
 
-    if (!fetch_sha512_unpinned(f->pinned)) {
+    if ((f->flags & FETCH_GIVEN) && !f->cached) {
+        fetch_fail(f, FETCH_EDOWNLOAD, "%s: no such file", f->path);
+        return;
+    }
+    if (!fetch_sha512_unpinned(f->pinned) && !((f->flags & FETCH_GIVEN) && f->have_sums)) {
         snprintf(f->expected, sizeof(f->expected), "%s", f->pinned);
         fetch_have_expected(f);
         return;
@@ -382,7 +387,7 @@ static void fetch_looked(uv_work_t *w, int status) {
 }
 
 int fetch_artifact(uv_loop_t *loop, const char *cache_dir, const hdc_artifact *a,
-                   fetch_progress_cb progress, fetch_cb cb, void *data) {
+                   unsigned flags, fetch_progress_cb progress, fetch_cb cb, void *data) {
     fetch *f;
 
     if (cache_dir == NULL || a == NULL || a->file == NULL || a->url == NULL || cb == NULL ||
@@ -392,6 +397,7 @@ int fetch_artifact(uv_loop_t *loop, const char *cache_dir, const hdc_artifact *a
     if (f == NULL)
         return UV_ENOMEM;
     f->loop = loop;
+    f->flags = flags;
     f->progress = progress;
     f->cb = cb;
     f->data = data;

@@ -27,9 +27,16 @@ typedef void (*fetch_cb)(void *data, int status, const char *msg, const char *pa
 /* A line about what is being done ("downloading URL"). Borrowed. */
 typedef void (*fetch_progress_cb)(void *data, const char *line);
 
+enum fetch_flags {
+    /* A file the user gave (--hadoop-tarball): never downloaded, and its
+     * own <file>.sha512, when there is one, is what it is checked against
+     * (a test stand-in comes with one); else the pin, else the published. */
+    FETCH_GIVEN = 1 << 0,
+};
+
 /* Makes sure cache_dir/<a->file> is there and checked. a is copied. */
 int fetch_artifact(uv_loop_t *loop, const char *cache_dir, const hdc_artifact *a,
-                   fetch_progress_cb progress, fetch_cb cb, void *data);
+                   unsigned flags, fetch_progress_cb progress, fetch_cb cb, void *data);
 
 /* The SHA-512 in a published checksum file, in any of the forms Apache
  * used: "SHA512 (f) = hex", "hex  f", or gpg's "f: SHA512 = HEX HEX ..."

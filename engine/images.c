@@ -37,6 +37,9 @@ typedef struct build_item {
     char extra_src[MAX_EXTRAS][4096];
     char extra_dst[MAX_EXTRAS][256];
     const hdc_artifact *extra_fetch[MAX_EXTRAS]; /* to fetch into the cache first, or NULL */
+    hdc_artifact given[MAX_EXTRAS];   /* --hadoop-tarball, as an artifact in its directory */
+    char given_dir[MAX_EXTRAS][2048];
+    char given_file[MAX_EXTRAS][256];
     size_t n_extras;
     docker_kv args[MAX_ARGS];
     char arg_buf[MAX_ARGS][2][512];
@@ -346,8 +349,13 @@ static void job_fetch_next(build_job *job) {
         job_stage(job);
         return;
     }
-    err = fetch_artifact(job->loop, job->cache, it->extra_fetch[job->next_fetch],
-                         job_fetch_progress, job_fetched, job);
+    {
+        size_t k = job->next_fetch;
+        int given = it->extra_fetch[k] == &it->given[k];
+        err = fetch_artifact(job->loop, given ? it->given_dir[k] : job->cache,
+                             it->extra_fetch[k], given ? FETCH_GIVEN : 0, job_fetch_progress,
+                             job_fetched, job);
+    }
     if (err != 0) {
         job->status = err;
         snprintf(job->msg, sizeof(job->msg), "cannot fetch %s: %s",
@@ -437,7 +445,20 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
                                                      it->n_extras < MAX_EXTRAS; ar++) {
             size_t k = it->n_extras++;
             if (ar == im->artifacts && opts->hadoop_tarball != NULL) {
+                /* Checked where it is (its .sha512, or the pin), never fetched. */
+                const char *slash = strrchr(opts->hadoop_tarball, '/');
                 snprintf(it->extra_src[k], sizeof(it->extra_src[k]), "%s", opts->hadoop_tarball);
+                snprintf(it->given_file[k], sizeof(it->given_file[k]), "%s",
+                         slash != NULL ? slash + 1 : opts->hadoop_tarball);
+                if (slash == NULL)
+                    snprintf(it->given_dir[k], sizeof(it->given_dir[k]), ".");
+                else
+                    snprintf(it->given_dir[k], sizeof(it->given_dir[k]), "%.*s",
+                             (int)(slash == opts->hadoop_tarball ? 1
+                                                                 : slash - opts->hadoop_tarball),
+                             opts->hadoop_tarball);
+                it->given[k] = (hdc_artifact){it->given_file[k], ar->url, ar->sha512};
+                it->extra_fetch[k] = &it->given[k];
             } else {
                 snprintf(it->extra_src[k], sizeof(it->extra_src[k]), "%s/%s", job->cache,
                          ar->file);

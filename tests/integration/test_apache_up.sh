@@ -67,6 +67,23 @@ out=$("$hdc" build apache_2.6.0 --hadoop-tarball "$work/dist/hadoop-3.3.6.tar.gz
     && ok "a tarball of the wrong version is refused by the image build" \
     || bad "wrong-version tarball" "status $st" "$(tail -5 <<<"$out")"
 
+# A tarball whose SHA-512 is not the one beside it: refused before any build.
+mkdir -p "$work/bad" "$work/text"
+cp "$work/dist/hadoop-2.6.0.tar.gz" "$work/bad/"
+sha512sum "$work/dist/hadoop-3.3.6.tar.gz" | sed 's|  .*|  hadoop-2.6.0.tar.gz|' \
+    >"$work/bad/hadoop-2.6.0.tar.gz.sha512"
+out=$("$hdc" build apache_2.6.0 --hadoop-tarball "$work/bad/hadoop-2.6.0.tar.gz" 2>&1); st=$?
+[ $st != 0 ] && grep -q "not the expected" <<<"$out" && ! grep -q "Step 1/" <<<"$out" \
+    && ok "a tarball failing its checksum is refused before any image is built" \
+    || bad "bad checksum" "status $st" "$(tail -5 <<<"$out")"
+# Not a tarball at all (its checksum file agrees): the image build refuses it.
+echo "not a tarball" >"$work/text/hadoop-2.6.0.tar.gz"
+(cd "$work/text" && sha512sum hadoop-2.6.0.tar.gz >hadoop-2.6.0.tar.gz.sha512)
+out=$("$hdc" build apache_2.6.0 --hadoop-tarball "$work/text/hadoop-2.6.0.tar.gz" 2>&1); st=$?
+[ $st != 0 ] && grep -q "has no hadoop-2.6.0/bin/hadoop" <<<"$out" \
+    && ok "a file that is not a tarball is refused" \
+    || bad "not a tarball" "status $st" "$(tail -5 <<<"$out")"
+
 for v in 2.6.0 3.3.6; do
     if ! out=$("$hdc" build "apache_$v" --hadoop-tarball "$work/dist/hadoop-$v.tar.gz" 2>&1); then
         bad "build apache_$v" "$out"; finish
