@@ -1770,9 +1770,15 @@ static void client_done(void *data, int status, const char *msg, const client_in
     printf("  hdc exec %s %s -- CMD   (as root)\n", ctx->name, info->hostname);
 }
 
+static void client_init_output(void *data, int stream, const char *buf, size_t len) {
+    fwrite(buf, 1, len, stderr);
+}
+
 static int cli_client(const cli_opts *opts, int argc, char **argv) {
+    static const char *const init_dirs[] = {"client_side_tests",
+                                            HDC_SOURCE_DIR "/client_side_tests", NULL};
     client_ctx ctx = {.json = opts->json};
-    client_opts co = {.port = 3333};
+    client_opts co = {.port = 3333, .init_dirs = init_dirs, .init_output = client_init_output};
     plugin_path pp;
     char err_msg[256];
     const char *state = getenv("HDC_STATE_DIR");
@@ -1850,14 +1856,16 @@ static const cli_command cli_commands[] = {
     {"exec", cli_exec, "hdc exec NAME SERVICE -- CMD [ARG...]",
      "run a command in a node; the exit status is CMD's"},
     {"client", cli_client, "hdc client NAME [--port PORT] [--client-dist DIST] [--test-user USER]",
-     "start the cluster's client node, with ssh on 127.0.0.1:PORT (default 3333)"},
+     "start the cluster's client node, with ssh on 127.0.0.1:PORT (default 3333), and run "
+     "client_side_tests/<dist>/initialize.sh in it"},
     {"down", cli_down, "hdc down NAME... | --all", "stop and remove clusters"},
     {"gc", cli_gc, "hdc gc", "remove clusters of which no container runs"},
     {"export-logs", cli_export_logs, "hdc export-logs NAME DIR",
      "each node's log, inspect JSON and daemon log directories (HDC_LOG_DIRS), for CI"},
     {"matrix", cli_matrix,
      "hdc matrix DIST... [--parallel N] [--junit FILE] [--keep] [--keep-failed] -- CMD [ARG...]",
-     "a cluster per DIST, CMD in each client node, a JUnit report; exit 0 if all passed"},
+     "a cluster per DIST, CMD in each client node, a JUnit report (also: --timeout S, "
+     "--datanodes N, --bundle-all, --test-user USER)"},
     {"plugins", cli_plugins, "hdc plugins [--json]",
      "the distributions found, with ABI version and path"},
     {"help", cli_help, "hdc help [COMMAND]", "this text, or a command's usage"},

@@ -52,6 +52,9 @@ typedef struct cl {
     char key_path[4200];
     char pubkey[1024];
     int key_rc;
+    char *init;                   /* the init script's text, read with the key */
+    size_t init_len;
+    char init_path[4200];
 
     zk_session *zk;
     char container_id[80];
@@ -63,6 +66,7 @@ typedef struct cl {
 } cl;
 
 static void cl_inspect_client(cl *c);
+static void cl_initialize(cl *c);
 
 static void cl_free(cl *c) {
     if (c->cluster_plug != NULL)
@@ -74,6 +78,7 @@ static void cl_free(cl *c) {
     free(c->client_dist);
     free(c->key_dir);
     free(c->test_user);
+    free(c->init);
     free(c);
 }
 
@@ -140,7 +145,52 @@ static void cl_inspected(void *data, int status, const char *msg,
     if (c->node->svc->ready_port != NULL)
         port = plugin_port(c->node->svc, c->node->svc->ready_port);
     c->ssh_port = port != NULL ? docker_container_host_port(info, (uint16_t)port->port, NULL) : 0;
+    if (!c->existed && c->init != NULL) {
+        cl_initialize(c);
+        return;
+    }
     cl_finish(c);
+}
+
+static void cl_initialized(void *data, int status, const char *msg, int exit_code) {
+    cl *c = data;
+
+    if (status != 0) {
+        cl_fail(c, status, "%s: cannot run %s in the client node: %s", c->cluster,
+                c->init_path, msg);
+        return;
+    }
+    if (exit_code != 0) {
+        cl_fail(c, CLUSTER_EFAILED, "%s: %s exited with status %d in the client node (its "
+                                    "output is above); the node is up: fix and rerun it with "
+                                    "`hdc exec %s client -- bash -s < %s`", c->cluster,
+                c->init_path, exit_code, c->cluster, c->init_path);
+        return;
+    }
+    cl_finish(c);
+}
+
+static void cl_init_output(void *data, int stream, const char *buf, size_t len) {
+    cl *c = data;
+
+    if (c->opts.init_output != NULL)
+        c->opts.init_output(c->data, stream, buf, len);
+}
+
+/* The distribution's initialize.sh, as root, with the cluster's env. */
+static void cl_initialize(cl *c) {
+    char user_env[160];
+    const char *cmd[] = {"bash", "-s"};
+    const char *env[] = {user_env};
+    docker_exec_opts eo = {
+        .cmd = cmd, .n_cmd = 2, .env = env, .n_env = 1, .user = "root",
+        .stdin_data = c->init, .stdin_len = c->init_len,
+    };
+
+    snprintf(user_env, sizeof(user_env), "HDC_TEST_USER=%s", c->test_user);
+    if (docker_exec(c->d, c->node->container, &eo, cl_init_output, cl_initialized, c, NULL) != 0)
+        cl_fail(c, UV_EIO, "%s: cannot run %s in the client node", c->cluster,
+                c->init_path);
 }
 
 static void cl_inspect_client(cl *c) {
@@ -315,6 +365,30 @@ static void cl_key_work(uv_work_t *w) {
                      c->key_path);
             return;
         }
+    }
+    for (const char *const *d = c->opts.init_dirs; d != NULL && *d != NULL; d++) {
+        snprintf(c->init_path, sizeof(c->init_path), "%s/%s/initialize.sh", *d,
+                 c->client_plug->desc->name);
+        if (stat(c->init_path, &st) == 0)
+            break;
+        c->init_path[0] = '\0';
+    }
+    if (c->init_path[0] != '\0') {
+        FILE *in = fopen(c->init_path, "r");
+        char buf[65536];
+        size_t n = in != NULL ? fread(buf, 1, sizeof(buf), in) : 0;
+        if (in == NULL || ferror(in) || n == sizeof(buf)) {
+            c->key_rc = UV_EIO;
+            snprintf(c->msg, sizeof(c->msg), "cannot read %s (or it is over 64 KiB)",
+                     c->init_path);
+        } else if ((c->init = malloc(n + 1)) != NULL) {
+            memcpy(c->init, buf, n);
+            c->init_len = n;
+        }
+        if (in != NULL)
+            fclose(in);
+        if (c->key_rc != 0)
+            return;
     }
     f = fopen(pub, "r");
     if (f == NULL || fgets(c->pubkey, sizeof(c->pubkey), f) == NULL) {

@@ -28,6 +28,12 @@ typedef struct client_opts {
     uint16_t port;                /* host port for ssh on 127.0.0.1; 0: any free one */
     const char *key_dir;          /* the key pair: <key_dir>/<cluster>/id_ed25519 */
     const char *test_user;        /* NULL: "hdc" */
+    /* Where to look for <dir>/<dist>/initialize.sh (dist: the client's
+     * distribution), in order; the first found runs as root in a new client
+     * node once it is up (bash, the script on stdin). NULL-terminated,
+     * borrowed until the callback; NULL: none. */
+    const char *const *init_dirs;
+    docker_output_cb init_output; /* its output, as it comes (optional) */
 } client_opts;
 
 /* The client node, up. Borrowed: valid only during the callback. */

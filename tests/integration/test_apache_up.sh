@@ -183,23 +183,33 @@ done
 export HDC_STATE_DIR=$work/state
 ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
           -o BatchMode=yes -o ConnectTimeout=10)
-if info=$("$hdc" --json client "$a" --port 0 2>&1) \
-    && port=$(jq -r .ssh_port <<<"$info") && key=$(jq -r .key <<<"$info"); then
-    got=$(ssh "${ssh_opts[@]}" -i "$key" -p "$port" hdc@127.0.0.1 \
-          'bash -lc "hdfs dfs -ls /user; hadoop version | head -1"' 2>&1)
-    if grep -q "/user/hdc" <<<"$got" && grep -q "2.6.0" <<<"$got"; then
-        ok "client: the test user runs the 2.6.0 client against the cluster over ssh"
-    else
-        bad "client hdfs" "$got"
+for c in "$a:2.6.0" "$b:3.3.6"; do
+    name=${c%%:*} v=${c#*:}
+    if ! info=$("$hdc" --json client "$name" --port 0 2>"$work/client.err") \
+        || ! port=$(jq -r .ssh_port <<<"$info") || ! key=$(jq -r .key <<<"$info"); then
+        bad "hdc client $name" "$info" "$(cat "$work/client.err")"
+        continue
     fi
-    ssh "${ssh_opts[@]}" -i "$key" -p "$port" root@127.0.0.1 'echo installed > /usr/local/hdc-test' \
-        && got=$("$hdc" exec "$a" nodemanager1 -- cat /usr/local/hdc-test 2>&1) \
-        && [ "$got" = installed ] \
-        && ok "client: /usr/local is shared with the nodemanagers" \
-        || bad "client /usr/local" "${got:-}"
-else
-    bad "hdc client $a" "$info"
-fi
+    grep -q "run_tests.sh is ready" "$work/client.err" \
+        && ok "$v client: client_side_tests/apache_$v/initialize.sh ran" \
+        || bad "$v initialize.sh" "$(cat "$work/client.err")"
+    got=$(ssh "${ssh_opts[@]}" -i "$key" -p "$port" hdc@127.0.0.1 \
+          'bash -lc "./run_tests.sh; hdfs dfs -ls /user"' 2>&1)
+    if grep -q "run_tests.sh: all passed" <<<"$got" && grep -q "written by hdc on client" <<<"$got" \
+        && grep -q "/user/hdc" <<<"$got" && grep -q "$v" <<<"$got"; then
+        ok "$v client: the test user's -put then -cat over ssh by key returns the bytes"
+    else
+        bad "$v client run_tests.sh" "$got"
+    fi
+    ssh "${ssh_opts[@]}" -o PubkeyAuthentication=no -p "$port" hdc@127.0.0.1 true 2>/dev/null \
+        && bad "$v client: a password login was accepted" \
+        || ok "$v client: no login without the key"
+    ssh "${ssh_opts[@]}" -i "$key" -p "$port" root@127.0.0.1 "echo $v > /usr/local/hdc-test" \
+        && got=$("$hdc" exec "$name" nodemanager1 -- cat /usr/local/hdc-test 2>&1) \
+        && [ "$got" = "$v" ] \
+        && ok "$v client: /usr/local is shared with the nodemanagers" \
+        || bad "$v client /usr/local" "${got:-}"
+done
 
 # ---- the namenode is formatted on a cluster's first start only --------------
 # A restarted container's agent sees /namenode read "up" or "failed:" (its

@@ -1,0 +1,1 @@
+../apache_2.6.0/initialize.sh
