@@ -74,6 +74,7 @@ typedef struct step_op {
     docker_stream *exec;
     probe *probe;
     int done;
+    int interrupted;              /* canceled before it ended (a deadline, a failure) */
     char output[OUTPUT_TAIL];     /* EXEC: the tail of the command's output */
     size_t output_len;
 } step_op;
@@ -575,6 +576,7 @@ static void up_seen(void *data, int status, const char *value, size_t len) {
 
     op->wait = NULL;
     if (status == UV_ECANCELED) {
+        op->interrupted = 1;
         run_op_done(op, 0, NULL);
         return;
     }
@@ -627,6 +629,7 @@ static void exec_done(void *data, int status, const char *msg, int exit_code) {
 
     op->exec = NULL;
     if (status == UV_ECANCELED) {
+        op->interrupted = 1;
         run_op_done(op, 0, NULL);
         return;
     }
@@ -831,6 +834,29 @@ static void up_endpoints(up *u) {
     }
 }
 
+/* A step's deadline passed: say where it was still at work, with what the
+ * command had printed, and take that node's log tail. */
+static void up_explain_deadline(up *u, const char *step) {
+    for (step_run *r = u->runs; r != NULL; r = r->next) {
+        if (strcmp(r->step->name, step) != 0)
+            continue;
+        for (size_t i = 0; i < r->n_ops; i++) {
+            step_op *op = &r->ops[i];
+            size_t used = strlen(u->message);
+            if (!op->interrupted)
+                continue;
+            if (r->step->kind == HDC_STEP_EXEC)
+                snprintf(u->message + used, sizeof(u->message) - used,
+                         "\nin %s, `%s` was still running%s%s", op->node->pn->hostname,
+                         r->step->command, op->output_len ? "; its last output:\n" : "",
+                         op->output);
+            if (u->dead == NULL)
+                u->dead = op->node;
+            break;
+        }
+    }
+}
+
 static void up_steps_done(void *data, const boot_report *rep) {
     up *u = data;
 
@@ -856,6 +882,8 @@ static void up_steps_done(void *data, const boot_report *rep) {
         u->status = rep->status == UV_ECANCELED ? UV_ECANCELED : CLUSTER_EFAILED;
         snprintf(u->message, sizeof(u->message), "%s: %s", u->plan.cluster,
                  rep->message != NULL ? rep->message : "the bootstrap failed");
+        if (rep->status == UV_ETIMEDOUT && rep->failed_step != NULL)
+            up_explain_deadline(u, rep->failed_step);
     }
     up_settle(u);
 }
