@@ -1,0 +1,116 @@
+/* The pure parts of engine/cluster.c: image references and a node's
+ * container as `hdc up` creates it (the rest is end to end:
+ * tests/integration/test_cluster_up.sh). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cluster.h"
+
+static const hdc_port nn_ports[] = {{"http-ui", 9870}, {"rpc", 8020}, {0}};
+static const hdc_port dn_ports[] = {{"http-ui", 9864}, {0}};
+static const hdc_volume shared[] = {{"local", "/usr/local"}, {0}};
+static const hdc_service services[] = {
+    {.name = "namenode", .image = "hadoop", .ports = nn_ports, .user = "hdfs",
+     .env = HDC_LIST("A=1"), .daemon = "exec hdfs namenode", .ready_port = "http-ui",
+     .ready = "hdfs dfsadmin -safemode get | grep -q OFF"},
+    {.name = "datanode", .image = "debian:bookworm", .ports = dn_ports,
+     .instances = HDC_COUNT_DATANODES, .volumes = shared, .daemon = "exec hdfs datanode"},
+    {0},
+};
+static const hdc_plugin_desc desc = {HDC_PLUGIN_HEADER, .name = "apache_3.3.6",
+                                     .services = services};
+
+static int has(const char *const *list, size_t n, const char *want) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], want) == 0)
+            return 1;
+    return 0;
+}
+
+static void image_references(void **state) {
+    char ref[128];
+
+    cluster_image_ref(&desc, "hadoop", ref, sizeof(ref));
+    assert_string_equal(ref, "hdc/apache_3.3.6-hadoop:latest");
+    cluster_image_ref(&desc, "debian:bookworm", ref, sizeof(ref));
+    assert_string_equal(ref, "debian:bookworm");
+    cluster_image_ref(&desc, "hdc/client", ref, sizeof(ref));
+    assert_string_equal(ref, "hdc/client");
+}
+
+static void a_service_container_has_all_it_needs(void **state) {
+    plan_pool pool;
+    plan p;
+    cluster_spec sp;
+    const char *pub = "HDC_SSH_PUBKEY=ssh-ed25519 AAAA";
+    cluster_spec_in in = {.test_user = "alice", .network = "netid", .extra_env = &pub,
+                          .n_extra_env = 1};
+    const docker_container_opts *o = &sp.opts;
+
+    plan_pool_parse("172.29.0.0/16:24", &pool, NULL, 0);
+    assert_int_equal(plan_make(&p, &desc, "c1", 2, &pool, 3, NULL, 0), 0);
+    in.plan = &p;
+    in.node = &p.nodes[1]; /* namenode */
+    cluster_container_spec(&in, &sp);
+    assert_string_equal(o->name, "c1_namenode_1");
+    assert_string_equal(o->image, "hdc/apache_3.3.6-hadoop:latest");
+    assert_string_equal(o->hostname, "namenode");
+    assert_string_equal(o->ipv4, "172.29.3.3");
+    assert_string_equal(o->network, "netid");
+    assert_int_equal(o->n_extra_hosts, 4); /* zookeeper, namenode, 2 datanodes */
+    assert_int_equal(o->n_labels, 5);
+    assert_string_equal(o->labels[0].key, "hdc.cluster");
+    assert_string_equal(o->labels[0].value, "c1");
+    assert_string_equal(o->labels[4].value, "2");
+    assert_true(has(o->env, o->n_env, "HDC_CLUSTER=c1"));
+    assert_true(has(o->env, o->n_env, "HDC_DIST=apache_3.3.6"));
+    assert_true(has(o->env, o->n_env, "HDC_TEST_USER=alice"));
+    assert_true(has(o->env, o->n_env, "HDC_ZK=zookeeper:2181"));
+    assert_true(has(o->env, o->n_env, "A=1"));
+    assert_true(has(o->env, o->n_env, pub));
+    /* The agent's arguments: znode, user, readiness, then the daemon. */
+    assert_string_equal(o->cmd[0], "--zk");
+    assert_true(has(o->cmd, o->n_cmd, "namenode"));
+    assert_true(has(o->cmd, o->n_cmd, "hdfs"));
+    assert_true(has(o->cmd, o->n_cmd, "tcp:9870"));
+    assert_true(has(o->cmd, o->n_cmd, "sh:hdfs dfsadmin -safemode get | grep -q OFF"));
+    assert_string_equal(o->cmd[o->n_cmd - 1], "exec hdfs namenode");
+    assert_string_equal(o->cmd[o->n_cmd - 4], "--");
+    assert_int_equal(o->n_ports, 2);
+    assert_int_equal(o->ports[0].host_port, 0); /* ephemeral */
+
+    /* A scaled instance: numbered, with the shared volume (nocopy). */
+    in.node = &p.nodes[3];
+    in.publish_classic = 1;
+    cluster_container_spec(&in, &sp);
+    assert_string_equal(o->name, "c1_datanode_2");
+    assert_string_equal(o->hostname, "datanode2");
+    assert_string_equal(o->image, "debian:bookworm");
+    assert_int_equal(o->n_binds, 1);
+    assert_string_equal(o->binds[0], "hdc_c1_local:/usr/local:nocopy");
+    assert_int_equal(o->ports[0].host_port, 0); /* only instance 1 gets the classic port */
+    assert_true(has(o->env, o->n_env, "HDC_INSTANCE=2"));
+
+    /* ZooKeeper: the engine's own image, its port, no agent. */
+    in.node = &p.nodes[0];
+    cluster_container_spec(&in, &sp);
+    assert_string_equal(o->image, CLUSTER_ZK_IMAGE);
+    assert_int_equal(o->n_cmd, 0);
+    assert_int_equal(o->ports[0].port, 2181);
+    assert_int_equal(o->ports[0].host_port, 2181); /* publish_classic */
+    plan_free(&p);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(image_references),
+        cmocka_unit_test(a_service_container_has_all_it_needs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
