@@ -1,0 +1,97 @@
+/* `hdc matrix`: one cluster per distribution, a test command run in each
+ * cluster's client node, a JUnit XML report for CI, and teardown.
+ *
+ * matrix_main is the command; the rest of this header is its pure parts
+ * (arguments, names, the report), which tests/unit/test_matrix.c checks
+ * without Docker.
+ */
+#ifndef HDC_MATRIX_H
+#define HDC_MATRIX_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define MATRIX_MAX_DISTS  16
+#define MATRIX_OUTPUT_CAP 65536   /* of each command's output, kept for the report */
+
+/* The command: argv[0] is "matrix". Returns the exit status: 0 when every
+ * DIST passed, 1 when one failed (or the run was interrupted), 2 for bad
+ * usage, with nothing created. */
+int matrix_main(const char *plugin_path, int json, int argc, char **argv);
+
+/* ---- pure parts ------------------------------------------------------------ */
+
+typedef struct matrix_args {
+    const char *dists[MATRIX_MAX_DISTS];
+    size_t n_dists;
+    unsigned parallel;            /* clusters alive at once; 0: all */
+    const char *junit;            /* --junit FILE, or NULL */
+    int keep, keep_failed, bundle_all;
+    unsigned timeout_s;           /* of each up; 0: the steps' deadlines only */
+    unsigned datanodes;
+    const char *test_user;        /* --test-user, or NULL: $HDC_TEST_USER, "hdc" */
+    char *const *cmd;             /* after `--`, borrowed from argv */
+    size_t n_cmd;
+} matrix_args;
+
+/* Parses `matrix DIST... [flags] -- CMD [ARG...]` (argv[0] is the command's
+ * name). 0, or -1 with what is wrong in err. Flags may stand between the
+ * DISTs; everything after the first `--` is the command. */
+int matrix_parse_args(int argc, char **argv, matrix_args *out, char *err, size_t err_len);
+
+/* The cluster of dist in the matrix run of process pid: its default name
+ * (plan_default_name) shortened as needed, then "-m<pid>"; a valid name
+ * of at most PLAN_MAX_NAME characters. 0, or -1 with the reason in err. */
+int matrix_cluster_name(const char *dist, long pid, char *out, size_t len, char *err,
+                        size_t err_len);
+
+/* Keeps the last `cap` bytes appended; `cut` counts the bytes dropped. */
+typedef struct matrix_tail {
+    char *buf;
+    size_t len, cap, cut;
+} matrix_tail;
+
+int matrix_tail_init(matrix_tail *t, size_t cap);
+void matrix_tail_append(matrix_tail *t, const char *buf, size_t len);
+void matrix_tail_free(matrix_tail *t);
+
+/* s[0..len) as XML character data (attr 0) or an attribute value (attr 1):
+ * & < > " ' escaped; tab, newline and carriage return kept (as character
+ * references in attributes, so they survive normalization); other control
+ * characters dropped; invalid UTF-8, U+FFFE and U+FFFF replaced by U+FFFD.
+ * malloc'd, NUL-terminated; NULL on ENOMEM. */
+char *matrix_xml_escape(const char *s, size_t len, int attr);
+
+enum matrix_outcome {
+    MATRIX_PASSED,
+    MATRIX_FAILED,                /* <failure>: the cluster, its client or the command */
+    MATRIX_ERROR,                 /* <error>: interrupted before it was decided */
+};
+
+/* One DIST's testcase. */
+typedef struct matrix_result {
+    const char *dist;             /* the testcase's name */
+    const char *cluster;
+    enum matrix_outcome outcome;
+    const char *failure_type;     /* "bootstrap", "client", "command", "interrupted" */
+    const char *message;          /* the whole message; the attribute gets its first line */
+    const char *output;           /* the command's output (its tail), or NULL */
+    size_t output_len;
+    size_t output_cut;            /* bytes dropped before output */
+    const char *log_path;         /* where the whole output is, or NULL */
+    double time_s;
+} matrix_result;
+
+typedef struct matrix_suite {
+    time_t started;
+    double time_s;
+    const char *hostname;         /* or NULL */
+    const char *command;          /* a property of the suite, or NULL */
+} matrix_suite;
+
+/* The JUnit XML report (the Ant/Jenkins junit-10 shape: <testsuites>, one
+ * <testsuite name="hdc matrix">, a <testcase classname="hdc.matrix"> per
+ * result). malloc'd; NULL on ENOMEM. */
+char *matrix_junit_xml(const matrix_result *results, size_t n, const matrix_suite *suite);
+
+#endif
