@@ -1,7 +1,8 @@
 /* `hdc matrix DIST... -- CMD`: what a CI job runs to test a library against
  * several Hadoop versions on one host. Per DIST, one after the other on the
  * loop and all DISTs at once (at most --parallel clusters alive):
- *   up        cluster_up of <default name>-m<pid>
+ *   up        cluster_up of <default name>-m<pid>, which goes on writing the
+ *             nodes' logs to logs/<cluster>/ until the testcase is decided
  *   client    client_start: the client node (ssh on any free port), and
  *             client_side_tests/<dist>/initialize.sh in it, as `hdc client`
  *   command   CMD by Docker exec in the client node as the test user, in
@@ -491,7 +492,9 @@ typedef struct matrix_target {
     char log_path[4200];          /* logs/<cluster>/matrix.log */
     plugin *plug;
     enum matrix_phase phase;
-    cluster *c;                   /* the up in flight */
+    cluster *c;                   /* the up in flight, then following the logs */
+    int ready;                    /* the cluster came up */
+    int decided;                  /* the testcase's outcome is known */
     docker_stream *stream;        /* the command in flight */
     int created;                  /* objects of ours may exist: tear down */
     int kept;
@@ -658,6 +661,7 @@ static void matrix_run_command(matrix_target *t) {
     docker_exec_opts eo = {0};
     int err;
 
+    /* hdc-client-init creates the user with useradd's default home. */
     snprintf(home, sizeof(home), "/home/%s", t->user);
     snprintf(env_home, sizeof(env_home), "HOME=%s", home);
     snprintf(env_user, sizeof(env_user), "USER=%s", t->user);
@@ -741,19 +745,44 @@ static void matrix_start_client(matrix_target *t) {
 
 /* ---- the cluster ---------------------------------------------------------------- */
 
+/* Up: the nodes' logs go on into logs/<cluster>/ (the up follows them)
+ * while the client node starts and the command runs. */
+static void matrix_up_ready(void *data, const cluster_report *r) {
+    matrix_target *t = data;
+
+    t->ready = 1;
+    t->created = 1;
+    if (t->m->interrupted) {
+        matrix_set_outcome(t, MATRIX_ERROR, "interrupted", "interrupted while %s came up",
+                           t->name);
+        matrix_after_test(t);
+        return;
+    }
+    fprintf(stderr, "hdc: matrix: [%s] %s is up in %.1f s; starting its client node\n",
+            t->dist, t->name, r->total_ms / 1000.0);
+    matrix_start_client(t);
+}
+
+static void matrix_after_follow(matrix_target *t);
+
+/* The up's end: a failure, or the end of following the logs of a cluster
+ * that came up (once the testcase is decided: matrix_after_test). */
 static void matrix_up_done(void *data, const cluster_report *r) {
     matrix_target *t = data;
     matrix_run *m = t->m;
 
     t->c = NULL;
-    /* A name that is taken belongs to someone else: never ours to remove. */
-    t->created = r->status != CLUSTER_EEXISTS;
-    if (r->status == 0 && !m->interrupted) {
-        fprintf(stderr, "hdc: matrix: [%s] %s is up in %.1f s; starting its client node\n",
-                t->dist, t->name, r->total_ms / 1000.0);
-        matrix_start_client(t);
+    if (t->ready) {
+        if (t->decided)
+            matrix_after_follow(t);
         return;
     }
+    if (r->status == 0) {         /* up without on_ready: not with follow, but safe */
+        matrix_up_ready(t, r);
+        return;
+    }
+    /* A name that is taken belongs to someone else: never ours to remove. */
+    t->created = r->status != CLUSTER_EEXISTS;
     if (m->interrupted)
         matrix_set_outcome(t, MATRIX_ERROR, "interrupted", "interrupted while %s came up",
                            t->name);
@@ -773,6 +802,8 @@ static void matrix_start(matrix_target *t) {
         .logs_root = m->logs_root,
         .test_user = m->test_user,
         .subnet_pool = getenv("HDC_SUBNET_POOL"),
+        .follow = 1,
+        .on_ready = matrix_up_ready,
     };
     int err;
 
@@ -846,11 +877,13 @@ static int matrix_bundle(matrix_target *t) {
     return 0;
 }
 
-/* The testcase is decided: report it, then bundle and tear down. */
+/* The testcase is decided: report it, stop following the logs, then
+ * bundle and tear down. */
 static void matrix_after_test(matrix_target *t) {
     matrix_run *m = t->m;
     int failed = t->outcome != MATRIX_PASSED;
 
+    t->decided = 1;
     t->end_ms = uv_now(&m->loop);
     if (t->log != NULL) {
         char end[256];
@@ -870,6 +903,17 @@ static void matrix_after_test(matrix_target *t) {
         fprintf(stderr, "hdc: matrix: [%s] passed in %.1f s\n", t->dist,
                 matrix_seconds(t->start_ms, t->end_ms));
     }
+    if (t->c != NULL) {
+        cluster_cancel(t->c); /* matrix_up_done goes on once the logs are written */
+        return;
+    }
+    matrix_after_follow(t);
+}
+
+static void matrix_after_follow(matrix_target *t) {
+    matrix_run *m = t->m;
+    int failed = t->outcome != MATRIX_PASSED;
+
     if (t->created && !m->interrupted && (failed || m->args.bundle_all)) {
         t->phase = MATRIX_BUNDLE;
         if (matrix_bundle(t) == 0)
@@ -1174,6 +1218,50 @@ static void matrix_close_walk(uv_handle_t *h, void *arg) {
         uv_close(h, NULL);
 }
 
+/* The loop, the Docker client and the signals. 0, or 2 (bad DOCKER_HOST). */
+static int matrix_loop_open(matrix_run *m) {
+    uv_loop_init(&m->loop);
+    if (docker_new(&m->loop, NULL, &m->d) != 0) {
+        matrix_error("DOCKER_HOST '%s' is not unix:// or tcp://: fix it or unset it",
+                     getenv("DOCKER_HOST") != NULL ? getenv("DOCKER_HOST") : "");
+        uv_loop_close(&m->loop);
+        return 2;
+    }
+    uv_signal_init(&m->loop, &m->sigint);
+    m->sigint.data = m;
+    uv_signal_start(&m->sigint, matrix_on_sigint, SIGINT);
+    uv_signal_init(&m->loop, &m->sigterm);
+    m->sigterm.data = m;
+    uv_signal_start(&m->sigterm, matrix_on_sigint, SIGTERM);
+    return 0;
+}
+
+/* After every DIST is done: the report, the summary, the exit status. */
+static int matrix_end(matrix_run *m) {
+    int status = m->interrupted || m->teardown_failed;
+
+    for (size_t i = 0; i < m->n; i++)
+        if (m->t[i].outcome != MATRIX_PASSED)
+            status = 1;
+    if (m->args.junit != NULL && matrix_write_junit(m) != 0)
+        status = 1;
+    else if (m->args.junit != NULL)
+        fprintf(stderr, "hdc: matrix: JUnit report in %s\n", m->args.junit);
+    matrix_summary(m);
+    for (size_t i = 0; i < m->n; i++)
+        if (m->t[i].kept)
+            matrix_spawn_log_writer(&m->t[i]);
+
+    docker_close(m->d, NULL, NULL);
+    uv_close((uv_handle_t *)&m->sigint, NULL);
+    uv_close((uv_handle_t *)&m->sigterm, NULL);
+    uv_run(&m->loop, UV_RUN_DEFAULT);
+    uv_walk(&m->loop, matrix_close_walk, NULL);
+    uv_run(&m->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&m->loop);
+    return status;
+}
+
 int matrix_main(const char *path_flag, int json, int argc, char **argv) {
     matrix_run *m = calloc(1, sizeof(*m));
     const char *env;
@@ -1202,51 +1290,15 @@ int matrix_main(const char *path_flag, int json, int argc, char **argv) {
         goto exit;
     }
     matrix_join_command(m);
-    if (matrix_prepare(m, path_flag) != 0)
+    if (matrix_prepare(m, path_flag) != 0 || matrix_loop_open(m) != 0)
         goto exit;
 
-    uv_loop_init(&m->loop);
-    if (docker_new(&m->loop, NULL, &m->d) != 0) {
-        matrix_error("DOCKER_HOST '%s' is not unix:// or tcp://: fix it or unset it",
-                     getenv("DOCKER_HOST") != NULL ? getenv("DOCKER_HOST") : "");
-        uv_loop_close(&m->loop);
-        goto exit;
-    }
-    uv_signal_init(&m->loop, &m->sigint);
-    m->sigint.data = m;
-    uv_signal_start(&m->sigint, matrix_on_sigint, SIGINT);
-    uv_signal_init(&m->loop, &m->sigterm);
-    m->sigterm.data = m;
-    uv_signal_start(&m->sigterm, matrix_on_sigint, SIGTERM);
     m->started = time(NULL);
     m->start_ms = uv_now(&m->loop);
-
     matrix_pump(m);
     while (!matrix_all_done(m))
         uv_run(&m->loop, UV_RUN_ONCE);
-
-    status = 0;
-    for (size_t i = 0; i < m->n; i++)
-        if (m->t[i].outcome != MATRIX_PASSED)
-            status = 1;
-    if (m->interrupted || m->teardown_failed)
-        status = 1;
-    if (m->args.junit != NULL && matrix_write_junit(m) != 0)
-        status = 1;
-    else if (m->args.junit != NULL)
-        fprintf(stderr, "hdc: matrix: JUnit report in %s\n", m->args.junit);
-    matrix_summary(m);
-    for (size_t i = 0; i < m->n; i++)
-        if (m->t[i].kept)
-            matrix_spawn_log_writer(&m->t[i]);
-
-    docker_close(m->d, NULL, NULL);
-    uv_close((uv_handle_t *)&m->sigint, NULL);
-    uv_close((uv_handle_t *)&m->sigterm, NULL);
-    uv_run(&m->loop, UV_RUN_DEFAULT);
-    uv_walk(&m->loop, matrix_close_walk, NULL);
-    uv_run(&m->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&m->loop);
+    status = matrix_end(m);
 
 exit:
     for (size_t i = 0; i < MATRIX_MAX_DISTS; i++) {
