@@ -232,21 +232,13 @@ static void cli_agent_path(char *out, size_t len) {
 /* After "no plugin X": the names that are there. */
 static void cli_list_known(const cli_opts *opts) {
     plugin_path pp;
-    plugin_info *list = NULL;
-    size_t n = 0, shown = 0;
+    char names[2048];
 
-    if (plugin_path_init(&pp, opts->plugin_path, getenv("HDC_PLUGIN_PATH")) == 0 &&
-        plugin_list(&pp, &list, &n) == 0) {
-        fprintf(stderr, "     known distributions:");
-        for (size_t i = 0; i < n; i++) {
-            if (list[i].name != NULL) {
-                fprintf(stderr, " %s", list[i].name);
-                shown++;
-            }
-        }
-        fprintf(stderr, "%s\n", shown == 0 ? " none (build them: cmake --build build)" : "");
-    }
-    plugin_list_free(list, n);
+    if (plugin_path_init(&pp, opts->plugin_path, getenv("HDC_PLUGIN_PATH")) != 0)
+        return;
+    plugin_known_names(&pp, names, sizeof(names));
+    fprintf(stderr, "     known distributions: %s\n",
+            names[0] != '\0' ? names : "none (build them: cmake --build build)");
     plugin_path_free(&pp);
 }
 
@@ -1556,7 +1548,8 @@ typedef struct export_ctx {
 
 typedef struct export_file {
     export_ctx *ctx;
-    logs_sink *sink;
+    logs_sink *sink;              /* NULL until opened */
+    char path[4200];
     char what[256];
 } export_file;
 
@@ -1565,30 +1558,42 @@ static void export_release(export_ctx *ctx) {
         fprintf(stderr, "hdc: %s: %u files written to %s\n", ctx->name, ctx->files, ctx->dir);
 }
 
-static export_file *export_open(export_ctx *ctx, const char *file, const char *what) {
+/* The file is made when its first bytes come (lazy), or at once: a
+ * directory that is not there leaves no empty tar behind. */
+static int export_sink(export_file *f) {
+    if (f->sink != NULL)
+        return 0;
+    if (logs_sink_open(&f->ctx->run->loop, f->path, 1, &f->sink) != 0) {
+        cli_error("export-logs: cannot write %s", f->path);
+        f->ctx->run->status = CLI_FAILED;
+        f->sink = NULL;
+        return -1;
+    }
+    f->ctx->files++;
+    return 0;
+}
+
+static export_file *export_open(export_ctx *ctx, const char *file, const char *what, int lazy) {
     export_file *f = calloc(1, sizeof(*f));
-    char path[4200];
 
     if (f == NULL)
         return NULL;
-    snprintf(path, sizeof(path), "%s/%s", ctx->dir, file);
-    if (logs_sink_open(&ctx->run->loop, path, 1, &f->sink) != 0) {
-        cli_error("export-logs: cannot write %s", path);
-        ctx->run->status = CLI_FAILED;
+    f->ctx = ctx;
+    snprintf(f->path, sizeof(f->path), "%s/%s", ctx->dir, file);
+    snprintf(f->what, sizeof(f->what), "%s", what);
+    if (!lazy && export_sink(f) != 0) {
         free(f);
         return NULL;
     }
-    f->ctx = ctx;
-    snprintf(f->what, sizeof(f->what), "%s", what);
     ctx->pending++;
-    ctx->files++;
     return f;
 }
 
 static void export_output(void *data, int stream, const char *buf, size_t len) {
     export_file *f = data;
 
-    logs_sink_append(f->sink, buf, len);
+    if (export_sink(f) == 0)
+        logs_sink_append(f->sink, buf, len);
 }
 
 static void export_file_closed(void *data) {
@@ -1614,10 +1619,13 @@ static void export_stream_done(void *data, int status, const char *msg) {
         f->ctx->run->status = CLI_FAILED;
     }
     /* logs_sink_error is read in the close callback, before the free. */
-    {
-        logs_sink *s = f->sink;
-        logs_sink_close(s, export_file_closed, f);
+    if (f->sink == NULL) {
+        export_ctx *ctx = f->ctx;
+        free(f);
+        export_release(ctx);
+        return;
     }
+    logs_sink_close(f->sink, export_file_closed, f);
 }
 
 static void export_inspected(void *data, int status, const char *msg,
@@ -1657,7 +1665,7 @@ static void export_inspected(void *data, int status, const char *msg,
                 if (file[k] == '/')
                     file[k] = '_';
             snprintf(what, sizeof(what), "%s:%s", info->hostname, d);
-            tf = export_open(ctx, file, what);
+            tf = export_open(ctx, file, what, 1);
             if (tf != NULL && docker_container_archive(ctx->run->d, info->id, d, export_output,
                                                        export_stream_done, tf, NULL) != 0)
                 export_stream_done(tf, UV_EIO, "cannot ask Docker");
@@ -1686,14 +1694,14 @@ static void export_listed(void *data, int status, const char *msg,
 
         snprintf(file, sizeof(file), "%s.log", list[i].hostname);
         snprintf(what, sizeof(what), "the log of %s", list[i].hostname);
-        f = export_open(ctx, file, what);
+        f = export_open(ctx, file, what, 0);
         if (f != NULL &&
             docker_logs(ctx->run->d, list[i].name, &lo, export_output, export_stream_done, f,
                         NULL) != 0)
             export_stream_done(f, UV_EIO, "cannot ask Docker");
         snprintf(file, sizeof(file), "%s.inspect.json", list[i].hostname);
         snprintf(what, sizeof(what), "the inspect of %s", list[i].hostname);
-        f = export_open(ctx, file, what);
+        f = export_open(ctx, file, what, 0);
         if (f != NULL &&
             docker_container_inspect(ctx->run->d, list[i].name, export_inspected, f) != 0)
             export_stream_done(f, UV_EIO, "cannot ask Docker");

@@ -1120,20 +1120,13 @@ static void matrix_spawn_log_writer(matrix_target *t) {
 
 static void matrix_list_known(const char *path_flag) {
     plugin_path pp;
-    plugin_info *list = NULL;
-    size_t n = 0, shown = 0;
+    char names[2048];
 
-    if (plugin_path_init(&pp, path_flag, getenv("HDC_PLUGIN_PATH")) == 0 &&
-        plugin_list(&pp, &list, &n) == 0) {
-        fprintf(stderr, "     known distributions:");
-        for (size_t i = 0; i < n; i++)
-            if (list[i].name != NULL) {
-                fprintf(stderr, " %s", list[i].name);
-                shown++;
-            }
-        fprintf(stderr, "%s\n", shown == 0 ? " none (build them: cmake --build build)" : "");
-    }
-    plugin_list_free(list, n);
+    if (plugin_path_init(&pp, path_flag, getenv("HDC_PLUGIN_PATH")) != 0)
+        return;
+    plugin_known_names(&pp, names, sizeof(names));
+    fprintf(stderr, "     known distributions: %s\n",
+            names[0] != '\0' ? names : "none (build them: cmake --build build)");
     plugin_path_free(&pp);
 }
 

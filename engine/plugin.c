@@ -861,6 +861,28 @@ int plugin_list(const plugin_path *pp, plugin_info **out, size_t *n_out) {
     return rc;
 }
 
+void plugin_known_names(const plugin_path *pp, char *out, size_t out_len) {
+    plugin_info *list = NULL;
+    size_t n = 0, used = 0;
+
+    if (out_len == 0)
+        return;
+    out[0] = '\0';
+    if (plugin_list(pp, &list, &n) != 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].name == NULL)
+            continue;
+        used += (size_t)snprintf(out + used, out_len - used, "%s%s", used ? " " : "",
+                                 list[i].name);
+        if (used >= out_len) {
+            used = out_len - 1;
+            break;
+        }
+    }
+    plugin_list_free(list, n);
+}
+
 void plugin_list_free(plugin_info *list, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(list[i].path);

@@ -67,6 +67,10 @@ int plugin_find(const plugin_path *pp, const char *dist, plugin **out, char *err
  * listed with their error. */
 int plugin_list(const plugin_path *pp, plugin_info **out, size_t *n_out);
 void plugin_list_free(plugin_info *list, size_t n);
+/* The names of the distributions found on the path (refused files left
+ * out), space-separated into out: "apache_2.6.0 apache_3.3.6", or "" when
+ * there is none. */
+void plugin_known_names(const plugin_path *pp, char *out, size_t out_len);
 void plugin_unload(plugin *p);
 
 /* What plugin_load checks after the ABI: names valid and unique, steps

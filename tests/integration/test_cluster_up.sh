@@ -125,7 +125,8 @@ out=$("$hdc" exec "$prefix"-a master -- sh -c 'exit 7' 2>&1); st=$?
 if "$hdc" export-logs "$prefix"-a "$work/export" >"$work/export.out" 2>&1 \
     && [ -s "$work/export/worker2.log" ] && [ -s "$work/export/master.inspect.json" ] \
     && jq -e '.Config.Labels["hdc.cluster"]' "$work/export/master.inspect.json" >/dev/null \
-    && tar -tf "$work/export/master.var_log.tar" >/dev/null; then
+    && tar -tf "$work/export/master.var_log.tar" >/dev/null \
+    && [ ! -e "$work/export/master.nonexistent_logs.tar" ]; then
     ok "export-logs: logs, inspect JSON and the daemons' log directories"
 else
     bad "export-logs" "$(cat "$work/export.out")" "$(ls -la "$work/export" 2>&1)"
