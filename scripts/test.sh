@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: set-up (packages, Docker engine, base image, build), the fuzz
-# targets for a bounded time each, then ctest over the plain build and over
-# the ASan+UBSan build.  The last line printed is ctest's summary.
+# targets for a bounded time each, then ctest over the ASan+UBSan build and
+# over the plain build. The last line printed is ctest's summary line.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,12 +47,28 @@ for fuzzer in "$fuzz_dir"/fuzz_*; do
     fi
 done
 
+# ctest over DIR; on failure, exits with ctest's summary line as the last.
+run_ctest() { # DIR
+    local status
+    set +e
+    ctest --test-dir "$1" --output-on-failure -j"$jobs" 2>&1 | tee "$1/ctest.log"
+    status=${PIPESTATUS[0]}
+    set -e
+    if [ "$status" != 0 ]; then
+        grep -E '^[0-9]+% tests passed' "$1/ctest.log" | tail -1
+        exit "$status"
+    fi
+}
+
 say "ASan+UBSan build: every test"
 asan_dir=$root/build-asan
 mkdir -p "$asan_dir"
 configure_and_build "$asan_dir" -DHDC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir "$asan_dir" --output-on-failure -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest "$asan_dir"
+asan_summary=$(grep -E '^[0-9]+% tests passed' "$asan_dir/ctest.log" | tail -1)
 
 say "plain build: every test"
-ctest --test-dir "$root/build" --output-on-failure -j"$jobs"
+run_ctest "$root/build"
+echo "test: ASan+UBSan build: $asan_summary"
+# The last line: ctest's summary of the plain build.
+grep -E '^[0-9]+% tests passed' "$root/build/ctest.log" | tail -1
