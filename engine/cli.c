@@ -429,6 +429,8 @@ typedef struct up_target {
     cluster *c;
     char logs_dir[4096];
     int done, ok;
+    int listed;                   /* its name was looked up */
+    size_t leftovers;             /* containers of a stopped cluster of its name */
     int printed;                  /* its endpoints were printed */
     json_t *report;               /* for --json */
     /* The live view: one row per node. */
@@ -666,29 +668,42 @@ static void up_listed(void *data, int status, const char *msg, const cluster_con
         all->run->status = CLI_FAILED;
         return;
     }
-    if (n > 0 && !all->yes) {
-        int answer = 0;
-        if (cli_is_tty(stdin) && cli_is_tty(stderr)) {
+    /* Decided once every target is listed (up_decide): no question is
+     * asked while another cluster's up runs on the loop. */
+    t->leftovers = n;
+    t->listed = 1;
+}
+
+/* Every target listed, nothing started yet: leftovers of stopped clusters
+ * are removed with -y, after asking on a TTY, else refused; then the ups
+ * start. */
+static void up_decide(up_all *all) {
+    for (size_t i = 0; i < all->n; i++) {
+        up_target *t = &all->targets[i];
+        int answer = all->yes;
+        if (t->done)
+            continue;
+        if (t->leftovers == 0) {
+            up_leftovers_removed(t, 0, NULL, 0);
+            continue;
+        }
+        if (!answer && cli_is_tty(stdin) && cli_is_tty(stderr)) {
             char line[16];
             fprintf(stderr, "hdc: a stopped cluster '%s' is left over (%zu containers); "
-                            "remove it? [yN] ", t->name, n);
+                            "remove it? [yN] ", t->name, t->leftovers);
             answer = fgets(line, sizeof(line), stdin) != NULL &&
                      (line[0] == 'y' || line[0] == 'Y');
         }
-        if (!answer) {
+        if (!answer || all->interrupted) {
             cli_error("a stopped cluster '%s' is left over: remove it with `hdc down %s` "
                       "(or pass -y), or choose another --name", t->name, t->name);
             t->done = 1;
             all->run->status = CLI_FAILED;
-            return;
+            continue;
         }
-    }
-    if (n > 0) {
         if (cluster_down(&all->run->loop, all->run->d, t->name, up_leftovers_removed, t) != 0)
             up_leftovers_removed(t, UV_EIO, "cannot list its objects", 0);
-        return;
     }
-    up_leftovers_removed(t, 0, NULL, 0);
 }
 
 static void cli_free_handle(uv_handle_t *h) {
@@ -862,6 +877,17 @@ static int cli_up(const cli_opts *opts, int argc, char **argv) {
             t->done = 1;
         }
     }
+    /* First every name is looked up; then, with nothing else running,
+     * leftovers are decided on and the ups start. */
+    for (;;) {
+        int waiting = 0;
+        for (size_t i = 0; i < all->n; i++)
+            waiting |= !all->targets[i].done && !all->targets[i].listed;
+        if (!waiting)
+            break;
+        uv_run(&run.loop, UV_RUN_ONCE);
+    }
+    up_decide(all);
     /* The loop ends when every cluster is done: drop the signal's ref then. */
     {
         int pending = 1;

@@ -140,6 +140,17 @@ out=$("$hdc" up testdist --name "$prefix"-a 2>&1); st=$?
 [ $st = 1 ] && grep -q "exists" <<<"$out" && ok "a second up of a running cluster is refused" \
     || bad "second up" "status $st" "$out"
 
+# A stopped cluster of the name: refused without -y (no TTY to ask on),
+# removed with -y, and the previous run's logs moved aside.
+docker stop -t 1 $(docker ps -q --filter "label=hdc.cluster=$prefix-a") >/dev/null
+out=$("$hdc" up testdist --name "$prefix"-a 2>&1 </dev/null); st=$?
+[ $st = 1 ] && grep -q "left over" <<<"$out" && ok "leftovers of a stopped run are refused without -y" \
+    || bad "leftovers without -y" "status $st" "$out"
+out=$("$hdc" up testdist --name "$prefix"-a -y 2>&1 </dev/null); st=$?
+[ $st = 0 ] && grep -q "removed .* leftovers" <<<"$out" && grep -q "logs.backup" <<<"$out" \
+    && ok "-y removes them, moves the old logs aside and comes up" \
+    || bad "leftovers with -y" "status $st" "$out"
+
 "$hdc" down "$prefix"-a >/dev/null 2>&1
 [ "$(labelled "$prefix"-a)" = 0 ] && ok "down leaves nothing labelled" \
     || bad "down left objects" "$(docker ps -a --filter "label=hdc.cluster=$prefix-a")"
