@@ -867,9 +867,17 @@ static void up_steps_done(void *data, const boot_report *rep) {
         u->ready_ms = up_elapsed(u);
         up_endpoints(u);
         if (u->opts.follow) {
-            /* Up: say so now; the logs go on until cluster_cancel. */
+            /* Up: say so now; the logs go on until cluster_cancel. The
+             * ZooKeeper session (and the client's two threads) is not
+             * needed any more. */
             if (u->timer_open)
                 uv_timer_stop(&u->timer);
+            if (u->zk != NULL) {
+                zk_session *zk = u->zk;
+                u->zk = NULL;
+                u->waits++;
+                zk_close(zk, up_zk_closed, u);
+            }
             if (u->opts.on_ready != NULL)
                 up_report_to(u, u->opts.on_ready);
             return;
