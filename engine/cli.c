@@ -1314,6 +1314,7 @@ typedef struct logs_ctx {
     int n_services;
     int follow;
     const char *write_to;         /* a directory: one <host>.log per node */
+    uv_check_t flush;             /* stdout, once per loop iteration */
     log_follow follows[128];
     size_t n;
     size_t width;
@@ -1339,6 +1340,11 @@ static void log_output(void *data, int stream, const char *buf, size_t len) {
         }
         f->line[f->len++] = buf[i];
     }
+}
+
+/* Once per loop iteration, after the reads: what arrived goes out
+ * together, not one write per frame. */
+static void logs_flush(uv_check_t *check) {
     fflush(stdout);
 }
 
@@ -1446,6 +1452,9 @@ static int cli_logs(const cli_opts *opts, int argc, char **argv) {
     ctx->name = name;
     run.ctx = ctx;
     run.on_sigint = logs_interrupted;
+    uv_check_init(&run.loop, &ctx->flush);
+    uv_check_start(&ctx->flush, logs_flush);
+    uv_unref((uv_handle_t *)&ctx->flush);
     if (cluster_list(&run.loop, run.d, name, logs_listed, ctx) != 0) {
         cli_error("logs: cannot ask Docker");
         run.status = CLI_FAILED;
@@ -1576,7 +1585,7 @@ typedef struct export_file {
     export_ctx *ctx;
     logs_sink *sink;              /* NULL until opened */
     char path[4200];
-    char what[256];
+    char what[600];
 } export_file;
 
 static void export_release(export_ctx *ctx) {

@@ -177,7 +177,7 @@ static void node_set_state(node_rt *n, enum cluster_node_state state, const char
     n->rep.state = state;
     n->rep.elapsed_ms = up_elapsed(n->u);
     if (why != NULL) {
-        snprintf(n->why, sizeof(n->why), "%s", why);
+        snprintf(n->why, sizeof(n->why), "%.*s", (int)sizeof(n->why) - 1, why);
         n->rep.why = n->why;
     }
     if (n->u->progress != NULL)

@@ -1,9 +1,11 @@
 /* Log files of a cluster's containers, written on the loop.
  *
- * A sink is a queue of chunks and at most one uv_fs_write in flight, so
- * bytes land in the order they came and the loop never waits on the disk.
- * A ring of the last LOGS_TAIL_BYTES answers "what did this service say
- * last" without reading the file back.
+ * A sink has two buffers: one being written (at most one uv_fs_write in
+ * flight, so bytes land in the order they came and the loop never waits on
+ * the disk) and one filling with what arrives meanwhile; when a write
+ * ends, the buffers swap. A fast log is written in large writes, not one
+ * per Docker frame. A ring of the last LOGS_TAIL_BYTES answers "what did
+ * this service say last" without reading the file back.
  *
  * Decision: a failure to open or write the file does not stop the cluster
  * (the container's log is still in Docker): the sink keeps its tail, and
@@ -19,21 +21,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
-typedef struct logs_chunk {
-    struct logs_chunk *next;
-    size_t len;
-    char data[];
-} logs_chunk;
+typedef struct logs_buf {
+    char *data;
+    size_t len, cap;
+} logs_buf;
 
 struct logs_sink {
     uv_loop_t *loop;
     uv_fs_t req;
     uv_file fd;                   /* -1 until open */
     int opening;
-    int writing;
+    int writing;                  /* `out` is being written */
     int error;
-    logs_chunk *head, *tail;
-    uint64_t offset;              /* unused with O_APPEND; kept for uv_fs_write */
+    logs_buf out, fill;
 
     char ring[LOGS_TAIL_BYTES];
     size_t ring_start;            /* index of the oldest byte */
@@ -47,13 +47,8 @@ struct logs_sink {
 static void logs_sink_pump(logs_sink *s);
 
 static void logs_sink_free(logs_sink *s) {
-    logs_chunk *c = s->head;
-
-    while (c != NULL) {
-        logs_chunk *next = c->next;
-        free(c);
-        c = next;
-    }
+    free(s->out.data);
+    free(s->fill.data);
     if (s->close_cb != NULL)
         s->close_cb(s->close_data);
     free(s);
@@ -68,16 +63,12 @@ static void logs_sink_closed(uv_fs_t *req) {
 
 static void logs_sink_written(uv_fs_t *req) {
     logs_sink *s = req->data;
-    logs_chunk *c = s->head;
 
     if (req->result < 0 && s->error == 0)
         s->error = (int)req->result;
     uv_fs_req_cleanup(req);
     s->writing = 0;
-    s->head = c->next;
-    if (s->head == NULL)
-        s->tail = NULL;
-    free(c);
+    s->out.len = 0;
     logs_sink_pump(s);
 }
 
@@ -93,29 +84,28 @@ static void logs_sink_opened(uv_fs_t *req) {
     logs_sink_pump(s);
 }
 
-/* Starts the next write, or finishes a close once the queue is empty. */
+/* Starts the next write (everything filled so far), or finishes a close
+ * once nothing is left. */
 static void logs_sink_pump(logs_sink *s) {
     if (s->opening || s->writing)
         return;
-    if (s->head != NULL && s->fd >= 0 && s->error == 0) {
-        uv_buf_t buf = uv_buf_init(s->head->data, (unsigned)s->head->len);
+    if (s->fill.len > 0 && s->fd >= 0 && s->error == 0) {
+        logs_buf t = s->out;
+        uv_buf_t buf;
+        s->out = s->fill;
+        s->fill = t; /* the written buffer's storage fills next */
+        s->fill.len = 0;
+        buf = uv_buf_init(s->out.data, (unsigned)s->out.len);
         s->writing = 1;
         s->req.data = s;
         if (uv_fs_write(s->loop, &s->req, s->fd, &buf, 1, -1, logs_sink_written) == 0)
             return;
         s->writing = 0;
-        s->error = s->error != 0 ? s->error : UV_EIO;
+        s->error = UV_EIO;
     }
-    if (s->fd < 0 || s->error != 0) {
-        /* Nothing can be written: drop the queue, keep the tail. */
-        while (s->head != NULL) {
-            logs_chunk *next = s->head->next;
-            free(s->head);
-            s->head = next;
-        }
-        s->tail = NULL;
-    }
-    if (!s->closing || s->head != NULL)
+    if (s->fd < 0 || s->error != 0)
+        s->fill.len = 0; /* nothing can be written: keep only the tail */
+    if (!s->closing || s->fill.len > 0)
         return;
     if (s->fd >= 0) {
         s->req.data = s;
@@ -147,43 +137,47 @@ int logs_sink_open(uv_loop_t *loop, const char *path, int truncate, logs_sink **
 }
 
 static void logs_ring_add(logs_sink *s, const char *buf, size_t len) {
+    size_t end, first;
+
     if (len >= LOGS_TAIL_BYTES) {
         memcpy(s->ring, buf + len - LOGS_TAIL_BYTES, LOGS_TAIL_BYTES);
         s->ring_start = 0;
         s->ring_len = LOGS_TAIL_BYTES;
         return;
     }
-    for (size_t i = 0; i < len; i++) {
-        size_t at = (s->ring_start + s->ring_len) % LOGS_TAIL_BYTES;
-        s->ring[at] = buf[i];
-        if (s->ring_len < LOGS_TAIL_BYTES)
-            s->ring_len++;
-        else
-            s->ring_start = (s->ring_start + 1) % LOGS_TAIL_BYTES;
+    /* Copy in at most two pieces, then drop the oldest bytes that overflow. */
+    end = (s->ring_start + s->ring_len) % LOGS_TAIL_BYTES;
+    first = LOGS_TAIL_BYTES - end < len ? LOGS_TAIL_BYTES - end : len;
+    memcpy(s->ring + end, buf, first);
+    memcpy(s->ring, buf + first, len - first);
+    s->ring_len += len;
+    if (s->ring_len > LOGS_TAIL_BYTES) {
+        s->ring_start = (s->ring_start + s->ring_len - LOGS_TAIL_BYTES) % LOGS_TAIL_BYTES;
+        s->ring_len = LOGS_TAIL_BYTES;
     }
 }
 
 void logs_sink_append(logs_sink *s, const char *buf, size_t len) {
-    logs_chunk *c;
-
     if (len == 0 || s->closing)
         return;
     logs_ring_add(s, buf, len);
-    if (s->error != 0)
+    if (s->error != 0 || (s->fd < 0 && !s->opening))
         return;
-    c = malloc(sizeof(*c) + len);
-    if (c == NULL) {
-        s->error = UV_ENOMEM;
-        return;
+    if (s->fill.len + len > s->fill.cap) {
+        size_t cap = s->fill.cap ? s->fill.cap : 4096;
+        char *p;
+        while (cap < s->fill.len + len)
+            cap *= 2;
+        p = realloc(s->fill.data, cap);
+        if (p == NULL) {
+            s->error = UV_ENOMEM;
+            return;
+        }
+        s->fill.data = p;
+        s->fill.cap = cap;
     }
-    c->next = NULL;
-    c->len = len;
-    memcpy(c->data, buf, len);
-    if (s->tail != NULL)
-        s->tail->next = c;
-    else
-        s->head = c;
-    s->tail = c;
+    memcpy(s->fill.data + s->fill.len, buf, len);
+    s->fill.len += len;
     logs_sink_pump(s);
 }
 

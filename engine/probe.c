@@ -5,8 +5,10 @@
  * A probe owns one HTTP client bound to the service's published address
  * and makes one request at a time. An attempt that fails (no connection
  * yet, a non-2xx answer, an answer the plugin judges unhealthy) is retried
- * after a backoff of 100 ms doubling to 2 s, so a cluster that takes a
- * minute to settle costs a few dozen requests, not a busy loop. The
+ * after a backoff of 100 ms doubling to 500 ms: a cluster that takes a
+ * minute to settle costs about two requests a second, not a busy loop,
+ * and a worker that registers just after an attempt is seen within half a
+ * second (a cap of 2 s made cold starts wait 1.5 s for it). The
  * deadline bounds the attempt in flight too: no attempt outlives it.
  *
  * Decision: the callback runs only after the timer and the HTTP client are
@@ -22,7 +24,7 @@
 #include "plugin.h"
 
 #define PROBE_FIRST_BACKOFF_MS 100
-#define PROBE_MAX_BACKOFF_MS 2000
+#define PROBE_MAX_BACKOFF_MS 500
 #define PROBE_ATTEMPT_TIMEOUT_MS 5000
 
 struct probe {

@@ -44,7 +44,7 @@ typedef void (*probe_cb)(void *data, int status, const probe_result *res);
 
 /* Probes target until healthy or until timeout_ms has passed; with
  * timeout_ms 0 it makes one attempt only (for `hdc status`). Attempts are
- * spaced 100 ms apart, doubling up to 2 s. *out (optional) is valid until
+ * spaced 100 ms apart, doubling up to 500 ms. *out (optional) is valid until
  * cb. */
 int probe_start(uv_loop_t *loop, const probe_target *target, uint64_t timeout_ms,
                 probe_cb cb, void *data, probe **out);
