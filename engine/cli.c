@@ -889,14 +889,13 @@ static int cli_up(const cli_opts *opts, int argc, char **argv) {
     }
     up_decide(all);
     /* The loop ends when every cluster is done: drop the signal's ref then. */
-    {
-        int pending = 1;
-        while (pending) {
-            uv_run(&run.loop, UV_RUN_ONCE);
-            pending = 0;
-            for (size_t i = 0; i < all->n; i++)
-                pending |= !all->targets[i].done;
-        }
+    for (;;) {
+        int pending = 0;
+        for (size_t i = 0; i < all->n; i++)
+            pending |= !all->targets[i].done;
+        if (!pending)
+            break; /* before waiting: the SIGINT handle alone would wait forever */
+        uv_run(&run.loop, UV_RUN_ONCE);
     }
     uv_unref((uv_handle_t *)&run.sigint);
     for (size_t i = 0; i < all->n; i++)
