@@ -502,12 +502,9 @@ static step_run *up_run_of(up *u, void *token) {
     return NULL;
 }
 
-/* Fails the step (the first reason stays) and stops its other instances. */
-static void run_fail(step_run *r, const char *why) {
-    if (r->failed)
-        return;
-    r->failed = 1;
-    snprintf(r->why, sizeof(r->why), "%s", why);
+/* Stops what the step still has running on its instances; each op's
+ * callback follows with UV_ECANCELED. */
+static void run_cancel_ops(step_run *r) {
     for (size_t i = 0; i < r->n_ops; i++) {
         step_op *o = &r->ops[i];
         if (o->done)
@@ -519,6 +516,15 @@ static void run_fail(step_run *r, const char *why) {
         if (o->probe != NULL)
             probe_cancel(o->probe);
     }
+}
+
+/* Fails the step (the first reason stays) and stops its other instances. */
+static void run_fail(step_run *r, const char *why) {
+    if (r->failed)
+        return;
+    r->failed = 1;
+    snprintf(r->why, sizeof(r->why), "%s", why);
+    run_cancel_ops(r);
 }
 
 /* One reference to the step is gone; the step ends with the last. */
@@ -782,17 +788,7 @@ static void exec_cancel_step(void *ctx, const hdc_step *step, void *token) {
     if (r == NULL || r->canceled)
         return;
     r->canceled = 1;
-    for (size_t i = 0; i < r->n_ops; i++) {
-        step_op *o = &r->ops[i];
-        if (o->done)
-            continue;
-        if (o->wait != NULL)
-            zk_wait_cancel(o->wait);
-        if (o->exec != NULL)
-            docker_stream_cancel(o->exec);
-        if (o->probe != NULL)
-            probe_cancel(o->probe);
-    }
+    run_cancel_ops(r);
 }
 
 static void exec_progress(void *ctx, const boot_step_report *rep) {
