@@ -710,19 +710,18 @@ static void cli_free_handle(uv_handle_t *h) {
     free(h);
 }
 
-/* After `hdc up` returns, a detached `hdc logs NAME -f --write-to DIR`
- * keeps logs/<cluster>/<host>.log growing (rewriting each from the start,
- * so nothing is lost between the two) until the containers stop. */
-static void up_spawn_log_writer(uv_loop_t *loop, const up_target *t, const char *only) {
+/* Runs `hdc ARGS...` detached from this process (its own session, no
+ * stdio), for the log writers that outlive a command. args ends with NULL. */
+static int cli_spawn_detached(uv_loop_t *loop, const char *const *args) {
     char self[2048];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    char *args[] = {self, "logs", (char *)t->name, "-f", "--write-to", (char *)t->logs_dir,
-                    (char *)only, NULL};
+    char *argv[64];
+    size_t k = 0;
     uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE}, {.flags = UV_IGNORE},
                                      {.flags = UV_IGNORE}};
     uv_process_options_t po = {
         .file = self,
-        .args = args,
+        .args = argv,
         .flags = UV_PROCESS_DETACHED,
         .stdio = stdio,
         .stdio_count = 3,
@@ -730,18 +729,38 @@ static void up_spawn_log_writer(uv_loop_t *loop, const up_target *t, const char 
     uv_process_t *proc;
 
     if (n <= 0)
-        return;
+        return UV_ENOENT;
     self[n] = '\0';
+    argv[k++] = self;
+    for (size_t i = 0; args[i] != NULL && k < 63; i++)
+        argv[k++] = (char *)args[i];
+    argv[k] = NULL;
     proc = malloc(sizeof(*proc));
     if (proc == NULL)
-        return;
+        return UV_ENOMEM;
     if (uv_spawn(loop, proc, &po) != 0) {
-        fprintf(stderr, "hdc: %s: cannot start the log writer; `hdc logs %s` still shows "
-                        "them\n", t->name, t->name);
         free(proc);
-        return;
+        return UV_EIO;
     }
     uv_close((uv_handle_t *)proc, cli_free_handle);
+    return 0;
+}
+
+/* After `hdc up` returns, one detached `hdc logs -f --write-root ROOT
+ * NAME...` keeps logs/<cluster>/<host>.log of every cluster that came up
+ * growing (rewriting each from the start, so nothing is lost between the
+ * two) until their containers stop. */
+static void up_spawn_log_writer(up_all *all) {
+    const char *args[64] = {"logs", "-f", "--write-root", all->logs_root};
+    size_t k = 4;
+
+    for (size_t i = 0; i < all->n && k < 63; i++)
+        if (all->targets[i].ok && !all->follow)
+            args[k++] = all->targets[i].name;
+    args[k] = NULL;
+    if (k > 4 && cli_spawn_detached(&all->run->loop, args) != 0)
+        fprintf(stderr, "hdc: cannot start the log writer; `hdc logs NAME` still shows the "
+                        "logs\n");
 }
 
 static void up_interrupted(cli_run *run) {
@@ -898,9 +917,7 @@ static int cli_up(const cli_opts *opts, int argc, char **argv) {
         uv_run(&run.loop, UV_RUN_ONCE);
     }
     uv_unref((uv_handle_t *)&run.sigint);
-    for (size_t i = 0; i < all->n; i++)
-        if (all->targets[i].ok && !all->follow)
-            up_spawn_log_writer(&run.loop, &all->targets[i], NULL);
+    up_spawn_log_writer(all);
     if (all->json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < all->n; i++)
@@ -1297,6 +1314,13 @@ static int cli_gc(const cli_opts *opts, int argc, char **argv) {
 
 /* ---- logs, exec ------------------------------------------------------------ */
 
+/* One cluster whose logs are followed. */
+typedef struct logs_query {
+    struct logs_ctx *ctx;
+    const char *name;
+    char dir[4200];               /* where its <host>.log files go, or "" for stdout */
+} logs_query;
+
 typedef struct log_follow {
     struct logs_ctx *ctx;
     char host[64];
@@ -1306,15 +1330,17 @@ typedef struct log_follow {
     logs_sink *sink;              /* --write-to: the file, else NULL */
 } log_follow;
 
+#define LOGS_MAX_FOLLOWS 1024
+
 typedef struct logs_ctx {
     cli_run *run;
-    const char *name;
+    logs_query *queries;          /* one per cluster */
+    size_t n_queries, n_listed;
     char **services;
     int n_services;
     int follow;
-    const char *write_to;         /* a directory: one <host>.log per node */
     uv_check_t flush;             /* stdout, once per loop iteration */
-    log_follow follows[128];
+    log_follow follows[LOGS_MAX_FOLLOWS];
     size_t n;
     size_t width;
 } logs_ctx;
@@ -1365,19 +1391,22 @@ static void log_ended(void *data, int status, const char *msg) {
 
 static void logs_listed(void *data, int status, const char *msg, const cluster_container *list,
                         size_t n) {
-    logs_ctx *ctx = data;
+    logs_query *q = data;
+    logs_ctx *ctx = q->ctx;
+    size_t before = ctx->n;
 
+    ctx->n_listed++;
     if (status != 0) {
         cli_error("logs: %s", msg);
         ctx->run->status = CLI_FAILED;
         return;
     }
     if (n == 0) {
-        cli_error("logs: no cluster named '%s'; `hdc ls` lists them", ctx->name);
+        cli_error("logs: no cluster named '%s'; `hdc ls` lists them", q->name);
         ctx->run->status = CLI_USAGE;
         return;
     }
-    for (size_t i = 0; i < n && ctx->n < 128; i++) {
+    for (size_t i = 0; i < n && ctx->n < LOGS_MAX_FOLLOWS; i++) {
         int wanted = ctx->n_services == 0;
         for (int k = 0; k < ctx->n_services; k++)
             wanted |= strcmp(ctx->services[k], list[i].service) == 0 ||
@@ -1390,9 +1419,9 @@ static void logs_listed(void *data, int status, const char *msg, const cluster_c
         snprintf(f->host, sizeof(f->host), "%s", list[i].hostname);
         if (strlen(f->host) > ctx->width)
             ctx->width = strlen(f->host);
-        if (ctx->write_to != NULL) {
-            char path[4200];
-            snprintf(path, sizeof(path), "%s/%s.log", ctx->write_to, f->host);
+        if (q->dir[0] != '\0') {
+            char path[4400];
+            snprintf(path, sizeof(path), "%s/%s.log", q->dir, f->host);
             if (logs_sink_open(&ctx->run->loop, path, 1, &f->sink) != 0) {
                 cli_error("logs: cannot write %s", path);
                 ctx->run->status = CLI_FAILED;
@@ -1402,9 +1431,9 @@ static void logs_listed(void *data, int status, const char *msg, const cluster_c
         if (docker_logs(ctx->run->d, list[i].name, &lo, log_output, log_ended, f, &f->stream))
             f->stream = NULL;
     }
-    if (ctx->n == 0 && ctx->run->status == 0) {
+    if (ctx->n == before && ctx->run->status == 0) {
         cli_error("logs: no service or host of '%s' matches; `hdc status %s` lists them",
-                  ctx->name, ctx->name);
+                  q->name, q->name);
         ctx->run->status = CLI_USAGE;
     }
 }
@@ -1417,65 +1446,90 @@ static void logs_interrupted(cli_run *run) {
             docker_stream_cancel(ctx->follows[i].stream);
 }
 
+/* hdc logs NAME [SERVICE...] [-f] [--write-to DIR]: one cluster, to stdout
+ * or to DIR/<host>.log; hdc logs --write-root ROOT [-f] NAME...: several
+ * clusters, each to ROOT/<name>/<host>.log (the one detached writer
+ * `hdc up` leaves for all its clusters). */
 static int cli_logs(const cli_opts *opts, int argc, char **argv) {
     logs_ctx *ctx;
-    const char *name = NULL;
+    const char *write_to = NULL, *write_root = NULL;
+    char **names;
+    size_t n_names = 0;
     char err_msg[256];
     cli_run run;
     int err;
 
     ctx = calloc(1, sizeof(*ctx));
     ctx->services = calloc((size_t)argc, sizeof(char *));
+    names = calloc((size_t)argc, sizeof(char *));
+    ctx->queries = calloc((size_t)argc, sizeof(logs_query));
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--follow") == 0)
             ctx->follow = 1;
         else if (strcmp(argv[i], "--write-to") == 0 && i + 1 < argc)
-            ctx->write_to = argv[++i];
+            write_to = argv[++i];
+        else if (strcmp(argv[i], "--write-root") == 0 && i + 1 < argc)
+            write_root = argv[++i];
         else if (argv[i][0] == '-') {
             cli_error("logs: unknown flag '%s'", argv[i]);
             err = CLI_USAGE;
             goto exit;
-        } else if (name == NULL)
-            name = argv[i];
+        } else if (n_names == 0 || write_root != NULL)
+            names[n_names++] = argv[i];
         else
             ctx->services[ctx->n_services++] = argv[i];
     }
-    if (name == NULL || plan_name_check(name, err_msg, sizeof(err_msg)) != 0) {
-        cli_error("logs: %s", name == NULL ? "give a cluster name" : err_msg);
+    if (n_names == 0) {
+        cli_error("logs: give a cluster name");
         err = CLI_USAGE;
         goto exit;
+    }
+    for (size_t i = 0; i < n_names; i++) {
+        logs_query *q = &ctx->queries[ctx->n_queries++];
+        if (plan_name_check(names[i], err_msg, sizeof(err_msg)) != 0) {
+            cli_error("logs: %s", err_msg);
+            err = CLI_USAGE;
+            goto exit;
+        }
+        q->ctx = ctx;
+        q->name = names[i];
+        if (write_root != NULL)
+            snprintf(q->dir, sizeof(q->dir), "%s/%s", write_root, names[i]);
+        else if (write_to != NULL)
+            snprintf(q->dir, sizeof(q->dir), "%s", write_to);
     }
     if ((err = cli_run_init(&run)) != 0)
         goto exit;
     ctx->run = &run;
-    ctx->name = name;
     run.ctx = ctx;
     run.on_sigint = logs_interrupted;
     uv_check_init(&run.loop, &ctx->flush);
     uv_check_start(&ctx->flush, logs_flush);
     uv_unref((uv_handle_t *)&ctx->flush);
-    if (cluster_list(&run.loop, run.d, name, logs_listed, ctx) != 0) {
-        cli_error("logs: cannot ask Docker");
-        run.status = CLI_FAILED;
-        err = cli_run_finish(&run);
-        goto exit;
+    for (size_t i = 0; i < ctx->n_queries; i++) {
+        if (cluster_list(&run.loop, run.d, ctx->queries[i].name, logs_listed,
+                         &ctx->queries[i]) != 0) {
+            cli_error("logs: cannot ask Docker");
+            run.status = CLI_FAILED;
+            ctx->n_listed++;
+        }
     }
     uv_ref((uv_handle_t *)&run.sigint);
-    /* Until every stream has ended. */
+    /* Until every cluster is listed and every stream has ended. */
     for (;;) {
         int active = 0;
-        uv_run(&run.loop, UV_RUN_ONCE);
         for (size_t i = 0; i < ctx->n; i++)
             active |= ctx->follows[i].stream != NULL;
-        if (!active && ctx->n > 0)
+        if (ctx->n_listed == ctx->n_queries && !active)
             break;
-        if (ctx->n == 0 && run.status != 0)
-            break;
+        uv_run(&run.loop, UV_RUN_ONCE);
     }
     uv_unref((uv_handle_t *)&run.sigint);
     err = cli_run_finish(&run);
 
 exit:
+    free(names);
+    free(ctx->queries);
     free(ctx->services);
     free(ctx);
     return err;
@@ -1791,10 +1845,9 @@ static void client_done(void *data, int status, const char *msg, const client_in
     }
     if (!info->existed) {
         /* Its log joins the cluster's, as the other nodes' do. */
-        up_target t = {0};
-        snprintf(t.name, sizeof(t.name), "%s", ctx->name);
-        snprintf(t.logs_dir, sizeof(t.logs_dir), "%s", ctx->logs_dir);
-        up_spawn_log_writer(&ctx->run->loop, &t, info->hostname);
+        const char *args[] = {"logs", ctx->name, info->hostname, "-f", "--write-to",
+                              ctx->logs_dir, NULL};
+        cli_spawn_detached(&ctx->run->loop, args);
     }
     if (ctx->json) {
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b}", "cluster", ctx->name,
@@ -1893,8 +1946,10 @@ static const cli_command cli_commands[] = {
     {"ls", cli_ls, "hdc ls [--json]", "clusters on this Docker engine, with state and age"},
     {"status", cli_status, "hdc status NAME [--json]",
      "each node: container, state, address, endpoints; and every probe, once"},
-    {"logs", cli_logs, "hdc logs NAME [SERVICE...] [-f] [--write-to DIR]",
-     "the nodes' logs, prefixed by host (or each to DIR/<host>.log)"},
+    {"logs", cli_logs, "hdc logs NAME [SERVICE...] [-f] [--write-to DIR] | "
+                       "--write-root ROOT [-f] NAME...",
+     "the nodes' logs, prefixed by host (or each to DIR/<host>.log, "
+     "ROOT/<name>/<host>.log)"},
     {"exec", cli_exec, "hdc exec NAME SERVICE -- CMD [ARG...]",
      "run a command in a node; the exit status is CMD's"},
     {"client", cli_client, "hdc client NAME [--port PORT] [--client-dist DIST] [--test-user USER]",

@@ -164,6 +164,10 @@ if [ $st = 0 ] && [ "$(jq '[.[] | select(.state == "up")] | length' <<<"$out")" 
 else
     bad "three clusters" "status $st" "$out" "$(cat "$work/up3.err")"
 fi
+writers=$(pgrep -fc -- "--write-root .*$prefix-b $prefix-c $prefix-d" || true)
+[ "$writers" = 1 ] && [ -s "$HDC_LOGS_DIR/$prefix-d/master.log" ] \
+    && ok "one detached log writer follows the three clusters after up" \
+    || bad "log writer" "writers: $writers" "$(pgrep -fa -- --write-root)"
 "$hdc" down "$prefix"-b "$prefix"-c "$prefix"-d >/dev/null 2>&1
 for n in b c d; do [ "$(labelled "$prefix-$n")" = 0 ] || bad "down $prefix-$n left objects"; done
 
