@@ -12,16 +12,14 @@
 
 #include "demux.h"
 
-static int on_piece(void *data, int stream, const char *buf, size_t len)
-{
+static int on_piece(void *data, int stream, const char *buf, size_t len) {
     uint64_t *sum = data;
     /* Touch the bytes a consumer would: the first and last. */
     *sum += (size_t)stream + len + (unsigned char)buf[0] + (unsigned char)buf[len - 1];
     return 0;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     size_t cap = 64u << 20, len = 0;
     uint64_t total_mib = 1024, sum = 0, done = 0;
     unsigned seed = 12345;

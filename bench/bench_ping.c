@@ -16,8 +16,7 @@ typedef struct bench {
 
 static void bench_next(bench *b);
 
-static void bench_on_done(void *data, int status, const http_response *res)
-{
+static void bench_on_done(void *data, int status, const http_response *res) {
     bench *b = data;
     if (status != 0 || res == NULL || res->status != 200) {
         fprintf(stderr, "bench_ping: GET /_ping failed: %s (HTTP %d)\n",
@@ -34,11 +33,13 @@ static void bench_on_done(void *data, int status, const http_response *res)
     bench_next(b);
 }
 
-static void bench_next(bench *b)
-{
-    static const http_request_cbs cbs = { .on_done = bench_on_done };
+static void bench_next(bench *b) {
+    static const http_request_cbs cbs = {.on_done = bench_on_done};
     http_request_opts opts = {
-        .method = "GET", .target = "/_ping", .timeout_ms = 10000, .flags = HTTP_BUFFER_BODY,
+        .method = "GET",
+        .target = "/_ping",
+        .timeout_ms = 10000,
+        .flags = HTTP_BUFFER_BODY,
     };
     int rc = http_request_start(b->client, &opts, &cbs, b, NULL);
     if (rc != 0) {
@@ -48,23 +49,16 @@ static void bench_next(bench *b)
     }
 }
 
-int main(int argc, char **argv)
-{
-    bench b = { .count = 1000 };
+int main(int argc, char **argv) {
+    bench b = {.count = 1000};
     const char *host = getenv("DOCKER_HOST");
     int opt, rc;
 
     while ((opt = getopt(argc, argv, "n:H:")) != -1) {
         switch (opt) {
-        case 'n':
-            b.count = atoi(optarg);
-            break;
-        case 'H':
-            host = optarg;
-            break;
-        default:
-            fprintf(stderr, "usage: bench_ping -n COUNT [-H DOCKER_HOST]\n");
-            return 2;
+        case 'n': b.count = atoi(optarg); break;
+        case 'H': host = optarg; break;
+        default: fprintf(stderr, "usage: bench_ping -n COUNT [-H DOCKER_HOST]\n"); return 2;
         }
     }
     if (b.count <= 0) {

@@ -45,11 +45,11 @@
 
 #include "zk.h"
 
-#define MAX_READY 16
-#define ZK_CONNECT_S 60
-#define PROBE_TIMEOUT_MS 2000
+#define MAX_READY            16
+#define ZK_CONNECT_S         60
+#define PROBE_TIMEOUT_MS     2000
 #define CMD_PROBE_TIMEOUT_MS 30000
-#define KILL_GRACE_MS 5000
+#define KILL_GRACE_MS        5000
 
 enum ready_kind { READY_TCP, READY_HTTP, READY_CMD };
 
@@ -103,24 +103,24 @@ struct agent {
     uv_signal_t sigterm, sigint, sigchld;
     uv_timer_t reap_timer;
     uv_process_t daemon;
-    int daemon_running;     /* the spawned process has not exited */
-    pid_t followed;         /* from --pidfile */
+    int daemon_running; /* the spawned process has not exited */
+    pid_t followed;     /* from --pidfile */
     int follow_fd;
     uv_poll_t follow_poll;
     uv_timer_t follow_timer;
     int following;
-    uv_timer_t ready_timer;    /* backoff between rounds */
+    uv_timer_t ready_timer; /* backoff between rounds */
     uv_timer_t ready_deadline;
     uv_timer_t kill_timer;
     unsigned backoff_ms;
     int round_index;
     char last_fail[256];
     probe *probe;
-    pid_t probe_pid;        /* a cmd: probe libuv has not reaped yet */
-    int probes;             /* probes not yet freed */
+    pid_t probe_pid; /* a cmd: probe libuv has not reaped yet */
+    int probes;      /* probes not yet freed */
     int forwarded_signal;
     int exit_status;
-    int final_done;         /* the last value is written (or cannot be) */
+    int final_done; /* the last value is written (or cannot be) */
     int exiting;
     int write_tries;
     char final_value[300];
@@ -129,8 +129,7 @@ struct agent {
 
 static agent g_agent;
 
-static void say(agent *a, const char *fmt, ...)
-{
+static void say(agent *a, const char *fmt, ...) {
     va_list ap;
     char line[1024];
     va_start(ap, fmt);
@@ -139,27 +138,25 @@ static void say(agent *a, const char *fmt, ...)
     fprintf(stderr, "hdc-agent[%s]: %s\n", a->service ? a->service : "?", line);
 }
 
-static void usage(void)
-{
+static void usage(void) {
     fprintf(stderr,
-        "usage: hdc-agent --zk HOST:PORT[,HOST:PORT] --service NAME\n"
-        "                 [--ready tcp:PORT | --ready http:PORT/PATH | --ready cmd:ARGV\n"
-        "                  | --ready sh:SHELL-TEXT]...\n"
-        "                 [--ready-timeout S] [--pidfile FILE] [--user USER]\n"
-        "                 [--zk-timeout S] -- DAEMON ARGV...\n"
-        "\n"
-        "Waits until the znode /NAME reads \"boot\", runs DAEMON (no shell), checks\n"
-        "that every --ready passes (default timeout 300 s), writes \"up\" to /NAME, and\n"
-        "when DAEMON exits (or never gets ready) writes \"failed:<reason>\" and exits\n"
-        "with DAEMON's status (1 if it never got ready). --pidfile: DAEMON forks into\n"
-        "the background and writes the daemon's PID to FILE; that process is followed.\n"
-        "--zk-timeout: how long to try reaching ZooKeeper at first (default 60 s).\n");
+            "usage: hdc-agent --zk HOST:PORT[,HOST:PORT] --service NAME\n"
+            "                 [--ready tcp:PORT | --ready http:PORT/PATH | --ready cmd:ARGV\n"
+            "                  | --ready sh:SHELL-TEXT]...\n"
+            "                 [--ready-timeout S] [--pidfile FILE] [--user USER]\n"
+            "                 [--zk-timeout S] -- DAEMON ARGV...\n"
+            "\n"
+            "Waits until the znode /NAME reads \"boot\", runs DAEMON (no shell), checks\n"
+            "that every --ready passes (default timeout 300 s), writes \"up\" to /NAME, and\n"
+            "when DAEMON exits (or never gets ready) writes \"failed:<reason>\" and exits\n"
+            "with DAEMON's status (1 if it never got ready). --pidfile: DAEMON forks into\n"
+            "the background and writes the daemon's PID to FILE; that process is followed.\n"
+            "--zk-timeout: how long to try reaching ZooKeeper at first (default 60 s).\n");
 }
 
 /* ---- options ------------------------------------------------------------------ */
 
-static char **split_words(const char *s)
-{
+static char **split_words(const char *s) {
     char **v = NULL, *copy = strdup(s), *tok, *save = NULL;
     size_t n = 0;
     if (copy == NULL)
@@ -176,26 +173,23 @@ static char **split_words(const char *s)
     return v;
 }
 
-static void free_words(char **v)
-{
+static void free_words(char **v) {
     size_t i;
     for (i = 0; v && v[i]; i++)
         free(v[i]);
     free(v);
 }
 
-static int parse_port(const char *s, const char **end)
-{
+static int parse_port(const char *s, const char **end) {
     char *e;
     long p = strtol(s, &e, 10);
     if (e == s || p < 1 || p > 65535)
         return -1;
     *end = e;
-    return (int) p;
+    return (int)p;
 }
 
-static int parse_ready(ready_spec *r, const char *text)
-{
+static int parse_ready(ready_spec *r, const char *text) {
     const char *end;
     memset(r, 0, sizeof(*r));
     r->text = text;
@@ -231,8 +225,7 @@ static int parse_ready(ready_spec *r, const char *text)
     return -1;
 }
 
-static int parse_args(agent *a, int argc, char **argv)
-{
+static int parse_args(agent *a, int argc, char **argv) {
     int i;
     char *end;
     a->ready_timeout_s = 300;
@@ -262,8 +255,10 @@ static int parse_args(agent *a, int argc, char **argv)
                 return -1;
             }
             if (parse_ready(&a->ready[a->n_ready], v) != 0) {
-                fprintf(stderr, "hdc-agent: bad --ready %s (tcp:PORT, http:PORT/PATH or "
-                                "cmd:ARGV or sh:SHELL-TEXT)\n", v);
+                fprintf(stderr,
+                        "hdc-agent: bad --ready %s (tcp:PORT, http:PORT/PATH or "
+                        "cmd:ARGV or sh:SHELL-TEXT)\n",
+                        v);
                 return -1;
             }
             a->n_ready++;
@@ -273,14 +268,14 @@ static int parse_args(agent *a, int argc, char **argv)
                 fprintf(stderr, "hdc-agent: bad --ready-timeout %s (seconds)\n", v);
                 return -1;
             }
-            a->ready_timeout_s = (unsigned) t;
+            a->ready_timeout_s = (unsigned)t;
         } else if (strcmp(o, "--zk-timeout") == 0) {
             long t = strtol(v, &end, 10);
             if (*v == '\0' || *end != '\0' || t < 1 || t > 86400) {
                 fprintf(stderr, "hdc-agent: bad --zk-timeout %s (seconds)\n", v);
                 return -1;
             }
-            a->zk_timeout_s = (unsigned) t;
+            a->zk_timeout_s = (unsigned)t;
         } else if (strcmp(o, "--pidfile") == 0) {
             a->pidfile = v;
         } else if (strcmp(o, "--user") == 0) {
@@ -308,8 +303,7 @@ static int parse_args(agent *a, int argc, char **argv)
 }
 
 /* The environment for --user: the agent's, with HOME, USER and LOGNAME set. */
-static int setup_user(agent *a)
-{
+static int setup_user(agent *a) {
     struct passwd *pw;
     extern char **environ;
     size_t n = 0, i, j = 0;
@@ -326,8 +320,8 @@ static int setup_user(agent *a)
             say(a, "no such user %s", a->user);
             return -1;
         }
-        a->uid = (uid_t) id;
-        a->gid = (gid_t) id;
+        a->uid = (uid_t)id;
+        a->gid = (gid_t)id;
         return 0;
     }
     a->uid = pw->pw_uid;
@@ -338,22 +332,21 @@ static int setup_user(agent *a)
     if (a->env == NULL)
         return -1;
     for (i = 0; i < n; i++) {
-        if (strncmp(environ[i], "HOME=", 5) == 0 || strncmp(environ[i], "USER=", 5) == 0
-            || strncmp(environ[i], "LOGNAME=", 8) == 0)
+        if (strncmp(environ[i], "HOME=", 5) == 0 || strncmp(environ[i], "USER=", 5) == 0 ||
+            strncmp(environ[i], "LOGNAME=", 8) == 0)
             continue;
         a->env[j++] = strdup(environ[i]);
     }
-    if (asprintf(&a->env[j++], "HOME=%s", pw->pw_dir) < 0
-        || asprintf(&a->env[j++], "USER=%s", pw->pw_name) < 0
-        || asprintf(&a->env[j++], "LOGNAME=%s", pw->pw_name) < 0)
+    if (asprintf(&a->env[j++], "HOME=%s", pw->pw_dir) < 0 ||
+        asprintf(&a->env[j++], "USER=%s", pw->pw_name) < 0 ||
+        asprintf(&a->env[j++], "LOGNAME=%s", pw->pw_name) < 0)
         return -1;
     a->env[j] = NULL;
     return 0;
 }
 
 static void spawn_options(agent *a, uv_process_options_t *o, char **argv,
-                          uv_stdio_container_t *stdio, int quiet)
-{
+                          uv_stdio_container_t *stdio, int quiet) {
     memset(o, 0, sizeof(*o));
     o->file = argv[0];
     o->args = argv;
@@ -375,22 +368,19 @@ static void spawn_options(agent *a, uv_process_options_t *o, char **argv,
 
 /* ---- the end ------------------------------------------------------------------ */
 
-static void close_any(uv_handle_t *h, void *arg)
-{
+static void close_any(uv_handle_t *h, void *arg) {
     if (!uv_is_closing(h))
         uv_close(h, NULL);
 }
 
-static void zk_closed(void *data, zk_session *s)
-{
+static void zk_closed(void *data, zk_session *s) {
     agent *a = data;
     a->zk = NULL;
     uv_walk(a->loop, close_any, NULL);
 }
 
 /* Closes everything; main() returns a->exit_status once the loop is empty. */
-static void shutdown_agent(agent *a)
-{
+static void shutdown_agent(agent *a) {
     if (a->exiting)
         return;
     a->exiting = 1;
@@ -401,22 +391,19 @@ static void shutdown_agent(agent *a)
 }
 
 /* Exits once the last value is written and no child of ours is left. */
-static void maybe_exit(agent *a)
-{
-    if (a->phase == ENDING && a->final_done && !a->daemon_running && !a->following
-        && a->probes == 0)
+static void maybe_exit(agent *a) {
+    if (a->phase == ENDING && a->final_done && !a->daemon_running && !a->following &&
+        a->probes == 0)
         shutdown_agent(a);
 }
 
 static void write_final(agent *a);
 
-static void write_final_timer(uv_timer_t *t)
-{
+static void write_final_timer(uv_timer_t *t) {
     write_final(t->data);
 }
 
-static void final_written(void *data, int status)
-{
+static void final_written(void *data, int status) {
     agent *a = data;
     if (status == 0) {
         say(a, "wrote %s = %s", a->path, a->final_value);
@@ -430,8 +417,7 @@ static void final_written(void *data, int status)
     maybe_exit(a);
 }
 
-static void write_final(agent *a)
-{
+static void write_final(agent *a) {
     int rc = UV_ENOTCONN;
     if (a->zk != NULL)
         rc = zk_set(a->zk, a->path, a->final_value, strlen(a->final_value), final_written, a);
@@ -445,8 +431,7 @@ static void write_final(agent *a)
 static void abort_probe(agent *a);
 
 /* The service is over: report it, then exit with status. */
-static void finish(agent *a, int status, const char *fmt, ...)
-{
+static void finish(agent *a, int status, const char *fmt, ...) {
     va_list ap;
     char reason[256];
     if (a->phase == ENDING) {
@@ -469,21 +454,18 @@ static void finish(agent *a, int status, const char *fmt, ...)
 
 /* ---- the daemon -------------------------------------------------------------------- */
 
-static void describe_status(char *buf, size_t len, int64_t exit_status, int term_signal)
-{
+static void describe_status(char *buf, size_t len, int64_t exit_status, int term_signal) {
     if (term_signal != 0)
         snprintf(buf, len, "killed by signal %d (%s)", term_signal, strsignal(term_signal));
     else
-        snprintf(buf, len, "exited with status %d", (int) exit_status);
+        snprintf(buf, len, "exited with status %d", (int)exit_status);
 }
 
-static int status_code(int64_t exit_status, int term_signal)
-{
-    return term_signal != 0 ? 128 + term_signal : (int) exit_status;
+static int status_code(int64_t exit_status, int term_signal) {
+    return term_signal != 0 ? 128 + term_signal : (int)exit_status;
 }
 
-static void daemon_ended(agent *a, int code, const char *how)
-{
+static void daemon_ended(agent *a, int code, const char *how) {
     if (a->phase == ENDING) {
         maybe_exit(a);
         return;
@@ -510,8 +492,7 @@ static void start_readiness(agent *a);
 static void follow(agent *a, pid_t pid);
 static void write_up(agent *a);
 
-static void follow_ended(agent *a, int have_status, int wstatus)
-{
+static void follow_ended(agent *a, int have_status, int wstatus) {
     char how[128];
     int code = 1;
     if (!a->following)
@@ -520,36 +501,34 @@ static void follow_ended(agent *a, int have_status, int wstatus)
     uv_timer_stop(&a->follow_timer);
     if (a->follow_fd >= 0) {
         uv_poll_stop(&a->follow_poll);
-        uv_close((uv_handle_t *) &a->follow_poll, NULL);
+        uv_close((uv_handle_t *)&a->follow_poll, NULL);
         close(a->follow_fd);
         a->follow_fd = -1;
     }
     if (have_status && WIFEXITED(wstatus)) {
         code = WEXITSTATUS(wstatus);
-        snprintf(how, sizeof(how), "daemon (pid %d) exited with status %d", (int) a->followed,
-                 code);
+        snprintf(how, sizeof(how), "daemon (pid %d) exited with status %d", (int)a->followed, code);
     } else if (have_status && WIFSIGNALED(wstatus)) {
         code = 128 + WTERMSIG(wstatus);
-        snprintf(how, sizeof(how), "daemon (pid %d) killed by signal %d (%s)",
-                 (int) a->followed, WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)));
+        snprintf(how, sizeof(how), "daemon (pid %d) killed by signal %d (%s)", (int)a->followed,
+                 WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)));
     } else {
-        snprintf(how, sizeof(how), "daemon (pid %d) is gone", (int) a->followed);
+        snprintf(how, sizeof(how), "daemon (pid %d) is gone", (int)a->followed);
     }
     daemon_ended(a, code, how);
 }
 
-static void on_daemon_exit(uv_process_t *p, int64_t exit_status, int term_signal)
-{
+static void on_daemon_exit(uv_process_t *p, int64_t exit_status, int term_signal) {
     agent *a = p->data;
     char how[128];
     FILE *f;
     long pid = 0;
 
     a->daemon_running = 0;
-    uv_close((uv_handle_t *) p, NULL);
+    uv_close((uv_handle_t *)p, NULL);
     describe_status(how, sizeof(how), exit_status, term_signal);
-    if (a->pidfile != NULL && a->phase != ENDING && !a->forwarded_signal
-        && term_signal == 0 && exit_status == 0) {
+    if (a->pidfile != NULL && a->phase != ENDING && !a->forwarded_signal && term_signal == 0 &&
+        exit_status == 0) {
         /* It forked into the background: follow the PID it wrote. */
         f = fopen(a->pidfile, "r");
         if (f == NULL || fscanf(f, "%ld", &pid) != 1 || pid <= 1) {
@@ -559,15 +538,14 @@ static void on_daemon_exit(uv_process_t *p, int64_t exit_status, int term_signal
             return;
         }
         fclose(f);
-        follow(a, (pid_t) pid);
+        follow(a, (pid_t)pid);
         return;
     }
     say(a, "%s %s", a->argv[0], how);
     daemon_ended(a, status_code(exit_status, term_signal), how);
 }
 
-static void start_daemon(agent *a)
-{
+static void start_daemon(agent *a) {
     uv_process_options_t o;
     uv_stdio_container_t stdio[3];
     int rc;
@@ -578,9 +556,8 @@ static void start_daemon(agent *a)
     rc = uv_spawn(a->loop, &a->daemon, &o);
     if (rc != 0) {
         /* uv_spawn leaves the handle to be closed. */
-        uv_close((uv_handle_t *) &a->daemon, NULL);
-        finish(a, rc == UV_ENOENT ? 127 : 126, "cannot run %s: %s", a->argv[0],
-               uv_strerror(rc));
+        uv_close((uv_handle_t *)&a->daemon, NULL);
+        finish(a, rc == UV_ENOENT ? 127 : 126, "cannot run %s: %s", a->argv[0], uv_strerror(rc));
         return;
     }
     a->daemon_running = 1;
@@ -591,8 +568,7 @@ static void start_daemon(agent *a)
 
 /* ---- following a daemon from --pidfile ----------------------------------------------- */
 
-static void follow_check(agent *a)
-{
+static void follow_check(agent *a) {
     int wstatus;
     pid_t r;
     if (!a->following)
@@ -608,24 +584,21 @@ static void follow_check(agent *a)
         follow_ended(a, 0, 0);
 }
 
-static void on_follow_poll(uv_poll_t *h, int status, int events)
-{
+static void on_follow_poll(uv_poll_t *h, int status, int events) {
     follow_check(h->data);
 }
 
-static void on_follow_timer(uv_timer_t *t)
-{
+static void on_follow_timer(uv_timer_t *t) {
     follow_check(t->data);
 }
 
-static void follow(agent *a, pid_t pid)
-{
+static void follow(agent *a, pid_t pid) {
     int fd;
     a->followed = pid;
     a->following = 1;
-    say(a, "following the daemon's pid %d from %s", (int) pid, a->pidfile);
+    say(a, "following the daemon's pid %d from %s", (int)pid, a->pidfile);
 #ifdef SYS_pidfd_open
-    fd = (int) syscall(SYS_pidfd_open, pid, 0);
+    fd = (int)syscall(SYS_pidfd_open, pid, 0);
 #else
     fd = -1;
     errno = ENOSYS;
@@ -649,8 +622,7 @@ static void follow(agent *a, pid_t pid)
 
 /* ---- reaping, signals ------------------------------------------------------------ */
 
-static int spawned_by_libuv(agent *a, pid_t pid)
-{
+static int spawned_by_libuv(agent *a, pid_t pid) {
     if (a->daemon_running && a->daemon.pid == pid)
         return 1;
     if (a->probe_pid != 0 && a->probe_pid == pid)
@@ -660,13 +632,11 @@ static int spawned_by_libuv(agent *a, pid_t pid)
 
 static void reap(agent *a);
 
-static void on_reap_timer(uv_timer_t *t)
-{
+static void on_reap_timer(uv_timer_t *t) {
     reap(t->data);
 }
 
-static void reap(agent *a)
-{
+static void reap(agent *a) {
     siginfo_t si;
     int wstatus;
     for (;;) {
@@ -685,13 +655,11 @@ static void reap(agent *a)
     }
 }
 
-static void on_sigchld(uv_signal_t *h, int sig)
-{
+static void on_sigchld(uv_signal_t *h, int sig) {
     reap(h->data);
 }
 
-static void on_kill_timer(uv_timer_t *t)
-{
+static void on_kill_timer(uv_timer_t *t) {
     agent *a = t->data;
     if (a->daemon_running)
         uv_process_kill(&a->daemon, SIGKILL);
@@ -699,16 +667,14 @@ static void on_kill_timer(uv_timer_t *t)
         kill(a->followed, SIGKILL);
 }
 
-static void stop_daemon(agent *a, int sig)
-{
+static void stop_daemon(agent *a, int sig) {
     if (a->daemon_running)
         uv_process_kill(&a->daemon, sig);
     if (a->following)
         kill(a->followed, sig);
 }
 
-static void on_signal(uv_signal_t *h, int sig)
-{
+static void on_signal(uv_signal_t *h, int sig) {
     agent *a = h->data;
     if (a->daemon_running || a->following) {
         say(a, "got signal %d (%s): passing it to the daemon", sig, strsignal(sig));
@@ -727,8 +693,7 @@ static void on_signal(uv_signal_t *h, int sig)
 
 /* ---- readiness ----------------------------------------------------------------- */
 
-static void probe_handle_closed(uv_handle_t *h)
-{
+static void probe_handle_closed(uv_handle_t *h) {
     probe *p = h->data;
     agent *a = p->a;
     if (--p->handles > 0)
@@ -743,8 +708,7 @@ static void probe_end(probe *p, int ok, const char *why);
 
 /* Stops the running probe, if any; a cmd: probe is killed, and freed once
  * libuv has seen it exit. */
-static void abort_probe(agent *a)
-{
+static void abort_probe(agent *a) {
     probe *p = a->probe;
     if (p == NULL)
         return;
@@ -758,19 +722,18 @@ static void abort_probe(agent *a)
     }
 }
 
-static void probe_end(probe *p, int ok, const char *why)
-{
+static void probe_end(probe *p, int ok, const char *why) {
     agent *a = p->a;
     if (p->done)
         return;
     p->done = 1;
     uv_timer_stop(&p->timer);
-    uv_close((uv_handle_t *) &p->timer, probe_handle_closed);
+    uv_close((uv_handle_t *)&p->timer, probe_handle_closed);
     if (p->spec->kind != READY_CMD) {
-        if (!uv_is_closing((uv_handle_t *) &p->tcp))
-            uv_close((uv_handle_t *) &p->tcp, probe_handle_closed);
+        if (!uv_is_closing((uv_handle_t *)&p->tcp))
+            uv_close((uv_handle_t *)&p->tcp, probe_handle_closed);
     } else {
-        uv_close((uv_handle_t *) &p->proc, probe_handle_closed);
+        uv_close((uv_handle_t *)&p->proc, probe_handle_closed);
     }
     if (a->probe == p) {
         a->probe = NULL;
@@ -778,8 +741,7 @@ static void probe_end(probe *p, int ok, const char *why)
     }
 }
 
-static void probe_timeout(uv_timer_t *t)
-{
+static void probe_timeout(uv_timer_t *t) {
     probe *p = t->data;
     char why[300];
     if (p->spec->kind == READY_CMD) {
@@ -792,18 +754,16 @@ static void probe_timeout(uv_timer_t *t)
     probe_end(p, 0, why);
 }
 
-static void on_probe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
+static void on_probe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     probe *p = s->data;
     char why[300], *eol;
     int major, minor, code;
     if (n < 0) {
-        snprintf(why, sizeof(why), "%s: connection closed before a status line",
-                 p->spec->text);
+        snprintf(why, sizeof(why), "%s: connection closed before a status line", p->spec->text);
         probe_end(p, 0, why);
         return;
     }
-    p->len += (size_t) n;
+    p->len += (size_t)n;
     p->buf[p->len] = '\0';
     eol = strchr(p->buf, '\n');
     if (eol == NULL && p->len < sizeof(p->buf) - 1)
@@ -820,14 +780,12 @@ static void on_probe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     probe_end(p, 0, why);
 }
 
-static void probe_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
+static void probe_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
     probe *p = h->data;
-    *buf = uv_buf_init(p->buf + p->len, (unsigned) (sizeof(p->buf) - 1 - p->len));
+    *buf = uv_buf_init(p->buf + p->len, (unsigned)(sizeof(p->buf) - 1 - p->len));
 }
 
-static void on_probe_written(uv_write_t *w, int status)
-{
+static void on_probe_written(uv_write_t *w, int status) {
     probe *p = w->data;
     char why[300];
     if (status != 0 && !p->done) {
@@ -836,8 +794,7 @@ static void on_probe_written(uv_write_t *w, int status)
     }
 }
 
-static void on_probe_connect(uv_connect_t *c, int status)
-{
+static void on_probe_connect(uv_connect_t *c, int status) {
     probe *p = c->data;
     char why[300];
     uv_buf_t b;
@@ -854,18 +811,18 @@ static void on_probe_connect(uv_connect_t *c, int status)
     }
     snprintf(p->req, sizeof(p->req),
              "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\nUser-Agent: hdc-agent\r\n"
-             "Connection: close\r\n\r\n", p->spec->path, p->spec->port);
-    b = uv_buf_init(p->req, (unsigned) strlen(p->req));
+             "Connection: close\r\n\r\n",
+             p->spec->path, p->spec->port);
+    b = uv_buf_init(p->req, (unsigned)strlen(p->req));
     p->wr.data = p;
-    if ((status = uv_write(&p->wr, (uv_stream_t *) &p->tcp, &b, 1, on_probe_written)) != 0
-        || (status = uv_read_start((uv_stream_t *) &p->tcp, probe_alloc, on_probe_read)) != 0) {
+    if ((status = uv_write(&p->wr, (uv_stream_t *)&p->tcp, &b, 1, on_probe_written)) != 0 ||
+        (status = uv_read_start((uv_stream_t *)&p->tcp, probe_alloc, on_probe_read)) != 0) {
         snprintf(why, sizeof(why), "%s: %s", p->spec->text, uv_strerror(status));
         probe_end(p, 0, why);
     }
 }
 
-static void on_probe_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
-{
+static void on_probe_exit(uv_process_t *proc, int64_t exit_status, int term_signal) {
     probe *p = proc->data;
     char why[300], how[128];
     p->a->probe_pid = 0;
@@ -881,8 +838,7 @@ static void on_probe_exit(uv_process_t *proc, int64_t exit_status, int term_sign
     probe_end(p, 0, why);
 }
 
-static void run_probe(agent *a, const ready_spec *spec)
-{
+static void run_probe(agent *a, const ready_spec *spec) {
     probe *p = calloc(1, sizeof(*p));
     struct sockaddr_in addr;
     uv_process_options_t o;
@@ -921,7 +877,7 @@ static void run_probe(agent *a, const ready_spec *spec)
     p->handles++;
     uv_ip4_addr("127.0.0.1", spec->port, &addr);
     p->conn.data = p;
-    rc = uv_tcp_connect(&p->conn, &p->tcp, (const struct sockaddr *) &addr, on_probe_connect);
+    rc = uv_tcp_connect(&p->conn, &p->tcp, (const struct sockaddr *)&addr, on_probe_connect);
     if (rc != 0) {
         snprintf(why, sizeof(why), "%s: %s", spec->text, uv_strerror(rc));
         probe_end(p, 0, why);
@@ -932,15 +888,13 @@ static void run_probe(agent *a, const ready_spec *spec)
 
 static void write_up(agent *a);
 
-static void ready_round(uv_timer_t *t)
-{
+static void ready_round(uv_timer_t *t) {
     agent *a = t->data;
     a->round_index = 0;
     run_probe(a, &a->ready[0]);
 }
 
-static void ready_result(agent *a, int ok, const char *why)
-{
+static void ready_result(agent *a, int ok, const char *why) {
     if (a->phase != STARTING)
         return;
     if (ok) {
@@ -960,8 +914,7 @@ static void ready_result(agent *a, int ok, const char *why)
     a->backoff_ms = a->backoff_ms * 2 > 2000 ? 2000 : a->backoff_ms * 2;
 }
 
-static void on_ready_deadline(uv_timer_t *t)
-{
+static void on_ready_deadline(uv_timer_t *t) {
     agent *a = t->data;
     if (a->phase != STARTING)
         return;
@@ -982,8 +935,7 @@ static void on_ready_deadline(uv_timer_t *t)
     write_final(a);
 }
 
-static void start_readiness(agent *a)
-{
+static void start_readiness(agent *a) {
     if (a->n_ready == 0) {
         if (a->pidfile == NULL)
             write_up(a);
@@ -995,8 +947,7 @@ static void start_readiness(agent *a)
     run_probe(a, &a->ready[0]);
 }
 
-static void up_written(void *data, int status)
-{
+static void up_written(void *data, int status) {
     agent *a = data;
     if (status != 0) {
         if (a->phase == UP && (status == ZK_ECONNLOSS || status == ZK_EEXPIRED)) {
@@ -1011,8 +962,7 @@ static void up_written(void *data, int status)
         say(a, "ready: wrote %s = up", a->path);
 }
 
-static void write_up(agent *a)
-{
+static void write_up(agent *a) {
     int rc;
     a->phase = UP;
     rc = zk_set(a->zk, a->path, "up", 2, up_written, a);
@@ -1022,8 +972,7 @@ static void write_up(agent *a)
 
 /* ---- ZooKeeper ---------------------------------------------------------------------- */
 
-static void on_boot(void *data, int status, const char *value, size_t len)
-{
+static void on_boot(void *data, int status, const char *value, size_t len) {
     agent *a = data;
     if (status != 0) {
         if (status != UV_ECANCELED) {
@@ -1037,19 +986,18 @@ static void on_boot(void *data, int status, const char *value, size_t len)
     if (len == 4 && memcmp(value, "boot", 4) == 0)
         say(a, "%s = boot: starting %s", a->path, a->argv[0]);
     else
-        say(a, "%s = %.*s: booted before, this container restarted: starting %s", a->path,
-            (int)len, value, a->argv[0]);
+        say(a, "%s = %.*s: booted before, this container restarted: starting %s", a->path, (int)len,
+            value, a->argv[0]);
     start_daemon(a);
 }
 
-static void on_created(void *data, int status)
-{
+static void on_created(void *data, int status) {
     agent *a = data;
     /* `up` or `failed:` mean the service was booted before and this is
      * its container restarting (docker restart, or the daemon's host
      * rebooted): it starts again rather than wait for a boot that will
      * not come. A new cluster's znodes read `wait` before any agent runs. */
-    static const char *const boot[] = { "boot", "up", "failed:*", NULL };
+    static const char *const boot[] = {"boot", "up", "failed:*", NULL};
     int rc;
     if (a->phase != WAIT_BOOT)
         return;
@@ -1068,8 +1016,7 @@ static void on_created(void *data, int status)
     }
 }
 
-static void on_connected(void *data, int status, zk_session *s)
-{
+static void on_connected(void *data, int status, zk_session *s) {
     agent *a = data;
     int rc;
     if (status != 0) {
@@ -1085,15 +1032,13 @@ static void on_connected(void *data, int status, zk_session *s)
         on_created(a, rc);
 }
 
-static void on_zk_event(void *data, zk_session *s, enum zk_event ev)
-{
-    static const char *const names[] = { "disconnected", "reconnected",
-                                         "session expired", "new session" };
+static void on_zk_event(void *data, zk_session *s, enum zk_event ev) {
+    static const char *const names[] = {"disconnected", "reconnected", "session expired",
+                                        "new session"};
     say(data, "ZooKeeper: %s", names[ev]);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     agent *a = &g_agent;
     zk_options zo;
     int rc;

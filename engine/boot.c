@@ -32,11 +32,11 @@ typedef struct boot_node {
     boot_dag *dag;
     const hdc_step *step;
     boot_step_report *rep;
-    uv_timer_t timer;       /* the step's deadline */
-    size_t *dependents;     /* indices of the steps that wait for this one */
+    uv_timer_t timer;   /* the step's deadline */
+    size_t *dependents; /* indices of the steps that wait for this one */
     size_t n_dependents;
-    size_t deps_left;       /* dependencies not done yet */
-    int active;             /* started, and done not called yet */
+    size_t deps_left; /* dependencies not done yet */
+    int active;       /* started, and done not called yet */
     int cancel_sent;
 } boot_node;
 
@@ -48,12 +48,12 @@ struct boot_dag {
     void *data;
     boot_node *nodes;
     boot_step_report *reps;
-    size_t *edges;          /* storage for every node's dependents */
+    size_t *edges; /* storage for every node's dependents */
     size_t n;
     size_t n_active;
     size_t n_done;
-    int stopping;           /* failed or canceled: start nothing new */
-    int finishing;          /* handles are closing; cb follows */
+    int stopping;  /* failed or canceled: start nothing new */
+    int finishing; /* handles are closing; cb follows */
     int in_schedule;
     int again;
     int status;
@@ -93,8 +93,8 @@ static long find_step(const hdc_step *steps, size_t n, const char *name) {
 
 /* Depth-first search over `after` edges. color: 0 unseen, 1 on the current
  * path, 2 finished. path holds the current path, for the message. */
-static int find_cycle(const hdc_step *steps, size_t n, size_t i, unsigned char *color,
-                      size_t *path, size_t depth, char *err, size_t err_len) {
+static int find_cycle(const hdc_step *steps, size_t n, size_t i, unsigned char *color, size_t *path,
+                      size_t depth, char *err, size_t err_len) {
     const char *const *after = steps[i].after;
 
     color[i] = 1;
@@ -115,8 +115,7 @@ static int find_cycle(const hdc_step *steps, size_t n, size_t i, unsigned char *
                 snprintf(err + used, err_len - used, "'%s'", steps[j].name);
             return BOOT_EINVALID;
         }
-        if (color[j] == 0 &&
-            find_cycle(steps, n, j, color, path, depth + 1, err, err_len) != 0)
+        if (color[j] == 0 && find_cycle(steps, n, j, color, path, depth + 1, err, err_len) != 0)
             return BOOT_EINVALID;
     }
     color[i] = 2;
@@ -137,8 +136,7 @@ int boot_check(const hdc_step *steps, char *err, size_t err_len) {
         return 0;
     n = count_steps(steps);
     if (n > BOOT_MAX_STEPS) {
-        set_err(err, err_len, "more than %d steps (is the list {0}-terminated?)",
-                BOOT_MAX_STEPS);
+        set_err(err, err_len, "more than %d steps (is the list {0}-terminated?)", BOOT_MAX_STEPS);
         return BOOT_EINVALID;
     }
     for (size_t i = 0; i < n; i++) {
@@ -153,14 +151,15 @@ int boot_check(const hdc_step *steps, char *err, size_t err_len) {
             return BOOT_EINVALID;
         }
         if (s->timeout_s == 0) {
-            set_err(err, err_len, "step '%s' has no deadline (timeout_s must be > 0)",
-                    s->name);
+            set_err(err, err_len, "step '%s' has no deadline (timeout_s must be > 0)", s->name);
             return BOOT_EINVALID;
         }
         for (size_t k = 0; s->after != NULL && s->after[k] != NULL; k++) {
             if (k >= BOOT_MAX_STEPS) {
-                set_err(err, err_len, "step '%s': `after` has more than %d names "
-                        "(is it NULL-terminated?)", s->name, BOOT_MAX_STEPS);
+                set_err(err, err_len,
+                        "step '%s': `after` has more than %d names "
+                        "(is it NULL-terminated?)",
+                        s->name, BOOT_MAX_STEPS);
                 return BOOT_EINVALID;
             }
             if (strcmp(s->after[k], s->name) == 0) {
@@ -365,8 +364,8 @@ static void schedule(boot_dag *dag) {
     dag->in_schedule = 0;
 }
 
-int boot_run(uv_loop_t *loop, const hdc_step *steps, const boot_executor *exec,
-             void *exec_ctx, boot_done_cb cb, void *data, boot_dag **out) {
+int boot_run(uv_loop_t *loop, const hdc_step *steps, const boot_executor *exec, void *exec_ctx,
+             boot_done_cb cb, void *data, boot_dag **out) {
     boot_dag *dag = NULL;
     size_t n, n_edges = 0, used = 0;
     int rc;

@@ -16,7 +16,7 @@
 
 #include "hdc/plugin.h"
 
-#define BOOT_EINVALID (-31101) /* the steps do not form a valid DAG (see boot_check) */
+#define BOOT_EINVALID  (-31101) /* the steps do not form a valid DAG (see boot_check) */
 #define BOOT_MAX_STEPS 256
 
 typedef struct boot_dag boot_dag;
@@ -28,7 +28,7 @@ typedef struct boot_dag boot_dag;
 typedef void (*boot_step_done_fn)(void *token, int status, const char *why);
 
 enum boot_state {
-    BOOT_PENDING,  /* not started */
+    BOOT_PENDING, /* not started */
     BOOT_RUNNING,
     BOOT_DONE,
     BOOT_FAILED,   /* failed, or its deadline passed */
@@ -39,18 +39,18 @@ enum boot_state {
 typedef struct boot_step_report {
     const hdc_step *step;
     enum boot_state state;
-    uint64_t start_ms;      /* uv_now when started; 0 if never started */
-    uint64_t end_ms;        /* when it ended (or its deadline passed) */
-    const char *why;        /* the failure's reason, or NULL */
+    uint64_t start_ms; /* uv_now when started; 0 if never started */
+    uint64_t end_ms;   /* when it ended (or its deadline passed) */
+    const char *why;   /* the failure's reason, or NULL */
 } boot_step_report;
 
 /* The outcome. Borrowed: valid only during the callback. */
 typedef struct boot_report {
-    int status;                   /* 0, the failed step's error, UV_ETIMEDOUT
+    int status;                    /* 0, the failed step's error, UV_ETIMEDOUT
                                      for a deadline, UV_ECANCELED */
-    const char *failed_step;      /* NULL unless a step failed */
-    const char *message;          /* NULL, or "step 'format': deadline of 30 s passed" */
-    const boot_step_report *steps;/* in the order of the step array */
+    const char *failed_step;       /* NULL unless a step failed */
+    const char *message;           /* NULL, or "step 'format': deadline of 30 s passed" */
+    const boot_step_report *steps; /* in the order of the step array */
     size_t n_steps;
     uint64_t start_ms, end_ms;
 } boot_report;
@@ -82,8 +82,8 @@ int boot_check(const hdc_step *steps, char *err, size_t err_len);
  * be started from inside this call. cb gets the report once every started
  * step has ended and boot's handles are closed: the loop may be closed
  * from cb. *out (optional) identifies the run for boot_cancel until cb. */
-int boot_run(uv_loop_t *loop, const hdc_step *steps, const boot_executor *exec,
-             void *exec_ctx, boot_done_cb cb, void *data, boot_dag **out);
+int boot_run(uv_loop_t *loop, const hdc_step *steps, const boot_executor *exec, void *exec_ctx,
+             boot_done_cb cb, void *data, boot_dag **out);
 
 /* Stops the run as a failure would: running steps are canceled, nothing
  * new starts; cb reports UV_ECANCELED. UV_EALREADY if the run is already

@@ -85,8 +85,8 @@ static int cli_plugins(const cli_opts *opts, int argc, char **argv) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(arr, json_pack("{s:s?, s:i, s:s, s:s?}", "name", list[i].name,
-                                                 "abi_version", (int)list[i].abi_version,
-                                                 "path", list[i].path, "error", list[i].error));
+                                                 "abi_version", (int)list[i].abi_version, "path",
+                                                 list[i].path, "error", list[i].error));
         json_dumpf(arr, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
         json_decref(arr);
@@ -122,7 +122,7 @@ typedef struct cli_run {
     int sigint_open;
     void (*on_sigint)(struct cli_run *run);
     void *ctx;
-    int status;                   /* the exit status */
+    int status; /* the exit status */
 } cli_run;
 
 static void cli_on_sigint(uv_signal_t *h, int signum) {
@@ -316,8 +316,8 @@ typedef struct build_ctx {
 } build_ctx;
 
 static void build_dist_now(build_ctx *bc) {
-    int err = images_build_dist(&bc->run->loop, bc->run->d, bc->desc, bc->io,
-                                cli_build_progress, cli_build_done, bc->run);
+    int err = images_build_dist(&bc->run->loop, bc->run->d, bc->desc, bc->io, cli_build_progress,
+                                cli_build_done, bc->run);
 
     if (err != 0) {
         cli_error("build %s: %s", bc->desc->name, docker_strerror(err));
@@ -351,11 +351,13 @@ static void build_base_checked(void *data, int status, const char *msg,
         build_dist_now(bc);
         return;
     }
-    fprintf(stderr, "hdc: %s is missing: building the base images first (hdc build-base; "
-                    "its default JDK layer)\n", CLUSTER_BASE_IMAGE);
+    fprintf(stderr,
+            "hdc: %s is missing: building the base images first (hdc build-base; "
+            "its default JDK layer)\n",
+            CLUSTER_BASE_IMAGE);
     base.agent_path = bc->agent;
-    err = images_build_base(&bc->run->loop, bc->run->d, &base, cli_build_progress,
-                            build_base_done, bc);
+    err = images_build_base(&bc->run->loop, bc->run->d, &base, cli_build_progress, build_base_done,
+                            bc);
     if (err != 0) {
         cli_error("build-base: %s is missing: build it (cmake --build build)", bc->agent);
         bc->run->status = CLI_FAILED;
@@ -429,10 +431,10 @@ typedef struct up_target {
     cluster *c;
     char logs_dir[4096];
     int done, ok;
-    int listed;                   /* its name was looked up */
-    size_t leftovers;             /* containers of a stopped cluster of its name */
-    int printed;                  /* its endpoints were printed */
-    json_t *report;               /* for --json */
+    int listed;       /* its name was looked up */
+    size_t leftovers; /* containers of a stopped cluster of its name */
+    int printed;      /* its endpoints were printed */
+    json_t *report;   /* for --json */
     /* The live view: one row per node. */
     size_t n_rows;
     size_t first_row;
@@ -448,7 +450,7 @@ typedef struct up_all {
     const char *logs_root;
     int json;
     int tty, color;
-    int interrupted;              /* SIGINT: start nothing more */
+    int interrupted; /* SIGINT: start nothing more */
     size_t rows_drawn;
     /* The live table's rows. */
     struct {
@@ -516,22 +518,19 @@ static json_t *up_report_json(const up_target *t, const cluster_report *r) {
         const cluster_node_report *n = &r->nodes[i];
         if (n->node->is_client)
             continue;
-        json_array_append_new(nodes, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}",
-                                               "service", n->node->service,
-                                               "hostname", n->node->hostname,
-                                               "container", n->node->container,
-                                               "address", n->node->address,
-                                               "state", cluster_node_state_name(n->state),
-                                               "why", n->why));
+        json_array_append_new(nodes, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "service",
+                                               n->node->service, "hostname", n->node->hostname,
+                                               "container", n->node->container, "address",
+                                               n->node->address, "state",
+                                               cluster_node_state_name(n->state), "why", n->why));
     }
     for (size_t i = 0; i < r->n_endpoints; i++) {
         const cluster_endpoint *e = &r->endpoints[i];
         char url[64];
         snprintf(url, sizeof(url), "127.0.0.1:%d", e->host_port);
-        json_array_append_new(endpoints, json_pack("{s:s, s:s, s:s, s:i, s:s}",
-                                                   "service", e->service, "hostname",
-                                                   e->hostname, "role", e->role, "port",
-                                                   e->port, "address", url));
+        json_array_append_new(endpoints, json_pack("{s:s, s:s, s:s, s:i, s:s}", "service",
+                                                   e->service, "hostname", e->hostname, "role",
+                                                   e->role, "port", e->port, "address", url));
     }
     for (size_t i = 0; i < r->n_steps; i++)
         json_array_append_new(steps, json_pack("{s:s, s:I, s:I}", "name", r->step_names[i],
@@ -541,10 +540,10 @@ static json_t *up_report_json(const up_target *t, const cluster_report *r) {
                        "zookeeper_ms", (json_int_t)r->zookeeper_ms, "containers_ms",
                        (json_int_t)r->containers_ms, "steps_ms", (json_int_t)r->steps_ms,
                        "total_ms", (json_int_t)r->total_ms);
-    return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:o, s:o}", "cluster", t->name,
-                     "dist", t->dist, "state", r->status == 0 ? "up" : "failed", "error",
-                     r->message, "subnet", r->plan->subnet, "nodes", nodes, "endpoints",
-                     endpoints, "phases", phases, "steps", steps);
+    return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:o, s:o}", "cluster", t->name, "dist",
+                     t->dist, "state", r->status == 0 ? "up" : "failed", "error", r->message,
+                     "subnet", r->plan->subnet, "nodes", nodes, "endpoints", endpoints, "phases",
+                     phases, "steps", steps);
 }
 
 /* A cluster is up: its endpoints (with --follow, as soon as it is). */
@@ -556,8 +555,7 @@ static void up_print_ready(up_target *t, const cluster_report *r) {
            t->logs_dir);
     for (size_t i = 0; i < r->n_endpoints; i++) {
         const cluster_endpoint *e = &r->endpoints[i];
-        printf("  %-16s %-10s %5d -> 127.0.0.1:%d\n", e->hostname, e->role, e->port,
-               e->host_port);
+        printf("  %-16s %-10s %5d -> 127.0.0.1:%d\n", e->hostname, e->role, e->port, e->host_port);
     }
     fflush(stdout);
 }
@@ -663,7 +661,8 @@ static void up_listed(void *data, int status, const char *msg, const cluster_con
         running |= cli_container_active(list[i].state);
     if (running) {
         cli_error("cluster '%s' exists and runs (or is being created): use it, run "
-                  "`hdc down %s` first, or choose another --name", t->name, t->name);
+                  "`hdc down %s` first, or choose another --name",
+                  t->name, t->name);
         t->done = 1;
         all->run->status = CLI_FAILED;
         return;
@@ -689,14 +688,16 @@ static void up_decide(up_all *all) {
         }
         if (!answer && cli_is_tty(stdin) && cli_is_tty(stderr)) {
             char line[16];
-            fprintf(stderr, "hdc: a stopped cluster '%s' is left over (%zu containers); "
-                            "remove it? [yN] ", t->name, t->leftovers);
-            answer = fgets(line, sizeof(line), stdin) != NULL &&
-                     (line[0] == 'y' || line[0] == 'Y');
+            fprintf(stderr,
+                    "hdc: a stopped cluster '%s' is left over (%zu containers); "
+                    "remove it? [yN] ",
+                    t->name, t->leftovers);
+            answer = fgets(line, sizeof(line), stdin) != NULL && (line[0] == 'y' || line[0] == 'Y');
         }
         if (!answer || all->interrupted) {
             cli_error("a stopped cluster '%s' is left over: remove it with `hdc down %s` "
-                      "(or pass -y), or choose another --name", t->name, t->name);
+                      "(or pass -y), or choose another --name",
+                      t->name, t->name);
             t->done = 1;
             all->run->status = CLI_FAILED;
             continue;
@@ -717,8 +718,8 @@ static int cli_spawn_detached(uv_loop_t *loop, const char *const *args) {
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     char *argv[64];
     size_t k = 0;
-    uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE}, {.flags = UV_IGNORE},
-                                     {.flags = UV_IGNORE}};
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_IGNORE}};
     uv_process_options_t po = {
         .file = self,
         .args = argv,
@@ -864,8 +865,7 @@ static int cli_up(const cli_opts *opts, int argc, char **argv) {
             plan_pool pool;
             plan p;
             char plan_err[512];
-            int rc = plan_pool_parse(getenv("HDC_SUBNET_POOL"), &pool, plan_err,
-                                     sizeof(plan_err));
+            int rc = plan_pool_parse(getenv("HDC_SUBNET_POOL"), &pool, plan_err, sizeof(plan_err));
             if (rc == 0)
                 rc = plan_make(&p, t->plug->desc, t->name, all->datanodes, &pool, 0, plan_err,
                                sizeof(plan_err));
@@ -950,10 +950,10 @@ typedef struct status_probe {
 typedef struct list_ctx {
     cli_run *run;
     const cli_opts *opts;
-    const char *name;             /* status: the cluster */
+    const char *name; /* status: the cluster */
     int json;
-    json_t *root;                 /* status --json, dumped once the probes are done */
-    plugin *plug;                 /* status: the cluster's distribution */
+    json_t *root; /* status --json, dumped once the probes are done */
+    plugin *plug; /* status: the cluster's distribution */
     status_probe probes[32];
     size_t n_probes;
 } list_ctx;
@@ -1005,8 +1005,8 @@ static void ls_listed(void *data, int status, const char *msg, const cluster_con
                                                                   : "degraded",
                                                  "created", (json_int_t)created));
         else
-            printf("%-20s %-16s %-6zu %-8zu %s\n", list[i].cluster, list[i].dist, j - i,
-                   running, age);
+            printf("%-20s %-16s %-6zu %-8zu %s\n", list[i].cluster, list[i].dist, j - i, running,
+                   age);
         i = j;
     }
     if (ctx->json) {
@@ -1064,8 +1064,8 @@ static void status_start_probes(list_ctx *ctx, const cluster_container *list, si
             datanodes += strcmp(list[i].service, s->name) == 0;
         break;
     }
-    for (const hdc_probe *p = ctx->plug->desc->probes; p != NULL && p->name != NULL &&
-                                                       ctx->n_probes < 32; p++) {
+    for (const hdc_probe *p = ctx->plug->desc->probes;
+         p != NULL && p->name != NULL && ctx->n_probes < 32; p++) {
         const hdc_service *svc = plugin_service(ctx->plug->desc, p->service);
         const hdc_port *port = plugin_port(svc, p->port_role);
         status_probe *sp = &ctx->probes[ctx->n_probes];
@@ -1083,7 +1083,9 @@ static void status_start_probes(list_ctx *ctx, const cluster_container *list, si
         snprintf(sp->why, sizeof(sp->why), "%s is not running", p->service);
         ctx->n_probes++;
         if (sp->address[0] != '\0') {
-            probe_target t = {.desc = ctx->plug->desc, .probe = p, .cluster = ctx->name,
+            probe_target t = {.desc = ctx->plug->desc,
+                              .probe = p,
+                              .cluster = ctx->name,
                               .datanodes = datanodes > 0 ? datanodes : 1,
                               .address = sp->address};
             if (probe_start(&ctx->run->loop, &t, 0, status_probed, sp, NULL) != 0)
@@ -1099,9 +1101,9 @@ static void status_report_probes(list_ctx *ctx) {
     for (size_t i = 0; i < ctx->n_probes; i++) {
         status_probe *sp = &ctx->probes[i];
         if (ctx->json)
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:s}", "name",
-                                                 sp->probe->name, "service", sp->probe->service,
-                                                 "healthy", sp->status == 0, "why", sp->why));
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:s}", "name", sp->probe->name,
+                                                 "service", sp->probe->service, "healthy",
+                                                 sp->status == 0, "why", sp->why));
         else
             printf("probe %-20s %s%s%s\n", sp->probe->name, sp->status == 0 ? "green" : "NOT green",
                    sp->status == 0 ? "" : ": ", sp->status == 0 ? "" : sp->why);
@@ -1118,8 +1120,8 @@ static void status_report_probes(list_ctx *ctx) {
         plugin_unload(ctx->plug);
 }
 
-static void status_listed(void *data, int status, const char *msg,
-                          const cluster_container *list, size_t n) {
+static void status_listed(void *data, int status, const char *msg, const cluster_container *list,
+                          size_t n) {
     list_ctx *ctx = data;
     json_t *nodes = json_array();
 
@@ -1146,21 +1148,21 @@ static void status_listed(void *data, int status, const char *msg,
             json_array_append_new(eps, json_pack("{s:i, s:s, s:i}", "port", c->ports[k].port,
                                                  "host_ip", c->ports[k].host_ip, "host_port",
                                                  c->ports[k].host_port));
-            used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%d->%s:%d",
-                                     used ? " " : "", c->ports[k].port, c->ports[k].host_ip,
-                                     c->ports[k].host_port);
+            used +=
+                (size_t)snprintf(text + used, sizeof(text) - used, "%s%d->%s:%d", used ? " " : "",
+                                 c->ports[k].port, c->ports[k].host_ip, c->ports[k].host_port);
             if (used >= sizeof(text))
                 used = sizeof(text) - 1;
         }
         if (ctx->json)
-            json_array_append_new(nodes, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:o}",
-                                                   "service", c->service, "hostname",
-                                                   c->hostname, "container", c->name, "state",
-                                                   c->state, "exit_code", c->exit_code,
-                                                   "address", c->address, "endpoints", eps));
+            json_array_append_new(nodes,
+                                  json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:o}", "service",
+                                            c->service, "hostname", c->hostname, "container",
+                                            c->name, "state", c->state, "exit_code", c->exit_code,
+                                            "address", c->address, "endpoints", eps));
         else {
-            printf("%-16s %-16s %-28s %-9s %-15s %s\n", c->service, c->hostname, c->name,
-                   c->state, c->address, text);
+            printf("%-16s %-16s %-28s %-9s %-15s %s\n", c->service, c->hostname, c->name, c->state,
+                   c->address, text);
             json_decref(eps);
         }
     }
@@ -1318,7 +1320,7 @@ static int cli_gc(const cli_opts *opts, int argc, char **argv) {
 typedef struct logs_query {
     struct logs_ctx *ctx;
     const char *name;
-    char dir[4200];               /* where its <host>.log files go, or "" for stdout */
+    char dir[4200]; /* where its <host>.log files go, or "" for stdout */
 } logs_query;
 
 typedef struct log_follow {
@@ -1327,19 +1329,19 @@ typedef struct log_follow {
     char line[8192];
     size_t len;
     docker_stream *stream;
-    logs_sink *sink;              /* --write-to: the file, else NULL */
+    logs_sink *sink; /* --write-to: the file, else NULL */
 } log_follow;
 
 #define LOGS_MAX_FOLLOWS 1024
 
 typedef struct logs_ctx {
     cli_run *run;
-    logs_query *queries;          /* one per cluster */
+    logs_query *queries; /* one per cluster */
     size_t n_queries, n_listed;
     char **services;
     int n_services;
     int follow;
-    uv_check_t flush;             /* stdout, once per loop iteration */
+    uv_check_t flush; /* stdout, once per loop iteration */
     log_follow follows[LOGS_MAX_FOLLOWS];
     size_t n;
     size_t width;
@@ -1432,8 +1434,8 @@ static void logs_listed(void *data, int status, const char *msg, const cluster_c
             f->stream = NULL;
     }
     if (ctx->n == before && ctx->run->status == 0) {
-        cli_error("logs: no service or host of '%s' matches; `hdc status %s` lists them",
-                  q->name, q->name);
+        cli_error("logs: no service or host of '%s' matches; `hdc status %s` lists them", q->name,
+                  q->name);
         ctx->run->status = CLI_USAGE;
     }
 }
@@ -1507,8 +1509,8 @@ static int cli_logs(const cli_opts *opts, int argc, char **argv) {
     uv_check_start(&ctx->flush, logs_flush);
     uv_unref((uv_handle_t *)&ctx->flush);
     for (size_t i = 0; i < ctx->n_queries; i++) {
-        if (cluster_list(&run.loop, run.d, ctx->queries[i].name, logs_listed,
-                         &ctx->queries[i]) != 0) {
+        if (cluster_list(&run.loop, run.d, ctx->queries[i].name, logs_listed, &ctx->queries[i]) !=
+            0) {
             cli_error("logs: cannot ask Docker");
             run.status = CLI_FAILED;
             ctx->n_listed++;
@@ -1584,8 +1586,8 @@ static void exec_listed(void *data, int status, const char *msg, const cluster_c
             ctx->run->status = CLI_FAILED;
         return;
     }
-    cli_error("exec: no service or host '%s' in '%s'; `hdc status %s` lists them",
-              ctx->service, ctx->name, ctx->name);
+    cli_error("exec: no service or host '%s' in '%s'; `hdc status %s` lists them", ctx->service,
+              ctx->name, ctx->name);
     ctx->run->status = CLI_USAGE;
 }
 
@@ -1636,7 +1638,7 @@ typedef struct export_ctx {
 
 typedef struct export_file {
     export_ctx *ctx;
-    logs_sink *sink;              /* NULL until opened */
+    logs_sink *sink; /* NULL until opened */
     char path[4200];
     char what[600];
 } export_file;
@@ -1762,8 +1764,8 @@ static void export_inspected(void *data, int status, const char *msg,
     export_stream_done(f, 0, NULL);
 }
 
-static void export_listed(void *data, int status, const char *msg,
-                          const cluster_container *list, size_t n) {
+static void export_listed(void *data, int status, const char *msg, const cluster_container *list,
+                          size_t n) {
     export_ctx *ctx = data;
 
     if (status != 0 || n == 0) {
@@ -1783,9 +1785,8 @@ static void export_listed(void *data, int status, const char *msg,
         snprintf(file, sizeof(file), "%s.log", list[i].hostname);
         snprintf(what, sizeof(what), "the log of %s", list[i].hostname);
         f = export_open(ctx, file, what, 0);
-        if (f != NULL &&
-            docker_logs(ctx->run->d, list[i].name, &lo, export_output, export_stream_done, f,
-                        NULL) != 0)
+        if (f != NULL && docker_logs(ctx->run->d, list[i].name, &lo, export_output,
+                                     export_stream_done, f, NULL) != 0)
             export_stream_done(f, UV_EIO, "cannot ask Docker");
         snprintf(file, sizeof(file), "%s.inspect.json", list[i].hostname);
         snprintf(what, sizeof(what), "the inspect of %s", list[i].hostname);
@@ -1845,15 +1846,15 @@ static void client_done(void *data, int status, const char *msg, const client_in
     }
     if (!info->existed) {
         /* Its log joins the cluster's, as the other nodes' do. */
-        const char *args[] = {"logs", ctx->name, info->hostname, "-f", "--write-to",
+        const char *args[] = {"logs",        ctx->name, info->hostname, "-f", "--write-to",
                               ctx->logs_dir, NULL};
         cli_spawn_detached(&ctx->run->loop, args);
     }
     if (ctx->json) {
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b}", "cluster", ctx->name,
-                              "container", info->container, "hostname", info->hostname,
-                              "address", info->address, "user", info->user, "key", info->key,
-                              "ssh_port", (int)info->ssh_port, "existed", info->existed);
+                              "container", info->container, "hostname", info->hostname, "address",
+                              info->address, "user", info->user, "key", info->key, "ssh_port",
+                              (int)info->ssh_port, "existed", info->existed);
         json_dumpf(o, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
         json_decref(o);
@@ -1940,14 +1941,16 @@ static const cli_command cli_commands[] = {
      "the base image (hdc-agent, users; BASE_IMAGE is the JDK layer) and ZooKeeper's"},
     {"build", cli_build, "hdc build DIST [--dist-cache DIR] [--hadoop-tarball FILE]",
      "a distribution's images"},
-    {"up", cli_up, "hdc up DIST [--name NAME] [DIST [--name NAME]]... [--datanodes N] "
-                   "[--timeout S] [--publish-classic] [-y] [--follow] [--rm-on-failure]",
+    {"up", cli_up,
+     "hdc up DIST [--name NAME] [DIST [--name NAME]]... [--datanodes N] "
+     "[--timeout S] [--publish-classic] [-y] [--follow] [--rm-on-failure]",
      "create and bootstrap clusters, concurrently; returns when every probe is green"},
     {"ls", cli_ls, "hdc ls [--json]", "clusters on this Docker engine, with state and age"},
     {"status", cli_status, "hdc status NAME [--json]",
      "each node: container, state, address, endpoints; and every probe, once"},
-    {"logs", cli_logs, "hdc logs NAME [SERVICE...] [-f] [--write-to DIR] | "
-                       "--write-root ROOT [-f] NAME...",
+    {"logs", cli_logs,
+     "hdc logs NAME [SERVICE...] [-f] [--write-to DIR] | "
+     "--write-root ROOT [-f] NAME...",
      "the nodes' logs, prefixed by host (or each to DIR/<host>.log, "
      "ROOT/<name>/<host>.log)"},
     {"exec", cli_exec, "hdc exec NAME SERVICE -- CMD [ARG...]",

@@ -52,7 +52,7 @@ typedef struct cl {
     char key_path[4200];
     char pubkey[1024];
     int key_rc;
-    char *init;                   /* the init script's text, read with the key */
+    char *init; /* the init script's text, read with the key */
     size_t init_len;
     char init_path[4200];
 
@@ -137,8 +137,8 @@ static void cl_inspected(void *data, int status, const char *msg,
     if (!info->running) {
         cl_fail(c, CLUSTER_EFAILED,
                 "%s: the client node %s exists but is %s: `docker rm -f %s` and try again, "
-                "or `hdc down %s`", c->cluster, c->node->container, info->status,
-                c->node->container, c->cluster);
+                "or `hdc down %s`",
+                c->cluster, c->node->container, info->status, c->node->container, c->cluster);
         return;
     }
     port = c->node->svc->ports;
@@ -156,15 +156,16 @@ static void cl_initialized(void *data, int status, const char *msg, int exit_cod
     cl *c = data;
 
     if (status != 0) {
-        cl_fail(c, status, "%s: cannot run %s in the client node: %s", c->cluster,
-                c->init_path, msg);
+        cl_fail(c, status, "%s: cannot run %s in the client node: %s", c->cluster, c->init_path,
+                msg);
         return;
     }
     if (exit_code != 0) {
-        cl_fail(c, CLUSTER_EFAILED, "%s: %s exited with status %d in the client node (its "
-                                    "output is above); the node is up: fix and rerun it with "
-                                    "`hdc exec %s client -- bash -s < %s`", c->cluster,
-                c->init_path, exit_code, c->cluster, c->init_path);
+        cl_fail(c, CLUSTER_EFAILED,
+                "%s: %s exited with status %d in the client node (its "
+                "output is above); the node is up: fix and rerun it with "
+                "`hdc exec %s client -- bash -s < %s`",
+                c->cluster, c->init_path, exit_code, c->cluster, c->init_path);
         return;
     }
     cl_finish(c);
@@ -183,14 +184,18 @@ static void cl_initialize(cl *c) {
     const char *cmd[] = {"bash", "-s"};
     const char *env[] = {user_env};
     docker_exec_opts eo = {
-        .cmd = cmd, .n_cmd = 2, .env = env, .n_env = 1, .user = "root",
-        .stdin_data = c->init, .stdin_len = c->init_len,
+        .cmd = cmd,
+        .n_cmd = 2,
+        .env = env,
+        .n_env = 1,
+        .user = "root",
+        .stdin_data = c->init,
+        .stdin_len = c->init_len,
     };
 
     snprintf(user_env, sizeof(user_env), "HDC_TEST_USER=%s", c->test_user);
     if (docker_exec(c->d, c->node->container, &eo, cl_init_output, cl_initialized, c, NULL) != 0)
-        cl_fail(c, UV_EIO, "%s: cannot run %s in the client node", c->cluster,
-                c->init_path);
+        cl_fail(c, UV_EIO, "%s: cannot run %s in the client node", c->cluster, c->init_path);
 }
 
 static void cl_inspect_client(cl *c) {
@@ -204,8 +209,9 @@ static void cl_up(void *data, int status, const char *value, size_t len) {
     if (status == UV_ETIMEDOUT) {
         cl_fail(c, CLUSTER_EFAILED,
                 "%s: the client node did not come up within %d s (its znode reads '%.*s'): "
-                "see `hdc logs %s client`", c->cluster, CLIENT_UP_TIMEOUT_MS / 1000,
-                value != NULL ? (int)len : 6, value != NULL ? value : "(none)", c->cluster);
+                "see `hdc logs %s client`",
+                c->cluster, CLIENT_UP_TIMEOUT_MS / 1000, value != NULL ? (int)len : 6,
+                value != NULL ? value : "(none)", c->cluster);
         return;
     }
     if (status != 0) {
@@ -228,8 +234,7 @@ static void cl_started(void *data, int status, const char *msg) {
         cl_fail(c, status, "%s: cannot start the client node: %s", c->cluster, msg);
         return;
     }
-    if (zk_wait_for(c->zk, c->node->znode, up_or_failed, CLIENT_UP_TIMEOUT_MS, cl_up, c,
-                    NULL) != 0)
+    if (zk_wait_for(c->zk, c->node->znode, up_or_failed, CLIENT_UP_TIMEOUT_MS, cl_up, c, NULL) != 0)
         cl_fail(c, UV_EIO, "%s: cannot watch %s", c->cluster, c->node->znode);
 }
 
@@ -265,8 +270,8 @@ static void cl_create(cl *c) {
         .image_desc = c->client_plug->desc,
         .test_user = c->test_user,
         .host_port_of = svc->ready_port != NULL ? svc->ready_port
-                        : svc->ports != NULL   ? svc->ports[0].role
-                                               : NULL,
+                        : svc->ports != NULL    ? svc->ports[0].role
+                                                : NULL,
         .host_port = c->opts.port,
         .extra_env = extra,
         .n_extra_env = 1,
@@ -284,8 +289,7 @@ static void cl_create(cl *c) {
     err = docker_container_create(c->d, &sp->opts, cl_created, c);
     free(sp);
     if (err != 0)
-        cl_fail(c, err, "%s: cannot create the client node: %s", c->cluster,
-                docker_strerror(err));
+        cl_fail(c, err, "%s: cannot create the client node: %s", c->cluster, docker_strerror(err));
 }
 
 /* ---- ZooKeeper: /client = boot before the container exists ------------------ */
@@ -356,12 +360,15 @@ static void cl_key_work(uv_work_t *w) {
         return;
     }
     if (stat(c->key_path, &st) != 0) {
-        snprintf(cmd, sizeof(cmd), "ssh-keygen -q -t ed25519 -N '' -C 'hdc %s' -f '%s' "
-                                   "</dev/null >/dev/null 2>&1", c->cluster, c->key_path);
+        snprintf(cmd, sizeof(cmd),
+                 "ssh-keygen -q -t ed25519 -N '' -C 'hdc %s' -f '%s' "
+                 "</dev/null >/dev/null 2>&1",
+                 c->cluster, c->key_path);
         if (system(cmd) != 0) {
             c->key_rc = UV_EIO;
-            snprintf(c->msg, sizeof(c->msg), "ssh-keygen could not make %s: install "
-                                             "openssh-client (scripts/setup.sh does)",
+            snprintf(c->msg, sizeof(c->msg),
+                     "ssh-keygen could not make %s: install "
+                     "openssh-client (scripts/setup.sh does)",
                      c->key_path);
             return;
         }
@@ -379,8 +386,7 @@ static void cl_key_work(uv_work_t *w) {
         size_t n = in != NULL ? fread(buf, 1, sizeof(buf), in) : 0;
         if (in == NULL || ferror(in) || n == sizeof(buf)) {
             c->key_rc = UV_EIO;
-            snprintf(c->msg, sizeof(c->msg), "cannot read %s (or it is over 64 KiB)",
-                     c->init_path);
+            snprintf(c->msg, sizeof(c->msg), "cannot read %s (or it is over 64 KiB)", c->init_path);
         } else if ((c->init = malloc(n + 1)) != NULL) {
             memcpy(c->init, buf, n);
             c->init_len = n;
@@ -418,8 +424,7 @@ static void cl_key_done(uv_work_t *w, int status) {
 
 /* ---- the cluster: its labels, network and plan ------------------------------ */
 
-static void cl_network(void *data, int status, const char *msg,
-                       const docker_network_info *info) {
+static void cl_network(void *data, int status, const char *msg, const docker_network_info *info) {
     cl *c = data;
     char err[1024], pool_spec[64];
     plan_pool pool;
@@ -437,8 +442,8 @@ static void cl_network(void *data, int status, const char *msg,
     }
     if (c->client_dist == NULL) {
         c->client_plug = c->cluster_plug;
-    } else if (plugin_find(c->opts.plugins, c->client_dist, &c->client_plug, err,
-                           sizeof(err)) != 0) {
+    } else if (plugin_find(c->opts.plugins, c->client_dist, &c->client_plug, err, sizeof(err)) !=
+               0) {
         cl_fail(c, PLUGIN_ENOTFOUND, "--client-dist: %s", err);
         return;
     }
@@ -481,15 +486,17 @@ static void cl_network(void *data, int status, const char *msg,
 static void cl_zookeeper(void *data, int status, const char *msg,
                          const docker_container_info *info) {
     cl *c = data;
-    const char *dist = json_string_value(json_object_get(info != NULL ? info->labels : NULL,
-                                                         "hdc.dist"));
-    const char *dn = json_string_value(json_object_get(info != NULL ? info->labels : NULL,
-                                                       "hdc.datanodes"));
+    const char *dist =
+        json_string_value(json_object_get(info != NULL ? info->labels : NULL, "hdc.dist"));
+    const char *dn =
+        json_string_value(json_object_get(info != NULL ? info->labels : NULL, "hdc.datanodes"));
     uint16_t port;
 
     if (status == DOCKER_ENOTFOUND) {
-        cl_fail(c, CLIENT_ENOCLUSTER, "no cluster named '%s' (or its ZooKeeper is gone): "
-                                      "`hdc ls` lists them", c->cluster);
+        cl_fail(c, CLIENT_ENOCLUSTER,
+                "no cluster named '%s' (or its ZooKeeper is gone): "
+                "`hdc ls` lists them",
+                c->cluster);
         return;
     }
     if (status != 0) {
@@ -498,8 +505,10 @@ static void cl_zookeeper(void *data, int status, const char *msg,
     }
     port = docker_container_host_port(info, PLAN_ZK_PORT, NULL);
     if (dist == NULL || !info->running || port == 0 || info->n_networks == 0) {
-        cl_fail(c, CLUSTER_EFAILED, "%s: its ZooKeeper is not running: `hdc up` it again "
-                                    "(after `hdc down %s`)", c->cluster, c->cluster);
+        cl_fail(c, CLUSTER_EFAILED,
+                "%s: its ZooKeeper is not running: `hdc up` it again "
+                "(after `hdc down %s`)",
+                c->cluster, c->cluster);
         return;
     }
     snprintf(c->dist, sizeof(c->dist), "%s", dist);
@@ -515,8 +524,8 @@ int client_start(uv_loop_t *loop, docker *d, const client_opts *opts, client_cb 
     char zk_name[96];
     int err;
 
-    if (opts == NULL || opts->cluster == NULL || opts->plugins == NULL ||
-        opts->key_dir == NULL || cb == NULL)
+    if (opts == NULL || opts->cluster == NULL || opts->plugins == NULL || opts->key_dir == NULL ||
+        cb == NULL)
         return UV_EINVAL;
     c = calloc(1, sizeof(*c));
     if (c == NULL)

@@ -23,11 +23,11 @@
 
 typedef struct client_opts {
     const char *cluster;
-    const char *client_dist;      /* whose client image; NULL: the cluster's own */
+    const char *client_dist; /* whose client image; NULL: the cluster's own */
     const plugin_path *plugins;
-    uint16_t port;                /* host port for ssh on 127.0.0.1; 0: any free one */
-    const char *key_dir;          /* the key pair: <key_dir>/<cluster>/id_ed25519 */
-    const char *test_user;        /* NULL: "hdc" */
+    uint16_t port;         /* host port for ssh on 127.0.0.1; 0: any free one */
+    const char *key_dir;   /* the key pair: <key_dir>/<cluster>/id_ed25519 */
+    const char *test_user; /* NULL: "hdc" */
     /* Where to look for <dir>/<dist>/initialize.sh (dist: the client's
      * distribution), in order; the first found runs as root in a new client
      * node once it is up (bash, the script on stdin). NULL-terminated,
@@ -40,11 +40,11 @@ typedef struct client_opts {
 typedef struct client_info {
     const char *container;
     const char *hostname;
-    const char *address;          /* on the cluster's network */
-    const char *user;             /* the unprivileged test user */
-    const char *key;              /* the private key's path */
-    uint16_t ssh_port;            /* on 127.0.0.1 */
-    int existed;                  /* it was there already: nothing was created */
+    const char *address; /* on the cluster's network */
+    const char *user;    /* the unprivileged test user */
+    const char *key;     /* the private key's path */
+    uint16_t ssh_port;   /* on 127.0.0.1 */
+    int existed;         /* it was there already: nothing was created */
 } client_info;
 
 /* status 0 with info; else msg says what failed and what to do. */

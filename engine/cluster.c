@@ -31,12 +31,12 @@
 #include "cluster.h"
 
 #include <inttypes.h>
-#include <time.h>
-#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "boot.h"
 #include "logs.h"
@@ -44,11 +44,11 @@
 #include "probe.h"
 #include "zk.h"
 
-#define LOG_SETTLE_MS 1000
+#define LOG_SETTLE_MS         1000
 #define ZK_CONNECT_TIMEOUT_MS 60000
 #define ZK_SESSION_TIMEOUT_MS 20000
-#define MAX_STEP_OPS (PLUGIN_MAX_INSTANCES + 1)
-#define OUTPUT_TAIL 2048
+#define MAX_STEP_OPS          (PLUGIN_MAX_INSTANCES + 1)
+#define OUTPUT_TAIL           2048
 
 typedef struct up up;
 typedef struct step_run step_run;
@@ -56,11 +56,11 @@ typedef struct step_run step_run;
 typedef struct node_rt {
     up *u;
     plan_node *pn;
-    char id[80];                  /* the container's ID once created */
-    docker_port_binding ports[16];/* host ports, from inspect */
+    char id[80];                   /* the container's ID once created */
+    docker_port_binding ports[16]; /* host ports, from inspect */
     size_t n_ports;
     logs_sink *sink;
-    docker_stream *logs;          /* following the log, or NULL */
+    docker_stream *logs; /* following the log, or NULL */
     int logs_ended;
     cluster_node_report rep;
     char why[512];
@@ -74,8 +74,8 @@ typedef struct step_op {
     docker_stream *exec;
     probe *probe;
     int done;
-    int interrupted;              /* canceled before it ended (a deadline, a failure) */
-    char output[OUTPUT_TAIL];     /* EXEC: the tail of the command's output */
+    int interrupted;          /* canceled before it ended (a deadline, a failure) */
+    char output[OUTPUT_TAIL]; /* EXEC: the tail of the command's output */
     size_t output_len;
 } step_op;
 
@@ -103,20 +103,20 @@ struct up {
 
     plan plan;
     plan_pool pool;
-    char network_id[80];          /* ours: the name alone may be ambiguous */
-    int lost_race;                /* another up of this name holds it */
-    char logs_backup[4200];       /* where a previous run's logs went, or "" */
+    char network_id[80];    /* ours: the name alone may be ambiguous */
+    int lost_race;          /* another up of this name holds it */
+    char logs_backup[4200]; /* where a previous run's logs went, or "" */
     uv_work_t logs_work;
     int logs_rc;
     char logs_err[1024];
     uint32_t subnet_index, subnet_tries;
-    node_rt *nodes;               /* plan.n_nodes */
+    node_rt *nodes; /* plan.n_nodes */
     char zk_hosts[64];
     zk_session *zk;
     docker_stream *events;
     boot_dag *dag;
     step_run *runs;
-    uv_timer_t timer;             /* the whole-up deadline, then log settling */
+    uv_timer_t timer; /* the whole-up deadline, then log settling */
     int timer_open;
 
     uint64_t start_ms;
@@ -127,17 +127,17 @@ struct up {
     cluster_endpoint *endpoints;
     size_t n_endpoints;
 
-    size_t pending;               /* calls in flight (the current phase's) */
+    size_t pending; /* calls in flight (the current phase's) */
     int network_created;
-    int status;                   /* the outcome once decided, else 0 */
-    int failing;                  /* a failure is decided: stop everything */
-    int settling;                 /* waiting for the dead node's last log lines */
-    int up_done;                  /* success: every step done */
-    int finishing;                /* up_finish under way */
-    int closing;                  /* ... and the log files are being closed */
-    int waits;                    /* streams and handles up_finish waits for */
+    int status;    /* the outcome once decided, else 0 */
+    int failing;   /* a failure is decided: stop everything */
+    int settling;  /* waiting for the dead node's last log lines */
+    int up_done;   /* success: every step done */
+    int finishing; /* up_finish under way */
+    int closing;   /* ... and the log files are being closed */
+    int waits;     /* streams and handles up_finish waits for */
     int sinks_open;
-    node_rt *dead;                /* the node whose death failed the up */
+    node_rt *dead; /* the node whose death failed the up */
     char message[8192];
 };
 
@@ -204,8 +204,8 @@ static void up_append_tail(up *u, node_rt *n) {
     logs_sink_tail(n->sink, CLUSTER_LOG_TAIL_LINES, tail, sizeof(tail));
     if (tail[0] == '\0') {
         snprintf(u->message + used, sizeof(u->message) - used,
-                 "\n(%s has logged nothing; its log: %s/%s.log)", n->pn->hostname,
-                 u->logs_dir, n->pn->hostname);
+                 "\n(%s has logged nothing; its log: %s/%s.log)", n->pn->hostname, u->logs_dir,
+                 n->pn->hostname);
         return;
     }
     snprintf(u->message + used, sizeof(u->message) - used,
@@ -588,8 +588,8 @@ static void up_seen(void *data, int status, const char *value, size_t len) {
     }
     if (status == UV_ETIMEDOUT) {
         char why[256];
-        snprintf(why, sizeof(why), "not up in time: its znode %s still reads '%.*s'",
-                 n->pn->znode, value != NULL ? (int)len : 6, value != NULL ? value : "(none)");
+        snprintf(why, sizeof(why), "not up in time: its znode %s still reads '%.*s'", n->pn->znode,
+                 value != NULL ? (int)len : 6, value != NULL ? value : "(none)");
         node_set_state(n, CLUSTER_NODE_FAILED, why); /* its log tail goes in the message */
         run_op_done(op, 1, "%s is %s", n->pn->hostname, why);
         return;
@@ -662,8 +662,8 @@ static void probe_done(void *data, int status, const probe_result *res) {
         return;
     }
     if (status != 0) {
-        run_op_done(op, 1, "probe '%s' not green after %u attempts: %s",
-                    op->run->step->probe, res->attempts, res->why);
+        run_op_done(op, 1, "probe '%s' not green after %u attempts: %s", op->run->step->probe,
+                    res->attempts, res->why);
         return;
     }
     run_op_done(op, 0, NULL);
@@ -696,8 +696,11 @@ static int run_start_probe(step_op *op, uint64_t timeout_ms) {
     char address[64];
     uint16_t host_port = 0;
     probe_target target = {
-        .desc = u->opts.desc, .probe = pr, .cluster = u->plan.cluster,
-        .datanodes = u->plan.datanodes, .address = address,
+        .desc = u->opts.desc,
+        .probe = pr,
+        .cluster = u->plan.cluster,
+        .datanodes = u->plan.datanodes,
+        .address = address,
     };
 
     for (size_t i = 0; i < op->node->n_ports; i++)
@@ -757,17 +760,12 @@ static int exec_start_step(void *ctx, const hdc_step *step, boot_step_done_fn do
             err = zk_set(u->zk, op->node->pn->znode, "boot", 4, boot_written, op);
             break;
         case HDC_STEP_WAIT:
-            err = zk_wait_for(u->zk, op->node->pn->znode, up_or_failed, timeout_ms, up_seen,
-                              op, &op->wait);
+            err = zk_wait_for(u->zk, op->node->pn->znode, up_or_failed, timeout_ms, up_seen, op,
+                              &op->wait);
             break;
-        case HDC_STEP_EXEC:
-            err = run_start_exec(op);
-            break;
-        case HDC_STEP_PROBE:
-            err = run_start_probe(op, timeout_ms);
-            break;
-        default:
-            err = UV_EINVAL;
+        case HDC_STEP_EXEC: err = run_start_exec(op); break;
+        case HDC_STEP_PROBE: err = run_start_probe(op, timeout_ms); break;
+        default: err = UV_EINVAL;
         }
         if (err != 0) {
             char why[512];
@@ -822,8 +820,7 @@ static void up_endpoints(up *u) {
             e->role = "client";
             e->port = nd->ports[k].port;
             e->host_port = nd->ports[k].host_port;
-            for (const hdc_port *p = svc != NULL ? svc->ports : NULL; p != NULL && p->role;
-                 p++)
+            for (const hdc_port *p = svc != NULL ? svc->ports : NULL; p != NULL && p->role; p++)
                 if (p->port == e->port)
                     e->role = p->role;
         }
@@ -940,8 +937,7 @@ static void node_started(void *data, int status, const char *msg) {
         node_follow_logs(n);
     if (docker_container_inspect(u->d, n->id, node_inspected, n) != 0) {
         u->pending--;
-        up_fail(u, UV_EIO, n, "%s: cannot inspect container %s", u->plan.cluster,
-                n->pn->container);
+        up_fail(u, UV_EIO, n, "%s: cannot inspect container %s", u->plan.cluster, n->pn->container);
         up_stopping(u);
     }
 }
@@ -1035,21 +1031,22 @@ static void node_created(void *data, int status, const char *msg, const char *id
     if (status != 0) {
         u->pending--;
         if (status == DOCKER_ENOTFOUND)
-            up_fail(u, CLUSTER_ENOIMAGE, NULL, "%s: cannot create container %s: %s: run "
-                    "`hdc build %s` first", u->plan.cluster, n->pn->container, msg,
-                    u->opts.desc->name);
+            up_fail(u, CLUSTER_ENOIMAGE, NULL,
+                    "%s: cannot create container %s: %s: run "
+                    "`hdc build %s` first",
+                    u->plan.cluster, n->pn->container, msg, u->opts.desc->name);
         else if (status == DOCKER_ECONFLICT && n->pn->svc == NULL) {
             /* Another up of this name created it first: leave all to it. */
             u->lost_race = 1;
             up_fail(u, CLUSTER_EEXISTS, NULL,
                     "cluster '%s' exists already (container %s): another `hdc up` of that "
-                    "name holds it; `hdc down %s` removes it", u->plan.cluster,
-                    n->pn->container, u->plan.cluster);
+                    "name holds it; `hdc down %s` removes it",
+                    u->plan.cluster, n->pn->container, u->plan.cluster);
         } else if (status == DOCKER_ECONFLICT)
             up_fail(u, CLUSTER_EEXISTS, NULL,
                     "%s: container %s exists already (a cluster of that name was not "
-                    "removed): run `hdc down %s` or `hdc gc`", u->plan.cluster,
-                    n->pn->container, u->plan.cluster);
+                    "removed): run `hdc down %s` or `hdc gc`",
+                    u->plan.cluster, n->pn->container, u->plan.cluster);
         else
             up_fail(u, status, NULL, "%s: cannot create container %s: %s", u->plan.cluster,
                     n->pn->container, msg);
@@ -1082,8 +1079,7 @@ static void node_start(node_rt *n) {
 
     if (docker_container_start(u->d, n->id, node_started, n) != 0) {
         u->pending--;
-        up_fail(u, UV_EIO, n, "%s: cannot start container %s", u->plan.cluster,
-                n->pn->container);
+        up_fail(u, UV_EIO, n, "%s: cannot start container %s", u->plan.cluster, n->pn->container);
         up_stopping(u);
     }
 }
@@ -1111,20 +1107,18 @@ void cluster_container_spec(const cluster_spec_in *in, cluster_spec *sp) {
 
     if (svc == NULL) {
         snprintf(sp->image, sizeof(sp->image), "%s", CLUSTER_ZK_IMAGE);
-        sp->ports[n_ports++] = (docker_port){
-            .port = PLAN_ZK_PORT, .host_port = in->publish_classic ? PLAN_ZK_PORT : 0};
+        sp->ports[n_ports++] = (docker_port){.port = PLAN_ZK_PORT,
+                                             .host_port = in->publish_classic ? PLAN_ZK_PORT : 0};
     } else {
         cluster_image_ref(image_desc, svc->image, sp->image, sizeof(sp->image));
         snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_CLUSTER=%s", p->cluster);
         snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_DIST=%s", p->desc->name);
         snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_SERVICE=%s", n->service);
         snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_INSTANCE=%u", n->instance);
-        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_DATANODES=%u",
-                 p->datanodes);
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_DATANODES=%u", p->datanodes);
         snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_TEST_USER=%s",
                  in->test_user != NULL ? in->test_user : "hdc");
-        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_ZK=zookeeper:%d",
-                 PLAN_ZK_PORT);
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_ZK=zookeeper:%d", PLAN_ZK_PORT);
         for (size_t i = 0; i < n_env; i++)
             sp->env[i] = sp->env_buf[i];
         for (const char *const *e = svc->env; e != NULL && *e != NULL && n_env < 40; e++)
@@ -1142,8 +1136,7 @@ void cluster_container_spec(const cluster_spec_in *in, cluster_spec *sp) {
                 sp->ports[n_ports].host_port = in->host_port;
             n_ports++;
         }
-        for (const hdc_volume *v = svc->volumes; v != NULL && v->name != NULL && n_binds < 8;
-             v++) {
+        for (const hdc_volume *v = svc->volumes; v != NULL && v->name != NULL && n_binds < 8; v++) {
             /* nocopy: Docker would otherwise copy the image's files into a
              * new volume at each container's create, and containers created
              * at the same instant collide ("file exists"). A shared volume
@@ -1358,7 +1351,9 @@ static void up_network_created(void *data, int status, const char *msg, const ch
         u->subnet_tries < 64) {
         docker_kv labels[] = {{"hdc.cluster", u->plan.cluster}, {"hdc.dist", u->opts.desc->name}};
         docker_network_opts no = {
-            .name = u->plan.network, .labels = labels, .n_labels = 2,
+            .name = u->plan.network,
+            .labels = labels,
+            .n_labels = 2,
         };
         plan_readdress(&u->plan, &u->pool, ++u->subnet_index);
         no.subnet = u->plan.subnet;
@@ -1371,13 +1366,15 @@ static void up_network_created(void *data, int status, const char *msg, const ch
     if (status == DOCKER_EOVERLAP) {
         up_fail(u, status, NULL,
                 "%s: every subnet tried in the pool overlaps a network in use: set "
-                "HDC_SUBNET_POOL to a free range", u->plan.cluster);
+                "HDC_SUBNET_POOL to a free range",
+                u->plan.cluster);
         return;
     }
     if (status == DOCKER_ECONFLICT) {
         up_fail(u, CLUSTER_EEXISTS, NULL,
                 "cluster '%s' exists already (network %s): run `hdc down %s` first, or "
-                "choose another --name", u->plan.cluster, u->plan.network, u->plan.cluster);
+                "choose another --name",
+                u->plan.cluster, u->plan.network, u->plan.cluster);
         return;
     }
     if (status != 0) {
@@ -1394,8 +1391,11 @@ static void up_network_created(void *data, int status, const char *msg, const ch
 static void up_create_network(up *u) {
     docker_kv labels[] = {{"hdc.cluster", u->plan.cluster}, {"hdc.dist", u->opts.desc->name}};
     docker_network_opts no = {
-        .name = u->plan.network, .subnet = u->plan.subnet, .gateway = u->plan.gateway,
-        .labels = labels, .n_labels = 2,
+        .name = u->plan.network,
+        .subnet = u->plan.subnet,
+        .gateway = u->plan.gateway,
+        .labels = labels,
+        .n_labels = 2,
     };
     int err;
 
@@ -1429,7 +1429,8 @@ static void up_image_checked(void *data, int status, const char *msg,
         if (u->status == CLUSTER_ENOIMAGE)
             snprintf(u->message, sizeof(u->message),
                      "%s: images missing (%s): run `hdc build %s` (and `hdc build-base`) "
-                     "first", u->plan.cluster, what, u->opts.desc->name);
+                     "first",
+                     u->plan.cluster, what, u->opts.desc->name);
         else
             snprintf(u->message, sizeof(u->message), "%s: %s", u->plan.cluster, what);
         up_finish(u);
@@ -1496,8 +1497,8 @@ int cluster_up(uv_loop_t *loop, docker *d, const cluster_up_opts *opts,
     rc = plan_pool_parse(opts->subnet_pool, &u->pool, err, sizeof(err));
     if (rc == 0) {
         u->subnet_index = plan_pool_start(&u->pool, opts->name);
-        rc = plan_make(&u->plan, opts->desc, opts->name, opts->datanodes, &u->pool,
-                       u->subnet_index, err, sizeof(err));
+        rc = plan_make(&u->plan, opts->desc, opts->name, opts->datanodes, &u->pool, u->subnet_index,
+                       err, sizeof(err));
     }
     for (const hdc_step *s = opts->desc->steps; s != NULL && s->name != NULL; s++)
         n_steps++;
@@ -1557,7 +1558,7 @@ typedef struct down {
     unsigned removed;
     int status;
     char msg[1024];
-    size_t kind;                  /* index in down_kinds */
+    size_t kind; /* index in down_kinds */
 } down;
 
 static void down_end(down *w) {
@@ -1719,8 +1720,7 @@ static void lister_inspected(void *data, int status, const char *msg,
         c->created = parse_created(json_string_value(json_object_get(info->raw, "Created")));
         for (size_t k = 0; ports != NULL && k < info->n_ports; k++) {
             ports[k] = info->ports[k];
-            ports[k].host_ip = strdup(info->ports[k].host_ip != NULL ? info->ports[k].host_ip
-                                                                     : "");
+            ports[k].host_ip = strdup(info->ports[k].host_ip != NULL ? info->ports[k].host_ip : "");
         }
         c->ports = ports;
         c->n_ports = ports != NULL ? info->n_ports : 0;

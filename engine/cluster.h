@@ -17,9 +17,9 @@
 #include "hdc/plugin.h"
 #include "plan.h"
 
-#define CLUSTER_ZK_IMAGE "hdc/zookeeper:latest"
-#define CLUSTER_BASE_IMAGE "hdc/base:latest"
-#define CLUSTER_CLIENT_IMAGE "hdc/client:latest"
+#define CLUSTER_ZK_IMAGE       "hdc/zookeeper:latest"
+#define CLUSTER_BASE_IMAGE     "hdc/base:latest"
+#define CLUSTER_CLIENT_IMAGE   "hdc/client:latest"
 #define CLUSTER_LOG_TAIL_LINES 20
 
 #define CLUSTER_EEXISTS  (-31301) /* a cluster of that name exists */
@@ -28,9 +28,9 @@
 
 enum cluster_node_state {
     CLUSTER_NODE_PLANNED,
-    CLUSTER_NODE_CREATED,         /* the container exists */
-    CLUSTER_NODE_WAITING,         /* it runs; its agent waits for `boot` */
-    CLUSTER_NODE_BOOTING,         /* `boot` written */
+    CLUSTER_NODE_CREATED, /* the container exists */
+    CLUSTER_NODE_WAITING, /* it runs; its agent waits for `boot` */
+    CLUSTER_NODE_BOOTING, /* `boot` written */
     CLUSTER_NODE_UP,
     CLUSTER_NODE_FAILED,
 };
@@ -42,14 +42,14 @@ typedef struct cluster_up_opts {
     const hdc_plugin_desc *desc;
     const char *name;
     unsigned datanodes;
-    unsigned timeout_s;           /* the whole `up`; 0: only the steps' deadlines */
-    int publish_classic;          /* host port = container port */
-    int rm_on_failure;            /* remove what was created if the up fails */
-    int follow;                   /* after success, go on writing logs until canceled */
-    const char *logs_root;        /* "logs": the cluster's go to <root>/<name>/; a
+    unsigned timeout_s;      /* the whole `up`; 0: only the steps' deadlines */
+    int publish_classic;     /* host port = container port */
+    int rm_on_failure;       /* remove what was created if the up fails */
+    int follow;              /* after success, go on writing logs until canceled */
+    const char *logs_root;   /* "logs": the cluster's go to <root>/<name>/; a
                                      previous run's are moved to <root>.backup.<pid>/ */
-    const char *test_user;        /* HDC_TEST_USER; NULL: "hdc" */
-    const char *subnet_pool;      /* HDC_SUBNET_POOL; NULL: the default */
+    const char *test_user;   /* HDC_TEST_USER; NULL: "hdc" */
+    const char *subnet_pool; /* HDC_SUBNET_POOL; NULL: the default */
     /* With follow: called once when the cluster is up (the report as the
      * final callback would give it), before the logs go on. */
     void (*on_ready)(void *data, const struct cluster_report *report);
@@ -60,22 +60,22 @@ typedef struct cluster_node_report {
     const char *cluster;
     const plan_node *node;
     enum cluster_node_state state;
-    uint64_t elapsed_ms;          /* since the up started, at this state */
-    const char *why;              /* FAILED: the reason, else NULL */
+    uint64_t elapsed_ms; /* since the up started, at this state */
+    const char *why;     /* FAILED: the reason, else NULL */
 } cluster_node_report;
 
 typedef struct cluster_endpoint {
     const char *service;
     const char *hostname;
     const char *role;
-    int port;                     /* in the container */
-    int host_port;                /* on 127.0.0.1 */
+    int port;      /* in the container */
+    int host_port; /* on 127.0.0.1 */
 } cluster_endpoint;
 
 /* The outcome. Borrowed: valid only during the callback. */
 typedef struct cluster_report {
-    int status;                   /* 0, CLUSTER_E*, DOCKER_E*, UV_ECANCELED, ... */
-    const char *message;          /* NULL on success; else what failed, where, and
+    int status;          /* 0, CLUSTER_E*, DOCKER_E*, UV_ECANCELED, ... */
+    const char *message; /* NULL on success; else what failed, where, and
                                      the last lines of the service's log */
     const plan *plan;
     const cluster_node_report *nodes; /* plan->n_nodes, in plan order */
@@ -83,12 +83,12 @@ typedef struct cluster_report {
     size_t n_endpoints;
     /* Phases, in ms since the start (0 if not reached). */
     uint64_t network_ms, zookeeper_ms, containers_ms, steps_ms, total_ms;
-    const char *const *step_names;  /* the steps in descriptor order */
-    const uint64_t *step_start_ms;  /* since the start */
+    const char *const *step_names; /* the steps in descriptor order */
+    const uint64_t *step_start_ms; /* since the start */
     const uint64_t *step_end_ms;
     size_t n_steps;
-    const char *logs_dir;         /* <root>/<cluster> */
-    const char *logs_backup;      /* where a previous run's logs went, or NULL */
+    const char *logs_dir;    /* <root>/<cluster> */
+    const char *logs_backup; /* where a previous run's logs went, or NULL */
 } cluster_report;
 
 typedef void (*cluster_progress_cb)(void *data, const cluster_node_report *node);
@@ -118,7 +118,7 @@ int cluster_down(uv_loop_t *loop, docker *d, const char *name, cluster_down_cb c
 typedef struct cluster_container {
     const char *cluster, *dist, *service, *hostname, *name, *state, *address;
     int exit_code;
-    int64_t created;              /* Unix seconds */
+    int64_t created; /* Unix seconds */
     const docker_port_binding *ports;
     size_t n_ports;
 } cluster_container;
@@ -139,15 +139,15 @@ typedef struct cluster_spec_in {
     const hdc_plugin_desc *image_desc; /* whose image; NULL: the plan's */
     const char *test_user;
     int publish_classic;
-    const char *host_port_of;     /* publish this port role on host_port */
+    const char *host_port_of; /* publish this port role on host_port */
     uint16_t host_port;
     const char *const *extra_env; /* more KEY=VALUE */
     size_t n_extra_env;
-    const char *network;          /* its ID (names can be ambiguous) */
+    const char *network; /* its ID (names can be ambiguous) */
 } cluster_spec_in;
 
 typedef struct cluster_spec {
-    docker_container_opts opts;   /* points into the buffers below */
+    docker_container_opts opts; /* points into the buffers below */
     char image[256];
     char label_buf[5][96];
     docker_kv labels[5];

@@ -21,8 +21,7 @@
 
 #include <string.h>
 
-void demux_init(demux *d, int raw, uint32_t max_frame, demux_cb cb, void *data)
-{
+void demux_init(demux *d, int raw, uint32_t max_frame, demux_cb cb, void *data) {
     memset(d, 0, sizeof(*d));
     d->cb = cb;
     d->data = data;
@@ -32,8 +31,7 @@ void demux_init(demux *d, int raw, uint32_t max_frame, demux_cb cb, void *data)
 }
 
 /* A complete header is in d->hdr: check it and start its frame. */
-static int demux__header(demux *d)
-{
+static int demux__header(demux *d) {
     const unsigned char *h = d->hdr;
     uint32_t size;
 
@@ -51,8 +49,7 @@ static int demux__header(demux *d)
     return 0;
 }
 
-int demux_feed(demux *d, const char *buf, size_t len)
-{
+int demux_feed(demux *d, const char *buf, size_t len) {
     const unsigned char *p = (const unsigned char *)buf;
     const unsigned char *end = p + len;
     int rc;
@@ -106,8 +103,7 @@ int demux_feed(demux *d, const char *buf, size_t len)
     return 0;
 }
 
-int demux_finish(demux *d)
-{
+int demux_finish(demux *d) {
     if (d->error)
         return d->error;
     if (!d->raw && (d->left != 0 || d->hdr_len != 0))
@@ -115,8 +111,7 @@ int demux_finish(demux *d)
     return d->error;
 }
 
-const char *demux_strerror(int err)
-{
+const char *demux_strerror(int err) {
     switch (err) {
     case 0: return "success";
     case DEMUX_EBADTYPE: return "unknown stream type in a frame header of a multiplexed stream";

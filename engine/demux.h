@@ -41,14 +41,14 @@ typedef int (*demux_cb)(void *data, int stream, const char *buf, size_t len);
 typedef struct demux {
     demux_cb cb;
     void *data;
-    int raw;                /* TTY: no frames, everything is stdout */
-    int error;              /* sticky: 0, a DEMUX_E* code, or the cb's value */
+    int raw;   /* TTY: no frames, everything is stdout */
+    int error; /* sticky: 0, a DEMUX_E* code, or the cb's value */
     uint32_t max_frame;
-    uint32_t left;          /* payload bytes of the current frame still due */
-    int stream;             /* the current frame's stream */
+    uint32_t left; /* payload bytes of the current frame still due */
+    int stream;    /* the current frame's stream */
     unsigned char hdr[8];
-    size_t hdr_len;         /* header bytes collected so far */
-    uint64_t frames;        /* headers read: for tests and statistics */
+    size_t hdr_len;  /* header bytes collected so far */
+    uint64_t frames; /* headers read: for tests and statistics */
 } demux;
 
 /* raw: nonzero for a TTY stream. max_frame: 0 means DEMUX_MAX_FRAME. */

@@ -48,7 +48,7 @@
 
 /* Deadlines of the calls that answer at once (ms). Streams, build, wait
  * and exec have none. */
-#define DOCKER_TIMEOUT_MS (120 * 1000)
+#define DOCKER_TIMEOUT_MS    (120 * 1000)
 #define DOCKER_STOP_GRACE_MS (60 * 1000)
 /* Cap of the error body collected from a streaming reply. */
 #define DOCKER_ERRBODY_MAX (64 * 1024)
@@ -60,15 +60,26 @@ struct docker {
     http_client *http;
     char *address;
     int closing;
-    size_t n_work;              /* build contexts being archived */
+    size_t n_work; /* build contexts being archived */
     int http_closed;
     void (*close_cb)(void *data);
     void *close_data;
 };
 
 enum call_kind {
-    K_PLAIN, K_ID, K_LIST, K_VERSION, K_PING, K_IMAGE, K_NETWORK, K_CONTAINER,
-    K_WAIT, K_EXEC, K_BUILD, K_LOGS, K_EVENTS,
+    K_PLAIN,
+    K_ID,
+    K_LIST,
+    K_VERSION,
+    K_PING,
+    K_IMAGE,
+    K_NETWORK,
+    K_CONTAINER,
+    K_WAIT,
+    K_EXEC,
+    K_BUILD,
+    K_LOGS,
+    K_EVENTS,
 };
 
 typedef struct docker_stream call;
@@ -78,7 +89,7 @@ typedef void (*call_ok_fn)(call *c, const http_response *res);
 struct docker_stream {
     docker *d;
     enum call_kind kind;
-    const char *what;           /* "container create": for messages */
+    const char *what; /* "container create": for messages */
     union {
         docker_cb plain;
         docker_id_cb id;
@@ -93,16 +104,16 @@ struct docker_stream {
     } cb;
     void *data;
     call_ok_fn ok;
-    http_request *req;          /* the request in flight, or NULL */
+    http_request *req; /* the request in flight, or NULL */
     int finished;
     int canceled;
-    int overlap_hint;           /* network create: map "overlaps" */
+    int overlap_hint; /* network create: map "overlaps" */
 
     /* Streams. */
-    int http_status;            /* of the current streaming reply */
-    char *errbody;              /* body of a non-2xx streaming reply */
+    int http_status; /* of the current streaming reply */
+    char *errbody;   /* body of a non-2xx streaming reply */
     size_t errbody_len;
-    int stream_err;             /* first error met while streaming */
+    int stream_err; /* first error met while streaming */
     char *stream_msg;
     lines ln;
     demux dm;
@@ -131,13 +142,11 @@ struct docker_stream {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static char *xstrdup(const char *s)
-{
+static char *xstrdup(const char *s) {
     return s ? strdup(s) : NULL;
 }
 
-static char *xasprintf(const char *fmt, ...)
-{
+static char *xasprintf(const char *fmt, ...) {
     va_list ap;
     char *s;
     int n;
@@ -148,21 +157,18 @@ static char *xasprintf(const char *fmt, ...)
     return n < 0 ? NULL : s;
 }
 
-static const char *jstr(const json_t *o, const char *key)
-{
+static const char *jstr(const json_t *o, const char *key) {
     const char *s = json_string_value(json_object_get(o, key));
     return s ? s : "";
 }
 
-static const char *jstr_or_null(const json_t *o, const char *key)
-{
+static const char *jstr_or_null(const json_t *o, const char *key) {
     return json_string_value(json_object_get(o, key));
 }
 
 /* ---- the client --------------------------------------------------------- */
 
-int docker_new(uv_loop_t *loop, const char *address, docker **out)
-{
+int docker_new(uv_loop_t *loop, const char *address, docker **out) {
     docker *d;
     int rc;
 
@@ -194,8 +200,7 @@ int docker_new(uv_loop_t *loop, const char *address, docker **out)
     return 0;
 }
 
-static void docker__maybe_free(docker *d)
-{
+static void docker__maybe_free(docker *d) {
     void (*cb)(void *) = d->close_cb;
     void *data = d->close_data;
 
@@ -207,15 +212,13 @@ static void docker__maybe_free(docker *d)
         cb(data);
 }
 
-static void docker__http_closed(void *data)
-{
+static void docker__http_closed(void *data) {
     docker *d = data;
     d->http_closed = 1;
     docker__maybe_free(d);
 }
 
-void docker_close(docker *d, void (*cb)(void *data), void *data)
-{
+void docker_close(docker *d, void (*cb)(void *data), void *data) {
     if (!d || d->closing)
         return;
     d->closing = 1;
@@ -224,13 +227,11 @@ void docker_close(docker *d, void (*cb)(void *data), void *data)
     http_client_close(d->http, docker__http_closed, d);
 }
 
-const char *docker_address(const docker *d)
-{
+const char *docker_address(const docker *d) {
     return d->address;
 }
 
-const char *docker_strerror(int err)
-{
+const char *docker_strerror(int err) {
     switch (err) {
     case 0: return "success";
     case DOCKER_ENOENGINE: return "no Docker engine answers";
@@ -251,8 +252,7 @@ const char *docker_strerror(int err)
 
 /* ---- calls -------------------------------------------------------------- */
 
-static call *call_new(docker *d, enum call_kind kind, const char *what, void *data)
-{
+static call *call_new(docker *d, enum call_kind kind, const char *what, void *data) {
     call *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
@@ -263,8 +263,7 @@ static call *call_new(docker *d, enum call_kind kind, const char *what, void *da
     return c;
 }
 
-static void call_free(call *c)
-{
+static void call_free(call *c) {
     if (c->have_ln)
         lines_free(&c->ln);
     if (c->tar_path) {
@@ -282,8 +281,7 @@ static void call_free(call *c)
 }
 
 /* Ends the call with an error: the user's callback, with empty results. */
-static void call_fail(call *c, int status, const char *msg)
-{
+static void call_fail(call *c, int status, const char *msg) {
     void *data = c->data;
 
     if (c->finished)
@@ -292,8 +290,11 @@ static void call_fail(call *c, int status, const char *msg)
     if (!msg)
         msg = docker_strerror(status);
     switch (c->kind) {
-    case K_PLAIN: case K_LOGS: case K_EVENTS: c->cb.plain(data, status, msg); break;
-    case K_ID: case K_BUILD: c->cb.id(data, status, msg, NULL); break;
+    case K_PLAIN:
+    case K_LOGS:
+    case K_EVENTS: c->cb.plain(data, status, msg); break;
+    case K_ID:
+    case K_BUILD: c->cb.id(data, status, msg, NULL); break;
     case K_LIST: c->cb.list(data, status, msg, NULL, 0); break;
     case K_VERSION: c->cb.version(data, status, msg, NULL); break;
     case K_PING: c->cb.ping(data, status, msg, NULL); break;
@@ -306,8 +307,7 @@ static void call_fail(call *c, int status, const char *msg)
     call_free(c);
 }
 
-static void call_failf(call *c, int status, const char *fmt, ...)
-{
+static void call_failf(call *c, int status, const char *fmt, ...) {
     va_list ap;
     char *msg = NULL;
 
@@ -320,8 +320,7 @@ static void call_failf(call *c, int status, const char *fmt, ...)
 }
 
 /* The message for a transport error (no HTTP reply). */
-static void call_fail_transport(call *c, int status, int got_head)
-{
+static void call_fail_transport(call *c, int status, int got_head) {
     docker *d = c->d;
 
     if (status == UV_ECANCELED || c->canceled) {
@@ -330,36 +329,40 @@ static void call_fail_transport(call *c, int status, int got_head)
     }
     if (!got_head) {
         switch (status) {
-        case UV_ENOENT: case UV_ECONNREFUSED: case UV_ENOTSOCK: case UV_EHOSTUNREACH:
-        case UV_ENETUNREACH: case UV_EADDRNOTAVAIL: case UV_EAI_NONAME: case UV_ENOTDIR:
+        case UV_ENOENT:
+        case UV_ECONNREFUSED:
+        case UV_ENOTSOCK:
+        case UV_EHOSTUNREACH:
+        case UV_ENETUNREACH:
+        case UV_EADDRNOTAVAIL:
+        case UV_EAI_NONAME:
+        case UV_ENOTDIR:
             call_failf(c, DOCKER_ENOENGINE,
                        "no Docker engine at %s: run scripts/setup.sh or set DOCKER_HOST",
                        d->address);
             return;
-        case UV_EACCES: case UV_EPERM:
+        case UV_EACCES:
+        case UV_EPERM:
             call_failf(c, DOCKER_ENOENGINE,
                        "no access to the Docker engine at %s (%s): join the docker group, "
                        "or set DOCKER_HOST",
                        d->address, uv_strerror(status));
             return;
-        default:
-            break;
+        default: break;
         }
     }
     call_failf(c, status, "%s: Docker engine at %s: %s", c->what, d->address,
                docker_strerror(status));
 }
 
-static void call_on_head(void *data, const http_response *res)
-{
+static void call_on_head(void *data, const http_response *res) {
     call *c = data;
     c->http_status = res->status;
 }
 
 /* Body bytes of a streaming reply: to the stream's parser, or collected
  * when the reply is an error. */
-static void call_on_data(void *data, const char *buf, size_t len)
-{
+static void call_on_data(void *data, const char *buf, size_t len) {
     call *c = data;
     int rc;
 
@@ -398,8 +401,7 @@ static void call_on_data(void *data, const char *buf, size_t len)
 }
 
 /* Records the first stream error with its message. */
-static void call_stream_error(call *c, int status, const char *fmt, ...)
-{
+static void call_stream_error(call *c, int status, const char *fmt, ...) {
     va_list ap;
 
     if (c->stream_msg)
@@ -411,8 +413,7 @@ static void call_stream_error(call *c, int status, const char *fmt, ...)
     c->stream_err = status;
 }
 
-static void call_on_done(void *data, int status, const http_response *res)
-{
+static void call_on_done(void *data, int status, const http_response *res) {
     call *c = data;
     const char *body = NULL;
     size_t body_len = 0;
@@ -432,8 +433,7 @@ static void call_on_done(void *data, int status, const http_response *res)
         return;
     }
     if (c->stream_err) {
-        const char *m = c->have_dm ? demux_strerror(c->stream_err)
-                                   : lines_strerror(c->stream_err);
+        const char *m = c->have_dm ? demux_strerror(c->stream_err) : lines_strerror(c->stream_err);
         call_failf(c, c->have_dm ? DOCKER_ESTREAM : DOCKER_EPROTO, "%s: %s", c->what, m);
         return;
     }
@@ -464,8 +464,7 @@ static void call_on_done(void *data, int status, const http_response *res)
 /* Starts c's (next) request. body: a JSON body (borrowed), or NULL. */
 static int call_start(call *c, const char *method, const char *target, const json_t *body,
                       unsigned flags, uint64_t timeout_ms, const char *body_file,
-                      const char *content_type)
-{
+                      const char *content_type) {
     http_request_opts o;
     http_request_cbs cbs;
     http_header hdr[1];
@@ -505,8 +504,7 @@ static int call_start(call *c, const char *method, const char *target, const jso
     return rc;
 }
 
-int docker_stream_cancel(docker_stream *s)
-{
+int docker_stream_cancel(docker_stream *s) {
     if (!s || s->finished || s->canceled)
         return UV_EALREADY;
     s->canceled = 1;
@@ -519,16 +517,14 @@ int docker_stream_cancel(docker_stream *s)
 
 /* ---- replies of the simple calls ---------------------------------------- */
 
-static void ok_plain(call *c, const http_response *res)
-{
+static void ok_plain(call *c, const http_response *res) {
     c->finished = 1;
     c->cb.plain(c->data, 0, NULL);
     call_free(c);
 }
 
 /* Parses a buffered JSON body; on failure ends the call. */
-static json_t *call_json(call *c, const http_response *res)
-{
+static json_t *call_json(call *c, const http_response *res) {
     json_error_t jerr;
     json_t *root = json_loadb(res->body ? res->body : "", res->body ? res->body_len : 0, 0, &jerr);
     if (!root)
@@ -537,8 +533,7 @@ static json_t *call_json(call *c, const http_response *res)
     return root;
 }
 
-static void ok_id(call *c, const http_response *res)
-{
+static void ok_id(call *c, const http_response *res) {
     json_t *root = call_json(c, res);
     const char *id;
 
@@ -556,8 +551,7 @@ static void ok_id(call *c, const http_response *res)
     call_free(c);
 }
 
-static void ok_list(call *c, const http_response *res)
-{
+static void ok_list(call *c, const http_response *res) {
     json_t *root = call_json(c, res), *o;
     docker_object *objs;
     size_t i, n;
@@ -602,8 +596,7 @@ static void ok_list(call *c, const http_response *res)
     call_free(c);
 }
 
-static void ok_version(call *c, const http_response *res)
-{
+static void ok_version(call *c, const http_response *res) {
     json_t *root = call_json(c, res);
     docker_version v;
 
@@ -621,16 +614,14 @@ static void ok_version(call *c, const http_response *res)
     call_free(c);
 }
 
-static void ok_ping(call *c, const http_response *res)
-{
+static void ok_ping(call *c, const http_response *res) {
     const char *v = http_response_header(res, "API-Version");
     c->finished = 1;
     c->cb.ping(c->data, 0, NULL, v ? v : "");
     call_free(c);
 }
 
-static void ok_image(call *c, const http_response *res)
-{
+static void ok_image(call *c, const http_response *res) {
     json_t *root = call_json(c, res);
     docker_image_info info;
 
@@ -647,8 +638,7 @@ static void ok_image(call *c, const http_response *res)
     call_free(c);
 }
 
-static void ok_network(call *c, const http_response *res)
-{
+static void ok_network(call *c, const http_response *res) {
     json_t *root = call_json(c, res);
     docker_network_info info;
 
@@ -665,8 +655,7 @@ static void ok_network(call *c, const http_response *res)
     call_free(c);
 }
 
-static void ok_container(call *c, const http_response *res)
-{
+static void ok_container(call *c, const http_response *res) {
     json_t *root = call_json(c, res);
     docker_container_info info;
     int rc;
@@ -688,8 +677,7 @@ static void ok_container(call *c, const http_response *res)
     call_free(c);
 }
 
-static void ok_wait(call *c, const http_response *res)
-{
+static void ok_wait(call *c, const http_response *res) {
     json_t *root = call_json(c, res), *code, *err;
     const char *emsg;
 
@@ -712,10 +700,9 @@ static void ok_wait(call *c, const http_response *res)
 
 /* Allocates a call and starts its one request; on failure nothing is
  * called and the error is returned. */
-static int simple(docker *d, enum call_kind kind, const char *what, void (*cb)(void),
-                  void *data, call_ok_fn ok, const char *method, const char *target,
-                  const json_t *body, unsigned flags, uint64_t timeout_ms, int overlap_hint)
-{
+static int simple(docker *d, enum call_kind kind, const char *what, void (*cb)(void), void *data,
+                  call_ok_fn ok, const char *method, const char *target, const json_t *body,
+                  unsigned flags, uint64_t timeout_ms, int overlap_hint) {
     call *c;
     int rc;
 
@@ -742,8 +729,7 @@ static int simple(docker *d, enum call_kind kind, const char *what, void (*cb)(v
 #define FN(f) ((void (*)(void))(f))
 
 /* "/v1.41" + fmt with one escaped path argument. */
-static char *path1(const char *fmt, const char *arg, const char *suffix)
-{
+static char *path1(const char *fmt, const char *arg, const char *suffix) {
     char *e = docker_url_escape(arg ? arg : "");
     char *s = NULL;
     if (e)
@@ -752,24 +738,21 @@ static char *path1(const char *fmt, const char *arg, const char *suffix)
     return s;
 }
 
-int docker_ping(docker *d, docker_ping_cb cb, void *data)
-{
+int docker_ping(docker *d, docker_ping_cb cb, void *data) {
     if (!cb)
         return UV_EINVAL;
     return simple(d, K_PING, "ping", FN(cb), data, ok_ping, "GET", "/_ping", NULL, 0,
                   DOCKER_TIMEOUT_MS, 0);
 }
 
-int docker_version_get(docker *d, docker_version_cb cb, void *data)
-{
+int docker_version_get(docker *d, docker_version_cb cb, void *data) {
     if (!cb)
         return UV_EINVAL;
-    return simple(d, K_VERSION, "version", FN(cb), data, ok_version, "GET", V "/version", NULL,
-                  0, DOCKER_TIMEOUT_MS, 0);
+    return simple(d, K_VERSION, "version", FN(cb), data, ok_version, "GET", V "/version", NULL, 0,
+                  DOCKER_TIMEOUT_MS, 0);
 }
 
-int docker_image_inspect(docker *d, const char *name, docker_image_cb cb, void *data)
-{
+int docker_image_inspect(docker *d, const char *name, docker_image_cb cb, void *data) {
     char *t;
     int rc;
 
@@ -782,8 +765,7 @@ int docker_image_inspect(docker *d, const char *name, docker_image_cb cb, void *
     return rc;
 }
 
-int docker_image_remove(docker *d, const char *name, int force, docker_cb cb, void *data)
-{
+int docker_image_remove(docker *d, const char *name, int force, docker_cb cb, void *data) {
     char *t;
     int rc;
 
@@ -796,8 +778,7 @@ int docker_image_remove(docker *d, const char *name, int force, docker_cb cb, vo
     return rc;
 }
 
-int docker_image_list(docker *d, const char *label, docker_list_cb cb, void *data)
-{
+int docker_image_list(docker *d, const char *label, docker_list_cb cb, void *data) {
     char *t;
     int rc;
 
@@ -810,8 +791,7 @@ int docker_image_list(docker *d, const char *label, docker_list_cb cb, void *dat
     return rc;
 }
 
-int docker_network_create(docker *d, const docker_network_opts *opts, docker_id_cb cb, void *data)
-{
+int docker_network_create(docker *d, const docker_network_opts *opts, docker_id_cb cb, void *data) {
     json_t *body;
     int rc;
 
@@ -820,14 +800,13 @@ int docker_network_create(docker *d, const docker_network_opts *opts, docker_id_
     body = docker_network_create_body(opts);
     if (!body)
         return UV_EINVAL;
-    rc = simple(d, K_ID, "network create", FN(cb), data, ok_id, "POST", V "/networks/create",
-                body, 0, DOCKER_TIMEOUT_MS, 1);
+    rc = simple(d, K_ID, "network create", FN(cb), data, ok_id, "POST", V "/networks/create", body,
+                0, DOCKER_TIMEOUT_MS, 1);
     json_decref(body);
     return rc;
 }
 
-int docker_network_inspect(docker *d, const char *name, docker_network_cb cb, void *data)
-{
+int docker_network_inspect(docker *d, const char *name, docker_network_cb cb, void *data) {
     char *t;
     int rc;
 
@@ -840,8 +819,7 @@ int docker_network_inspect(docker *d, const char *name, docker_network_cb cb, vo
     return rc;
 }
 
-int docker_network_remove(docker *d, const char *name, docker_cb cb, void *data)
-{
+int docker_network_remove(docker *d, const char *name, docker_cb cb, void *data) {
     char *t;
     int rc;
 
@@ -855,8 +833,7 @@ int docker_network_remove(docker *d, const char *name, docker_cb cb, void *data)
 }
 
 int docker_volume_create(docker *d, const char *name, const docker_kv *labels, size_t n_labels,
-                         docker_cb cb, void *data)
-{
+                         docker_cb cb, void *data) {
     json_t *body, *lb = json_object();
     int rc;
 
@@ -867,14 +844,13 @@ int docker_volume_create(docker *d, const char *name, const docker_kv *labels, s
     body = json_pack("{s:s, s:o}", "Name", name, "Labels", lb);
     if (!body)
         return UV_ENOMEM;
-    rc = simple(d, K_PLAIN, "volume create", FN(cb), data, ok_plain, "POST",
-                V "/volumes/create", body, 0, DOCKER_TIMEOUT_MS, 0);
+    rc = simple(d, K_PLAIN, "volume create", FN(cb), data, ok_plain, "POST", V "/volumes/create",
+                body, 0, DOCKER_TIMEOUT_MS, 0);
     json_decref(body);
     return rc;
 }
 
-int docker_volume_remove(docker *d, const char *name, int force, docker_cb cb, void *data)
-{
+int docker_volume_remove(docker *d, const char *name, int force, docker_cb cb, void *data) {
     char *t;
     int rc;
 
@@ -887,8 +863,7 @@ int docker_volume_remove(docker *d, const char *name, int force, docker_cb cb, v
     return rc;
 }
 
-int docker_volume_list(docker *d, const char *label, docker_list_cb cb, void *data)
-{
+int docker_volume_list(docker *d, const char *label, docker_list_cb cb, void *data) {
     char *t;
     int rc;
 
@@ -901,8 +876,7 @@ int docker_volume_list(docker *d, const char *label, docker_list_cb cb, void *da
     return rc;
 }
 
-int docker_network_list(docker *d, const char *label, docker_list_cb cb, void *data)
-{
+int docker_network_list(docker *d, const char *label, docker_list_cb cb, void *data) {
     char *t;
     int rc;
 
@@ -916,8 +890,7 @@ int docker_network_list(docker *d, const char *label, docker_list_cb cb, void *d
 }
 
 int docker_container_create(docker *d, const docker_container_opts *opts, docker_id_cb cb,
-                            void *data)
-{
+                            void *data) {
     json_t *body;
     char *t, *name = NULL;
     int rc;
@@ -941,8 +914,7 @@ int docker_container_create(docker *d, const docker_container_opts *opts, docker
     return rc;
 }
 
-int docker_container_start(docker *d, const char *id, docker_cb cb, void *data)
-{
+int docker_container_start(docker *d, const char *id, docker_cb cb, void *data) {
     char *t;
     int rc;
 
@@ -955,8 +927,7 @@ int docker_container_start(docker *d, const char *id, docker_cb cb, void *data)
     return rc;
 }
 
-int docker_container_stop(docker *d, const char *id, int timeout_s, docker_cb cb, void *data)
-{
+int docker_container_stop(docker *d, const char *id, int timeout_s, docker_cb cb, void *data) {
     char q[32] = "";
     char *t;
     int rc;
@@ -968,13 +939,13 @@ int docker_container_stop(docker *d, const char *id, int timeout_s, docker_cb cb
     t = path1(V "/containers/%s/stop%s", id, q);
     rc = simple(d, K_PLAIN, "container stop", FN(cb), data, ok_plain, "POST", t, NULL, 0,
                 DOCKER_TIMEOUT_MS + (timeout_s > 0 ? (uint64_t)timeout_s * 1000 : 0) +
-                    DOCKER_STOP_GRACE_MS, 0);
+                    DOCKER_STOP_GRACE_MS,
+                0);
     free(t);
     return rc;
 }
 
-int docker_container_kill(docker *d, const char *id, const char *signal, docker_cb cb, void *data)
-{
+int docker_container_kill(docker *d, const char *id, const char *signal, docker_cb cb, void *data) {
     char *t, *sig, *q;
     int rc;
 
@@ -992,8 +963,7 @@ int docker_container_kill(docker *d, const char *id, const char *signal, docker_
 }
 
 int docker_container_remove(docker *d, const char *id, int force, int volumes, docker_cb cb,
-                            void *data)
-{
+                            void *data) {
     char q[32];
     char *t;
     int rc;
@@ -1008,22 +978,20 @@ int docker_container_remove(docker *d, const char *id, int force, int volumes, d
     return rc;
 }
 
-int docker_container_inspect(docker *d, const char *id, docker_container_cb cb, void *data)
-{
+int docker_container_inspect(docker *d, const char *id, docker_container_cb cb, void *data) {
     char *t;
     int rc;
 
     if (!id || !cb)
         return UV_EINVAL;
     t = path1(V "/containers/%s/json%s", id, NULL);
-    rc = simple(d, K_CONTAINER, "container inspect", FN(cb), data, ok_container, "GET", t, NULL,
-                0, DOCKER_TIMEOUT_MS, 0);
+    rc = simple(d, K_CONTAINER, "container inspect", FN(cb), data, ok_container, "GET", t, NULL, 0,
+                DOCKER_TIMEOUT_MS, 0);
     free(t);
     return rc;
 }
 
-int docker_container_list(docker *d, const char *label, docker_list_cb cb, void *data)
-{
+int docker_container_list(docker *d, const char *label, docker_list_cb cb, void *data) {
     char *t;
     int rc;
 
@@ -1036,8 +1004,7 @@ int docker_container_list(docker *d, const char *label, docker_list_cb cb, void 
     return rc;
 }
 
-int docker_container_wait(docker *d, const char *id, docker_wait_cb cb, void *data)
-{
+int docker_container_wait(docker *d, const char *id, docker_wait_cb cb, void *data) {
     char *t;
     int rc;
 
@@ -1051,8 +1018,7 @@ int docker_container_wait(docker *d, const char *id, docker_wait_cb cb, void *da
 
 /* ---- logs and events ----------------------------------------------------- */
 
-static int logs_on_piece(void *data, int stream, const char *buf, size_t len)
-{
+static int logs_on_piece(void *data, int stream, const char *buf, size_t len) {
     call *c = data;
 
     if (stream == DEMUX_SYSTEMERR) {
@@ -1069,8 +1035,7 @@ static int logs_on_piece(void *data, int stream, const char *buf, size_t len)
 }
 
 /* A stream's reply is complete: the end of the stream. */
-static void ok_stream_end(call *c, const http_response *res)
-{
+static void ok_stream_end(call *c, const http_response *res) {
     int rc = 0;
 
     if (c->have_dm)
@@ -1091,8 +1056,7 @@ static void ok_stream_end(call *c, const http_response *res)
     call_free(c);
 }
 
-static int start_stream(call *c, const char *target, docker_stream **out)
-{
+static int start_stream(call *c, const char *target, docker_stream **out) {
     int rc = call_start(c, "GET", target, NULL, 0, 0, NULL, NULL);
     if (rc) {
         c->finished = 1;
@@ -1104,9 +1068,8 @@ static int start_stream(call *c, const char *target, docker_stream **out)
     return 0;
 }
 
-int docker_logs(docker *d, const char *id, const docker_logs_opts *opts,
-                docker_output_cb on_output, docker_cb cb, void *data, docker_stream **out)
-{
+int docker_logs(docker *d, const char *id, const docker_logs_opts *opts, docker_output_cb on_output,
+                docker_cb cb, void *data, docker_stream **out) {
     docker_logs_opts none;
     call *c;
     char *t;
@@ -1140,8 +1103,7 @@ int docker_logs(docker *d, const char *id, const docker_logs_opts *opts,
 
 int docker_container_archive(docker *d, const char *id, const char *path,
                              docker_output_cb on_output, docker_cb cb, void *data,
-                             docker_stream **out)
-{
+                             docker_stream **out) {
     char *e_id, *e_path, *t;
     call *c;
     int rc;
@@ -1170,8 +1132,7 @@ int docker_container_archive(docker *d, const char *id, const char *path,
     return rc;
 }
 
-static int events_on_line(void *data, char *line, size_t len)
-{
+static int events_on_line(void *data, char *line, size_t len) {
     call *c = data;
     json_error_t jerr;
     json_t *ev;
@@ -1194,9 +1155,8 @@ static int events_on_line(void *data, char *line, size_t len)
     return 0;
 }
 
-int docker_events(docker *d, const docker_events_opts *opts, docker_event_cb on_event,
-                  docker_cb cb, void *data, docker_stream **out)
-{
+int docker_events(docker *d, const docker_events_opts *opts, docker_event_cb on_event, docker_cb cb,
+                  void *data, docker_stream **out) {
     docker_events_opts none;
     call *c;
     char *t;
@@ -1230,8 +1190,7 @@ int docker_events(docker *d, const docker_events_opts *opts, docker_event_cb on_
 
 /* ---- build ----------------------------------------------------------------- */
 
-static int build_on_line(void *data, char *line, size_t len)
-{
+static int build_on_line(void *data, char *line, size_t len) {
     call *c = data;
     docker_build_progress p;
     json_t *root = NULL;
@@ -1259,8 +1218,7 @@ static int build_on_line(void *data, char *line, size_t len)
     return 0;
 }
 
-static void build_ok(call *c, const http_response *res)
-{
+static void build_ok(call *c, const http_response *res) {
     int rc = lines_finish(&c->ln);
 
     if (c->stream_msg) {
@@ -1280,8 +1238,7 @@ static void build_ok(call *c, const http_response *res)
     call_free(c);
 }
 
-static void build_work(uv_work_t *w)
-{
+static void build_work(uv_work_t *w) {
     call *c = w->data;
     const char *tmp = getenv("TMPDIR");
     int fd;
@@ -1306,8 +1263,7 @@ static void build_work(uv_work_t *w)
     c->work_rc = docker_context_archive(c->context_dir, c->tar_path, c->err, sizeof(c->err));
 }
 
-static void build_after_work(uv_work_t *w, int status)
-{
+static void build_after_work(uv_work_t *w, int status) {
     call *c = w->data;
     docker *d = c->d;
     int rc;
@@ -1327,8 +1283,7 @@ static void build_after_work(uv_work_t *w, int status)
 }
 
 int docker_build(docker *d, const docker_build_opts *opts, docker_build_progress_cb on_progress,
-                 docker_id_cb cb, void *data, docker_stream **out)
-{
+                 docker_id_cb cb, void *data, docker_stream **out) {
     call *c;
     int rc;
 
@@ -1368,8 +1323,7 @@ int docker_build(docker *d, const docker_build_opts *opts, docker_build_progress
 
 static void exec_inspect(call *c);
 
-static void exec_inspect_ok(call *c, const http_response *res)
-{
+static void exec_inspect_ok(call *c, const http_response *res) {
     json_t *root = call_json(c, res), *code;
 
     if (!root)
@@ -1381,8 +1335,9 @@ static void exec_inspect_ok(call *c, const http_response *res)
             exec_inspect(c);
             return;
         }
-        call_failf(c, DOCKER_EPROTO, "exec: the command's output ended but Docker still "
-                                     "reports it running");
+        call_failf(c, DOCKER_EPROTO,
+                   "exec: the command's output ended but Docker still "
+                   "reports it running");
         return;
     }
     c->finished = 1;
@@ -1391,8 +1346,7 @@ static void exec_inspect_ok(call *c, const http_response *res)
     call_free(c);
 }
 
-static void exec_inspect(call *c)
-{
+static void exec_inspect(call *c) {
     char *t = path1(V "/exec/%s/json%s", c->exec_id, NULL);
     int rc;
 
@@ -1405,8 +1359,7 @@ static void exec_inspect(call *c)
 }
 
 /* The hijacked stream has ended. */
-static void exec_stream_ok(call *c, const http_response *res)
-{
+static void exec_stream_ok(call *c, const http_response *res) {
     int rc = demux_finish(&c->dm);
 
     if (c->stream_msg) {
@@ -1420,8 +1373,7 @@ static void exec_stream_ok(call *c, const http_response *res)
     exec_inspect(c);
 }
 
-static void exec_on_head(void *data, const http_response *res)
-{
+static void exec_on_head(void *data, const http_response *res) {
     call *c = data;
 
     c->http_status = res->status;
@@ -1434,12 +1386,11 @@ static void exec_on_head(void *data, const http_response *res)
     }
 }
 
-static void exec_created(call *c, const http_response *res)
-{
+static void exec_created(call *c, const http_response *res) {
     json_t *root = call_json(c, res), *body;
     http_request_opts o;
     http_request_cbs cbs;
-    http_header hdr[1] = { { "Content-Type", "application/json" } };
+    http_header hdr[1] = {{"Content-Type", "application/json"}};
     char *t, *text;
     int rc;
 
@@ -1490,9 +1441,8 @@ static void exec_created(call *c, const http_response *res)
         call_failf(c, rc, "exec: %s", docker_strerror(rc));
 }
 
-int docker_exec(docker *d, const char *id, const docker_exec_opts *opts,
-                docker_output_cb on_output, docker_exec_cb cb, void *data, docker_stream **out)
-{
+int docker_exec(docker *d, const char *id, const docker_exec_opts *opts, docker_output_cb on_output,
+                docker_exec_cb cb, void *data, docker_stream **out) {
     json_t *body;
     call *c;
     char *t;
@@ -1547,8 +1497,7 @@ int docker_exec(docker *d, const char *id, const docker_exec_opts *opts,
 
 /* ---- pure functions ------------------------------------------------------ */
 
-char *docker_url_escape(const char *s)
-{
+char *docker_url_escape(const char *s) {
     static const char hex[] = "0123456789ABCDEF";
     size_t n = strlen(s);
     char *out = malloc(3 * n + 1), *o = out;
@@ -1570,8 +1519,7 @@ char *docker_url_escape(const char *s)
     return out;
 }
 
-char *docker_filters_json(const docker_filter *filters, size_t n)
-{
+char *docker_filters_json(const docker_filter *filters, size_t n) {
     json_t *root = json_object();
     char *s = NULL;
 
@@ -1600,8 +1548,7 @@ exit:
 }
 
 /* Appends "&key=<escaped value>" (or "?" first) to *t. */
-static int q_add(char **t, const char *key, const char *value)
-{
+static int q_add(char **t, const char *key, const char *value) {
     char *e = docker_url_escape(value), *n;
 
     if (!e)
@@ -1615,8 +1562,7 @@ static int q_add(char **t, const char *key, const char *value)
     return 0;
 }
 
-static int q_add_filters(char **t, const docker_filter *f, size_t n)
-{
+static int q_add_filters(char **t, const docker_filter *f, size_t n) {
     char *js = docker_filters_json(f, n);
     int rc;
 
@@ -1628,8 +1574,7 @@ static int q_add_filters(char **t, const docker_filter *f, size_t n)
 }
 
 /* A JSON object of string values from key/value pairs, as text. */
-static char *kv_json(const docker_kv *kv, size_t n)
-{
+static char *kv_json(const docker_kv *kv, size_t n) {
     json_t *o = json_object();
     char *s;
 
@@ -1641,8 +1586,7 @@ static char *kv_json(const docker_kv *kv, size_t n)
     return s;
 }
 
-char *docker_build_target(const docker_build_opts *opts)
-{
+char *docker_build_target(const docker_build_opts *opts) {
     char *t = strdup(V "/build?rm=1&forcerm=1");
     char *js;
 
@@ -1676,8 +1620,7 @@ fail:
     return NULL;
 }
 
-char *docker_logs_target(const char *id, const docker_logs_opts *opts)
-{
+char *docker_logs_target(const char *id, const docker_logs_opts *opts) {
     unsigned streams = opts->streams ? opts->streams : DOCKER_STDOUT | DOCKER_STDERR;
     char *e = docker_url_escape(id), *t, *tail = NULL;
 
@@ -1688,20 +1631,18 @@ char *docker_logs_target(const char *id, const docker_logs_opts *opts)
     t = xasprintf(V "/containers/%s/logs?stdout=%d&stderr=%d&follow=%d&timestamps=%d"
                     "&since=%" PRId64 "&tail=%s",
                   e, (streams & DOCKER_STDOUT) ? 1 : 0, (streams & DOCKER_STDERR) ? 1 : 0,
-                  opts->follow ? 1 : 0, opts->timestamps ? 1 : 0, opts->since,
-                  tail ? tail : "all");
+                  opts->follow ? 1 : 0, opts->timestamps ? 1 : 0, opts->since, tail ? tail : "all");
     free(e);
     free(tail);
     return t;
 }
 
-char *docker_events_target(const docker_events_opts *opts)
-{
+char *docker_events_target(const docker_events_opts *opts) {
     docker_filter f[4] = {
-        { "type", opts->types, opts->n_types },
-        { "label", opts->labels, opts->n_labels },
-        { "event", opts->events, opts->n_events },
-        { "container", opts->containers, opts->n_containers },
+        {"type", opts->types, opts->n_types},
+        {"label", opts->labels, opts->n_labels},
+        {"event", opts->events, opts->n_events},
+        {"container", opts->containers, opts->n_containers},
     };
     char *t = strdup(V "/events");
     char num[32];
@@ -1726,10 +1667,9 @@ fail:
     return NULL;
 }
 
-char *docker_list_target(const char *base, const char *label)
-{
+char *docker_list_target(const char *base, const char *label) {
     char *t = xasprintf(V "%s", base);
-    docker_filter f = { "label", &label, 1 };
+    docker_filter f = {"label", &label, 1};
 
     if (t && label && q_add_filters(&t, &f, 1)) {
         free(t);
@@ -1738,16 +1678,14 @@ char *docker_list_target(const char *base, const char *label)
     return t;
 }
 
-static json_t *str_array(const char *const *v, size_t n)
-{
+static json_t *str_array(const char *const *v, size_t n) {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
         json_array_append_new(a, json_string(v[i] ? v[i] : ""));
     return a;
 }
 
-static json_t *kv_object(const docker_kv *kv, size_t n)
-{
+static json_t *kv_object(const docker_kv *kv, size_t n) {
     json_t *o = json_object();
     for (size_t i = 0; o && i < n; i++)
         if (kv[i].key)
@@ -1755,14 +1693,12 @@ static json_t *kv_object(const docker_kv *kv, size_t n)
     return o;
 }
 
-static void set_str(json_t *o, const char *key, const char *v)
-{
+static void set_str(json_t *o, const char *key, const char *v) {
     if (v)
         json_object_set_new(o, key, json_string(v));
 }
 
-json_t *docker_container_create_body(const docker_container_opts *o)
-{
+json_t *docker_container_create_body(const docker_container_opts *o) {
     json_t *b, *host, *exposed, *bindings;
     char key[32];
 
@@ -1837,8 +1773,7 @@ json_t *docker_container_create_body(const docker_container_opts *o)
     return b;
 }
 
-json_t *docker_network_create_body(const docker_network_opts *o)
-{
+json_t *docker_network_create_body(const docker_network_opts *o) {
     json_t *b;
 
     if (!o->name || !*o->name || (o->gateway && !o->subnet))
@@ -1862,8 +1797,7 @@ json_t *docker_network_create_body(const docker_network_opts *o)
     return b;
 }
 
-json_t *docker_exec_create_body(const docker_exec_opts *o)
-{
+json_t *docker_exec_create_body(const docker_exec_opts *o) {
     json_t *b;
 
     if (o->n_cmd == 0 || !o->cmd)
@@ -1883,8 +1817,7 @@ json_t *docker_exec_create_body(const docker_exec_opts *o)
     return b;
 }
 
-int docker_api_error(const char *what, int http_status, const char *body, size_t len, char **msg)
-{
+int docker_api_error(const char *what, int http_status, const char *body, size_t len, char **msg) {
     json_t *root = NULL;
     const char *m = NULL;
     int rc;
@@ -1916,8 +1849,7 @@ int docker_api_error(const char *what, int http_status, const char *body, size_t
     return rc;
 }
 
-int docker_build_line_parse(const char *line, size_t len, json_t **root, docker_build_progress *p)
-{
+int docker_build_line_parse(const char *line, size_t len, json_t **root, docker_build_progress *p) {
     json_error_t jerr;
     json_t *r, *aux, *ed;
     size_t i = 0;
@@ -1950,8 +1882,7 @@ int docker_build_line_parse(const char *line, size_t len, json_t **root, docker_
     return 0;
 }
 
-int docker_container_info_parse(const json_t *root, docker_container_info *out)
-{
+int docker_container_info_parse(const json_t *root, docker_container_info *out) {
     const json_t *cfg, *state, *ns, *nets, *ports, *v;
     const char *key;
     size_t n;
@@ -2035,8 +1966,7 @@ int docker_container_info_parse(const json_t *root, docker_container_info *out)
     return 0;
 }
 
-void docker_container_info_clear(docker_container_info *info)
-{
+void docker_container_info_clear(docker_container_info *info) {
     free(info->networks);
     free(info->ports);
     info->networks = NULL;
@@ -2045,8 +1975,7 @@ void docker_container_info_clear(docker_container_info *info)
 }
 
 uint16_t docker_container_host_port(const docker_container_info *info, uint16_t port,
-                                    const char *proto)
-{
+                                    const char *proto) {
     if (!proto)
         proto = "tcp";
     for (size_t i = 0; i < info->n_ports; i++)
@@ -2056,8 +1985,7 @@ uint16_t docker_container_host_port(const docker_container_info *info, uint16_t 
     return 0;
 }
 
-int docker_network_info_parse(const json_t *root, docker_network_info *out)
-{
+int docker_network_info_parse(const json_t *root, docker_network_info *out) {
     const json_t *cfg;
 
     memset(out, 0, sizeof(*out));
@@ -2076,8 +2004,7 @@ int docker_network_info_parse(const json_t *root, docker_network_info *out)
     return 0;
 }
 
-int docker_image_info_parse(const json_t *root, docker_image_info *out)
-{
+int docker_image_info_parse(const json_t *root, docker_image_info *out) {
     memset(out, 0, sizeof(*out));
     if (!json_is_object(root) || !json_is_string(json_object_get(root, "Id")))
         return DOCKER_EPROTO;
@@ -2092,8 +2019,7 @@ int docker_image_info_parse(const json_t *root, docker_image_info *out)
 
 /* ---- the build context ---------------------------------------------------- */
 
-int docker_context_archive(const char *dir, const char *tar_path, char *err, size_t err_len)
-{
+int docker_context_archive(const char *dir, const char *tar_path, char *err, size_t err_len) {
     struct archive *disk = NULL, *w = NULL;
     struct archive_entry *entry = NULL;
     char *root = NULL, buf[65536];

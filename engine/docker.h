@@ -28,7 +28,7 @@
 #include <jansson.h>
 #include <uv.h>
 
-#define DOCKER_API_VERSION "1.41"
+#define DOCKER_API_VERSION  "1.41"
 #define DOCKER_DEFAULT_HOST "unix:///var/run/docker.sock"
 
 #define DOCKER_ENOENGINE (-32201) /* nothing answers at the address */
@@ -38,9 +38,10 @@
 #define DOCKER_EOVERLAP  (-32205) /* network create: the subnet overlaps another */
 #define DOCKER_EPROTO    (-32206) /* a reply we cannot understand (bad JSON, ...) */
 #define DOCKER_EBUILD    (-32207) /* the build failed (msg: Docker's errorDetail) */
-#define DOCKER_ESTREAM   (-32208) /* a log or exec stream was malformed or
+#define DOCKER_ESTREAM \
+    (-32208)                     /* a log or exec stream was malformed or
                                      carried a daemon-side error */
-#define DOCKER_ECONTEXT  (-32209) /* the build context could not be archived */
+#define DOCKER_ECONTEXT (-32209) /* the build context could not be archived */
 
 typedef struct docker docker;
 typedef struct docker_stream docker_stream;
@@ -85,8 +86,8 @@ typedef struct docker_object {
     const char *id;
     const char *name;
 } docker_object;
-typedef void (*docker_list_cb)(void *data, int status, const char *msg,
-                               const docker_object *objs, size_t n);
+typedef void (*docker_list_cb)(void *data, int status, const char *msg, const docker_object *objs,
+                               size_t n);
 
 /* A piece of a stream: stream is DOCKER_STDOUT (1) or DOCKER_STDERR (2)
  * (the same numbers as DEMUX_STDOUT / DEMUX_STDERR), the bytes borrowed
@@ -96,13 +97,12 @@ typedef void (*docker_output_cb)(void *data, int stream, const char *buf, size_t
 /* ---- engine ----------------------------------------------------------- */
 
 typedef struct docker_version {
-    const char *version;          /* "20.10.24+dfsg1" */
-    const char *api_version;      /* "1.41" */
+    const char *version;     /* "20.10.24+dfsg1" */
+    const char *api_version; /* "1.41" */
     const char *min_api_version;
     const char *os, *arch, *kernel_version;
 } docker_version;
-typedef void (*docker_version_cb)(void *data, int status, const char *msg,
-                                  const docker_version *v);
+typedef void (*docker_version_cb)(void *data, int status, const char *msg, const docker_version *v);
 
 /* GET /_ping: api_version is the engine's API-Version header (or ""). */
 typedef void (*docker_ping_cb)(void *data, int status, const char *msg, const char *api_version);
@@ -112,10 +112,10 @@ int docker_version_get(docker *d, docker_version_cb cb, void *data);
 /* ---- images ------------------------------------------------------------ */
 
 typedef struct docker_image_info {
-    const char *id;               /* "sha256:..." */
+    const char *id; /* "sha256:..." */
     int64_t size;
-    const json_t *labels;         /* object, or NULL */
-    const json_t *raw;            /* the whole inspect reply */
+    const json_t *labels; /* object, or NULL */
+    const json_t *raw;    /* the whole inspect reply */
 } docker_image_info;
 typedef void (*docker_image_cb)(void *data, int status, const char *msg,
                                 const docker_image_info *info);
@@ -126,12 +126,12 @@ int docker_image_remove(docker *d, const char *name, int force, docker_cb cb, vo
 int docker_image_list(docker *d, const char *label, docker_list_cb cb, void *data);
 
 typedef struct docker_build_opts {
-    const char *context_dir;      /* archived as the build context */
-    const char *dockerfile;       /* path inside the context; NULL: "Dockerfile" */
-    const char *tag;              /* "name:tag", or NULL */
+    const char *context_dir; /* archived as the build context */
+    const char *dockerfile;  /* path inside the context; NULL: "Dockerfile" */
+    const char *tag;         /* "name:tag", or NULL */
     const docker_kv *buildargs;
     size_t n_buildargs;
-    const docker_kv *labels;      /* set on the image */
+    const docker_kv *labels; /* set on the image */
     size_t n_labels;
     int nocache;
 } docker_build_opts;
@@ -139,12 +139,12 @@ typedef struct docker_build_opts {
 /* One line of build output, as it arrives. Fields absent from the line
  * are NULL. */
 typedef struct docker_build_progress {
-    const char *stream;           /* output text, usually ending in "\n" */
-    const char *status;           /* e.g. a pull's status */
+    const char *stream; /* output text, usually ending in "\n" */
+    const char *status; /* e.g. a pull's status */
     const char *progress;
     const char *id;
-    const char *aux_id;           /* aux.ID: the image built */
-    const char *error;            /* errorDetail.message, else error */
+    const char *aux_id; /* aux.ID: the image built */
+    const char *error;  /* errorDetail.message, else error */
     const json_t *raw;
 } docker_build_progress;
 typedef void (*docker_build_progress_cb)(void *data, const docker_build_progress *p);
@@ -161,9 +161,9 @@ int docker_build(docker *d, const docker_build_opts *opts, docker_build_progress
 
 typedef struct docker_network_opts {
     const char *name;
-    const char *driver;           /* NULL: "bridge" */
-    const char *subnet;           /* "172.29.7.0/24": needed for static addresses */
-    const char *gateway;          /* "172.29.7.1", or NULL */
+    const char *driver;  /* NULL: "bridge" */
+    const char *subnet;  /* "172.29.7.0/24": needed for static addresses */
+    const char *gateway; /* "172.29.7.1", or NULL */
     const docker_kv *labels;
     size_t n_labels;
     int internal;
@@ -197,70 +197,70 @@ int docker_volume_list(docker *d, const char *label, docker_list_cb cb, void *da
 /* ---- containers -------------------------------------------------------- */
 
 typedef struct docker_port {
-    uint16_t port;                /* in the container */
-    const char *proto;            /* "tcp" (NULL) or "udp" */
-    uint16_t host_port;           /* on 127.0.0.1; 0: ephemeral */
+    uint16_t port;      /* in the container */
+    const char *proto;  /* "tcp" (NULL) or "udp" */
+    uint16_t host_port; /* on 127.0.0.1; 0: ephemeral */
 } docker_port;
 
 typedef struct docker_container_opts {
-    const char *name;             /* or NULL */
+    const char *name; /* or NULL */
     const char *image;
     const char *hostname, *domainname;
     const char *user, *working_dir;
     const docker_kv *labels;
     size_t n_labels;
-    const char *const *env;       /* "KEY=value" */
+    const char *const *env; /* "KEY=value" */
     size_t n_env;
-    const char *const *cmd;       /* n_cmd == 0: the image's */
+    const char *const *cmd; /* n_cmd == 0: the image's */
     size_t n_cmd;
-    const char *const *entrypoint;/* n_entrypoint == 0: the image's */
+    const char *const *entrypoint; /* n_entrypoint == 0: the image's */
     size_t n_entrypoint;
-    const char *network;          /* the one network to join, or NULL */
-    const char *ipv4;             /* static address on it, or NULL */
-    const char *const *aliases;   /* names on that network */
+    const char *network;        /* the one network to join, or NULL */
+    const char *ipv4;           /* static address on it, or NULL */
+    const char *const *aliases; /* names on that network */
     size_t n_aliases;
     const char *const *extra_hosts; /* "host:ip", written into /etc/hosts */
     size_t n_extra_hosts;
-    const docker_port *ports;     /* published on 127.0.0.1 */
+    const docker_port *ports; /* published on 127.0.0.1 */
     size_t n_ports;
-    const char *const *binds;     /* "/host:/container[:ro]" or "volume:/container" */
+    const char *const *binds; /* "/host:/container[:ro]" or "volume:/container" */
     size_t n_binds;
-    const char *const *volumes;   /* anonymous volumes: "/data" */
+    const char *const *volumes; /* anonymous volumes: "/data" */
     size_t n_volumes;
     int tty;
     int open_stdin;
-    int init;                     /* docker-init as PID 1 */
+    int init; /* docker-init as PID 1 */
 } docker_container_opts;
 
 typedef struct docker_endpoint {
     const char *network;
-    const char *ip_address;       /* "" when not connected */
+    const char *ip_address; /* "" when not connected */
     const char *gateway;
 } docker_endpoint;
 
 typedef struct docker_port_binding {
-    uint16_t port;                /* in the container */
-    char proto[8];                /* "tcp", "udp" */
+    uint16_t port; /* in the container */
+    char proto[8]; /* "tcp", "udp" */
     const char *host_ip;
-    uint16_t host_port;           /* 0 when not published */
+    uint16_t host_port; /* 0 when not published */
 } docker_port_binding;
 
 typedef struct docker_container_info {
     const char *id;
-    const char *name;             /* without the leading "/" */
-    const char *image;            /* as given at create */
+    const char *name;  /* without the leading "/" */
+    const char *image; /* as given at create */
     const char *hostname;
-    const char *status;           /* "created", "running", "exited", ... */
+    const char *status; /* "created", "running", "exited", ... */
     int running;
     int exit_code;
     int64_t pid;
     int tty;
-    const char *ip_address;       /* on the first network, or "" */
+    const char *ip_address; /* on the first network, or "" */
     docker_endpoint *networks;
     size_t n_networks;
     docker_port_binding *ports;
     size_t n_ports;
-    const json_t *labels;         /* object, or NULL */
+    const json_t *labels; /* object, or NULL */
     const json_t *raw;
 } docker_container_info;
 typedef void (*docker_container_cb)(void *data, int status, const char *msg,
@@ -274,8 +274,7 @@ int docker_container_start(docker *d, const char *id, docker_cb cb, void *data);
 /* timeout_s: seconds between SIGTERM and SIGKILL; < 0: the container's. */
 int docker_container_stop(docker *d, const char *id, int timeout_s, docker_cb cb, void *data);
 /* signal: "SIGTERM", "9", ...; NULL: SIGKILL. */
-int docker_container_kill(docker *d, const char *id, const char *signal, docker_cb cb,
-                          void *data);
+int docker_container_kill(docker *d, const char *id, const char *signal, docker_cb cb, void *data);
 int docker_container_remove(docker *d, const char *id, int force, int volumes, docker_cb cb,
                             void *data);
 int docker_container_inspect(docker *d, const char *id, docker_container_cb cb, void *data);
@@ -295,20 +294,20 @@ int docker_container_wait(docker *d, const char *id, docker_wait_cb cb, void *da
 #define DOCKER_STDERR 2u
 
 typedef struct docker_logs_opts {
-    unsigned streams;             /* DOCKER_STDOUT | DOCKER_STDERR; 0: both */
-    int follow;                   /* go on until the container stops */
-    int timestamps;               /* prefix each line with RFC3339Nano and " " */
-    int64_t since;                /* Unix seconds; 0: from the start */
-    const char *tail;             /* "all" (NULL) or a count of lines */
-    int tty;                      /* the container has a TTY: raw bytes, no frames */
+    unsigned streams; /* DOCKER_STDOUT | DOCKER_STDERR; 0: both */
+    int follow;       /* go on until the container stops */
+    int timestamps;   /* prefix each line with RFC3339Nano and " " */
+    int64_t since;    /* Unix seconds; 0: from the start */
+    const char *tail; /* "all" (NULL) or a count of lines */
+    int tty;          /* the container has a TTY: raw bytes, no frames */
 } docker_logs_opts;
 
 /* Streams the container's logs to on_output. cb: 0 when the stream ended
  * (without follow, or when the container stopped), UV_ECANCELED after
  * docker_stream_cancel, DOCKER_ESTREAM for a malformed stream or a
  * daemon-side error. */
-int docker_logs(docker *d, const char *id, const docker_logs_opts *opts,
-                docker_output_cb on_output, docker_cb cb, void *data, docker_stream **out);
+int docker_logs(docker *d, const char *id, const docker_logs_opts *opts, docker_output_cb on_output,
+                docker_cb cb, void *data, docker_stream **out);
 
 /* Streams a tar archive of path inside the container (a file or a
  * directory) to on_output as it comes. cb: 0 at its end, DOCKER_ENOTFOUND
@@ -318,15 +317,15 @@ int docker_container_archive(docker *d, const char *id, const char *path,
                              docker_stream **out);
 
 typedef struct docker_events_opts {
-    const char *const *types;     /* "container", "network", "image", ... */
+    const char *const *types; /* "container", "network", "image", ... */
     size_t n_types;
-    const char *const *labels;    /* "key=value" */
+    const char *const *labels; /* "key=value" */
     size_t n_labels;
-    const char *const *events;    /* "start", "die", ... */
+    const char *const *events; /* "start", "die", ... */
     size_t n_events;
-    const char *const *containers;/* names or IDs */
+    const char *const *containers; /* names or IDs */
     size_t n_containers;
-    int64_t since, until;         /* Unix seconds; 0: now / never */
+    int64_t since, until; /* Unix seconds; 0: now / never */
 } docker_events_opts;
 
 /* One event object (Type, Action, Actor{ID, Attributes}, time, timeNano),
@@ -336,17 +335,17 @@ typedef void (*docker_event_cb)(void *data, const json_t *event);
 /* Streams the engine's events matching opts to on_event until canceled
  * (or until `until`). A line that is not JSON ends the stream with
  * DOCKER_EPROTO. */
-int docker_events(docker *d, const docker_events_opts *opts, docker_event_cb on_event,
-                  docker_cb cb, void *data, docker_stream **out);
+int docker_events(docker *d, const docker_events_opts *opts, docker_event_cb on_event, docker_cb cb,
+                  void *data, docker_stream **out);
 
 typedef struct docker_exec_opts {
     const char *const *cmd;
     size_t n_cmd;
-    const char *const *env;       /* "KEY=value" */
+    const char *const *env; /* "KEY=value" */
     size_t n_env;
     const char *user, *working_dir;
     int tty;
-    const void *stdin_data;       /* written to the command's stdin, which is
+    const void *stdin_data; /* written to the command's stdin, which is
                                      then closed; NULL: no stdin */
     size_t stdin_len;
 } docker_exec_opts;
@@ -356,8 +355,8 @@ typedef void (*docker_exec_cb)(void *data, int status, const char *msg, int exit
 
 /* Runs a command in a running container: its output goes to on_output as
  * it comes (demultiplexed unless tty), and cb gets its exit code. */
-int docker_exec(docker *d, const char *id, const docker_exec_opts *opts,
-                docker_output_cb on_output, docker_exec_cb cb, void *data, docker_stream **out);
+int docker_exec(docker *d, const char *id, const docker_exec_opts *opts, docker_output_cb on_output,
+                docker_exec_cb cb, void *data, docker_stream **out);
 
 /* ---- pure functions: request bodies and replies ------------------------- */
 
@@ -365,7 +364,7 @@ int docker_exec(docker *d, const char *id, const docker_exec_opts *opts,
 char *docker_url_escape(const char *s);
 
 typedef struct docker_filter {
-    const char *key;              /* "label", "type", "event", "name", ... */
+    const char *key; /* "label", "type", "event", "name", ... */
     const char *const *values;
     size_t n_values;
 } docker_filter;
@@ -393,16 +392,14 @@ json_t *docker_exec_create_body(const docker_exec_opts *opts);
  * into *msg), e.g. 404 -> DOCKER_ENOTFOUND, "No such container: x"; a
  * message mentioning "overlaps" -> DOCKER_EOVERLAP. what names the call
  * for replies without a message ("container create: HTTP 500"). */
-int docker_api_error(const char *what, int http_status, const char *body, size_t len,
-                     char **msg);
+int docker_api_error(const char *what, int http_status, const char *body, size_t len, char **msg);
 
 /* Parses one line of build output. *root receives the parsed line (a new
  * reference the caller releases, also on error when it parsed), p borrows
  * from it. Returns 0, DOCKER_EBUILD for an error line (p->error set), or
  * DOCKER_EPROTO when the line is not a JSON object. Empty lines: 0 with
  * every field NULL. */
-int docker_build_line_parse(const char *line, size_t len, json_t **root,
-                            docker_build_progress *p);
+int docker_build_line_parse(const char *line, size_t len, json_t **root, docker_build_progress *p);
 
 /* Parse inspect replies; the strings borrow from root. 0 or DOCKER_EPROTO.
  * A container info owns two arrays: release them with

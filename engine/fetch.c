@@ -39,7 +39,7 @@ struct fetch {
     int cached, have_sums;
     unsigned flags;
     char expected[129];
-    int published_tries;          /* 0: <url>.sha512, 1: <url>.mds */
+    int published_tries; /* 0: <url>.sha512, 1: <url>.mds */
     int checking_part;
 
     uv_work_t work;
@@ -233,8 +233,8 @@ static void fetch_digested(fetch *f, int64_t exit_status) {
             remove(f->part); /* never left where a later build could take it */
         fetch_fail(f, FETCH_ECHECKSUM,
                    "%s has SHA-512 %.16s..., not the expected %.16s...: it is not the release "
-                   "(or it is damaged): remove it and build again", checked, actual,
-                   f->expected);
+                   "(or it is damaged): remove it and build again",
+                   checked, actual, f->expected);
         return;
     }
     fetch_say(f, "%s: SHA-512 checked", f->file);
@@ -269,8 +269,8 @@ static void fetch_downloaded(fetch *f, int64_t exit_status) {
 }
 
 static void fetch_download(fetch *f) {
-    char *argv[] = {"curl", "-fSL", "--retry", "2", "--connect-timeout", "20", "-o", f->part,
-                    f->url, NULL};
+    char *argv[] = {"curl", "-fSL", "--retry", "2",    "--connect-timeout",
+                    "20",   "-o",   f->part,   f->url, NULL};
 
     fetch_say(f, "downloading %s", f->url);
     child_run(f, argv, 0, fetch_downloaded);
@@ -300,7 +300,8 @@ static void fetch_published(fetch *f, int64_t exit_status) {
     fetch_fail(f, FETCH_EDOWNLOAD,
                "cannot get the published SHA-512 of %s (%s.sha512 or .mds; no network?): put "
                "%s and its %s.sha512 into %s (--dist-cache DIR or HDC_DIST_CACHE), or pass "
-               "--hadoop-tarball FILE", f->file, f->url, f->file, f->file, f->cache);
+               "--hadoop-tarball FILE",
+               f->file, f->url, f->file, f->file, f->cache);
 }
 
 static void fetch_expect(fetch *f) {
@@ -321,8 +322,7 @@ static void fetch_expect(fetch *f) {
             fetch_have_expected(f);
             return;
         }
-        fetch_fail(f, FETCH_ECHECKSUM, "%s holds no SHA-512: remove it and build again",
-                   f->sums);
+        fetch_fail(f, FETCH_ECHECKSUM, "%s holds no SHA-512: remove it and build again", f->sums);
         return;
     }
     fetch_say(f, "getting the published SHA-512 of %s", f->file);
@@ -386,8 +386,8 @@ static void fetch_looked(uv_work_t *w, int status) {
     fetch_expect(f);
 }
 
-int fetch_artifact(uv_loop_t *loop, const char *cache_dir, const hdc_artifact *a,
-                   unsigned flags, fetch_progress_cb progress, fetch_cb cb, void *data) {
+int fetch_artifact(uv_loop_t *loop, const char *cache_dir, const hdc_artifact *a, unsigned flags,
+                   fetch_progress_cb progress, fetch_cb cb, void *data) {
     fetch *f;
 
     if (cache_dir == NULL || a == NULL || a->file == NULL || a->url == NULL || cb == NULL ||

@@ -35,8 +35,8 @@ enum fetch_flags {
 };
 
 /* Makes sure cache_dir/<a->file> is there and checked. a is copied. */
-int fetch_artifact(uv_loop_t *loop, const char *cache_dir, const hdc_artifact *a,
-                   unsigned flags, fetch_progress_cb progress, fetch_cb cb, void *data);
+int fetch_artifact(uv_loop_t *loop, const char *cache_dir, const hdc_artifact *a, unsigned flags,
+                   fetch_progress_cb progress, fetch_cb cb, void *data);
 
 /* The SHA-512 in a published checksum file, in any of the forms Apache
  * used: "SHA512 (f) = hex", "hex  f", or gpg's "f: SHA512 = HEX HEX ..."

@@ -35,13 +35,12 @@
 
 #include <llhttp.h>
 
-#define HTTP__READ_SIZE   (64 * 1024)
-#define HTTP__FILE_CHUNK  (256 * 1024)
-#define HTTP__POOL_MAX    4
-#define HTTP__MAX_BODY    ((size_t)64 << 20)
+#define HTTP__READ_SIZE  (64 * 1024)
+#define HTTP__FILE_CHUNK (256 * 1024)
+#define HTTP__POOL_MAX   4
+#define HTTP__MAX_BODY   ((size_t)64 << 20)
 
-#define container_of(ptr, type, member) \
-    ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* ======================= the pure response parser ======================= */
 
@@ -53,8 +52,8 @@ struct http_parser {
     void *data;
     unsigned flags;
     int state;
-    int err;     /* sticky error, once failed */
-    int cb_err;  /* the error a callback stopped llhttp with */
+    int err;    /* sticky error, once failed */
+    int cb_err; /* the error a callback stopped llhttp with */
     int paused;
     int in_head, field_open, value_open, interim, upgrading, keep_alive, have_head;
     char *head;
@@ -65,14 +64,12 @@ struct http_parser {
     http_response res;
 };
 
-static int p_stop(http_parser *p, int err)
-{
+static int p_stop(http_parser *p, int err) {
     p->cb_err = err < 0 ? err : HTTP_EPARSE;
     return -1;
 }
 
-static int p_append(http_parser *p, const char *at, size_t len)
-{
+static int p_append(http_parser *p, const char *at, size_t len) {
     size_t need = p->head_len + len;
     if (len == 0)
         return 0;
@@ -93,8 +90,7 @@ static int p_append(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
-static int p_on_message_begin(llhttp_t *ll)
-{
+static int p_on_message_begin(llhttp_t *ll) {
     http_parser *p = ll->data;
     p->state = P_MESSAGE;
     p->in_head = 1;
@@ -105,8 +101,7 @@ static int p_on_message_begin(llhttp_t *ll)
     return 0;
 }
 
-static int p_open_field(http_parser *p)
-{
+static int p_open_field(http_parser *p) {
     if (p->field_open)
         return 0;
     if (p->n == HTTP_MAX_HEADERS)
@@ -116,8 +111,7 @@ static int p_open_field(http_parser *p)
     return 0;
 }
 
-static int p_on_header_field(llhttp_t *ll, const char *at, size_t len)
-{
+static int p_on_header_field(llhttp_t *ll, const char *at, size_t len) {
     http_parser *p = ll->data;
     if (!p->in_head)
         return 0; /* trailers are read and dropped */
@@ -126,8 +120,7 @@ static int p_on_header_field(llhttp_t *ll, const char *at, size_t len)
     return p_append(p, at, len);
 }
 
-static int p_on_header_field_complete(llhttp_t *ll)
-{
+static int p_on_header_field_complete(llhttp_t *ll) {
     http_parser *p = ll->data;
     if (!p->in_head)
         return 0;
@@ -136,8 +129,7 @@ static int p_on_header_field_complete(llhttp_t *ll)
     return p_append(p, "", 1);
 }
 
-static int p_on_header_value(llhttp_t *ll, const char *at, size_t len)
-{
+static int p_on_header_value(llhttp_t *ll, const char *at, size_t len) {
     http_parser *p = ll->data;
     if (!p->in_head)
         return 0;
@@ -148,8 +140,7 @@ static int p_on_header_value(llhttp_t *ll, const char *at, size_t len)
     return p_append(p, at, len);
 }
 
-static int p_on_header_value_complete(llhttp_t *ll)
-{
+static int p_on_header_value_complete(llhttp_t *ll) {
     http_parser *p = ll->data;
     if (!p->in_head)
         return 0;
@@ -164,8 +155,7 @@ static int p_on_header_value_complete(llhttp_t *ll)
     return 0;
 }
 
-static int p_on_headers_complete(llhttp_t *ll)
-{
+static int p_on_headers_complete(llhttp_t *ll) {
     http_parser *p = ll->data;
     int status = ll->status_code;
     int ret = 0;
@@ -179,7 +169,7 @@ static int p_on_headers_complete(llhttp_t *ll)
         p->hdrs[i].name = p->head + p->name_off[i];
         p->hdrs[i].value = p->head + p->value_off[i];
     }
-    p->res = (http_response){ .status = status, .headers = p->hdrs, .n_headers = p->n };
+    p->res = (http_response){.status = status, .headers = p->hdrs, .n_headers = p->n};
     p->have_head = 1;
     if (p->flags & HTTP_PARSER_HEAD) {
         ret = 1;
@@ -197,8 +187,7 @@ static int p_on_headers_complete(llhttp_t *ll)
     return ret;
 }
 
-static int p_on_body(llhttp_t *ll, const char *at, size_t len)
-{
+static int p_on_body(llhttp_t *ll, const char *at, size_t len) {
     http_parser *p = ll->data;
     if (p->cbs.on_body != NULL && len > 0) {
         int rc = p->cbs.on_body(p->data, at, len);
@@ -208,8 +197,7 @@ static int p_on_body(llhttp_t *ll, const char *at, size_t len)
     return 0;
 }
 
-static int p_on_message_complete(llhttp_t *ll)
-{
+static int p_on_message_complete(llhttp_t *ll) {
     http_parser *p = ll->data;
     p->state = P_IDLE;
     if (p->interim) {
@@ -240,9 +228,7 @@ static const llhttp_settings_t p_settings = {
     .on_message_complete = p_on_message_complete,
 };
 
-int http_parser_new(unsigned flags, const http_parser_cbs *cbs, void *data,
-                    http_parser **out)
-{
+int http_parser_new(unsigned flags, const http_parser_cbs *cbs, void *data, http_parser **out) {
     http_parser *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return UV_ENOMEM;
@@ -257,30 +243,26 @@ int http_parser_new(unsigned flags, const http_parser_cbs *cbs, void *data,
     return 0;
 }
 
-void http_parser_free(http_parser *p)
-{
+void http_parser_free(http_parser *p) {
     if (p == NULL)
         return;
     free(p->head);
     free(p);
 }
 
-static int p_fail(http_parser *p, int err)
-{
+static int p_fail(http_parser *p, int err) {
     p->err = err < 0 ? err : HTTP_EPARSE;
     return p->err;
 }
 
-static int p_raw(http_parser *p, const char *buf, size_t len)
-{
+static int p_raw(http_parser *p, const char *buf, size_t len) {
     if (len == 0 || p->cbs.on_body == NULL)
         return 0;
     int rc = p->cbs.on_body(p->data, buf, len);
     return rc != 0 ? p_fail(p, rc) : 0;
 }
 
-ssize_t http_parser_feed(http_parser *p, const char *buf, size_t len)
-{
+ssize_t http_parser_feed(http_parser *p, const char *buf, size_t len) {
     llhttp_errno_t e;
     int rc;
 
@@ -301,11 +283,8 @@ ssize_t http_parser_feed(http_parser *p, const char *buf, size_t len)
     p->cb_err = 0;
     e = llhttp_execute(&p->ll, buf, len);
     switch (e) {
-    case HPE_OK:
-        return len;
-    case HPE_PAUSED:
-        p->paused = 1;
-        return llhttp_get_error_pos(&p->ll) - buf;
+    case HPE_OK: return len;
+    case HPE_PAUSED: p->paused = 1; return llhttp_get_error_pos(&p->ll) - buf;
     case HPE_PAUSED_UPGRADE: {
         size_t off = llhttp_get_error_pos(&p->ll) - buf;
         p->state = P_RAW;
@@ -314,13 +293,11 @@ ssize_t http_parser_feed(http_parser *p, const char *buf, size_t len)
         rc = p_raw(p, buf + off, len - off);
         return rc != 0 ? rc : (ssize_t)len;
     }
-    default:
-        return p_fail(p, p->cb_err != 0 ? p->cb_err : HTTP_EPARSE);
+    default: return p_fail(p, p->cb_err != 0 ? p->cb_err : HTTP_EPARSE);
     }
 }
 
-int http_parser_finish(http_parser *p)
-{
+int http_parser_finish(http_parser *p) {
     llhttp_errno_t e;
     int rc;
 
@@ -342,24 +319,19 @@ int http_parser_finish(http_parser *p)
             return p_fail(p, HTTP_ETRUNC);
         p->state = P_DONE;
         return 0;
-    default:
-        p->state = P_DONE;
-        return 0;
+    default: p->state = P_DONE; return 0;
     }
 }
 
-const http_response *http_parser_response(const http_parser *p)
-{
+const http_response *http_parser_response(const http_parser *p) {
     return p->have_head ? &p->res : NULL;
 }
 
-int http_parser_keep_alive(const http_parser *p)
-{
+int http_parser_keep_alive(const http_parser *p) {
     return p->keep_alive;
 }
 
-int http_parser_upgraded(const http_parser *p)
-{
+int http_parser_upgraded(const http_parser *p) {
     return p->have_head && p->upgrading;
 }
 
@@ -387,10 +359,10 @@ struct http_client {
     char *path; /* unix socket, or NULL for TCP */
     struct sockaddr_storage addr;
     char *host;
-    http_conn *conns;    /* all open connections, idle first when pooled */
-    http_request *reqs;  /* all requests not yet freed */
-    uv_timer_t handle;   /* never started: it makes the close callback asynchronous */
-    int refs;            /* the handle, connections and requests alive */
+    http_conn *conns;   /* all open connections, idle first when pooled */
+    http_request *reqs; /* all requests not yet freed */
+    uv_timer_t handle;  /* never started: it makes the close callback asynchronous */
+    int refs;           /* the handle, connections and requests alive */
     int closing;
     void (*close_cb)(void *data);
     void *close_data;
@@ -427,8 +399,7 @@ struct http_request {
 static void http__dispatch(http_request *req, int fresh);
 static void http__settle(http_request *req);
 
-static void http__client_unref(http_client *client)
-{
+static void http__client_unref(http_client *client) {
     if (--client->refs > 0 || !client->closing)
         return;
     void (*cb)(void *) = client->close_cb;
@@ -440,8 +411,7 @@ static void http__client_unref(http_client *client)
         cb(data);
 }
 
-static void http__conn_unlink(http_conn *conn)
-{
+static void http__conn_unlink(http_conn *conn) {
     http_client *client = conn->client;
     if (conn->prev != NULL)
         conn->prev->next = conn->next;
@@ -452,8 +422,7 @@ static void http__conn_unlink(http_conn *conn)
     conn->next = conn->prev = NULL;
 }
 
-static void http__conn_link_front(http_conn *conn)
-{
+static void http__conn_link_front(http_conn *conn) {
     http_client *client = conn->client;
     conn->prev = NULL;
     conn->next = client->conns;
@@ -462,16 +431,14 @@ static void http__conn_link_front(http_conn *conn)
     client->conns = conn;
 }
 
-static void http__conn_closed(uv_handle_t *handle)
-{
+static void http__conn_closed(uv_handle_t *handle) {
     http_conn *conn = handle->data;
     http_client *client = conn->client;
     free(conn);
     http__client_unref(client);
 }
 
-static void http__conn_close(http_conn *conn)
-{
+static void http__conn_close(http_conn *conn) {
     if (conn->closing)
         return;
     conn->closing = 1;
@@ -483,8 +450,7 @@ static void http__conn_close(http_conn *conn)
     uv_close(&conn->h.handle, http__conn_closed);
 }
 
-static http_conn *http__conn_new(http_client *client)
-{
+static http_conn *http__conn_new(http_client *client) {
     http_conn *conn = calloc(1, sizeof(*conn));
     if (conn == NULL)
         return NULL;
@@ -500,8 +466,7 @@ static http_conn *http__conn_new(http_client *client)
 }
 
 /* Puts a connection whose exchange ended cleanly back in the pool. */
-static void http__pool_put(http_conn *conn)
-{
+static void http__pool_put(http_conn *conn) {
     http_client *client = conn->client;
     int idle = 0;
 
@@ -520,8 +485,7 @@ static void http__pool_put(http_conn *conn)
     uv_unref(&conn->h.handle);
 }
 
-static http_conn *http__pool_get(http_client *client)
-{
+static http_conn *http__pool_get(http_client *client) {
     for (http_conn *c = client->conns; c != NULL; c = c->next) {
         if (c->req == NULL && !c->closing && !c->eof) {
             uv_ref(&c->h.handle);
@@ -531,8 +495,7 @@ static http_conn *http__pool_get(http_client *client)
     return NULL;
 }
 
-static void http__req_closed(uv_handle_t *handle)
-{
+static void http__req_closed(uv_handle_t *handle) {
     http_request *req = handle->data;
     http_client *client = req->client;
 
@@ -552,8 +515,7 @@ static void http__req_closed(uv_handle_t *handle)
     http__client_unref(client);
 }
 
-static void http__fs_closed(uv_fs_t *fs)
-{
+static void http__fs_closed(uv_fs_t *fs) {
     http_request *req = container_of(fs, http_request, fs);
     uv_fs_req_cleanup(fs);
     req->pending--;
@@ -562,8 +524,7 @@ static void http__fs_closed(uv_fs_t *fs)
 
 /* Called after each libuv callback of the request: frees it once done and
  * quiet, or starts the retry that waited for the old attempt to go quiet. */
-static void http__settle(http_request *req)
-{
+static void http__settle(http_request *req) {
     if (req->freeing || req->pending > 0)
         return;
     if (req->done) {
@@ -584,8 +545,7 @@ static void http__settle(http_request *req)
     }
 }
 
-static void http__finish(http_request *req, int status)
-{
+static void http__finish(http_request *req, int status) {
     http_conn *conn = req->conn;
     const http_response *head;
     http_response res;
@@ -613,16 +573,14 @@ static void http__finish(http_request *req, int status)
     http__settle(req);
 }
 
-static void http__timer_cb(uv_timer_t *timer)
-{
+static void http__timer_cb(uv_timer_t *timer) {
     http_request *req = timer->data;
     http__finish(req, req->deferred ? req->err : UV_ETIMEDOUT);
 }
 
 /* Ends the request with err from the next loop iteration: for failures found
  * inside an API call, and for cancellation. The connection closes now. */
-static void http__fail_later(http_request *req, int err)
-{
+static void http__fail_later(http_request *req, int err) {
     if (req->done || req->deferred)
         return;
     req->deferred = 1;
@@ -633,8 +591,7 @@ static void http__fail_later(http_request *req, int err)
 }
 
 /* The connection failed before the response was complete. */
-static void http__fail_io(http_request *req, int err)
-{
+static void http__fail_io(http_request *req, int err) {
     if (!req->got_bytes && req->reused && !req->retried) {
         req->retried = 1;
         if (req->conn != NULL)
@@ -648,8 +605,7 @@ static void http__fail_io(http_request *req, int err)
 
 /* ---- parser events of a request ---- */
 
-static int http__on_head(void *data, const http_response *res)
-{
+static int http__on_head(void *data, const http_response *res) {
     http_request *req = data;
     req->upgraded = http_parser_upgraded(req->parser);
     if ((req->flags & HTTP_BUFFER_BODY) && !req->upgraded && !(req->pflags & HTTP_PARSER_HEAD)) {
@@ -662,8 +618,7 @@ static int http__on_head(void *data, const http_response *res)
     return req->done || req->deferred ? UV_ECANCELED : 0;
 }
 
-static int http__on_body(void *data, const char *buf, size_t len)
-{
+static int http__on_body(void *data, const char *buf, size_t len) {
     http_request *req = data;
     if ((req->flags & HTTP_BUFFER_BODY) && !req->upgraded) {
         size_t need = req->rbody_len + len;
@@ -689,15 +644,13 @@ static int http__on_body(void *data, const char *buf, size_t len)
     return req->done || req->deferred ? UV_ECANCELED : 0;
 }
 
-static int http__on_upgrade(void *data, size_t offset)
-{
+static int http__on_upgrade(void *data, size_t offset) {
     http_request *req = data;
     req->upgraded = 1;
     return 0;
 }
 
-static int http__on_complete(void *data)
-{
+static int http__on_complete(void *data) {
     http_request *req = data;
     req->complete = 1;
     return req->upgraded ? 0 : HTTP_PARSER_PAUSE;
@@ -712,14 +665,12 @@ static const http_parser_cbs http__parser_cbs = {
 
 /* ---- reading ---- */
 
-static void http__alloc_cb(uv_handle_t *handle, size_t size, uv_buf_t *buf)
-{
+static void http__alloc_cb(uv_handle_t *handle, size_t size, uv_buf_t *buf) {
     http_conn *conn = handle->data;
     *buf = uv_buf_init(conn->buf, sizeof(conn->buf));
 }
 
-static void http__read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
-{
+static void http__read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     http_conn *conn = stream->data;
     http_request *req = conn->req;
     ssize_t n;
@@ -765,16 +716,14 @@ static void http__read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *bu
 
 /* ---- writing ---- */
 
-static int http__stale(http_request *req, uv_stream_t *stream)
-{
+static int http__stale(http_request *req, uv_stream_t *stream) {
     return req->done || req->deferred || req->retry_wait || req->conn == NULL ||
            &req->conn->h.stream != stream;
 }
 
 static void http__write_cb(uv_write_t *w, int status);
 
-static void http__fs_read_cb(uv_fs_t *fs)
-{
+static void http__fs_read_cb(uv_fs_t *fs) {
     http_request *req = container_of(fs, http_request, fs);
     ssize_t result = fs->result;
 
@@ -798,8 +747,7 @@ static void http__fs_read_cb(uv_fs_t *fs)
     req->pending++;
 }
 
-static void http__write_cb(uv_write_t *w, int status)
-{
+static void http__write_cb(uv_write_t *w, int status) {
     http_request *req = container_of(w, http_request, write);
 
     req->pending--;
@@ -816,8 +764,8 @@ static void http__write_cb(uv_write_t *w, int status)
         if (req->file_size - req->file_off < n)
             n = (size_t)(req->file_size - req->file_off);
         uv_buf_t b = uv_buf_init(req->chunk, (unsigned)n);
-        int rc = uv_fs_read(req->client->loop, &req->fs, req->fd, &b, 1,
-                            (int64_t)req->file_off, http__fs_read_cb);
+        int rc = uv_fs_read(req->client->loop, &req->fs, req->fd, &b, 1, (int64_t)req->file_off,
+                            http__fs_read_cb);
         if (rc != 0) {
             http__finish(req, rc);
             return;
@@ -829,8 +777,7 @@ static void http__write_cb(uv_write_t *w, int status)
 }
 
 /* Starts the exchange on req->conn, now connected. */
-static void http__send(http_request *req)
-{
+static void http__send(http_request *req) {
     uv_buf_t bufs[2];
     unsigned n = 0;
     int rc;
@@ -855,8 +802,7 @@ fail:
     http__fail_later(req, rc);
 }
 
-static void http__connect_cb(uv_connect_t *c, int status)
-{
+static void http__connect_cb(uv_connect_t *c, int status) {
     http_conn *conn = container_of(c, http_conn, connect);
     http_request *req = conn->req;
 
@@ -877,8 +823,7 @@ static void http__connect_cb(uv_connect_t *c, int status)
 
 /* Finds the request a connection: an idle one from the pool unless fresh,
  * else a new one. */
-static void http__dispatch(http_request *req, int fresh)
-{
+static void http__dispatch(http_request *req, int fresh) {
     http_client *client = req->client;
     http_conn *conn = fresh ? NULL : http__pool_get(client);
     int rc = 0;
@@ -902,8 +847,8 @@ static void http__dispatch(http_request *req, int fresh)
         uv_pipe_connect(&conn->connect, &conn->h.pipe, client->path, http__connect_cb);
     } else {
         uv_tcp_nodelay(&conn->h.tcp, 1);
-        rc = uv_tcp_connect(&conn->connect, &conn->h.tcp,
-                            (const struct sockaddr *)&client->addr, http__connect_cb);
+        rc = uv_tcp_connect(&conn->connect, &conn->h.tcp, (const struct sockaddr *)&client->addr,
+                            http__connect_cb);
     }
     if (rc != 0)
         http__fail_later(req, rc);
@@ -911,8 +856,7 @@ static void http__dispatch(http_request *req, int fresh)
 
 /* ---- body files ---- */
 
-static int http__head_end(http_request *req, int with_length, uint64_t length)
-{
+static int http__head_end(http_request *req, int with_length, uint64_t length) {
     char tail[64];
     int n = with_length ? snprintf(tail, sizeof(tail), "Content-Length: %llu\r\n\r\n",
                                    (unsigned long long)length)
@@ -926,8 +870,7 @@ static int http__head_end(http_request *req, int with_length, uint64_t length)
     return 0;
 }
 
-static void http__fs_stat_cb(uv_fs_t *fs)
-{
+static void http__fs_stat_cb(uv_fs_t *fs) {
     http_request *req = container_of(fs, http_request, fs);
     ssize_t result = fs->result;
     uint64_t size = fs->statbuf.st_size;
@@ -953,8 +896,7 @@ static void http__fs_stat_cb(uv_fs_t *fs)
     http__dispatch(req, 0);
 }
 
-static void http__fs_open_cb(uv_fs_t *fs)
-{
+static void http__fs_open_cb(uv_fs_t *fs) {
     http_request *req = container_of(fs, http_request, fs);
     ssize_t result = fs->result;
     int rc;
@@ -983,22 +925,20 @@ static void http__fs_open_cb(uv_fs_t *fs)
 
 /* ---- the API ---- */
 
-static int http__has_crlf(const char *s)
-{
+static int http__has_crlf(const char *s) {
     return strpbrk(s, "\r\n") != NULL;
 }
 
 /* The request head up to, not including, Content-Length and the blank line. */
 static int http__head_start(http_request *req, const http_client *client,
-                            const http_request_opts *opts)
-{
+                            const http_request_opts *opts) {
     size_t cap = strlen(opts->method) + strlen(opts->target) + strlen(client->host) + 128;
     int own_host = 0;
     char *s;
     size_t len;
 
-    if (http__has_crlf(opts->method) || http__has_crlf(opts->target) ||
-        strchr(opts->method, ' ') || strchr(opts->target, ' '))
+    if (http__has_crlf(opts->method) || http__has_crlf(opts->target) || strchr(opts->method, ' ') ||
+        strchr(opts->target, ' '))
         return UV_EINVAL;
     for (size_t i = 0; i < opts->n_headers; i++) {
         const http_header *h = &opts->headers[i];
@@ -1028,8 +968,7 @@ static int http__head_start(http_request *req, const http_client *client,
 }
 
 int http_request_start(http_client *client, const http_request_opts *opts,
-                       const http_request_cbs *cbs, void *data, http_request **out)
-{
+                       const http_request_cbs *cbs, void *data, http_request **out) {
     http_request *req = NULL;
     int rc;
 
@@ -1108,8 +1047,7 @@ fail:
     return rc;
 }
 
-int http_request_cancel(http_request *req)
-{
+int http_request_cancel(http_request *req) {
     if (req == NULL || req->done)
         return UV_EINVAL;
     if (req->deferred)
@@ -1127,8 +1065,7 @@ typedef struct http__raw_write {
     char data[];
 } http__raw_write;
 
-static void http__raw_done(http__raw_write *w, int status)
-{
+static void http__raw_done(http__raw_write *w, int status) {
     http_request *req = w->req;
     free(w);
     req->pending--;
@@ -1139,18 +1076,15 @@ static void http__raw_done(http__raw_write *w, int status)
     http__settle(req);
 }
 
-static void http__raw_write_cb(uv_write_t *w, int status)
-{
+static void http__raw_write_cb(uv_write_t *w, int status) {
     http__raw_done(container_of(w, http__raw_write, u.write), status);
 }
 
-static void http__raw_shutdown_cb(uv_shutdown_t *s, int status)
-{
+static void http__raw_shutdown_cb(uv_shutdown_t *s, int status) {
     http__raw_done(container_of(s, http__raw_write, u.shutdown), status);
 }
 
-int http_request_write(http_request *req, const void *buf, size_t len)
-{
+int http_request_write(http_request *req, const void *buf, size_t len) {
     http__raw_write *w;
     int rc;
 
@@ -1171,8 +1105,7 @@ int http_request_write(http_request *req, const void *buf, size_t len)
     return 0;
 }
 
-int http_request_shutdown(http_request *req)
-{
+int http_request_shutdown(http_request *req) {
     http__raw_write *w;
     int rc;
 
@@ -1193,8 +1126,7 @@ int http_request_shutdown(http_request *req)
 
 /* "unix:///path", "tcp://host:port", "http://host:port[/...]"; the host is a
  * numeric IPv4 or [IPv6] address, or localhost. */
-static int http__parse_address(http_client *client, const char *address)
-{
+static int http__parse_address(http_client *client, const char *address) {
     const char *rest;
     char host[64];
     const char *port, *end;
@@ -1257,8 +1189,7 @@ static int http__parse_address(http_client *client, const char *address)
 }
 
 int http_client_new(uv_loop_t *loop, const char *address, const char *host_header,
-                    http_client **out)
-{
+                    http_client **out) {
     http_client *client;
     int rc;
 
@@ -1296,13 +1227,11 @@ fail:
     return rc;
 }
 
-static void http__client_handle_closed(uv_handle_t *handle)
-{
+static void http__client_handle_closed(uv_handle_t *handle) {
     http__client_unref(handle->data);
 }
 
-void http_client_close(http_client *client, void (*cb)(void *data), void *data)
-{
+void http_client_close(http_client *client, void (*cb)(void *data), void *data) {
     if (client == NULL || client->closing)
         return;
     client->closing = 1;
@@ -1315,8 +1244,7 @@ void http_client_close(http_client *client, void (*cb)(void *data), void *data)
     uv_close((uv_handle_t *)&client->handle, http__client_handle_closed);
 }
 
-const char *http_response_header(const http_response *res, const char *name)
-{
+const char *http_response_header(const http_response *res, const char *name) {
     if (res == NULL || name == NULL)
         return NULL;
     for (size_t i = 0; i < res->n_headers; i++)
@@ -1325,18 +1253,12 @@ const char *http_response_header(const http_response *res, const char *name)
     return NULL;
 }
 
-const char *http_strerror(int err)
-{
+const char *http_strerror(int err) {
     switch (err) {
-    case 0:
-        return "success";
-    case HTTP_EPARSE:
-        return "the peer sent a malformed HTTP response";
-    case HTTP_ETOOBIG:
-        return "the response body is larger than the limit";
-    case HTTP_ETRUNC:
-        return "the connection closed before the response was complete";
-    default:
-        return uv_strerror(err);
+    case 0: return "success";
+    case HTTP_EPARSE: return "the peer sent a malformed HTTP response";
+    case HTTP_ETOOBIG: return "the response body is larger than the limit";
+    case HTTP_ETRUNC: return "the connection closed before the response was complete";
+    default: return uv_strerror(err);
     }
 }

@@ -22,9 +22,9 @@
 #include <uv.h>
 
 /* Errors of our own, below libuv's range. */
-#define HTTP_EPARSE    (-30001) /* the peer sent something that is not HTTP */
-#define HTTP_ETOOBIG   (-30002) /* a buffered body exceeded max_body */
-#define HTTP_ETRUNC    (-30003) /* the connection closed inside a response */
+#define HTTP_EPARSE  (-30001) /* the peer sent something that is not HTTP */
+#define HTTP_ETOOBIG (-30002) /* a buffered body exceeded max_body */
+#define HTTP_ETRUNC  (-30003) /* the connection closed inside a response */
 
 typedef struct http_client http_client;
 typedef struct http_request http_request;
@@ -40,26 +40,26 @@ typedef struct http_response {
     int status;                 /* e.g. 200, 101 */
     const http_header *headers; /* names as sent by the peer */
     size_t n_headers;
-    const char *body;           /* with HTTP_BUFFER_BODY: the whole body (NUL-terminated) */
+    const char *body; /* with HTTP_BUFFER_BODY: the whole body (NUL-terminated) */
     size_t body_len;
 } http_response;
 
 enum http_flags {
     HTTP_BUFFER_BODY = 1 << 0, /* collect the body and give it to on_done */
-    HTTP_UPGRADE     = 1 << 1, /* Upgrade: tcp; after the headers the connection is raw */
+    HTTP_UPGRADE = 1 << 1,     /* Upgrade: tcp; after the headers the connection is raw */
 };
 
 typedef struct http_request_opts {
-    const char *method;          /* "GET", "POST", ... */
-    const char *target;          /* path with query, already escaped */
-    const http_header *headers;  /* extra headers; Host, Content-Length added for you */
+    const char *method;         /* "GET", "POST", ... */
+    const char *target;         /* path with query, already escaped */
+    const http_header *headers; /* extra headers; Host, Content-Length added for you */
     size_t n_headers;
-    const void *body;            /* in-memory body (copied), or NULL */
+    const void *body; /* in-memory body (copied), or NULL */
     size_t body_len;
-    const char *body_file;       /* or: stream this file as the body (e.g. a tar context) */
-    uint64_t timeout_ms;         /* whole request deadline; 0 = none (streams) */
-    size_t max_body;             /* cap for HTTP_BUFFER_BODY; 0 = 64 MiB */
-    unsigned flags;              /* enum http_flags */
+    const char *body_file; /* or: stream this file as the body (e.g. a tar context) */
+    uint64_t timeout_ms;   /* whole request deadline; 0 = none (streams) */
+    size_t max_body;       /* cap for HTTP_BUFFER_BODY; 0 = 64 MiB */
+    unsigned flags;        /* enum http_flags */
 } http_request_opts;
 
 typedef struct http_request_cbs {
@@ -131,13 +131,13 @@ const char *http_strerror(int err);
  * The http_response given to on_head stays valid until the next response
  * begins or the parser is freed. */
 
-#define HTTP_MAX_HEAD    (64 * 1024) /* status line and headers, bytes */
-#define HTTP_MAX_HEADERS 100
+#define HTTP_MAX_HEAD     (64 * 1024) /* status line and headers, bytes */
+#define HTTP_MAX_HEADERS  100
 #define HTTP_PARSER_PAUSE 1
 
 enum http_parser_flags {
     HTTP_PARSER_UPGRADE = 1 << 0, /* the request asked for an upgrade (hijack) */
-    HTTP_PARSER_HEAD    = 1 << 1, /* the request was a HEAD: responses have no body */
+    HTTP_PARSER_HEAD = 1 << 1,    /* the request was a HEAD: responses have no body */
 };
 
 typedef struct http_parser http_parser;
@@ -150,8 +150,7 @@ typedef struct http_parser_cbs {
 } http_parser_cbs;
 
 /* flags: enum http_parser_flags. cbs is copied; any callback may be NULL. */
-int http_parser_new(unsigned flags, const http_parser_cbs *cbs, void *data,
-                    http_parser **out);
+int http_parser_new(unsigned flags, const http_parser_cbs *cbs, void *data, http_parser **out);
 void http_parser_free(http_parser *p);
 
 /* Returns the number of bytes consumed (len, unless on_complete paused),

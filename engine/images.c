@@ -14,9 +14,9 @@
 #define _GNU_SOURCE /* nftw flags */
 #include "images.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +27,9 @@
 #include "cluster.h"
 #include "fetch.h"
 
-#define MAX_ITEMS 16
+#define MAX_ITEMS  16
 #define MAX_EXTRAS 8
-#define MAX_ARGS 16
+#define MAX_ARGS   16
 
 typedef struct build_item {
     char tag[256];
@@ -37,7 +37,7 @@ typedef struct build_item {
     char extra_src[MAX_EXTRAS][4096];
     char extra_dst[MAX_EXTRAS][256];
     const hdc_artifact *extra_fetch[MAX_EXTRAS]; /* to fetch into the cache first, or NULL */
-    hdc_artifact given[MAX_EXTRAS];   /* --hadoop-tarball, as an artifact in its directory */
+    hdc_artifact given[MAX_EXTRAS]; /* --hadoop-tarball, as an artifact in its directory */
     char given_dir[MAX_EXTRAS][2048];
     char given_file[MAX_EXTRAS][256];
     size_t n_extras;
@@ -53,15 +53,15 @@ typedef struct build_job {
     images_cb cb;
     void *data;
     int nocache;
-    char cache[2048];             /* where artifacts are fetched */
+    char cache[2048]; /* where artifacts are fetched */
     build_item items[MAX_ITEMS];
     size_t n_items, next;
-    size_t next_fetch;            /* of the current item's extras */
+    size_t next_fetch; /* of the current item's extras */
     uv_work_t work;
-    char staged[4096];            /* the current staged context, or "" */
+    char staged[4096]; /* the current staged context, or "" */
     int status;
     char msg[8800];
-    char line[4096];              /* a progress line being assembled */
+    char line[4096]; /* a progress line being assembled */
     size_t line_len;
 } build_job;
 
@@ -272,8 +272,8 @@ static void built(void *data, int status, const char *msg, const char *id) {
 
     if (status != 0) {
         job->status = status;
-        snprintf(job->msg, sizeof(job->msg), "building %s failed: %s",
-                 job->items[job->next].tag, msg != NULL ? msg : docker_strerror(status));
+        snprintf(job->msg, sizeof(job->msg), "building %s failed: %s", job->items[job->next].tag,
+                 msg != NULL ? msg : docker_strerror(status));
     }
     unstage(job);
 }
@@ -352,14 +352,13 @@ static void job_fetch_next(build_job *job) {
     {
         size_t k = job->next_fetch;
         int given = it->extra_fetch[k] == &it->given[k];
-        err = fetch_artifact(job->loop, given ? it->given_dir[k] : job->cache,
-                             it->extra_fetch[k], given ? FETCH_GIVEN : 0, job_fetch_progress,
-                             job_fetched, job);
+        err = fetch_artifact(job->loop, given ? it->given_dir[k] : job->cache, it->extra_fetch[k],
+                             given ? FETCH_GIVEN : 0, job_fetch_progress, job_fetched, job);
     }
     if (err != 0) {
         job->status = err;
-        snprintf(job->msg, sizeof(job->msg), "cannot fetch %s: %s",
-                 it->extra_dst[job->next_fetch], uv_strerror(err));
+        snprintf(job->msg, sizeof(job->msg), "cannot fetch %s: %s", it->extra_dst[job->next_fetch],
+                 uv_strerror(err));
         job_end(job);
     }
 }
@@ -390,7 +389,11 @@ int images_build_base(uv_loop_t *loop, docker *d, const images_opts *opts,
     job = calloc(1, sizeof(*job));
     if (job == NULL)
         return UV_ENOMEM;
-    *job = (build_job){.loop = loop, .d = d, .progress = progress, .cb = cb, .data = data,
+    *job = (build_job){.loop = loop,
+                       .d = d,
+                       .progress = progress,
+                       .cb = cb,
+                       .data = data,
                        .nocache = opts->nocache};
     it = &job->items[job->n_items++];
     snprintf(it->tag, sizeof(it->tag), "%s", CLUSTER_BASE_IMAGE);
@@ -408,8 +411,8 @@ int images_build_base(uv_loop_t *loop, docker *d, const images_opts *opts,
     it = &job->items[job->n_items++];
     snprintf(it->tag, sizeof(it->tag), "%s", CLUSTER_ZK_IMAGE);
     images_context_dir(opts, "zookeeper", it->context, sizeof(it->context));
-    item_arg(it, "BASE_IMAGE", opts->zk_base_image != NULL ? opts->zk_base_image
-                                                           : "debian:bookworm");
+    item_arg(it, "BASE_IMAGE",
+             opts->zk_base_image != NULL ? opts->zk_base_image : "debian:bookworm");
     return job_start(job);
 }
 
@@ -423,7 +426,11 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
     job = calloc(1, sizeof(*job));
     if (job == NULL)
         return UV_ENOMEM;
-    *job = (build_job){.loop = loop, .d = d, .progress = progress, .cb = cb, .data = data,
+    *job = (build_job){.loop = loop,
+                       .d = d,
+                       .progress = progress,
+                       .cb = cb,
+                       .data = data,
                        .nocache = opts->nocache};
     images_cache_dir(opts, job->cache, sizeof(job->cache));
     for (const hdc_image *im = desc->images; im != NULL && im->name != NULL; im++) {
@@ -441,8 +448,8 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
             snprintf(key, sizeof(key), "%.*s", (int)(eq - *a), *a);
             item_arg(it, key, eq + 1);
         }
-        for (const hdc_artifact *ar = im->artifacts; ar != NULL && ar->file != NULL &&
-                                                     it->n_extras < MAX_EXTRAS; ar++) {
+        for (const hdc_artifact *ar = im->artifacts;
+             ar != NULL && ar->file != NULL && it->n_extras < MAX_EXTRAS; ar++) {
             size_t k = it->n_extras++;
             if (ar == im->artifacts && opts->hadoop_tarball != NULL) {
                 /* Checked where it is (its .sha512, or the pin), never fetched. */
@@ -453,15 +460,14 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
                 if (slash == NULL)
                     snprintf(it->given_dir[k], sizeof(it->given_dir[k]), ".");
                 else
-                    snprintf(it->given_dir[k], sizeof(it->given_dir[k]), "%.*s",
-                             (int)(slash == opts->hadoop_tarball ? 1
-                                                                 : slash - opts->hadoop_tarball),
-                             opts->hadoop_tarball);
+                    snprintf(
+                        it->given_dir[k], sizeof(it->given_dir[k]), "%.*s",
+                        (int)(slash == opts->hadoop_tarball ? 1 : slash - opts->hadoop_tarball),
+                        opts->hadoop_tarball);
                 it->given[k] = (hdc_artifact){it->given_file[k], ar->url, ar->sha512};
                 it->extra_fetch[k] = &it->given[k];
             } else {
-                snprintf(it->extra_src[k], sizeof(it->extra_src[k]), "%s/%s", job->cache,
-                         ar->file);
+                snprintf(it->extra_src[k], sizeof(it->extra_src[k]), "%s/%s", job->cache, ar->file);
                 it->extra_fetch[k] = ar;
             }
             snprintf(it->extra_dst[k], sizeof(it->extra_dst[k]), "%s", ar->file);
@@ -474,8 +480,7 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
     return job_start(job);
 }
 
-int images_check(const hdc_plugin_desc *desc, const images_opts *opts, char *err,
-                 size_t err_len) {
+int images_check(const hdc_plugin_desc *desc, const images_opts *opts, char *err, size_t err_len) {
     for (const hdc_image *im = desc->images; im != NULL && im->name != NULL; im++) {
         char dir[4096];
         struct stat st;
@@ -498,4 +503,3 @@ int images_check(const hdc_plugin_desc *desc, const images_opts *opts, char *err
     }
     return 0;
 }
-

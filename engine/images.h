@@ -21,14 +21,14 @@
 #define IMAGES_EMISSING (-31401) /* a file a build needs is missing (msg says where) */
 
 typedef struct images_opts {
-    const char *clusters_dir;     /* build contexts: <dir>/base, <dir>/zookeeper, ... */
-    const char *agent_path;       /* the hdc-agent copied into the base image */
-    const char *base_image;       /* the base's BASE_IMAGE (the JDK layer); NULL: the
+    const char *clusters_dir;   /* build contexts: <dir>/base, <dir>/zookeeper, ... */
+    const char *agent_path;     /* the hdc-agent copied into the base image */
+    const char *base_image;     /* the base's BASE_IMAGE (the JDK layer); NULL: the
                                      Dockerfile's default */
-    const char *zk_base_image;    /* ZooKeeper's BASE_IMAGE; NULL: debian:bookworm */
-    const char *dist_cache;       /* where artifacts are cached (and looked for first);
+    const char *zk_base_image;  /* ZooKeeper's BASE_IMAGE; NULL: debian:bookworm */
+    const char *dist_cache;     /* where artifacts are cached (and looked for first);
                                      NULL: ~/.cache/hdc/dist */
-    const char *hadoop_tarball;   /* stands for every image's first artifact, or NULL */
+    const char *hadoop_tarball; /* stands for every image's first artifact, or NULL */
     int nocache;
 } images_opts;
 
@@ -50,8 +50,7 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
  * needs, and --hadoop-tarball if given, can be found. 0, or
  * IMAGES_EMISSING with what is missing in err. Artifacts not given are
  * fetched (cache, else download) and checked when the build runs. */
-int images_check(const hdc_plugin_desc *desc, const images_opts *opts, char *err,
-                 size_t err_len);
+int images_check(const hdc_plugin_desc *desc, const images_opts *opts, char *err, size_t err_len);
 
 /* Where artifacts are cached: dist_cache, else ~/.cache/hdc/dist. */
 void images_cache_dir(const images_opts *opts, char *out, size_t len);

@@ -17,23 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-void lines_init(lines *l, size_t max_line, lines_cb cb, void *data)
-{
+void lines_init(lines *l, size_t max_line, lines_cb cb, void *data) {
     memset(l, 0, sizeof(*l));
     l->cb = cb;
     l->data = data;
     l->max_line = max_line ? max_line : LINES_MAX_LINE;
 }
 
-void lines_free(lines *l)
-{
+void lines_free(lines *l) {
     free(l->buf);
     l->buf = NULL;
     l->len = l->cap = 0;
 }
 
-static int lines__append(lines *l, const char *p, size_t n)
-{
+static int lines__append(lines *l, const char *p, size_t n) {
     /* +2: room for a "\r" that may precede the "\n", and the NUL. */
     if (l->len + n + 2 > l->cap) {
         size_t cap = l->cap ? l->cap : 256;
@@ -52,8 +49,7 @@ static int lines__append(lines *l, const char *p, size_t n)
 }
 
 /* The buffer holds a complete line (without "\n"): pass it on. */
-static int lines__emit(lines *l)
-{
+static int lines__emit(lines *l) {
     size_t n = l->len;
     int rc;
 
@@ -68,8 +64,7 @@ static int lines__emit(lines *l)
     return l->cb(l->data, l->buf, n);
 }
 
-int lines_feed(lines *l, const char *buf, size_t len)
-{
+int lines_feed(lines *l, const char *buf, size_t len) {
     const char *p = buf, *end = buf + len;
     int rc;
 
@@ -82,8 +77,7 @@ int lines_feed(lines *l, const char *buf, size_t len)
         /* The line so far may be one byte over the limit if that byte is
          * a "\r" which the "\n" still to come will remove; lines__emit
          * checks the finished line. */
-        if (total > l->max_line + 1 ||
-            (!nl && total == l->max_line + 1 && p[n - 1] != '\r')) {
+        if (total > l->max_line + 1 || (!nl && total == l->max_line + 1 && p[n - 1] != '\r')) {
             l->error = LINES_ETOOLONG;
             return l->error;
         }
@@ -102,8 +96,7 @@ int lines_feed(lines *l, const char *buf, size_t len)
     return 0;
 }
 
-int lines_finish(lines *l)
-{
+int lines_finish(lines *l) {
     int rc;
 
     if (l->error)
@@ -125,8 +118,7 @@ int lines_finish(lines *l)
     return rc;
 }
 
-const char *lines_strerror(int err)
-{
+const char *lines_strerror(int err) {
     switch (err) {
     case 0: return "success";
     case LINES_ETOOLONG: return "line too long in a JSON-lines stream";

@@ -27,10 +27,10 @@ typedef int (*lines_cb)(void *data, char *line, size_t len);
 typedef struct lines {
     lines_cb cb;
     void *data;
-    char *buf;              /* the unterminated tail of what was fed */
+    char *buf; /* the unterminated tail of what was fed */
     size_t len, cap;
     size_t max_line;
-    int error;              /* sticky */
+    int error; /* sticky */
 } lines;
 
 /* max_line: 0 means LINES_MAX_LINE. Never fails; memory is taken on demand. */

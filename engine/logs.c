@@ -29,14 +29,14 @@ typedef struct logs_buf {
 struct logs_sink {
     uv_loop_t *loop;
     uv_fs_t req;
-    uv_file fd;                   /* -1 until open */
+    uv_file fd; /* -1 until open */
     int opening;
-    int writing;                  /* `out` is being written */
+    int writing; /* `out` is being written */
     int error;
     logs_buf out, fill;
 
     char ring[LOGS_TAIL_BYTES];
-    size_t ring_start;            /* index of the oldest byte */
+    size_t ring_start; /* index of the oldest byte */
     size_t ring_len;
 
     int closing;

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <uv.h>
 
-#define LOGS_TAIL_BYTES 16384     /* kept in memory per sink */
+#define LOGS_TAIL_BYTES 16384 /* kept in memory per sink */
 
 typedef struct logs_sink logs_sink;
 
@@ -42,7 +42,7 @@ void logs_sink_close(logs_sink *s, void (*cb)(void *data), void *data);
  * Blocking (file system calls): run it on the thread pool. moved is set
  * to 1 when something was moved. Returns 0 or a negative errno, with the
  * path and the reason in err. */
-int logs_prepare_dir(const char *root, const char *cluster, int pid, int *moved,
-                     char *err, size_t err_len);
+int logs_prepare_dir(const char *root, const char *cluster, int pid, int *moved, char *err,
+                     size_t err_len);
 
 #endif

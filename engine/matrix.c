@@ -93,8 +93,8 @@ static const char *matrix_flag_value(int argc, char **argv, int *i, const char *
     return argv[++*i];
 }
 
-static int matrix_uint(const char *flag, const char *s, unsigned min, unsigned max,
-                       unsigned *out, char *err, size_t err_len) {
+static int matrix_uint(const char *flag, const char *s, unsigned min, unsigned max, unsigned *out,
+                       char *err, size_t err_len) {
     char *end;
     unsigned long v;
 
@@ -102,8 +102,8 @@ static int matrix_uint(const char *flag, const char *s, unsigned min, unsigned m
     v = strtoul(s, &end, 10);
     if (*s == '\0' || *end != '\0' || s[0] == '-' || s[0] == '+' || errno != 0 || v < min ||
         v > max)
-        return matrix_fail(err, err_len, "%s '%s': give a whole number from %u to %u", flag, s,
-                           min, max);
+        return matrix_fail(err, err_len, "%s '%s': give a whole number from %u to %u", flag, s, min,
+                           max);
     *out = (unsigned)v;
     return 0;
 }
@@ -158,27 +158,33 @@ int matrix_parse_args(int argc, char **argv, matrix_args *out, char *err, size_t
         } else if (strcmp(a, "--bundle-all") == 0) {
             out->bundle_all = 1;
         } else if (a[0] == '-') {
-            return matrix_fail(err, err_len, "unknown flag '%s'; 'hdc help matrix' shows the "
-                                             "usage", a);
+            return matrix_fail(err, err_len,
+                               "unknown flag '%s'; 'hdc help matrix' shows the "
+                               "usage",
+                               a);
         } else {
             if (out->n_dists == MATRIX_MAX_DISTS)
                 return matrix_fail(err, err_len, "at most %d distributions in one matrix",
                                    MATRIX_MAX_DISTS);
             for (size_t k = 0; k < out->n_dists; k++)
                 if (strcmp(out->dists[k], a) == 0)
-                    return matrix_fail(err, err_len, "'%s' is given twice: its clusters would "
-                                                     "have one name; give each DIST once", a);
+                    return matrix_fail(err, err_len,
+                                       "'%s' is given twice: its clusters would "
+                                       "have one name; give each DIST once",
+                                       a);
             out->dists[out->n_dists++] = a;
         }
     }
     if (out->n_dists == 0)
         return matrix_fail(err, err_len, "which distributions? 'hdc plugins' lists them");
     if (dash < 0)
-        return matrix_fail(err, err_len, "no `--`: give the command after it: hdc matrix "
-                                         "DIST... -- CMD [ARG...]");
+        return matrix_fail(err, err_len,
+                           "no `--`: give the command after it: hdc matrix "
+                           "DIST... -- CMD [ARG...]");
     if (dash + 1 >= argc)
-        return matrix_fail(err, err_len, "no command after `--`: hdc matrix DIST... -- CMD "
-                                         "[ARG...]");
+        return matrix_fail(err, err_len,
+                           "no command after `--`: hdc matrix DIST... -- CMD "
+                           "[ARG...]");
     out->cmd = argv + dash + 1;
     out->n_cmd = (size_t)(argc - dash - 1);
     return 0;
@@ -443,14 +449,16 @@ char *matrix_junit_xml(const matrix_result *results, size_t n, const matrix_suit
     }
     if (gmtime_r(&suite->started, &tm) != NULL)
         strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(counts, sizeof(counts), " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\"", n,
-             failures, errors);
+    snprintf(counts, sizeof(counts), " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\"", n, failures,
+             errors);
 
     matrix_buf_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     matrix_buf_printf(&b, "<testsuites name=\"hdc matrix\"%s time=\"%.3f\">\n", counts,
                       suite->time_s);
-    matrix_buf_printf(&b, "  <testsuite name=\"hdc matrix\"%s skipped=\"0\" time=\"%.3f\" "
-                          "timestamp=\"%s\"", counts, suite->time_s, stamp);
+    matrix_buf_printf(&b,
+                      "  <testsuite name=\"hdc matrix\"%s skipped=\"0\" time=\"%.3f\" "
+                      "timestamp=\"%s\"",
+                      counts, suite->time_s, stamp);
     if (suite->hostname != NULL && suite->hostname[0] != '\0')
         matrix_xml_attr(&b, "hostname", suite->hostname);
     matrix_buf_str(&b, ">\n");
@@ -489,14 +497,14 @@ typedef struct matrix_target {
     const char *dist;
     char name[PLAN_MAX_NAME + 1];
     char logs_dir[4096];
-    char log_path[4200];          /* logs/<cluster>/matrix.log */
+    char log_path[4200]; /* logs/<cluster>/matrix.log */
     plugin *plug;
     enum matrix_phase phase;
-    cluster *c;                   /* the up in flight, then following the logs */
-    int ready;                    /* the cluster came up */
-    int decided;                  /* the testcase's outcome is known */
-    docker_stream *stream;        /* the command in flight */
-    int created;                  /* objects of ours may exist: tear down */
+    cluster *c;            /* the up in flight, then following the logs */
+    int ready;             /* the cluster came up */
+    int decided;           /* the testcase's outcome is known */
+    docker_stream *stream; /* the command in flight */
+    int created;           /* objects of ours may exist: tear down */
     int kept;
     enum matrix_outcome outcome;
     const char *failure_type;
@@ -509,14 +517,14 @@ typedef struct matrix_target {
     int has_output;
     char user[64];
     char container[96];
-    uv_process_t proc;            /* export-logs */
-    uv_process_t writer;          /* the log writer of a kept cluster */
+    uv_process_t proc;   /* export-logs */
+    uv_process_t writer; /* the log writer of a kept cluster */
 } matrix_target;
 
 struct matrix_run {
     uv_loop_t loop;
     docker *d;
-    uv_signal_t sigint, sigterm;  /* CI systems cancel a job with either */
+    uv_signal_t sigint, sigterm; /* CI systems cancel a job with either */
     matrix_args args;
     plugin_path pp;
     matrix_target t[MATRIX_MAX_DISTS];
@@ -525,7 +533,7 @@ struct matrix_run {
     int teardown_failed;
     int json;
     const char *logs_root, *key_dir, *test_user;
-    char command[1024];           /* CMD as one line, for messages */
+    char command[1024]; /* CMD as one line, for messages */
     time_t started;
     uint64_t start_ms;
 };
@@ -636,14 +644,15 @@ static void matrix_command_done(void *data, int status, const char *msg, int exi
         if (t->line_len[k] > 0)
             matrix_flush_line(t, k);
     if (status == UV_ECANCELED && m->interrupted)
-        matrix_set_outcome(t, MATRIX_ERROR, "interrupted", "interrupted while %s ran",
-                           m->command);
+        matrix_set_outcome(t, MATRIX_ERROR, "interrupted", "interrupted while %s ran", m->command);
     else if (status != 0)
-        matrix_set_outcome(t, MATRIX_FAILED, "command", "%s could not run in the client "
-                           "node: %s", m->command, msg != NULL ? msg : docker_strerror(status));
+        matrix_set_outcome(t, MATRIX_FAILED, "command",
+                           "%s could not run in the client "
+                           "node: %s",
+                           m->command, msg != NULL ? msg : docker_strerror(status));
     else if (exit_code != 0)
-        matrix_set_outcome(t, MATRIX_FAILED, "command", "%s exited with status %d",
-                           m->command, exit_code);
+        matrix_set_outcome(t, MATRIX_FAILED, "command", "%s exited with status %d", m->command,
+                           exit_code);
     else
         matrix_set_outcome(t, MATRIX_PASSED, NULL, NULL);
     matrix_after_test(t);
@@ -684,8 +693,7 @@ static void matrix_run_command(matrix_target *t) {
 
 /* ---- the client node ------------------------------------------------------------ */
 
-static void matrix_client_done(void *data, int status, const char *msg,
-                               const client_info *info) {
+static void matrix_client_done(void *data, int status, const char *msg, const client_info *info) {
     matrix_target *t = data;
 
     if (status != 0) {
@@ -695,7 +703,8 @@ static void matrix_client_done(void *data, int status, const char *msg,
         return;
     }
     if (t->m->interrupted) {
-        matrix_set_outcome(t, MATRIX_ERROR, "interrupted", "interrupted before the command "
+        matrix_set_outcome(t, MATRIX_ERROR, "interrupted",
+                           "interrupted before the command "
                            "ran");
         matrix_after_test(t);
         return;
@@ -737,8 +746,10 @@ static void matrix_start_client(matrix_target *t) {
     t->phase = MATRIX_CLIENT;
     err = client_start(&m->loop, m->d, &co, matrix_client_done, t);
     if (err != 0) {
-        matrix_set_outcome(t, MATRIX_FAILED, "client", "cannot start the client node of %s: "
-                           "%s", t->name, uv_strerror(err));
+        matrix_set_outcome(t, MATRIX_FAILED, "client",
+                           "cannot start the client node of %s: "
+                           "%s",
+                           t->name, uv_strerror(err));
         matrix_after_test(t);
     }
 }
@@ -753,13 +764,12 @@ static void matrix_up_ready(void *data, const cluster_report *r) {
     t->ready = 1;
     t->created = 1;
     if (t->m->interrupted) {
-        matrix_set_outcome(t, MATRIX_ERROR, "interrupted", "interrupted while %s came up",
-                           t->name);
+        matrix_set_outcome(t, MATRIX_ERROR, "interrupted", "interrupted while %s came up", t->name);
         matrix_after_test(t);
         return;
     }
-    fprintf(stderr, "hdc: matrix: [%s] %s is up in %.1f s; starting its client node\n",
-            t->dist, t->name, r->total_ms / 1000.0);
+    fprintf(stderr, "hdc: matrix: [%s] %s is up in %.1f s; starting its client node\n", t->dist,
+            t->name, r->total_ms / 1000.0);
     matrix_start_client(t);
 }
 
@@ -777,15 +787,14 @@ static void matrix_up_done(void *data, const cluster_report *r) {
             matrix_after_follow(t);
         return;
     }
-    if (r->status == 0) {         /* up without on_ready: not with follow, but safe */
+    if (r->status == 0) { /* up without on_ready: not with follow, but safe */
         matrix_up_ready(t, r);
         return;
     }
     /* A name that is taken belongs to someone else: never ours to remove. */
     t->created = r->status != CLUSTER_EEXISTS;
     if (m->interrupted)
-        matrix_set_outcome(t, MATRIX_ERROR, "interrupted", "interrupted while %s came up",
-                           t->name);
+        matrix_set_outcome(t, MATRIX_ERROR, "interrupted", "interrupted while %s came up", t->name);
     else
         matrix_set_outcome(t, MATRIX_FAILED, "bootstrap", "%s",
                            r->message != NULL ? r->message : "the cluster did not come up");
@@ -813,8 +822,8 @@ static void matrix_start(matrix_target *t) {
     err = cluster_up(&m->loop, m->d, &uo, NULL, matrix_up_done, t, &t->c);
     if (err != 0) {
         t->c = NULL;
-        matrix_set_outcome(t, MATRIX_FAILED, "bootstrap", "%s: cannot start the up: %s",
-                           t->name, uv_strerror(err));
+        matrix_set_outcome(t, MATRIX_FAILED, "bootstrap", "%s: cannot start the up: %s", t->name,
+                           uv_strerror(err));
         matrix_after_test(t);
     }
 }
@@ -868,12 +877,11 @@ static int matrix_bundle(matrix_target *t) {
     if (err != 0) {
         /* uv_spawn initialized the handle: it is closed, not reused. */
         uv_close((uv_handle_t *)&t->proc, NULL);
-        matrix_error("[%s] cannot run export-logs for %s: %s", t->dist, t->name,
-                     uv_strerror(err));
+        matrix_error("[%s] cannot run export-logs for %s: %s", t->dist, t->name, uv_strerror(err));
         return err;
     }
-    fprintf(stderr, "hdc: matrix: [%s] writing the logs bundle of %s to %s\n", t->dist,
-            t->name, dir);
+    fprintf(stderr, "hdc: matrix: [%s] writing the logs bundle of %s to %s\n", t->dist, t->name,
+            dir);
     return 0;
 }
 
@@ -887,8 +895,10 @@ static void matrix_after_test(matrix_target *t) {
     t->end_ms = uv_now(&m->loop);
     if (t->log != NULL) {
         char end[256];
-        int n = snprintf(end, sizeof(end), "[hdc: %s]\n", t->outcome == MATRIX_PASSED ? "passed"
-                         : t->outcome == MATRIX_FAILED ? "failed" : "interrupted");
+        int n = snprintf(end, sizeof(end), "[hdc: %s]\n",
+                         t->outcome == MATRIX_PASSED   ? "passed"
+                         : t->outcome == MATRIX_FAILED ? "failed"
+                                                       : "interrupted");
         logs_sink_append(t->log, end, (size_t)n);
         logs_sink_close(t->log, matrix_log_closed, t);
     }
@@ -939,8 +949,8 @@ static void matrix_down_done(void *data, int status, const char *msg, unsigned r
     matrix_target *t = data;
 
     if (status != 0) {
-        matrix_error("[%s] removing %s failed: %s; `hdc down %s` retries", t->dist, t->name,
-                     msg, t->name);
+        matrix_error("[%s] removing %s failed: %s; `hdc down %s` retries", t->dist, t->name, msg,
+                     t->name);
         t->m->teardown_failed = 1;
     } else {
         matrix_forget_key(t);
@@ -983,8 +993,10 @@ static void matrix_on_sigint(uv_signal_t *h, int signum) {
     for (size_t i = 0; i < m->n; i++) {
         matrix_target *t = &m->t[i];
         if (t->phase == MATRIX_WAITING) {
-            matrix_set_outcome(t, MATRIX_ERROR, "interrupted", "interrupted before %s was "
-                               "started", t->name);
+            matrix_set_outcome(t, MATRIX_ERROR, "interrupted",
+                               "interrupted before %s was "
+                               "started",
+                               t->name);
             t->phase = MATRIX_DONE;
         } else if (t->phase == MATRIX_UP && t->c != NULL) {
             cluster_cancel(t->c);
@@ -1049,7 +1061,7 @@ static int matrix_write_junit(matrix_run *m) {
 }
 
 static const char *matrix_outcome_name(const matrix_target *t) {
-    return t->outcome == MATRIX_PASSED ? "passed"
+    return t->outcome == MATRIX_PASSED   ? "passed"
            : t->outcome == MATRIX_FAILED ? "failed"
                                          : "interrupted";
 }
@@ -1078,12 +1090,12 @@ static void matrix_summary(matrix_run *m) {
         json_t *arr = json_array();
         for (size_t i = 0; i < m->n; i++) {
             const matrix_target *t = &m->t[i];
-            json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:f, s:s, s:b}", "dist", t->dist,
-                               "cluster", t->name, "result", matrix_outcome_name(t), "type",
-                               t->failure_type, "message", t->message, "time_s",
-                               matrix_seconds(t->start_ms, t->end_ms), "logs", t->logs_dir,
-                               "kept", t->kept));
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:f, s:s, s:b}",
+                                                 "dist", t->dist, "cluster", t->name, "result",
+                                                 matrix_outcome_name(t), "type", t->failure_type,
+                                                 "message", t->message, "time_s",
+                                                 matrix_seconds(t->start_ms, t->end_ms), "logs",
+                                                 t->logs_dir, "kept", t->kept));
         }
         json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
         fputc('\n', stdout);
@@ -1097,8 +1109,8 @@ static void matrix_spawn_log_writer(matrix_target *t) {
     char self[2048];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     char *args[] = {self, "logs", t->name, "-f", "--write-to", t->logs_dir, NULL};
-    uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE}, {.flags = UV_IGNORE},
-                                     {.flags = UV_IGNORE}};
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_IGNORE}};
     uv_process_options_t po = {
         .file = self,
         .args = args,
@@ -1162,15 +1174,15 @@ static int matrix_prepare(matrix_run *m, const char *path_flag) {
             matrix_list_known(path_flag);
             return 2;
         }
-        if (matrix_cluster_name(t->dist, pid, t->name, sizeof(t->name), err, sizeof(err)) !=
-            0) {
+        if (matrix_cluster_name(t->dist, pid, t->name, sizeof(t->name), err, sizeof(err)) != 0) {
             matrix_error("%s", err);
             return 2;
         }
         for (size_t k = 0; k < i; k++)
             if (strcmp(m->t[k].name, t->name) == 0) {
                 matrix_error("'%s' and '%s' would both be cluster %s: run them in two "
-                             "matrices", m->t[k].dist, t->dist, t->name);
+                             "matrices",
+                             m->t[k].dist, t->dist, t->name);
                 return 2;
             }
         snprintf(t->logs_dir, sizeof(t->logs_dir), "%s/%s", m->logs_root, t->name);
@@ -1274,12 +1286,11 @@ int matrix_main(const char *path_flag, int json, int argc, char **argv) {
         matrix_error("%s", err);
         goto exit;
     }
-    m->test_user = m->args.test_user != NULL ? m->args.test_user
+    m->test_user = m->args.test_user != NULL         ? m->args.test_user
                    : getenv("HDC_TEST_USER") != NULL ? getenv("HDC_TEST_USER")
                                                      : "hdc";
     if (m->args.junit != NULL && !matrix_junit_dir_ok(m->args.junit)) {
-        matrix_error("--junit %s: its directory is not there or not writable",
-                     m->args.junit);
+        matrix_error("--junit %s: its directory is not there or not writable", m->args.junit);
         goto exit;
     }
     matrix_join_command(m);

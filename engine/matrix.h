@@ -12,7 +12,7 @@
 #include <time.h>
 
 #define MATRIX_MAX_DISTS  16
-#define MATRIX_OUTPUT_CAP 65536   /* of each command's output, kept for the report */
+#define MATRIX_OUTPUT_CAP 65536 /* of each command's output, kept for the report */
 
 /* The command: argv[0] is "matrix". Returns the exit status: 0 when every
  * DIST passed, 1 when one failed (or the run was interrupted), 2 for bad
@@ -24,13 +24,13 @@ int matrix_main(const char *plugin_path, int json, int argc, char **argv);
 typedef struct matrix_args {
     const char *dists[MATRIX_MAX_DISTS];
     size_t n_dists;
-    unsigned parallel;            /* clusters alive at once; 0: all */
-    const char *junit;            /* --junit FILE, or NULL */
+    unsigned parallel; /* clusters alive at once; 0: all */
+    const char *junit; /* --junit FILE, or NULL */
     int keep, keep_failed, bundle_all;
-    unsigned timeout_s;           /* of each up; 0: the steps' deadlines only */
+    unsigned timeout_s; /* of each up; 0: the steps' deadlines only */
     unsigned datanodes;
-    const char *test_user;        /* --test-user, or NULL: $HDC_TEST_USER, "hdc" */
-    char *const *cmd;             /* after `--`, borrowed from argv */
+    const char *test_user; /* --test-user, or NULL: $HDC_TEST_USER, "hdc" */
+    char *const *cmd;      /* after `--`, borrowed from argv */
     size_t n_cmd;
 } matrix_args;
 
@@ -64,29 +64,29 @@ char *matrix_xml_escape(const char *s, size_t len, int attr);
 
 enum matrix_outcome {
     MATRIX_PASSED,
-    MATRIX_FAILED,                /* <failure>: the cluster, its client or the command */
-    MATRIX_ERROR,                 /* <error>: interrupted before it was decided */
+    MATRIX_FAILED, /* <failure>: the cluster, its client or the command */
+    MATRIX_ERROR,  /* <error>: interrupted before it was decided */
 };
 
 /* One DIST's testcase. */
 typedef struct matrix_result {
-    const char *dist;             /* the testcase's name */
+    const char *dist; /* the testcase's name */
     const char *cluster;
     enum matrix_outcome outcome;
-    const char *failure_type;     /* "bootstrap", "client", "command", "interrupted" */
-    const char *message;          /* the whole message; the attribute gets its first line */
-    const char *output;           /* the command's output (its tail), or NULL */
+    const char *failure_type; /* "bootstrap", "client", "command", "interrupted" */
+    const char *message;      /* the whole message; the attribute gets its first line */
+    const char *output;       /* the command's output (its tail), or NULL */
     size_t output_len;
-    size_t output_cut;            /* bytes dropped before output */
-    const char *log_path;         /* where the whole output is, or NULL */
+    size_t output_cut;    /* bytes dropped before output */
+    const char *log_path; /* where the whole output is, or NULL */
     double time_s;
 } matrix_result;
 
 typedef struct matrix_suite {
     time_t started;
     double time_s;
-    const char *hostname;         /* or NULL */
-    const char *command;          /* a property of the suite, or NULL */
+    const char *hostname; /* or NULL */
+    const char *command;  /* a property of the suite, or NULL */
 } matrix_suite;
 
 /* The JUnit XML report (the Ant/Jenkins junit-10 shape: <testsuites>, one

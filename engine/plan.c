@@ -46,18 +46,16 @@ int plan_name_check(const char *name, char *err, size_t err_len) {
     if (len == 0)
         return plan_fail(err, err_len, "a cluster name cannot be empty");
     if (len > PLAN_MAX_NAME)
-        return plan_fail(err, err_len, "cluster name '%s' is longer than %d characters",
-                         name, PLAN_MAX_NAME);
+        return plan_fail(err, err_len, "cluster name '%s' is longer than %d characters", name,
+                         PLAN_MAX_NAME);
     if (!islower((unsigned char)name[0]) && !isdigit((unsigned char)name[0]))
         return plan_fail(err, err_len,
-                         "cluster name '%s' must start with a lowercase letter or a digit",
-                         name);
+                         "cluster name '%s' must start with a lowercase letter or a digit", name);
     for (size_t i = 1; i < len; i++) {
         unsigned char c = (unsigned char)name[i];
         if (!(islower(c) || isdigit(c) || c == '-'))
-            return plan_fail(err, err_len,
-                             "cluster name '%s' has '%c': use only a-z, 0-9 and '-'", name,
-                             c);
+            return plan_fail(err, err_len, "cluster name '%s' has '%c': use only a-z, 0-9 and '-'",
+                             name, c);
     }
     return 0;
 }
@@ -113,8 +111,8 @@ int plan_pool_parse(const char *spec, plan_pool *pool, char *err, size_t err_len
     mask = ~0u << (32 - prefix);
     if ((base & ~mask) != 0)
         return plan_fail(err, err_len,
-                         "subnet pool '%s': %s has bits set past /%lu: use %u.%u.%u.%u/%lu",
-                         spec, addr, prefix, (base & mask) >> 24, ((base & mask) >> 16) & 255,
+                         "subnet pool '%s': %s has bits set past /%lu: use %u.%u.%u.%u/%lu", spec,
+                         addr, prefix, (base & mask) >> 24, ((base & mask) >> 16) & 255,
                          ((base & mask) >> 8) & 255, (base & mask) & 255, prefix);
     pool->base = base;
     pool->prefix = (unsigned)prefix;
@@ -206,8 +204,8 @@ int plan_make(plan *p, const hdc_plugin_desc *desc, const char *name, unsigned d
     if (rc != 0)
         return rc;
     if (datanodes < 1 || datanodes > PLUGIN_MAX_INSTANCES)
-        return plan_fail(err, err_len, "--datanodes %u: it must be between 1 and %d",
-                         datanodes, PLUGIN_MAX_INSTANCES);
+        return plan_fail(err, err_len, "--datanodes %u: it must be between 1 and %d", datanodes,
+                         PLUGIN_MAX_INSTANCES);
     snprintf(p->cluster, sizeof(p->cluster), "%s", name);
     snprintf(p->network, sizeof(p->network), "hdc_%s", name);
     p->desc = desc;
@@ -217,8 +215,8 @@ int plan_make(plan *p, const hdc_plugin_desc *desc, const char *name, unsigned d
     if (total > usable)
         return plan_fail(err, err_len,
                          "%zu nodes do not fit in a /%u subnet (%u addresses): ask for fewer "
-                         "datanodes or set HDC_SUBNET_POOL with a larger size", total,
-                         pool->size, usable);
+                         "datanodes or set HDC_SUBNET_POOL with a larger size",
+                         total, pool->size, usable);
     p->nodes = calloc(total, sizeof(*p->nodes));
     if (p->nodes == NULL)
         return UV_ENOMEM;

@@ -12,29 +12,29 @@
 
 #include "hdc/plugin.h"
 
-#define PLAN_EINVAL (-31201)  /* bad name, count or pool; the message says which */
-#define PLAN_MAX_NAME 32
+#define PLAN_EINVAL       (-31201) /* bad name, count or pool; the message says which */
+#define PLAN_MAX_NAME     32
 #define PLAN_DEFAULT_POOL "172.29.0.0/16:24"
-#define PLAN_ZK_PORT 2181
+#define PLAN_ZK_PORT      2181
 
 /* HDC_SUBNET_POOL: "BASE/PREFIX[:SIZE]", e.g. 172.29.0.0/16:24, the
  * range cluster subnets (of /SIZE each) are taken from. */
 typedef struct plan_pool {
-    uint32_t base;                /* host order */
-    unsigned prefix;              /* of the pool */
-    unsigned size;                /* of each cluster's subnet */
+    uint32_t base;   /* host order */
+    unsigned prefix; /* of the pool */
+    unsigned size;   /* of each cluster's subnet */
 } plan_pool;
 
 typedef struct plan_node {
-    const hdc_service *svc;       /* NULL for ZooKeeper, which the engine runs */
-    const char *service;          /* "zookeeper", "datanode" */
-    unsigned instance;            /* 1..N */
-    int is_client;                /* HDC_SERVICE_CLIENT: planned (its address is
+    const hdc_service *svc; /* NULL for ZooKeeper, which the engine runs */
+    const char *service;    /* "zookeeper", "datanode" */
+    unsigned instance;      /* 1..N */
+    int is_client;          /* HDC_SERVICE_CLIENT: planned (its address is
                                      in every /etc/hosts), created by `hdc client` */
-    char container[96];           /* "apache260_datanode_2" */
-    char hostname[64];            /* "datanode2" */
-    char znode[72];               /* "/datanode2": the agent's rendezvous */
-    char address[16];             /* "172.29.3.4" */
+    char container[96];     /* "apache260_datanode_2" */
+    char hostname[64];      /* "datanode2" */
+    char znode[72];         /* "/datanode2": the agent's rendezvous */
+    char address[16];       /* "172.29.3.4" */
 } plan_node;
 
 typedef struct plan {
@@ -42,11 +42,11 @@ typedef struct plan {
     char network[PLAN_MAX_NAME + 5]; /* "hdc_<cluster>" */
     const hdc_plugin_desc *desc;
     unsigned datanodes;
-    char subnet[20];              /* "172.29.3.0/24" */
-    char gateway[16];             /* "172.29.3.1" */
-    plan_node *nodes;             /* ZooKeeper first, then the services in order */
+    char subnet[20];  /* "172.29.3.0/24" */
+    char gateway[16]; /* "172.29.3.1" */
+    plan_node *nodes; /* ZooKeeper first, then the services in order */
     size_t n_nodes;
-    char **extra_hosts;           /* "hostname:address" for every node, NULL-terminated */
+    char **extra_hosts; /* "hostname:address" for every node, NULL-terminated */
 } plan;
 
 /* Cluster names: [a-z0-9][a-z0-9-]{0,31} (CLI.md). 0, or PLAN_EINVAL with

@@ -142,7 +142,7 @@ static int valid_chars(const char *s, size_t max, const char *first, const char 
 }
 
 #define LOWER_DIGITS "abcdefghijklmnopqrstuvwxyz0123456789"
-#define ALNUM LOWER_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define ALNUM        LOWER_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 static int valid_dist_name(const char *s) {
     return valid_chars(s, 64, ALNUM, ALNUM "._-");
@@ -179,13 +179,13 @@ static size_t count_items(const void *list, size_t stride) {
 
 #define COUNT(list) count_items((list), sizeof(*(list)))
 
-static int check_strings(const char *const *list, const char *what, const char *owner,
-                         char *err, size_t err_len) {
+static int check_strings(const char *const *list, const char *what, const char *owner, char *err,
+                         size_t err_len) {
     size_t n = COUNT(list);
 
     if (n > MAX_LIST) {
-        set_err(err, err_len, "%s: %s has more than %d entries (is it NULL-terminated?)",
-                owner, what, MAX_LIST);
+        set_err(err, err_len, "%s: %s has more than %d entries (is it NULL-terminated?)", owner,
+                what, MAX_LIST);
         return PLUGIN_EINVALID;
     }
     for (size_t i = 0; i < n; i++)
@@ -262,28 +262,29 @@ static int validate_images(const hdc_plugin_desc *d, char *err, size_t err_len) 
         }
         /* Relative contexts stay inside clusters/; an absolute one is a
          * plugin author's own directory, out of hdc's tree. */
-        if (im->context == NULL || im->context[0] == '\0' ||
-            strcmp(im->context, "..") == 0 || strncmp(im->context, "../", 3) == 0 ||
-            strstr(im->context, "/../") != NULL ||
+        if (im->context == NULL || im->context[0] == '\0' || strcmp(im->context, "..") == 0 ||
+            strncmp(im->context, "../", 3) == 0 || strstr(im->context, "/../") != NULL ||
             (strlen(im->context) >= 3 &&
              strcmp(im->context + strlen(im->context) - 3, "/..") == 0)) {
-            set_err(err, err_len, "%s: context must be a directory under clusters/ or an absolute path, "
-                    "not '%s'", owner, im->context != NULL ? im->context : "(null)");
+            set_err(err, err_len,
+                    "%s: context must be a directory under clusters/ or an absolute path, "
+                    "not '%s'",
+                    owner, im->context != NULL ? im->context : "(null)");
             return PLUGIN_EINVALID;
         }
         if (check_strings(im->build_args, "build_args", owner, err, err_len) != 0)
             return PLUGIN_EINVALID;
         n_art = COUNT(im->artifacts);
         if (n_art > MAX_LIST) {
-            set_err(err, err_len, "%s: more than %d artifacts (is the list {0}-terminated?)",
-                    owner, MAX_LIST);
+            set_err(err, err_len, "%s: more than %d artifacts (is the list {0}-terminated?)", owner,
+                    MAX_LIST);
             return PLUGIN_EINVALID;
         }
         for (size_t k = 0; k < n_art; k++) {
             const hdc_artifact *a = &im->artifacts[k];
             if (a->file[0] == '\0' || strchr(a->file, '/') != NULL || a->file[0] == '.') {
-                set_err(err, err_len, "%s: artifact file '%s' must be a plain file name",
-                        owner, a->file);
+                set_err(err, err_len, "%s: artifact file '%s' must be a plain file name", owner,
+                        a->file);
                 return PLUGIN_EINVALID;
             }
             if (a->url == NULL || a->url[0] == '\0') {
@@ -291,8 +292,10 @@ static int validate_images(const hdc_plugin_desc *d, char *err, size_t err_len) 
                 return PLUGIN_EINVALID;
             }
             if (a->sha512 != NULL && !is_hex(a->sha512, 128)) {
-                set_err(err, err_len, "%s: artifact '%s': sha512 must be 128 hex digits "
-                        "(or NULL: the one published next to the url)", owner, a->file);
+                set_err(err, err_len,
+                        "%s: artifact '%s': sha512 must be 128 hex digits "
+                        "(or NULL: the one published next to the url)",
+                        owner, a->file);
                 return PLUGIN_EINVALID;
             }
         }
@@ -305,8 +308,7 @@ static void list_roles(const hdc_service *svc, char *buf, size_t len) {
 
     buf[0] = '\0';
     for (size_t i = 0; svc->ports != NULL && svc->ports[i].role != NULL && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
-                                 svc->ports[i].role);
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", svc->ports[i].role);
     if (buf[0] == '\0')
         snprintf(buf, len, "no ports");
 }
@@ -329,12 +331,15 @@ static int validate_services(const hdc_plugin_desc *d, char *err, size_t err_len
 
         snprintf(owner, sizeof(owner), "service '%s'", s->name);
         if (!valid_service_name(s->name)) {
-            set_err(err, err_len, "service name '%s' is not [a-z0-9][a-z0-9-]* "
-                    "(up to 32 characters)", s->name);
+            set_err(err, err_len,
+                    "service name '%s' is not [a-z0-9][a-z0-9-]* "
+                    "(up to 32 characters)",
+                    s->name);
             return PLUGIN_EINVALID;
         }
         if (strcmp(s->name, "zookeeper") == 0) {
-            set_err(err, err_len, "service name 'zookeeper' is reserved: "
+            set_err(err, err_len,
+                    "service name 'zookeeper' is reserved: "
                     "hdc runs ZooKeeper itself");
             return PLUGIN_EINVALID;
         }
@@ -347,19 +352,20 @@ static int validate_services(const hdc_plugin_desc *d, char *err, size_t err_len
             return PLUGIN_EINVALID;
         }
         if (strpbrk(s->image, "/:") == NULL && find_image(d, s->image) == NULL) {
-            set_err(err, err_len, "%s uses unknown image '%s' (declare it in images, "
-                    "or give a Docker reference with '/' or ':')", owner, s->image);
+            set_err(err, err_len,
+                    "%s uses unknown image '%s' (declare it in images, "
+                    "or give a Docker reference with '/' or ':')",
+                    owner, s->image);
             return PLUGIN_EINVALID;
         }
         if (s->hostname != NULL && !valid_hostname(s->hostname)) {
-            set_err(err, err_len, "%s: hostname '%s' is not a valid host name", owner,
-                    s->hostname);
+            set_err(err, err_len, "%s: hostname '%s' is not a valid host name", owner, s->hostname);
             return PLUGIN_EINVALID;
         }
         n_ports = COUNT(s->ports);
         if (n_ports > MAX_LIST) {
-            set_err(err, err_len, "%s: more than %d ports (is the list {0}-terminated?)",
-                    owner, MAX_LIST);
+            set_err(err, err_len, "%s: more than %d ports (is the list {0}-terminated?)", owner,
+                    MAX_LIST);
             return PLUGIN_EINVALID;
         }
         for (size_t k = 0; k < n_ports; k++) {
@@ -373,8 +379,7 @@ static int validate_services(const hdc_plugin_desc *d, char *err, size_t err_len
                 return PLUGIN_EINVALID;
             }
             if (p->port < 1 || p->port > 65535) {
-                set_err(err, err_len, "%s: port '%s' is %d, not 1..65535", owner, p->role,
-                        p->port);
+                set_err(err, err_len, "%s: port '%s' is %d, not 1..65535", owner, p->role, p->port);
                 return PLUGIN_EINVALID;
             }
         }
@@ -382,34 +387,33 @@ static int validate_services(const hdc_plugin_desc *d, char *err, size_t err_len
             return PLUGIN_EINVALID;
         n_vols = COUNT(s->volumes);
         if (n_vols > MAX_LIST) {
-            set_err(err, err_len, "%s: more than %d volumes (is the list {0}-terminated?)",
-                    owner, MAX_LIST);
+            set_err(err, err_len, "%s: more than %d volumes (is the list {0}-terminated?)", owner,
+                    MAX_LIST);
             return PLUGIN_EINVALID;
         }
         for (size_t k = 0; k < n_vols; k++) {
             const hdc_volume *v = &s->volumes[k];
             if (!valid_image_name(v->name)) {
-                set_err(err, err_len, "%s: volume name '%s' is not [a-z0-9][a-z0-9._-]*",
-                        owner, v->name);
+                set_err(err, err_len, "%s: volume name '%s' is not [a-z0-9][a-z0-9._-]*", owner,
+                        v->name);
                 return PLUGIN_EINVALID;
             }
             if (v->path == NULL || v->path[0] != '/') {
-                set_err(err, err_len, "%s: volume '%s' needs an absolute path", owner,
-                        v->name);
+                set_err(err, err_len, "%s: volume '%s' needs an absolute path", owner, v->name);
                 return PLUGIN_EINVALID;
             }
         }
         if (s->ready_port != NULL && plugin_port(s, s->ready_port) == NULL) {
             char roles[256];
             list_roles(s, roles, sizeof(roles));
-            set_err(err, err_len, "%s: ready_port '%s' is not one of its port roles (%s)",
-                    owner, s->ready_port, roles);
+            set_err(err, err_len, "%s: ready_port '%s' is not one of its port roles (%s)", owner,
+                    s->ready_port, roles);
             return PLUGIN_EINVALID;
         }
         if (s->instances != HDC_COUNT_DATANODES &&
             (s->instances < 0 || s->instances > PLUGIN_MAX_INSTANCES)) {
-            set_err(err, err_len, "%s: instances is %d, not 1..%d or HDC_COUNT_DATANODES",
-                    owner, s->instances, PLUGIN_MAX_INSTANCES);
+            set_err(err, err_len, "%s: instances is %d, not 1..%d or HDC_COUNT_DATANODES", owner,
+                    s->instances, PLUGIN_MAX_INSTANCES);
             return PLUGIN_EINVALID;
         }
         if ((s->flags & ~(unsigned)HDC_SERVICE_CLIENT) != 0) {
@@ -456,13 +460,17 @@ static int validate_steps(const hdc_plugin_desc *d, char *err, size_t err_len) {
                 return PLUGIN_EINVALID;
             }
             if (plugin_service(d, probe->service)->flags & HDC_SERVICE_CLIENT) {
-                set_err(err, err_len, "step '%s' probes the client service '%s', which "
-                        "`hdc up` does not create", st->name, probe->service);
+                set_err(err, err_len,
+                        "step '%s' probes the client service '%s', which "
+                        "`hdc up` does not create",
+                        st->name, probe->service);
                 return PLUGIN_EINVALID;
             }
             if (st->service != NULL) {
-                set_err(err, err_len, "step '%s' (probe) names a service: the probe "
-                        "says which", st->name);
+                set_err(err, err_len,
+                        "step '%s' (probe) names a service: the probe "
+                        "says which",
+                        st->name);
                 return PLUGIN_EINVALID;
             }
         } else {
@@ -477,13 +485,15 @@ static int validate_steps(const hdc_plugin_desc *d, char *err, size_t err_len) {
                 return PLUGIN_EINVALID;
             }
             if (svc->flags & HDC_SERVICE_CLIENT) {
-                set_err(err, err_len, "step '%s' refers to the client service '%s', "
-                        "which `hdc up` does not create", st->name, st->service);
+                set_err(err, err_len,
+                        "step '%s' refers to the client service '%s', "
+                        "which `hdc up` does not create",
+                        st->name, st->service);
                 return PLUGIN_EINVALID;
             }
             if (st->probe != NULL) {
-                set_err(err, err_len, "step '%s' (%s) names a probe: only probe steps do",
-                        st->name, kind);
+                set_err(err, err_len, "step '%s' (%s) names a probe: only probe steps do", st->name,
+                        kind);
                 return PLUGIN_EINVALID;
             }
         }
@@ -492,8 +502,10 @@ static int validate_steps(const hdc_plugin_desc *d, char *err, size_t err_len) {
             return PLUGIN_EINVALID;
         }
         if (st->kind != HDC_STEP_EXEC && (st->command != NULL || st->user != NULL)) {
-            set_err(err, err_len, "step '%s' (%s) has a command or user: only exec "
-                    "steps run one", st->name, kind);
+            set_err(err, err_len,
+                    "step '%s' (%s) has a command or user: only exec "
+                    "steps run one",
+                    st->name, kind);
             return PLUGIN_EINVALID;
         }
     }
@@ -509,11 +521,9 @@ static int validate_steps(const hdc_plugin_desc *d, char *err, size_t err_len) {
         if (s->flags & HDC_SERVICE_CLIENT)
             continue;
         for (size_t k = 0; k < n && !booted; k++)
-            booted = d->steps[k].kind == HDC_STEP_BOOT && strcmp(d->steps[k].service,
-                                                                 s->name) == 0;
+            booted = d->steps[k].kind == HDC_STEP_BOOT && strcmp(d->steps[k].service, s->name) == 0;
         if (!booted) {
-            set_err(err, err_len, "service '%s' is never booted: no boot step names it",
-                    s->name);
+            set_err(err, err_len, "service '%s' is never booted: no boot step names it", s->name);
             return PLUGIN_EINVALID;
         }
     }
@@ -558,9 +568,10 @@ static int validate_probes(const hdc_plugin_desc *d, char *err, size_t err_len) 
         if (p->port_role == NULL || plugin_port(svc, p->port_role) == NULL) {
             char roles[256];
             list_roles(svc, roles, sizeof(roles));
-            set_err(err, err_len, "probe '%s' uses port role '%s', which service '%s' "
-                    "does not declare (it has: %s)", p->name,
-                    p->port_role != NULL ? p->port_role : "(null)", svc->name, roles);
+            set_err(err, err_len,
+                    "probe '%s' uses port role '%s', which service '%s' "
+                    "does not declare (it has: %s)",
+                    p->name, p->port_role != NULL ? p->port_role : "(null)", svc->name, roles);
             return PLUGIN_EINVALID;
         }
         if (p->path == NULL || p->path[0] != '/') {
@@ -569,39 +580,47 @@ static int validate_probes(const hdc_plugin_desc *d, char *err, size_t err_len) 
         }
         n_checks = COUNT(p->checks);
         if (n_checks > MAX_LIST) {
-            set_err(err, err_len, "probe '%s': more than %d checks (is the list "
-                    "{0}-terminated?)", p->name, MAX_LIST);
+            set_err(err, err_len,
+                    "probe '%s': more than %d checks (is the list "
+                    "{0}-terminated?)",
+                    p->name, MAX_LIST);
             return PLUGIN_EINVALID;
         }
         for (size_t k = 0; k < n_checks; k++) {
             const hdc_check *c = &p->checks[k];
 
             if (!valid_json_path(c->path)) {
-                set_err(err, err_len, "probe '%s': check path '%s' has an empty segment",
-                        p->name, c->path);
+                set_err(err, err_len, "probe '%s': check path '%s' has an empty segment", p->name,
+                        c->path);
                 return PLUGIN_EINVALID;
             }
             if (c->op < HDC_OP_EQ || c->op > HDC_OP_EXISTS) {
-                set_err(err, err_len, "probe '%s': check on '%s' has unknown op %d",
-                        p->name, c->path, c->op);
+                set_err(err, err_len, "probe '%s': check on '%s' has unknown op %d", p->name,
+                        c->path, c->op);
                 return PLUGIN_EINVALID;
             }
             if (c->op == HDC_OP_EXISTS) {
                 if (c->value != NULL || c->count_of != NULL) {
-                    set_err(err, err_len, "probe '%s': check on '%s' (exists) takes no "
-                            "value and no count_of", p->name, c->path);
+                    set_err(err, err_len,
+                            "probe '%s': check on '%s' (exists) takes no "
+                            "value and no count_of",
+                            p->name, c->path);
                     return PLUGIN_EINVALID;
                 }
                 continue;
             }
             if ((c->value == NULL) == (c->count_of == NULL)) {
-                set_err(err, err_len, "probe '%s': check on '%s' needs either a value "
-                        "or count_of", p->name, c->path);
+                set_err(err, err_len,
+                        "probe '%s': check on '%s' needs either a value "
+                        "or count_of",
+                        p->name, c->path);
                 return PLUGIN_EINVALID;
             }
             if (c->count_of != NULL && plugin_service(d, c->count_of) == NULL) {
-                set_err(err, err_len, "probe '%s': check on '%s' counts unknown service "
-                        "'%s'", p->name, c->path, c->count_of);
+                set_err(err, err_len,
+                        "probe '%s': check on '%s' counts unknown service "
+                        "'%s'",
+                        p->name, c->path, c->count_of);
                 return PLUGIN_EINVALID;
             }
             if (c->value != NULL) {
@@ -611,14 +630,17 @@ static int validate_probes(const hdc_plugin_desc *d, char *err, size_t err_len) 
 
                 json_decref(v);
                 if (v == NULL) {
-                    set_err(err, err_len, "probe '%s': check on '%s': value '%s' is not "
-                            "JSON (strings need quotes: \"\\\"ACTIVE\\\"\")", p->name,
-                            c->path, c->value);
+                    set_err(err, err_len,
+                            "probe '%s': check on '%s': value '%s' is not "
+                            "JSON (strings need quotes: \"\\\"ACTIVE\\\"\")",
+                            p->name, c->path, c->value);
                     return PLUGIN_EINVALID;
                 }
                 if (c->op >= HDC_OP_LT && c->op <= HDC_OP_GE && !numeric) {
-                    set_err(err, err_len, "probe '%s': check on '%s' orders by value "
-                            "'%s', which is not a number", p->name, c->path, c->value);
+                    set_err(err, err_len,
+                            "probe '%s': check on '%s' orders by value "
+                            "'%s', which is not a number",
+                            p->name, c->path, c->value);
                     return PLUGIN_EINVALID;
                 }
             }
@@ -631,8 +653,10 @@ int plugin_validate(const hdc_plugin_desc *d, char *err, size_t err_len) {
     int rc;
 
     if (d->name == NULL || !valid_dist_name(d->name)) {
-        set_err(err, err_len, "distribution name '%s' is not [A-Za-z0-9][A-Za-z0-9._-]* "
-                "(up to 64 characters)", d->name != NULL ? d->name : "(null)");
+        set_err(err, err_len,
+                "distribution name '%s' is not [A-Za-z0-9][A-Za-z0-9._-]* "
+                "(up to 64 characters)",
+                d->name != NULL ? d->name : "(null)");
         return PLUGIN_EINVALID;
     }
     rc = validate_images(d, err, err_len);
@@ -649,8 +673,7 @@ int plugin_validate(const hdc_plugin_desc *d, char *err, size_t err_len) {
 
 /* Loads file; *abi_seen gets the ABI version the file declares (0 if it
  * declares none), for plugin_list. */
-static int load(const char *file, plugin **out, char *err, size_t err_len,
-                uint32_t *abi_seen) {
+static int load(const char *file, plugin **out, char *err, size_t err_len, uint32_t *abi_seen) {
     char path[4096];
     char reason[1024];
     const hdc_plugin_desc *desc;
@@ -684,23 +707,27 @@ static int load(const char *file, plugin **out, char *err, size_t err_len,
     }
     desc = dlsym(dl, HDC_PLUGIN_SYMBOL);
     if (desc == NULL) {
-        set_err(err, err_len, "%s: no symbol '%s': not an hdc plugin, or hdc_plugin is "
-                "not marked HDC_PLUGIN_EXPORT", file, HDC_PLUGIN_SYMBOL);
+        set_err(err, err_len,
+                "%s: no symbol '%s': not an hdc plugin, or hdc_plugin is "
+                "not marked HDC_PLUGIN_EXPORT",
+                file, HDC_PLUGIN_SYMBOL);
         rc = PLUGIN_ESYMBOL;
         goto exit;
     }
     *abi_seen = desc->abi_version;
     if (desc->abi_version != HDC_PLUGIN_ABI_VERSION) {
-        set_err(err, err_len, "%s: wrong ABI version %u (this hdc speaks %d): rebuild the "
-                "plugin against include/hdc/plugin.h", file, desc->abi_version,
-                HDC_PLUGIN_ABI_VERSION);
+        set_err(err, err_len,
+                "%s: wrong ABI version %u (this hdc speaks %d): rebuild the "
+                "plugin against include/hdc/plugin.h",
+                file, desc->abi_version, HDC_PLUGIN_ABI_VERSION);
         rc = PLUGIN_EABI;
         goto exit;
     }
     if (desc->size != sizeof(hdc_plugin_desc)) {
-        set_err(err, err_len, "%s: descriptor is %u bytes, this hdc expects %zu: rebuild "
-                "the plugin against include/hdc/plugin.h", file, desc->size,
-                sizeof(hdc_plugin_desc));
+        set_err(err, err_len,
+                "%s: descriptor is %u bytes, this hdc expects %zu: rebuild "
+                "the plugin against include/hdc/plugin.h",
+                file, desc->size, sizeof(hdc_plugin_desc));
         rc = PLUGIN_EABI;
         goto exit;
     }
@@ -754,8 +781,7 @@ static void join_dirs(const plugin_path *pp, char *buf, size_t len) {
         used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", pp->dirs[i]);
 }
 
-int plugin_find(const plugin_path *pp, const char *dist, plugin **out, char *err,
-                size_t err_len) {
+int plugin_find(const plugin_path *pp, const char *dist, plugin **out, char *err, size_t err_len) {
     char file[4096];
     char dirs[2048];
     int rc;
@@ -773,8 +799,10 @@ int plugin_find(const plugin_path *pp, const char *dist, plugin **out, char *err
         if (rc != 0)
             return rc;
         if (strcmp((*out)->desc->name, dist) != 0) {
-            set_err(err, err_len, "%s: declares distribution '%s', but the file is named "
-                    "for '%s'", file, (*out)->desc->name, dist);
+            set_err(err, err_len,
+                    "%s: declares distribution '%s', but the file is named "
+                    "for '%s'",
+                    file, (*out)->desc->name, dist);
             plugin_unload(*out);
             *out = NULL;
             return PLUGIN_EINVALID;
@@ -782,9 +810,10 @@ int plugin_find(const plugin_path *pp, const char *dist, plugin **out, char *err
         return 0;
     }
     join_dirs(pp, dirs, sizeof(dirs));
-    set_err(err, err_len, "no plugin '%s' in %s (`hdc plugins` lists those found; "
-            "--plugin-path or HDC_PLUGIN_PATH add directories)", dist,
-            dirs[0] != '\0' ? dirs : "an empty search path");
+    set_err(err, err_len,
+            "no plugin '%s' in %s (`hdc plugins` lists those found; "
+            "--plugin-path or HDC_PLUGIN_PATH add directories)",
+            dist, dirs[0] != '\0' ? dirs : "an empty search path");
     return PLUGIN_ENOTFOUND;
 }
 
@@ -873,8 +902,7 @@ void plugin_known_names(const plugin_path *pp, char *out, size_t out_len) {
     for (size_t i = 0; i < n; i++) {
         if (list[i].name == NULL)
             continue;
-        used += (size_t)snprintf(out + used, out_len - used, "%s%s", used ? " " : "",
-                                 list[i].name);
+        used += (size_t)snprintf(out + used, out_len - used, "%s%s", used ? " " : "", list[i].name);
         if (used >= out_len) {
             used = out_len - 1;
             break;
@@ -1043,19 +1071,18 @@ static int check_holds(const hdc_plugin_desc *d, const hdc_check *c, json_t *roo
         render(got, got_text, sizeof(got_text));
         render(want, want_text, sizeof(want_text));
         if (c->count_of != NULL)
-            set_err(why, why_len, "%s is %s, want %s %s (instances of %s)", c->path,
-                    got_text, op_text(c->op), want_text, c->count_of);
+            set_err(why, why_len, "%s is %s, want %s %s (instances of %s)", c->path, got_text,
+                    op_text(c->op), want_text, c->count_of);
         else
-            set_err(why, why_len, "%s is %s, want %s %s", c->path, got_text,
-                    op_text(c->op), want_text);
+            set_err(why, why_len, "%s is %s, want %s %s", c->path, got_text, op_text(c->op),
+                    want_text);
     }
     json_decref(want);
     return holds;
 }
 
-int plugin_judge(const hdc_plugin_desc *desc, const hdc_probe *probe, const char *body,
-                 size_t len, const char *cluster, unsigned datanodes, char *why,
-                 size_t why_len) {
+int plugin_judge(const hdc_plugin_desc *desc, const hdc_probe *probe, const char *body, size_t len,
+                 const char *cluster, unsigned datanodes, char *why, size_t why_len) {
     json_t *root = NULL;
     json_error_t jerr;
     char *copy = NULL;
@@ -1065,8 +1092,8 @@ int plugin_judge(const hdc_plugin_desc *desc, const hdc_probe *probe, const char
     if (probe->checks != NULL && probe->checks[0].path != NULL) {
         root = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
         if (root == NULL) {
-            set_err(why, why_len, "the answer is not JSON: %s (line %d, column %d)",
-                    jerr.text, jerr.line, jerr.column);
+            set_err(why, why_len, "the answer is not JSON: %s (line %d, column %d)", jerr.text,
+                    jerr.line, jerr.column);
             goto exit;
         }
         for (size_t i = 0; probe->checks[i].path != NULL; i++)

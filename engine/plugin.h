@@ -27,8 +27,8 @@
 /* A loaded plugin. Read-only for callers; desc and everything it points to
  * live until plugin_unload. */
 typedef struct plugin {
-    char *path;                   /* as opened */
-    void *dl;                     /* the dlopen handle */
+    char *path; /* as opened */
+    void *dl;   /* the dlopen handle */
     const hdc_plugin_desc *desc;
 } plugin;
 
@@ -41,9 +41,9 @@ typedef struct plugin_path {
 /* One file found by plugin_list. */
 typedef struct plugin_info {
     char *path;
-    char *name;                   /* the distribution, or NULL if refused */
-    uint32_t abi_version;         /* as the file declares it; 0 if unknown */
-    char *error;                  /* why the file was refused, or NULL */
+    char *name;           /* the distribution, or NULL if refused */
+    uint32_t abi_version; /* as the file declares it; 0 if unknown */
+    char *error;          /* why the file was refused, or NULL */
 } plugin_info;
 
 /* The search path: the directories of cli_path (--plugin-path), then those
@@ -60,8 +60,7 @@ void plugin_path_free(plugin_path *pp);
  * library search), checks its ABI and validates its descriptor. */
 int plugin_load(const char *file, plugin **out, char *err, size_t err_len);
 /* The first <dir>/<dist>.so on the path; its descriptor must be named dist. */
-int plugin_find(const plugin_path *pp, const char *dist, plugin **out, char *err,
-                size_t err_len);
+int plugin_find(const plugin_path *pp, const char *dist, plugin **out, char *err, size_t err_len);
 /* Every *.so on the path, loaded and unloaded again; a name found in an
  * earlier directory hides later files of that name. Refused files are
  * listed with their error. */
@@ -90,9 +89,8 @@ unsigned plugin_instances(const hdc_service *svc, unsigned datanodes);
 /* Judges a probe's 2xx answer body[0..len): every check, then the judge
  * callback. Returns 1 if healthy, 0 if not, with the reason in why
  * ("clusterMetrics.activeNodes is 1, want == 2 (instances of nodemanager)"). */
-int plugin_judge(const hdc_plugin_desc *desc, const hdc_probe *probe, const char *body,
-                 size_t len, const char *cluster, unsigned datanodes, char *why,
-                 size_t why_len);
+int plugin_judge(const hdc_plugin_desc *desc, const hdc_probe *probe, const char *body, size_t len,
+                 const char *cluster, unsigned datanodes, char *why, size_t why_len);
 
 /* The functions given to plugin callbacks (hdc_probe_ctx.host). */
 extern const hdc_host plugin_host;

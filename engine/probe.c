@@ -23,8 +23,8 @@
 #include "http.h"
 #include "plugin.h"
 
-#define PROBE_FIRST_BACKOFF_MS 100
-#define PROBE_MAX_BACKOFF_MS 500
+#define PROBE_FIRST_BACKOFF_MS   100
+#define PROBE_MAX_BACKOFF_MS     500
 #define PROBE_ATTEMPT_TIMEOUT_MS 5000
 
 struct probe {
@@ -37,8 +37,8 @@ struct probe {
     void *data;
 
     http_client *client;
-    http_request *req;            /* the attempt in flight, or NULL */
-    uv_timer_t timer;             /* the next attempt */
+    http_request *req; /* the attempt in flight, or NULL */
+    uv_timer_t timer;  /* the next attempt */
     uint64_t backoff_ms;
 
     unsigned attempts;
@@ -46,9 +46,9 @@ struct probe {
     int healthy;
     char why[256];
 
-    int ending;                   /* the outcome is decided */
-    int status;                   /* ... and it is this */
-    int open_handles;             /* timer and client, until closed */
+    int ending;       /* the outcome is decided */
+    int status;       /* ... and it is this */
+    int open_handles; /* timer and client, until closed */
 };
 
 static void probe_attempt(probe *p);
@@ -129,14 +129,13 @@ static void probe_answered(void *data, int status, const http_response *res) {
     }
     p->http_status = res->status;
     if (res->status < 200 || res->status > 299) {
-        snprintf(p->why, sizeof(p->why), "HTTP %d from %s%s", res->status,
-                 p->target.address, p->target.probe->path);
+        snprintf(p->why, sizeof(p->why), "HTTP %d from %s%s", res->status, p->target.address,
+                 p->target.probe->path);
         probe_retry(p);
         return;
     }
     p->healthy = plugin_judge(p->target.desc, p->target.probe, res->body, res->body_len,
-                              p->target.cluster, p->target.datanodes, p->why,
-                              sizeof(p->why));
+                              p->target.cluster, p->target.datanodes, p->why, sizeof(p->why));
     if (p->healthy)
         probe_finish(p, 0);
     else
@@ -177,8 +176,8 @@ static void probe_attempt(probe *p) {
     }
 }
 
-int probe_start(uv_loop_t *loop, const probe_target *target, uint64_t timeout_ms,
-                probe_cb cb, void *data, probe **out) {
+int probe_start(uv_loop_t *loop, const probe_target *target, uint64_t timeout_ms, probe_cb cb,
+                void *data, probe **out) {
     probe *p;
     int err;
 

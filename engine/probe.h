@@ -23,16 +23,16 @@ typedef struct probe_target {
     const hdc_probe *probe;
     const char *cluster;
     unsigned datanodes;
-    const char *address;          /* "http://127.0.0.1:32768" */
+    const char *address; /* "http://127.0.0.1:32768" */
 } probe_target;
 
 /* The outcome. Borrowed: valid only during the callback. */
 typedef struct probe_result {
-    int healthy;                  /* 1 when the last answer was judged healthy */
-    int http_status;              /* of the last answer; 0 if none came */
+    int healthy;     /* 1 when the last answer was judged healthy */
+    int http_status; /* of the last answer; 0 if none came */
     unsigned attempts;
     uint64_t elapsed_ms;
-    const char *why;              /* "" when healthy, else the last reason:
+    const char *why; /* "" when healthy, else the last reason:
                                      "connection refused",
                                      "clusterMetrics.activeNodes is 1, want == 2 ..." */
 } probe_result;
@@ -46,8 +46,8 @@ typedef void (*probe_cb)(void *data, int status, const probe_result *res);
  * timeout_ms 0 it makes one attempt only (for `hdc status`). Attempts are
  * spaced 100 ms apart, doubling up to 500 ms. *out (optional) is valid until
  * cb. */
-int probe_start(uv_loop_t *loop, const probe_target *target, uint64_t timeout_ms,
-                probe_cb cb, void *data, probe **out);
+int probe_start(uv_loop_t *loop, const probe_target *target, uint64_t timeout_ms, probe_cb cb,
+                void *data, probe **out);
 
 /* Stops the probe; cb follows with UV_ECANCELED unless it already ran or
  * is about to with a result. UV_EALREADY if the probe is ending. */

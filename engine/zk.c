@@ -53,14 +53,14 @@ enum msg_kind { MSG_SESSION, MSG_WATCH, MSG_DONE };
 struct zk_msg {
     zk_msg *next;
     int kind;
-    zk_conn *conn;  /* MSG_SESSION */
-    zk_wctx *wctx;  /* MSG_WATCH */
-    zk_req *req;    /* MSG_DONE */
-    int state;      /* MSG_SESSION: the new state */
-    int type;       /* MSG_WATCH: ZOO_CREATED_EVENT, ... */
-    int rc;         /* MSG_DONE */
-    int nomem;      /* MSG_DONE: the value could not be copied */
-    char *value;    /* MSG_DONE of a get: a copy, NUL-terminated */
+    zk_conn *conn; /* MSG_SESSION */
+    zk_wctx *wctx; /* MSG_WATCH */
+    zk_req *req;   /* MSG_DONE */
+    int state;     /* MSG_SESSION: the new state */
+    int type;      /* MSG_WATCH: ZOO_CREATED_EVENT, ... */
+    int rc;        /* MSG_DONE */
+    int nomem;     /* MSG_DONE: the value could not be copied */
+    char *value;   /* MSG_DONE of a get: a copy, NUL-terminated */
     size_t len;
 };
 
@@ -69,29 +69,36 @@ enum conn_state { CONN_INIT, CONN_LIVE, CONN_CLOSING };
 /* One zhandle_t: one server-side session. */
 struct zk_conn {
     zk_session *s;
-    zk_conn *next;        /* in s->conns */
-    zhandle_t *zh;        /* written by the init work, read after it */
+    zk_conn *next; /* in s->conns */
+    zhandle_t *zh; /* written by the init work, read after it */
     int init_errno;
-    uv_work_t work;       /* init, then close */
+    uv_work_t work; /* init, then close */
     int state;
     int close_after_init;
-    int early_state;      /* a session state seen before the init work ended */
-    int connected;        /* has been connected at least once */
-    int up;               /* connected now */
-    zk_req *reqs;         /* calls given to the library, not yet completed */
-    zk_wctx *watches;     /* watch contexts the library may hold */
+    int early_state;  /* a session state seen before the init work ended */
+    int connected;    /* has been connected at least once */
+    int up;           /* connected now */
+    zk_req *reqs;     /* calls given to the library, not yet completed */
+    zk_wctx *watches; /* watch contexts the library may hold */
 };
 
 enum req_kind {
-    REQ_CREATE, REQ_PARENT, REQ_EPHEMERAL, REQ_GET, REQ_SET, REQ_DELETE,
-    REQ_EXISTS, REQ_ARM_EXISTS, REQ_ARM_GET,
+    REQ_CREATE,
+    REQ_PARENT,
+    REQ_EPHEMERAL,
+    REQ_GET,
+    REQ_SET,
+    REQ_DELETE,
+    REQ_EXISTS,
+    REQ_ARM_EXISTS,
+    REQ_ARM_GET,
 };
 
 /* One library call. The library's completion context. */
 struct zk_req {
-    zk_req *next, *prev;  /* in conn->reqs or s->deferred */
+    zk_req *next, *prev; /* in conn->reqs or s->deferred */
     zk_session *s;
-    zk_conn *conn;        /* NULL while deferred */
+    zk_conn *conn; /* NULL while deferred */
     int kind;
     zk_msg msg;
     char *path;
@@ -103,9 +110,9 @@ struct zk_req {
     zk_exists_cb exists_cb;
     zk_watch_cb watch_cb;
     void *data;
-    zk_wait *wait;        /* REQ_ARM_*: the wait, NULL once it ended */
-    unsigned seq;         /* REQ_ARM_*: the arm it belongs to */
-    zk_wctx *wctx;        /* REQ_EXISTS, REQ_ARM_EXISTS: the watch to set */
+    zk_wait *wait; /* REQ_ARM_*: the wait, NULL once it ended */
+    unsigned seq;  /* REQ_ARM_*: the arm it belongs to */
+    zk_wctx *wctx; /* REQ_EXISTS, REQ_ARM_EXISTS: the watch to set */
 };
 
 /* One watch: the library's watcher context. */
@@ -113,13 +120,13 @@ struct zk_wctx {
     zk_wctx *next, *prev; /* in conn->watches */
     zk_conn *conn;        /* read by the library's thread: never changes */
     zk_msg msg;
-    int fired;            /* written by the library's thread only */
-    int registered;       /* the library holds it (its call succeeded) */
-    zk_wait *wait;        /* the wait it serves, NULL once the wait ended */
+    int fired;      /* written by the library's thread only */
+    int registered; /* the library holds it (its call succeeded) */
+    zk_wait *wait;  /* the wait it serves, NULL once the wait ended */
     unsigned seq;
     zk_watch_cb watch_cb; /* a zk_exists watch */
     void *data;
-    int told;             /* watch_cb called */
+    int told; /* watch_cb called */
 };
 
 struct zk_wait {
@@ -133,7 +140,7 @@ struct zk_wait {
     unsigned seq;
     int done;
     int canceled;
-    char *last;           /* the last value read */
+    char *last; /* the last value read */
     size_t last_len;
 };
 
@@ -151,21 +158,21 @@ struct zk_session {
     unsigned connect_timeout_ms;
     zk_event_cb on_event;
     void *event_data;
-    zk_connect_cb connect_cb;   /* NULL once called */
+    zk_connect_cb connect_cb; /* NULL once called */
     void *connect_data;
     uv_async_t async;
     uv_timer_t connect_timer;
-    int handles;                /* open handles of ours, for the close */
-    uv_mutex_t lock;            /* guards head, tail, lost_state */
+    int handles;     /* open handles of ours, for the close */
+    uv_mutex_t lock; /* guards head, tail, lost_state */
     zk_msg *head, *tail;
-    zk_conn *lost_state;        /* a session event could not be queued */
-    zk_conn *cur;               /* the current conn, NULL when dead */
-    zk_conn *conns;             /* every conn not yet closed */
-    zk_req *deferred;           /* calls waiting for a conn */
+    zk_conn *lost_state; /* a session event could not be queued */
+    zk_conn *cur;        /* the current conn, NULL when dead */
+    zk_conn *conns;      /* every conn not yet closed */
+    zk_req *deferred;    /* calls waiting for a conn */
     zk_wait *waits;
     zk_eph *ephemerals;
     int ever_connected;
-    int dead;                   /* the first connection failed, or worse */
+    int dead; /* the first connection failed, or worse */
     int closing;
     zk_close_cb close_cb;
     void *close_data;
@@ -180,8 +187,7 @@ static volatile int g_log_on;
 static zk_log_fn volatile g_log_fn;
 static uv_once_t g_once = UV_ONCE_INIT;
 
-static void lib_log(const char *line)
-{
+static void lib_log(const char *line) {
     zk_log_fn fn = g_log_fn;
     if (!g_log_on)
         return;
@@ -191,21 +197,18 @@ static void lib_log(const char *line)
         fprintf(stderr, "zookeeper: %s\n", line);
 }
 
-static void init_once(void)
-{
+static void init_once(void) {
     zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
 }
 
-void zk_set_log(int on, zk_log_fn fn)
-{
+void zk_set_log(int on, zk_log_fn fn) {
     g_log_fn = fn;
     g_log_on = on;
 }
 
 /* ---- small things ------------------------------------------------------------ */
 
-static char *dup_bytes(const void *p, size_t len)
-{
+static char *dup_bytes(const void *p, size_t len) {
     char *c = malloc(len + 1);
     if (c == NULL)
         return NULL;
@@ -215,8 +218,7 @@ static char *dup_bytes(const void *p, size_t len)
     return c;
 }
 
-static int valid_path(const char *path)
-{
+static int valid_path(const char *path) {
     size_t n;
     if (path == NULL || path[0] != '/')
         return 0;
@@ -226,8 +228,7 @@ static int valid_path(const char *path)
     return strstr(path, "//") == NULL;
 }
 
-static int map_rc(zk_session *s, int rc, int nomem)
-{
+static int map_rc(zk_session *s, int rc, int nomem) {
     if (nomem)
         return UV_ENOMEM;
     switch (rc) {
@@ -240,8 +241,7 @@ static int map_rc(zk_session *s, int rc, int nomem)
     case ZOPERATIONTIMEOUT: return ZK_ECONNLOSS;
     case ZSESSIONEXPIRED:
     case ZINVALIDSTATE: return ZK_EEXPIRED;
-    case ZCLOSING:
-        return s->closing ? UV_ECANCELED : s->dead ? UV_ENOTCONN : ZK_EEXPIRED;
+    case ZCLOSING: return s->closing ? UV_ECANCELED : s->dead ? UV_ENOTCONN : ZK_EEXPIRED;
     case ZNOAUTH:
     case ZAUTHFAILED: return ZK_ENOAUTH;
     case ZBADARGUMENTS: return ZK_EBADARGS;
@@ -251,8 +251,7 @@ static int map_rc(zk_session *s, int rc, int nomem)
     }
 }
 
-const char *zk_strerror(int err)
-{
+const char *zk_strerror(int err) {
     switch (err) {
     case 0: return "success";
     case ZK_ENONODE: return "no such znode";
@@ -268,8 +267,7 @@ const char *zk_strerror(int err)
     }
 }
 
-int zk_value_matches(const char *const *accept, const char *value, size_t len)
-{
+int zk_value_matches(const char *const *accept, const char *value, size_t len) {
     size_t i, n;
     if (accept == NULL || value == NULL)
         return 0;
@@ -285,18 +283,15 @@ int zk_value_matches(const char *const *accept, const char *value, size_t len)
     return 0;
 }
 
-const char *zk_session_error(const zk_session *s)
-{
+const char *zk_session_error(const zk_session *s) {
     return s->err;
 }
 
-int64_t zk_session_id(const zk_session *s)
-{
+int64_t zk_session_id(const zk_session *s) {
     return s->session_id;
 }
 
-int zk_session_identity(const zk_session *s, int64_t *id, char passwd[16])
-{
+int zk_session_identity(const zk_session *s, int64_t *id, char passwd[16]) {
     if (!s->ever_connected || s->cur == NULL || !s->cur->connected)
         return UV_ENOTCONN;
     *id = s->session_id;
@@ -306,8 +301,7 @@ int zk_session_identity(const zk_session *s, int64_t *id, char passwd[16])
 
 /* ---- the queue: the only thing the library's threads touch ------------------- */
 
-static void push(zk_session *s, zk_msg *m)
-{
+static void push(zk_session *s, zk_msg *m) {
     m->next = NULL;
     uv_mutex_lock(&s->lock);
     if (s->tail)
@@ -320,8 +314,7 @@ static void push(zk_session *s, zk_msg *m)
 }
 
 /* The handle's watcher: session events only. */
-static void global_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
-{
+static void global_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
     zk_conn *c = ctx;
     zk_msg *m;
     if (type != ZOO_SESSION_EVENT)
@@ -343,8 +336,7 @@ static void global_watcher(zhandle_t *zh, int type, int state, const char *path,
 
 /* A watch's watcher. Session events reach every watcher: they are ignored
  * here without reading ctx, which may be gone by then. */
-static void node_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
-{
+static void node_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
     zk_wctx *w = ctx;
     if (type == ZOO_SESSION_EVENT || w->fired)
         return;
@@ -355,36 +347,31 @@ static void node_watcher(zhandle_t *zh, int type, int state, const char *path, v
     push(w->conn->s, &w->msg);
 }
 
-static void done_push(int rc, const void *data)
-{
-    zk_req *r = (zk_req *) data;
+static void done_push(int rc, const void *data) {
+    zk_req *r = (zk_req *)data;
     r->msg.kind = MSG_DONE;
     r->msg.req = r;
     r->msg.rc = rc;
     push(r->s, &r->msg);
 }
 
-static void void_done(int rc, const void *data)
-{
+static void void_done(int rc, const void *data) {
     done_push(rc, data);
 }
 
-static void string_done(int rc, const char *value, const void *data)
-{
+static void string_done(int rc, const char *value, const void *data) {
     done_push(rc, data);
 }
 
-static void stat_done(int rc, const struct Stat *stat, const void *data)
-{
+static void stat_done(int rc, const struct Stat *stat, const void *data) {
     done_push(rc, data);
 }
 
 static void data_done(int rc, const char *value, int len, const struct Stat *stat,
-                      const void *data)
-{
-    zk_req *r = (zk_req *) data;
+                      const void *data) {
+    zk_req *r = (zk_req *)data;
     if (rc == ZOK) {
-        r->msg.len = len > 0 ? (size_t) len : 0;
+        r->msg.len = len > 0 ? (size_t)len : 0;
         r->msg.value = dup_bytes(value ? value : "", r->msg.len);
         r->msg.nomem = r->msg.value == NULL;
     }
@@ -393,41 +380,39 @@ static void data_done(int rc, const char *value, int len, const struct Stat *sta
 
 /* ---- lists ------------------------------------------------------------------ */
 
-#define LIST_ADD(head, x) do {      \
-        (x)->prev = NULL;           \
-        (x)->next = (head);         \
-        if (head)                   \
-            (head)->prev = (x);     \
-        (head) = (x);               \
+#define LIST_ADD(head, x)       \
+    do {                        \
+        (x)->prev = NULL;       \
+        (x)->next = (head);     \
+        if (head)               \
+            (head)->prev = (x); \
+        (head) = (x);           \
     } while (0)
-#define LIST_DEL(head, x) do {              \
-        if ((x)->prev)                      \
-            (x)->prev->next = (x)->next;    \
-        else                                \
-            (head) = (x)->next;             \
-        if ((x)->next)                      \
-            (x)->next->prev = (x)->prev;    \
-        (x)->next = (x)->prev = NULL;       \
+#define LIST_DEL(head, x)                \
+    do {                                 \
+        if ((x)->prev)                   \
+            (x)->prev->next = (x)->next; \
+        else                             \
+            (head) = (x)->next;          \
+        if ((x)->next)                   \
+            (x)->next->prev = (x)->prev; \
+        (x)->next = (x)->prev = NULL;    \
     } while (0)
 
-static void free_req(zk_req *r)
-{
+static void free_req(zk_req *r) {
     free(r->path);
     free(r->value);
     free(r->msg.value);
     free(r);
 }
 
-static void free_wctx(zk_wctx *w)
-{
+static void free_wctx(zk_wctx *w) {
     free(w);
 }
 
 /* ---- requests -------------------------------------------------------------- */
 
-static zk_req *new_req(zk_session *s, int kind, const char *path, const void *value,
-                       size_t len)
-{
+static zk_req *new_req(zk_session *s, int kind, const char *path, const void *value, size_t len) {
     zk_req *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return NULL;
@@ -444,18 +429,16 @@ static zk_req *new_req(zk_session *s, int kind, const char *path, const void *va
     return r;
 }
 
-static int conn_ready(zk_conn *c)
-{
+static int conn_ready(zk_conn *c) {
     return c != NULL && c->state == CONN_LIVE;
 }
 
 /* Hands r to the library on c. Errors come back through the queue, so that
  * every request ends in one place and no callback runs inside the call. */
-static void issue(zk_conn *c, zk_req *r)
-{
+static void issue(zk_conn *c, zk_req *r) {
     int rc = ZSYSTEMERROR;
     int ephemeral = (r->flags & ZK_CREATE_EPHEMERAL) ? ZOO_EPHEMERAL : 0;
-    int vlen = (int) r->len;
+    int vlen = (int)r->len;
 
     r->conn = c;
     LIST_ADD(c->reqs, r);
@@ -467,19 +450,13 @@ static void issue(zk_conn *c, zk_req *r)
     case REQ_CREATE:
     case REQ_PARENT:
     case REQ_EPHEMERAL:
-        rc = zoo_acreate(c->zh, r->path, r->value, r->value ? vlen : -1,
-                         &ZOO_OPEN_ACL_UNSAFE, ephemeral, string_done, r);
+        rc = zoo_acreate(c->zh, r->path, r->value, r->value ? vlen : -1, &ZOO_OPEN_ACL_UNSAFE,
+                         ephemeral, string_done, r);
         break;
     case REQ_GET:
-    case REQ_ARM_GET:
-        rc = zoo_aget(c->zh, r->path, 0, data_done, r);
-        break;
-    case REQ_SET:
-        rc = zoo_aset(c->zh, r->path, r->value, vlen, -1, stat_done, r);
-        break;
-    case REQ_DELETE:
-        rc = zoo_adelete(c->zh, r->path, -1, void_done, r);
-        break;
+    case REQ_ARM_GET: rc = zoo_aget(c->zh, r->path, 0, data_done, r); break;
+    case REQ_SET: rc = zoo_aset(c->zh, r->path, r->value, vlen, -1, stat_done, r); break;
+    case REQ_DELETE: rc = zoo_adelete(c->zh, r->path, -1, void_done, r); break;
     case REQ_EXISTS:
     case REQ_ARM_EXISTS:
         if (r->wctx != NULL)
@@ -496,8 +473,7 @@ static void issue(zk_conn *c, zk_req *r)
     }
 }
 
-static void submit(zk_session *s, zk_req *r)
-{
+static void submit(zk_session *s, zk_req *r) {
     if (conn_ready(s->cur)) {
         issue(s->cur, r);
     } else {
@@ -513,8 +489,7 @@ static void submit(zk_session *s, zk_req *r)
     }
 }
 
-static void flush_deferred(zk_session *s)
-{
+static void flush_deferred(zk_session *s) {
     while (s->deferred && conn_ready(s->cur)) {
         zk_req *r = s->deferred;
         LIST_DEL(s->deferred, r);
@@ -524,8 +499,7 @@ static void flush_deferred(zk_session *s)
 
 /* ---- waits ----------------------------------------------------------------- */
 
-static void wait_closed(uv_handle_t *h)
-{
+static void wait_closed(uv_handle_t *h) {
     zk_wait *w = h->data;
     size_t i;
     for (i = 0; w->accept && w->accept[i]; i++)
@@ -537,8 +511,7 @@ static void wait_closed(uv_handle_t *h)
 }
 
 /* Forgets w in every request and watch that still points at it. */
-static void detach_wait(zk_session *s, zk_wait *w)
-{
+static void detach_wait(zk_session *s, zk_wait *w) {
     zk_conn *c;
     zk_req *r;
     zk_wctx *x;
@@ -552,8 +525,7 @@ static void detach_wait(zk_session *s, zk_wait *w)
     }
 }
 
-static void wait_end(zk_wait *w, int status, const char *value, size_t len)
-{
+static void wait_end(zk_wait *w, int status, const char *value, size_t len) {
     zk_session *s = w->s;
     if (w->done)
         return;
@@ -562,12 +534,11 @@ static void wait_end(zk_wait *w, int status, const char *value, size_t len)
     detach_wait(s, w);
     uv_timer_stop(&w->timer);
     w->cb(w->data, status, value, len);
-    uv_close((uv_handle_t *) &w->timer, wait_closed);
+    uv_close((uv_handle_t *)&w->timer, wait_closed);
 }
 
 /* Sets an exists-watch on w's path and, once set, reads the value. */
-static void wait_arm(zk_wait *w)
-{
+static void wait_arm(zk_wait *w) {
     zk_session *s = w->s;
     zk_req *r;
     zk_wctx *x;
@@ -592,8 +563,7 @@ static void wait_arm(zk_wait *w)
     issue(s->cur, r);
 }
 
-static void arm_all(zk_session *s)
-{
+static void arm_all(zk_session *s) {
     zk_wait *w, *next;
     for (w = s->waits; w; w = next) {
         next = w->next;
@@ -601,8 +571,7 @@ static void arm_all(zk_session *s)
     }
 }
 
-static void wait_timeout(uv_timer_t *t)
-{
+static void wait_timeout(uv_timer_t *t) {
     zk_wait *w = t->data;
     if (w->canceled)
         wait_end(w, UV_ECANCELED, NULL, 0);
@@ -611,14 +580,12 @@ static void wait_timeout(uv_timer_t *t)
 }
 
 /* The failures after which a wait waits for the next connection. */
-static int transient(int rc)
-{
-    return rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONEXPIRED
-        || rc == ZINVALIDSTATE || rc == ZCLOSING;
+static int transient(int rc) {
+    return rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONEXPIRED ||
+           rc == ZINVALIDSTATE || rc == ZCLOSING;
 }
 
-static void wait_arm_done(zk_req *r)
-{
+static void wait_arm_done(zk_req *r) {
     zk_session *s = r->s;
     zk_wait *w = r->wait;
     zk_req *g;
@@ -646,8 +613,7 @@ static void wait_arm_done(zk_req *r)
     }
 }
 
-static void wait_get_done(zk_req *r)
-{
+static void wait_get_done(zk_req *r) {
     zk_session *s = r->s;
     zk_wait *w = r->wait;
     int rc = r->msg.rc;
@@ -663,7 +629,7 @@ static void wait_get_done(zk_req *r)
             w->last = v;
             w->last_len = r->msg.len;
         }
-        if (zk_value_matches((const char *const *) w->accept, r->msg.value, r->msg.len))
+        if (zk_value_matches((const char *const *)w->accept, r->msg.value, r->msg.len))
             wait_end(w, 0, r->msg.value, r->msg.len);
     } else if (rc != ZNONODE && !transient(rc) && r->seq == w->seq) {
         wait_end(w, map_rc(s, rc, r->msg.nomem), NULL, 0);
@@ -672,8 +638,7 @@ static void wait_get_done(zk_req *r)
 
 /* ---- ephemerals -------------------------------------------------------------- */
 
-static void eph_remember(zk_session *s, const char *path, const char *value, size_t len)
-{
+static void eph_remember(zk_session *s, const char *path, const char *value, size_t len) {
     zk_eph *e;
     char *v = dup_bytes(value ? value : "", value ? len : 0);
     if (v == NULL)
@@ -699,8 +664,7 @@ static void eph_remember(zk_session *s, const char *path, const char *value, siz
 }
 
 static void eph_update(zk_session *s, const char *path, const char *value, size_t len,
-                       int deleted)
-{
+                       int deleted) {
     zk_eph **p, *e;
     for (p = &s->ephemerals; (e = *p) != NULL; p = &e->next) {
         if (strcmp(e->path, path) != 0)
@@ -717,8 +681,7 @@ static void eph_update(zk_session *s, const char *path, const char *value, size_
     }
 }
 
-static void eph_recreate(zk_session *s)
-{
+static void eph_recreate(zk_session *s) {
     zk_eph *e;
     zk_req *r;
     for (e = s->ephemerals; e; e = e->next) {
@@ -732,8 +695,7 @@ static void eph_recreate(zk_session *s)
 
 /* ---- completions on the loop ---------------------------------------------------- */
 
-static void req_done(zk_req *r)
-{
+static void req_done(zk_req *r) {
     zk_session *s = r->s;
     int rc = r->msg.rc;
     int status = map_rc(s, rc, r->msg.nomem);
@@ -742,18 +704,13 @@ static void req_done(zk_req *r)
     if (r->conn != NULL)
         LIST_DEL(r->conn->reqs, r);
     switch (r->kind) {
-    case REQ_ARM_EXISTS:
-        wait_arm_done(r);
-        break;
-    case REQ_ARM_GET:
-        wait_get_done(r);
-        break;
-    case REQ_PARENT:
-        break;
+    case REQ_ARM_EXISTS: wait_arm_done(r); break;
+    case REQ_ARM_GET: wait_get_done(r); break;
+    case REQ_PARENT: break;
     case REQ_EPHEMERAL:
         if (rc != ZOK && rc != ZNODEEXISTS && !transient(rc))
-            snprintf(s->err, sizeof(s->err), "could not re-create ephemeral %s: %s",
-                     r->path, zk_strerror(status));
+            snprintf(s->err, sizeof(s->err), "could not re-create ephemeral %s: %s", r->path,
+                     zk_strerror(status));
         break;
     case REQ_CREATE:
         if (rc == ZOK && (r->flags & ZK_CREATE_EPHEMERAL))
@@ -771,8 +728,7 @@ static void req_done(zk_req *r)
         r->done_cb(r->data, status);
         break;
     case REQ_GET:
-        r->get_cb(r->data, status, status == 0 ? r->msg.value : NULL,
-                  status == 0 ? r->msg.len : 0);
+        r->get_cb(r->data, status, status == 0 ? r->msg.value : NULL, status == 0 ? r->msg.len : 0);
         break;
     case REQ_EXISTS:
         if (x != NULL) {
@@ -793,8 +749,7 @@ static void req_done(zk_req *r)
     free_req(r);
 }
 
-static void watch_fired(zk_wctx *x)
-{
+static void watch_fired(zk_wctx *x) {
     zk_conn *c = x->conn;
     zk_wait *w = x->wait;
     LIST_DEL(c->watches, x);
@@ -809,8 +764,7 @@ static void watch_fired(zk_wctx *x)
     free_wctx(x);
 }
 
-static void emit(zk_session *s, enum zk_event ev)
-{
+static void emit(zk_session *s, enum zk_event ev) {
     if (s->on_event)
         s->on_event(s->event_data, s, ev);
 }
@@ -819,8 +773,7 @@ static void close_conn(zk_conn *c);
 static int open_conn(zk_session *s);
 static void fail_waits(zk_session *s, int status);
 
-static void connect_done(zk_session *s, int status)
-{
+static void connect_done(zk_session *s, int status) {
     zk_connect_cb cb = s->connect_cb;
     if (cb == NULL)
         return;
@@ -828,8 +781,7 @@ static void connect_done(zk_session *s, int status)
     cb(s->connect_data, status, s);
 }
 
-static void session_state(zk_conn *c, int state)
-{
+static void session_state(zk_conn *c, int state) {
     zk_session *s = c->s;
     const clientid_t *id;
     int was_up = c->up;
@@ -860,9 +812,8 @@ static void session_state(zk_conn *c, int state)
             arm_all(s);
     } else if (state == ZOO_EXPIRED_SESSION_STATE) {
         c->up = 0;
-        snprintf(s->err, sizeof(s->err),
-                 "ZooKeeper session 0x%" PRIx64 " at %s expired", (uint64_t) s->session_id,
-                 s->hosts);
+        snprintf(s->err, sizeof(s->err), "ZooKeeper session 0x%" PRIx64 " at %s expired",
+                 (uint64_t)s->session_id, s->hosts);
         s->cur = NULL;
         close_conn(c);
         emit(s, ZK_EVENT_EXPIRED);
@@ -874,8 +825,7 @@ static void session_state(zk_conn *c, int state)
         }
     } else if (state == ZOO_AUTH_FAILED_STATE) {
         c->up = 0;
-        snprintf(s->err, sizeof(s->err), "ZooKeeper at %s refused the authentication",
-                 s->hosts);
+        snprintf(s->err, sizeof(s->err), "ZooKeeper at %s refused the authentication", s->hosts);
         s->dead = 1;
         s->cur = NULL;
         close_conn(c);
@@ -889,8 +839,7 @@ static void session_state(zk_conn *c, int state)
     }
 }
 
-static void drain(zk_session *s)
-{
+static void drain(zk_session *s) {
     zk_msg *m, *next;
     zk_conn *lost;
 
@@ -915,19 +864,14 @@ static void drain(zk_session *s)
                     session_state(m->conn, m->state);
                 free(m);
                 break;
-            case MSG_WATCH:
-                watch_fired(m->wctx);
-                break;
-            case MSG_DONE:
-                req_done(m->req);
-                break;
+            case MSG_WATCH: watch_fired(m->wctx); break;
+            case MSG_DONE: req_done(m->req); break;
             }
         }
     }
 }
 
-static void on_async(uv_async_t *a)
-{
+static void on_async(uv_async_t *a) {
     drain(a->data);
 }
 
@@ -935,29 +879,25 @@ static void on_async(uv_async_t *a)
 
 static void finish_close(zk_session *s);
 
-static void init_work(uv_work_t *w)
-{
+static void init_work(uv_work_t *w) {
     zk_conn *c = w->data;
     errno = 0;
-    c->zh = zookeeper_init2(c->s->hosts, global_watcher, (int) c->s->session_timeout_ms,
-                            NULL, c, 0, lib_log);
+    c->zh = zookeeper_init2(c->s->hosts, global_watcher, (int)c->s->session_timeout_ms, NULL, c, 0,
+                            lib_log);
     c->init_errno = errno;
 }
 
-static void fail_deferred(zk_session *s, int status)
-{
+static void fail_deferred(zk_session *s, int status) {
     while (s->deferred) {
         zk_req *r = s->deferred;
         LIST_DEL(s->deferred, r);
         r->conn = NULL;
         r->msg.rc = ZSYSTEMERROR;
         switch (r->kind) {
-        case REQ_CREATE: case REQ_SET: case REQ_DELETE:
-            r->done_cb(r->data, status);
-            break;
-        case REQ_GET:
-            r->get_cb(r->data, status, NULL, 0);
-            break;
+        case REQ_CREATE:
+        case REQ_SET:
+        case REQ_DELETE: r->done_cb(r->data, status); break;
+        case REQ_GET: r->get_cb(r->data, status, NULL, 0); break;
         case REQ_EXISTS:
             r->exists_cb(r->data, status, 0);
             if (r->wctx) {
@@ -966,21 +906,18 @@ static void fail_deferred(zk_session *s, int status)
                 r->wctx = NULL;
             }
             break;
-        default:
-            break;
+        default: break;
         }
         free_req(r);
     }
 }
 
-static void fail_waits(zk_session *s, int status)
-{
+static void fail_waits(zk_session *s, int status) {
     while (s->waits)
         wait_end(s->waits, status, NULL, 0);
 }
 
-static void conn_free(zk_conn *c)
-{
+static void conn_free(zk_conn *c) {
     zk_session *s = c->s;
     zk_conn **p;
     for (p = &s->conns; *p; p = &(*p)->next) {
@@ -994,8 +931,7 @@ static void conn_free(zk_conn *c)
         finish_close(s);
 }
 
-static void after_init(uv_work_t *w, int status)
-{
+static void after_init(uv_work_t *w, int status) {
     zk_conn *c = w->data;
     zk_session *s = c->s;
 
@@ -1003,22 +939,23 @@ static void after_init(uv_work_t *w, int status)
         /* The library says ENOENT when a name does not resolve, EINVAL for
          * a malformed host list. */
         if (c->init_errno == ENOENT)
-            snprintf(s->err, sizeof(s->err), "cannot resolve the ZooKeeper hosts %s",
-                     s->hosts);
+            snprintf(s->err, sizeof(s->err), "cannot resolve the ZooKeeper hosts %s", s->hosts);
         else if (c->init_errno == EINVAL || c->init_errno == 0)
-            snprintf(s->err, sizeof(s->err), "invalid ZooKeeper host list \"%s\" "
-                     "(expected host:port[,host:port...])", s->hosts);
+            snprintf(s->err, sizeof(s->err),
+                     "invalid ZooKeeper host list \"%s\" "
+                     "(expected host:port[,host:port...])",
+                     s->hosts);
         else
-            snprintf(s->err, sizeof(s->err), "cannot start a ZooKeeper client for %s: %s",
-                     s->hosts, strerror(c->init_errno));
+            snprintf(s->err, sizeof(s->err), "cannot start a ZooKeeper client for %s: %s", s->hosts,
+                     strerror(c->init_errno));
         if (s->cur == c)
             s->cur = NULL;
         if (!s->closing) {
             s->dead = 1;
             uv_timer_stop(&s->connect_timer);
-            connect_done(s, c->init_errno == ENOENT ? UV_EAI_NONAME
+            connect_done(s, c->init_errno == ENOENT                         ? UV_EAI_NONAME
                             : c->init_errno == EINVAL || c->init_errno == 0 ? UV_EINVAL
-                            : -c->init_errno);
+                                                                            : -c->init_errno);
             fail_deferred(s, UV_ENOTCONN);
             fail_waits(s, UV_ENOTCONN);
         }
@@ -1036,8 +973,7 @@ static void after_init(uv_work_t *w, int status)
 }
 
 /* Starts a new conn as s->cur. On failure nothing has been called. */
-static int open_conn(zk_session *s)
-{
+static int open_conn(zk_session *s) {
     zk_conn *c = calloc(1, sizeof(*c));
     int rc;
     if (c == NULL)
@@ -1056,14 +992,12 @@ static int open_conn(zk_session *s)
     return 0;
 }
 
-static void close_work(uv_work_t *w)
-{
+static void close_work(uv_work_t *w) {
     zk_conn *c = w->data;
     zookeeper_close(c->zh);
 }
 
-static void after_close(uv_work_t *w, int status)
-{
+static void after_close(uv_work_t *w, int status) {
     zk_conn *c = w->data;
     zk_session *s = c->s;
     int err = s->closing ? UV_ECANCELED : s->dead ? UV_ENOTCONN : ZK_EEXPIRED;
@@ -1088,8 +1022,7 @@ static void after_close(uv_work_t *w, int status)
     conn_free(c);
 }
 
-static void close_conn(zk_conn *c)
-{
+static void close_conn(zk_conn *c) {
     zk_session *s = c->s;
     zk_wctx *x;
     int err;
@@ -1123,8 +1056,7 @@ static void close_conn(zk_conn *c)
 
 static void session_closed(uv_handle_t *h);
 
-static void connect_timeout(uv_timer_t *t)
-{
+static void connect_timeout(uv_timer_t *t) {
     zk_session *s = t->data;
     unsigned ms = s->connect_timeout_ms;
     zk_conn *c = s->cur;
@@ -1132,11 +1064,11 @@ static void connect_timeout(uv_timer_t *t)
     if (s->ever_connected || s->closing)
         return;
     if (ms % 1000 == 0)
-        snprintf(s->err, sizeof(s->err), "ZooKeeper at %s did not answer within %u s",
-                 s->hosts, ms / 1000);
+        snprintf(s->err, sizeof(s->err), "ZooKeeper at %s did not answer within %u s", s->hosts,
+                 ms / 1000);
     else
-        snprintf(s->err, sizeof(s->err), "ZooKeeper at %s did not answer within %.1f s",
-                 s->hosts, ms / 1000.0);
+        snprintf(s->err, sizeof(s->err), "ZooKeeper at %s did not answer within %.1f s", s->hosts,
+                 ms / 1000.0);
     s->dead = 1;
     s->cur = NULL;
     if (c != NULL)
@@ -1146,14 +1078,13 @@ static void connect_timeout(uv_timer_t *t)
     fail_waits(s, UV_ENOTCONN);
 }
 
-int zk_connect(uv_loop_t *loop, const zk_options *opts, zk_session **out,
-               zk_connect_cb cb, void *data)
-{
+int zk_connect(uv_loop_t *loop, const zk_options *opts, zk_session **out, zk_connect_cb cb,
+               void *data) {
     zk_session *s;
     int rc;
 
-    if (loop == NULL || opts == NULL || opts->hosts == NULL || opts->hosts[0] == '\0'
-        || out == NULL || cb == NULL)
+    if (loop == NULL || opts == NULL || opts->hosts == NULL || opts->hosts[0] == '\0' ||
+        out == NULL || cb == NULL)
         return UV_EINVAL;
     uv_once(&g_once, init_once);
     s = calloc(1, sizeof(*s));
@@ -1192,8 +1123,8 @@ fail_open:
     /* Nothing ran yet: the handles close on the loop, s is freed after. */
     s->connect_cb = NULL;
     s->closing = 1;
-    uv_close((uv_handle_t *) &s->connect_timer, session_closed);
-    uv_close((uv_handle_t *) &s->async, session_closed);
+    uv_close((uv_handle_t *)&s->connect_timer, session_closed);
+    uv_close((uv_handle_t *)&s->async, session_closed);
     return rc;
 
 fail_async:
@@ -1204,8 +1135,7 @@ fail_mutex:
     return rc;
 }
 
-static void session_closed(uv_handle_t *h)
-{
+static void session_closed(uv_handle_t *h) {
     zk_session *s = h->data;
     zk_eph *e;
     if (--s->handles > 0)
@@ -1223,18 +1153,16 @@ static void session_closed(uv_handle_t *h)
     free(s);
 }
 
-static void finish_close(zk_session *s)
-{
+static void finish_close(zk_session *s) {
     drain(s);
     connect_done(s, UV_ECANCELED);
     fail_deferred(s, UV_ECANCELED);
     fail_waits(s, UV_ECANCELED);
-    uv_close((uv_handle_t *) &s->connect_timer, session_closed);
-    uv_close((uv_handle_t *) &s->async, session_closed);
+    uv_close((uv_handle_t *)&s->connect_timer, session_closed);
+    uv_close((uv_handle_t *)&s->async, session_closed);
 }
 
-int zk_close(zk_session *s, zk_close_cb cb, void *data)
-{
+int zk_close(zk_session *s, zk_close_cb cb, void *data) {
     zk_conn *c, *next;
     if (s == NULL)
         return UV_EINVAL;
@@ -1258,8 +1186,7 @@ int zk_close(zk_session *s, zk_close_cb cb, void *data)
 
 /* ---- the calls ------------------------------------------------------------------ */
 
-static int check(zk_session *s, const char *path)
-{
+static int check(zk_session *s, const char *path) {
     if (s == NULL)
         return UV_EINVAL;
     if (s->closing)
@@ -1271,9 +1198,8 @@ static int check(zk_session *s, const char *path)
     return 0;
 }
 
-int zk_create(zk_session *s, const char *path, const void *value, size_t len,
-              unsigned flags, zk_done_cb cb, void *data)
-{
+int zk_create(zk_session *s, const char *path, const void *value, size_t len, unsigned flags,
+              zk_done_cb cb, void *data) {
     zk_req *r, *p;
     char *parent;
     size_t i;
@@ -1317,8 +1243,7 @@ int zk_create(zk_session *s, const char *path, const void *value, size_t len,
     return 0;
 }
 
-int zk_get(zk_session *s, const char *path, zk_get_cb cb, void *data)
-{
+int zk_get(zk_session *s, const char *path, zk_get_cb cb, void *data) {
     zk_req *r;
     int rc = check(s, path);
     if (rc != 0)
@@ -1334,9 +1259,8 @@ int zk_get(zk_session *s, const char *path, zk_get_cb cb, void *data)
     return 0;
 }
 
-int zk_set(zk_session *s, const char *path, const void *value, size_t len,
-           zk_done_cb cb, void *data)
-{
+int zk_set(zk_session *s, const char *path, const void *value, size_t len, zk_done_cb cb,
+           void *data) {
     zk_req *r;
     int rc = check(s, path);
     if (rc != 0)
@@ -1352,8 +1276,7 @@ int zk_set(zk_session *s, const char *path, const void *value, size_t len,
     return 0;
 }
 
-int zk_delete(zk_session *s, const char *path, zk_done_cb cb, void *data)
-{
+int zk_delete(zk_session *s, const char *path, zk_done_cb cb, void *data) {
     zk_req *r;
     int rc = check(s, path);
     if (rc != 0)
@@ -1369,9 +1292,7 @@ int zk_delete(zk_session *s, const char *path, zk_done_cb cb, void *data)
     return 0;
 }
 
-int zk_exists(zk_session *s, const char *path, zk_exists_cb cb, zk_watch_cb watch_cb,
-              void *data)
-{
+int zk_exists(zk_session *s, const char *path, zk_exists_cb cb, zk_watch_cb watch_cb, void *data) {
     zk_req *r;
     zk_wctx *x = NULL;
     int rc = check(s, path);
@@ -1398,9 +1319,8 @@ int zk_exists(zk_session *s, const char *path, zk_exists_cb cb, zk_watch_cb watc
     return 0;
 }
 
-int zk_wait_for(zk_session *s, const char *path, const char *const *accept,
-                uint64_t timeout_ms, zk_wait_cb cb, void *data, zk_wait **out)
-{
+int zk_wait_for(zk_session *s, const char *path, const char *const *accept, uint64_t timeout_ms,
+                zk_wait_cb cb, void *data, zk_wait **out) {
     zk_wait *w;
     size_t i, n = 0;
     int rc = check(s, path);
@@ -1443,8 +1363,7 @@ nomem:
     return UV_ENOMEM;
 }
 
-int zk_wait_cancel(zk_wait *w)
-{
+int zk_wait_cancel(zk_wait *w) {
     if (w == NULL || w->done || w->canceled)
         return UV_EINVAL;
     w->canceled = 1;

@@ -27,12 +27,13 @@
 #define ZK_ENODEEXISTS (-33002) /* create: the node exists already */
 #define ZK_ENOTEMPTY   (-33003) /* delete: the node has children */
 #define ZK_EBADVERSION (-33004)
-#define ZK_ECONNLOSS   (-33005) /* the connection broke during the call; a
+#define ZK_ECONNLOSS \
+    (-33005)                 /* the connection broke during the call; a
                                    write may or may not have happened */
-#define ZK_EEXPIRED    (-33006) /* the session expired during the call */
-#define ZK_ENOAUTH     (-33007)
-#define ZK_EBADARGS    (-33008) /* e.g. an invalid path */
-#define ZK_EAPI        (-33009) /* any other error from the ZooKeeper library */
+#define ZK_EEXPIRED (-33006) /* the session expired during the call */
+#define ZK_ENOAUTH  (-33007)
+#define ZK_EBADARGS (-33008) /* e.g. an invalid path */
+#define ZK_EAPI     (-33009) /* any other error from the ZooKeeper library */
 
 typedef struct zk_session zk_session;
 typedef struct zk_wait zk_wait;
@@ -63,10 +64,10 @@ typedef void (*zk_watch_cb)(void *data, int status);
 typedef void (*zk_wait_cb)(void *data, int status, const char *value, size_t len);
 
 typedef struct zk_options {
-    const char *hosts;            /* "host:port[,host:port...]" */
-    unsigned session_timeout_ms;  /* 0: 10000 (the server may clamp it) */
-    unsigned connect_timeout_ms;  /* deadline of the first connection; 0: 10000 */
-    zk_event_cb on_event;         /* optional */
+    const char *hosts;           /* "host:port[,host:port...]" */
+    unsigned session_timeout_ms; /* 0: 10000 (the server may clamp it) */
+    unsigned connect_timeout_ms; /* deadline of the first connection; 0: 10000 */
+    zk_event_cb on_event;        /* optional */
     void *event_data;
 } zk_options;
 
@@ -76,8 +77,8 @@ typedef struct zk_options {
  * within connect_timeout_ms (the session is then dead: only zk_close is
  * left), or UV_ECANCELED if zk_close came first. zk_strerror_session tells
  * the reason in words. */
-int zk_connect(uv_loop_t *loop, const zk_options *opts, zk_session **out,
-               zk_connect_cb cb, void *data);
+int zk_connect(uv_loop_t *loop, const zk_options *opts, zk_session **out, zk_connect_cb cb,
+               void *data);
 
 /* Ends the session: pending operations and waits complete with UV_ECANCELED
  * (or their real result, if it came first), ephemeral nodes go away, then
@@ -97,23 +98,22 @@ int zk_session_identity(const zk_session *s, int64_t *id, char passwd[16]);
 const char *zk_strerror(int err);
 
 enum zk_create_flags {
-    ZK_CREATE_PARENTS   = 1 << 0, /* create missing parents (empty values) */
+    ZK_CREATE_PARENTS = 1 << 0,   /* create missing parents (empty values) */
     ZK_CREATE_EPHEMERAL = 1 << 1, /* deleted when the session ends; re-created
                                      by the wrapper after an expiry */
 };
 
-int zk_create(zk_session *s, const char *path, const void *value, size_t len,
-              unsigned flags, zk_done_cb cb, void *data);
+int zk_create(zk_session *s, const char *path, const void *value, size_t len, unsigned flags,
+              zk_done_cb cb, void *data);
 int zk_get(zk_session *s, const char *path, zk_get_cb cb, void *data);
 /* Sets the value whatever its version. */
-int zk_set(zk_session *s, const char *path, const void *value, size_t len,
-           zk_done_cb cb, void *data);
+int zk_set(zk_session *s, const char *path, const void *value, size_t len, zk_done_cb cb,
+           void *data);
 int zk_delete(zk_session *s, const char *path, zk_done_cb cb, void *data);
 /* Tells whether path exists. With watch_cb, also leaves a one-shot watch:
  * watch_cb is then called exactly once, after cb, with the node's next
  * event or the reason the watch is gone. Both get data. */
-int zk_exists(zk_session *s, const char *path, zk_exists_cb cb,
-              zk_watch_cb watch_cb, void *data);
+int zk_exists(zk_session *s, const char *path, zk_exists_cb cb, zk_watch_cb watch_cb, void *data);
 
 /* Waits until path holds a value matching one of accept (a NULL-terminated
  * array, copied): "up" matches the value "up" exactly, "failed:*" every
@@ -123,8 +123,8 @@ int zk_exists(zk_session *s, const char *path, zk_exists_cb cb,
  * written while disconnected or expired is not missed (a value that is
  * overwritten again before it is read may be). timeout_ms 0: no deadline.
  * *out (optional) is valid until cb, for zk_wait_cancel. */
-int zk_wait_for(zk_session *s, const char *path, const char *const *accept,
-                uint64_t timeout_ms, zk_wait_cb cb, void *data, zk_wait **out);
+int zk_wait_for(zk_session *s, const char *path, const char *const *accept, uint64_t timeout_ms,
+                zk_wait_cb cb, void *data, zk_wait **out);
 /* Ends a wait early: its cb gets UV_ECANCELED (later, not from inside). */
 int zk_wait_cancel(zk_wait *w);
 

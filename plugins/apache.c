@@ -54,7 +54,7 @@
 #define SHARED_LOCAL ((const hdc_volume[]){{"local", "/usr/local"}, {0}})
 
 #define DIST_NAME "apache_" HADOOP_VERSION
-#define TARBALL "hadoop-" HADOOP_VERSION ".tar.gz"
+#define TARBALL   "hadoop-" HADOOP_VERSION ".tar.gz"
 
 /* Every daemon first writes the cluster's configuration
  * (clusters/apache/hdc-hadoop-conf), then replaces the shell. */
@@ -64,16 +64,16 @@ static const hdc_image images[] = {
     {.name = "hadoop",
      .context = "apache",
      .build_args = HDC_LIST("HADOOP_VERSION=" HADOOP_VERSION),
-     .artifacts = (const hdc_artifact[]){
-         {.file = TARBALL,
-          .url = "https://archive.apache.org/dist/hadoop/common/hadoop-" HADOOP_VERSION
-                 "/" TARBALL,
-          .sha512 = PINNED_SHA512},
-         {0}}},
+     .artifacts =
+         (const hdc_artifact[]){
+             {.file = TARBALL,
+              .url = "https://archive.apache.org/dist/hadoop/common/hadoop-" HADOOP_VERSION
+                     "/" TARBALL,
+              .sha512 = PINNED_SHA512},
+             {0}}},
     /* The client node: hdc's client (sshd, the test user) with this
      * release and the cluster's configuration. */
-    {.name = "client",
-     .context = "apache-client"},
+    {.name = "client", .context = "apache-client"},
     {0},
 };
 
@@ -83,18 +83,17 @@ static const hdc_service services[] = {
      .ports = (const hdc_port[]){{"http-ui", NN_HTTP_PORT}, {"rpc", 8020}, {0}},
      .env = HDC_LIST(LOG_DIRS),
      .daemon = CONF "{ test -d /data/hadoop/dfs/name/current"
-               " || hdfs namenode -format -nonInteractive -clusterid \"hdc-$HDC_CLUSTER\"; }"
-               " && exec hdfs namenode",
+                    " || hdfs namenode -format -nonInteractive -clusterid \"hdc-$HDC_CLUSTER\"; }"
+                    " && exec hdfs namenode",
      .user = "hdfs",
      .ready_port = "http-ui",
      .ready = "hdfs dfsadmin -safemode get 2>/dev/null | grep -q 'Safe mode is OFF'"},
     {.name = "datanode",
      .image = "hadoop",
      .instances = HDC_COUNT_DATANODES,
-     .ports = (const hdc_port[]){{"http-ui", DN_HTTP_PORT},
-                                 {"data", DN_DATA_PORT},
-                                 {"ipc", DN_IPC_PORT},
-                                 {0}},
+     .ports =
+         (const hdc_port[]){
+             {"http-ui", DN_HTTP_PORT}, {"data", DN_DATA_PORT}, {"ipc", DN_IPC_PORT}, {0}},
      .env = HDC_LIST(LOG_DIRS),
      .daemon = CONF "exec hdfs datanode",
      .user = "hdfs",
@@ -141,14 +140,14 @@ static const hdc_service services[] = {
  * once the namenode is out of safe mode. One command, so that one exec
  * reports the first failure with its output; few `hdfs` calls, since each
  * starts a JVM. */
-#define HDFS_DIRS                                                                     \
-    "set -e; "                                                                        \
-    "hdfs dfs -mkdir -p /tmp /tmp/hadoop-yarn/staging /mr-history/tmp /mr-history/done" \
-    " /user/mapred \"/user/$HDC_TEST_USER\" /app-logs; "                               \
+#define HDFS_DIRS                                                                          \
+    "set -e; "                                                                             \
+    "hdfs dfs -mkdir -p /tmp /tmp/hadoop-yarn/staging /mr-history/tmp /mr-history/done"    \
+    " /user/mapred \"/user/$HDC_TEST_USER\" /app-logs; "                                   \
     "hdfs dfs -chown -R mapred:hadoop /tmp/hadoop-yarn/staging /mr-history /user/mapred; " \
-    "hdfs dfs -chown \"$HDC_TEST_USER:hadoop\" \"/user/$HDC_TEST_USER\"; "             \
-    "hdfs dfs -chown yarn:hadoop /app-logs; "                                         \
-    "hdfs dfs -chmod -R 1777 /tmp/hadoop-yarn/staging /mr-history; "                  \
+    "hdfs dfs -chown \"$HDC_TEST_USER:hadoop\" \"/user/$HDC_TEST_USER\"; "                 \
+    "hdfs dfs -chown yarn:hadoop /app-logs; "                                              \
+    "hdfs dfs -chmod -R 1777 /tmp/hadoop-yarn/staging /mr-history; "                       \
     "hdfs dfs -chmod 1777 /tmp /app-logs"
 
 static const hdc_step steps[] = {
@@ -156,63 +155,109 @@ static const hdc_step steps[] = {
      * until the namenode answers. */
     {.name = "boot-namenode", .kind = HDC_STEP_BOOT, .service = "namenode", .timeout_s = 30},
     {.name = "boot-datanodes", .kind = HDC_STEP_BOOT, .service = "datanode", .timeout_s = 30},
-    {.name = "namenode-up", .kind = HDC_STEP_WAIT, .service = "namenode", .timeout_s = 180,
+    {.name = "namenode-up",
+     .kind = HDC_STEP_WAIT,
+     .service = "namenode",
+     .timeout_s = 180,
      .after = HDC_LIST("boot-namenode")},
-    {.name = "datanodes-up", .kind = HDC_STEP_WAIT, .service = "datanode", .timeout_s = 180,
+    {.name = "datanodes-up",
+     .kind = HDC_STEP_WAIT,
+     .service = "datanode",
+     .timeout_s = 180,
      .after = HDC_LIST("boot-datanodes")},
-    {.name = "hdfs-dirs", .kind = HDC_STEP_EXEC, .service = "namenode", .user = "hdfs",
-     .command = HDFS_DIRS, .timeout_s = 180, .after = HDC_LIST("namenode-up")},
+    {.name = "hdfs-dirs",
+     .kind = HDC_STEP_EXEC,
+     .service = "namenode",
+     .user = "hdfs",
+     .command = HDFS_DIRS,
+     .timeout_s = 180,
+     .after = HDC_LIST("namenode-up")},
 
     /* YARN and the job history server, once HDFS has their directories. */
-    {.name = "boot-resourcemanager", .kind = HDC_STEP_BOOT, .service = "resourcemanager",
-     .timeout_s = 30, .after = HDC_LIST("hdfs-dirs")},
-    {.name = "boot-nodemanagers", .kind = HDC_STEP_BOOT, .service = "nodemanager",
-     .timeout_s = 30, .after = HDC_LIST("hdfs-dirs")},
-    {.name = "boot-historyserver", .kind = HDC_STEP_BOOT, .service = "historyserver",
-     .timeout_s = 30, .after = HDC_LIST("hdfs-dirs")},
-    {.name = "resourcemanager-up", .kind = HDC_STEP_WAIT, .service = "resourcemanager",
-     .timeout_s = 180, .after = HDC_LIST("boot-resourcemanager")},
-    {.name = "nodemanagers-up", .kind = HDC_STEP_WAIT, .service = "nodemanager",
-     .timeout_s = 180, .after = HDC_LIST("boot-nodemanagers")},
-    {.name = "historyserver-up", .kind = HDC_STEP_WAIT, .service = "historyserver",
-     .timeout_s = 180, .after = HDC_LIST("boot-historyserver")},
+    {.name = "boot-resourcemanager",
+     .kind = HDC_STEP_BOOT,
+     .service = "resourcemanager",
+     .timeout_s = 30,
+     .after = HDC_LIST("hdfs-dirs")},
+    {.name = "boot-nodemanagers",
+     .kind = HDC_STEP_BOOT,
+     .service = "nodemanager",
+     .timeout_s = 30,
+     .after = HDC_LIST("hdfs-dirs")},
+    {.name = "boot-historyserver",
+     .kind = HDC_STEP_BOOT,
+     .service = "historyserver",
+     .timeout_s = 30,
+     .after = HDC_LIST("hdfs-dirs")},
+    {.name = "resourcemanager-up",
+     .kind = HDC_STEP_WAIT,
+     .service = "resourcemanager",
+     .timeout_s = 180,
+     .after = HDC_LIST("boot-resourcemanager")},
+    {.name = "nodemanagers-up",
+     .kind = HDC_STEP_WAIT,
+     .service = "nodemanager",
+     .timeout_s = 180,
+     .after = HDC_LIST("boot-nodemanagers")},
+    {.name = "historyserver-up",
+     .kind = HDC_STEP_WAIT,
+     .service = "historyserver",
+     .timeout_s = 180,
+     .after = HDC_LIST("boot-historyserver")},
 
     /* Health: the masters count every worker, the history server answers. */
-    {.name = "datanodes-live", .kind = HDC_STEP_PROBE, .probe = "live-datanodes",
-     .timeout_s = 180, .after = HDC_LIST("namenode-up", "datanodes-up")},
-    {.name = "nodemanagers-active", .kind = HDC_STEP_PROBE, .probe = "active-nodemanagers",
-     .timeout_s = 180, .after = HDC_LIST("resourcemanager-up", "nodemanagers-up")},
-    {.name = "historyserver-answers", .kind = HDC_STEP_PROBE, .probe = "history-info",
-     .timeout_s = 120, .after = HDC_LIST("historyserver-up")},
+    {.name = "datanodes-live",
+     .kind = HDC_STEP_PROBE,
+     .probe = "live-datanodes",
+     .timeout_s = 180,
+     .after = HDC_LIST("namenode-up", "datanodes-up")},
+    {.name = "nodemanagers-active",
+     .kind = HDC_STEP_PROBE,
+     .probe = "active-nodemanagers",
+     .timeout_s = 180,
+     .after = HDC_LIST("resourcemanager-up", "nodemanagers-up")},
+    {.name = "historyserver-answers",
+     .kind = HDC_STEP_PROBE,
+     .probe = "history-info",
+     .timeout_s = 120,
+     .after = HDC_LIST("historyserver-up")},
     {0},
 };
 
 static const hdc_probe probes[] = {
-    {.name = "live-datanodes", .service = "namenode", .port_role = "http-ui",
+    {.name = "live-datanodes",
+     .service = "namenode",
+     .port_role = "http-ui",
      .path = "/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState",
-     .checks = (const hdc_check[]){
-         {.path = "/beans/0/NumLiveDataNodes", .op = HDC_OP_EQ, .count_of = "datanode"},
-         {0}}},
-    {.name = "active-nodemanagers", .service = "resourcemanager", .port_role = "http-ui",
+     .checks =
+         (const hdc_check[]){
+             {.path = "/beans/0/NumLiveDataNodes", .op = HDC_OP_EQ, .count_of = "datanode"}, {0}}},
+    {.name = "active-nodemanagers",
+     .service = "resourcemanager",
+     .port_role = "http-ui",
      .path = "/ws/v1/cluster/metrics",
-     .checks = (const hdc_check[]){
-         {.path = "clusterMetrics.activeNodes", .op = HDC_OP_EQ, .count_of = "nodemanager"},
-         {0}}},
+     .checks =
+         (const hdc_check[]){
+             {.path = "clusterMetrics.activeNodes", .op = HDC_OP_EQ, .count_of = "nodemanager"},
+             {0}}},
     /* The history server answers, and runs the release the image was built
      * for (a tarball of another version under this name shows here). */
-    {.name = "history-info", .service = "historyserver", .port_role = "http-ui",
+    {.name = "history-info",
+     .service = "historyserver",
+     .port_role = "http-ui",
      .path = "/ws/v1/history/info",
-     .checks = (const hdc_check[]){
-         {.path = "historyInfo.hadoopVersion", .op = HDC_OP_EQ,
-          .value = "\"" HADOOP_VERSION "\""},
-         {0}}},
+     .checks = (const hdc_check[]){{.path = "historyInfo.hadoopVersion",
+                                    .op = HDC_OP_EQ,
+                                    .value = "\"" HADOOP_VERSION "\""},
+                                   {0}}},
     {0},
 };
 
 HDC_PLUGIN_EXPORT const hdc_plugin_desc hdc_plugin = {
     HDC_PLUGIN_HEADER,
     .name = DIST_NAME,
-    .description = "Apache Hadoop " HADOOP_VERSION ": HDFS, YARN and the MapReduce job history server",
+    .description =
+        "Apache Hadoop " HADOOP_VERSION ": HDFS, YARN and the MapReduce job history server",
     .images = images,
     .services = services,
     .steps = steps,

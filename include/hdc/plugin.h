@@ -56,7 +56,7 @@ extern "C" {
 #endif
 
 #define HDC_PLUGIN_ABI_VERSION 1
-#define HDC_PLUGIN_SYMBOL "hdc_plugin"
+#define HDC_PLUGIN_SYMBOL      "hdc_plugin"
 
 #if defined(__GNUC__)
 #define HDC_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -68,8 +68,7 @@ extern "C" {
 #define HDC_LIST(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* The first two fields of every descriptor. */
-#define HDC_PLUGIN_HEADER                                                     \
-    .abi_version = HDC_PLUGIN_ABI_VERSION, .size = sizeof(hdc_plugin_desc)
+#define HDC_PLUGIN_HEADER .abi_version = HDC_PLUGIN_ABI_VERSION, .size = sizeof(hdc_plugin_desc)
 
 /* hdc_service.instances: as many as `hdc up --datanodes N` asks (default 1). */
 #define HDC_COUNT_DATANODES (-1)
@@ -83,17 +82,17 @@ extern "C" {
  * stands for the first artifact of every image (not checked: the user
  * chose it). */
 typedef struct hdc_artifact {
-    const char *file;   /* name in the build context: "hadoop-2.6.0.tar.gz" */
+    const char *file; /* name in the build context: "hadoop-2.6.0.tar.gz" */
     const char *url;
     const char *sha512; /* 128 hex digits, or NULL: the published one */
 } hdc_artifact;
 
 typedef struct hdc_image {
-    const char *name;                /* "hadoop"; services refer to it */
-    const char *context;             /* directory under clusters/: "apache", or an
+    const char *name;              /* "hadoop"; services refer to it */
+    const char *context;           /* directory under clusters/: "apache", or an
                                         absolute path (a plugin's own, out of tree) */
-    const char *const *build_args;   /* "KEY=VALUE", NULL-terminated, or NULL */
-    const hdc_artifact *artifacts;   /* {0}-terminated, or NULL */
+    const char *const *build_args; /* "KEY=VALUE", NULL-terminated, or NULL */
+    const hdc_artifact *artifacts; /* {0}-terminated, or NULL */
 } hdc_image;
 
 /* A container port. The role names it for probes and for `hdc status`:
@@ -119,26 +118,26 @@ enum hdc_service_flags {
 };
 
 typedef struct hdc_service {
-    const char *name;             /* [a-z0-9-]: "namenode"; the znode /<name> */
-    const char *image;            /* one of this plugin's images, or a Docker
+    const char *name;          /* [a-z0-9-]: "namenode"; the znode /<name> */
+    const char *image;         /* one of this plugin's images, or a Docker
                                      reference with '/' or ':' used as is */
-    const char *hostname;         /* NULL: the name */
-    const hdc_port *ports;        /* {0}-terminated, or NULL */
-    const char *const *env;       /* "KEY=VALUE", NULL-terminated, or NULL */
-    const hdc_volume *volumes;    /* {0}-terminated, or NULL */
+    const char *hostname;      /* NULL: the name */
+    const hdc_port *ports;     /* {0}-terminated, or NULL */
+    const char *const *env;    /* "KEY=VALUE", NULL-terminated, or NULL */
+    const hdc_volume *volumes; /* {0}-terminated, or NULL */
     /* What hdc-agent runs once the service is booted, in the foreground: if
      * it exits, the service has failed. NULL: nothing (the container only
      * runs the agent, e.g. a client node with its own sshd in the image). */
     const char *daemon;
-    const char *user;             /* the daemon runs as this user; NULL: root */
+    const char *user; /* the daemon runs as this user; NULL: root */
     /* Readiness, checked by the agent after starting the daemon until both
      * hold (the wait step's deadline bounds it): the port with this role
      * accepts TCP connections, and this command exits 0. Either may be
      * NULL; both NULL: up as soon as the daemon is started. */
     const char *ready_port;
     const char *ready;
-    int instances;                /* 0 or 1: one; N (up to 64); HDC_COUNT_DATANODES */
-    unsigned flags;               /* enum hdc_service_flags */
+    int instances;  /* 0 or 1: one; N (up to 64); HDC_COUNT_DATANODES */
+    unsigned flags; /* enum hdc_service_flags */
 } hdc_service;
 
 enum hdc_step_kind {
@@ -152,20 +151,20 @@ enum hdc_step_kind {
  * steps that do not depend on each other run at the same time. The first
  * failure (or passed deadline) stops the bootstrap. */
 typedef struct hdc_step {
-    const char *name;             /* unique: "format", "boot-namenode" */
-    int kind;                     /* enum hdc_step_kind */
-    const char *service;          /* BOOT, WAIT, EXEC */
-    const char *command;          /* EXEC: shell text */
-    const char *user;             /* EXEC: run as; NULL: root */
-    const char *probe;            /* PROBE: a probe's name */
-    const char *const *after;     /* step names, NULL-terminated, or NULL */
-    unsigned timeout_s;           /* deadline, > 0 */
+    const char *name;         /* unique: "format", "boot-namenode" */
+    int kind;                 /* enum hdc_step_kind */
+    const char *service;      /* BOOT, WAIT, EXEC */
+    const char *command;      /* EXEC: shell text */
+    const char *user;         /* EXEC: run as; NULL: root */
+    const char *probe;        /* PROBE: a probe's name */
+    const char *const *after; /* step names, NULL-terminated, or NULL */
+    unsigned timeout_s;       /* deadline, > 0 */
 } hdc_step;
 
 enum hdc_op {
     HDC_OP_EQ = 1, /* equal JSON values (numbers compare by value) */
     HDC_OP_NE,
-    HDC_OP_LT,     /* LT..GE: numbers only */
+    HDC_OP_LT, /* LT..GE: numbers only */
     HDC_OP_LE,
     HDC_OP_GT,
     HDC_OP_GE,
@@ -179,7 +178,7 @@ enum hdc_op {
  * ("clusterMetrics.activeNodes", a number indexes an array). */
 typedef struct hdc_check {
     const char *path;
-    int op;                       /* enum hdc_op */
+    int op; /* enum hdc_op */
     const char *value;
     const char *count_of;
 } hdc_check;
@@ -190,8 +189,7 @@ typedef struct hdc_host {
      * written as compact JSON to out (NUL-terminated, truncated to
      * out_len). Returns its full length, or -1 if json is not JSON or has
      * nothing at path. */
-    int (*json_get)(const char *json, size_t len, const char *path, char *out,
-                    size_t out_len);
+    int (*json_get)(const char *json, size_t len, const char *path, char *out, size_t out_len);
     /* The number at path: 0, or -1 if absent or not a number. */
     int (*json_number)(const char *json, size_t len, const char *path, double *out);
 } hdc_host;
@@ -199,15 +197,15 @@ typedef struct hdc_host {
 /* What a probe callback knows about the cluster. */
 typedef struct hdc_probe_ctx {
     const char *cluster;
-    const char *service;          /* the probe's service */
-    unsigned datanodes;           /* the requested datanode count */
+    const char *service; /* the probe's service */
+    unsigned datanodes;  /* the requested datanode count */
     const hdc_host *host;
 } hdc_probe_ctx;
 
 /* Judges a probe's answer (an HTTP 2xx body, NUL-terminated): returns 1 if
  * healthy; 0 if not (yet), with the reason in why. */
-typedef int (*hdc_judge_fn)(const char *json_body, size_t len, const hdc_probe_ctx *ctx,
-                            char *why, size_t why_len);
+typedef int (*hdc_judge_fn)(const char *json_body, size_t len, const hdc_probe_ctx *ctx, char *why,
+                            size_t why_len);
 
 /* An HTTP GET on a service's port. Healthy when the answer is 2xx, every
  * check holds and judge (if any) returns 1. `hdc status` runs every probe;
@@ -215,18 +213,18 @@ typedef int (*hdc_judge_fn)(const char *json_body, size_t len, const hdc_probe_c
 typedef struct hdc_probe {
     const char *name;
     const char *service;
-    const char *port_role;        /* a role of one of the service's ports */
-    const char *path;             /* "/ws/v1/cluster/metrics" */
-    const hdc_check *checks;      /* {0}-terminated, or NULL */
-    hdc_judge_fn judge;           /* or NULL */
+    const char *port_role;   /* a role of one of the service's ports */
+    const char *path;        /* "/ws/v1/cluster/metrics" */
+    const hdc_check *checks; /* {0}-terminated, or NULL */
+    hdc_judge_fn judge;      /* or NULL */
 } hdc_probe;
 
 typedef struct hdc_plugin_desc {
-    uint32_t abi_version;         /* HDC_PLUGIN_ABI_VERSION: first, always */
-    uint32_t size;                /* sizeof(hdc_plugin_desc): second, always */
-    const char *name;             /* the distribution: "apache_2.6.0" = the file's name */
+    uint32_t abi_version; /* HDC_PLUGIN_ABI_VERSION: first, always */
+    uint32_t size;        /* sizeof(hdc_plugin_desc): second, always */
+    const char *name;     /* the distribution: "apache_2.6.0" = the file's name */
     const char *description;
-    const hdc_image *images;      /* each list {0}-terminated */
+    const hdc_image *images; /* each list {0}-terminated */
     const hdc_service *services;
     const hdc_step *steps;
     const hdc_probe *probes;

@@ -16,14 +16,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct sink {
     unsigned char out[1 << 16];
-    size_t len;            /* bytes kept (the first 64 KiB) */
-    size_t total;          /* bytes delivered */
+    size_t len;   /* bytes kept (the first 64 KiB) */
+    size_t total; /* bytes delivered */
     int last_stream;
-    int dead;              /* an error was returned: nothing may follow */
+    int dead; /* an error was returned: nothing may follow */
 } sink;
 
-static int on_piece(void *data, int stream, const char *buf, size_t len)
-{
+static int on_piece(void *data, int stream, const char *buf, size_t len) {
     sink *s = data;
 
     if (s->dead || len == 0 || stream < 0 || stream > 3)
@@ -34,8 +33,7 @@ static int on_piece(void *data, int stream, const char *buf, size_t len)
     return 0;
 }
 
-static int run(const uint8_t *in, size_t len, size_t cut, int raw, uint32_t cap, sink *s)
-{
+static int run(const uint8_t *in, size_t len, size_t cut, int raw, uint32_t cap, sink *s) {
     demux d;
     int rc;
 
@@ -55,10 +53,9 @@ static int run(const uint8_t *in, size_t len, size_t cut, int raw, uint32_t cap,
     return rc;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static sink a, b;
-    static const uint32_t caps[4] = { 0, 1, 16, 300 };
+    static const uint32_t caps[4] = {0, 1, 16, 300};
     size_t cut;
     int raw, ra, rb;
     uint32_t cap;

@@ -13,8 +13,7 @@ typedef struct fuzz_state {
     size_t body, events;
 } fuzz_state;
 
-static int fuzz_on_head(void *data, const http_response *res)
-{
+static int fuzz_on_head(void *data, const http_response *res) {
     fuzz_state *s = data;
     for (size_t i = 0; i < res->n_headers; i++)
         s->body += strlen(res->headers[i].name) + strlen(res->headers[i].value);
@@ -22,29 +21,25 @@ static int fuzz_on_head(void *data, const http_response *res)
     return 0;
 }
 
-static int fuzz_on_body(void *data, const char *buf, size_t len)
-{
+static int fuzz_on_body(void *data, const char *buf, size_t len) {
     fuzz_state *s = data;
     for (size_t i = 0; i < len; i++)
         s->body += (unsigned char)buf[i];
     return 0;
 }
 
-static int fuzz_on_upgrade(void *data, size_t offset)
-{
+static int fuzz_on_upgrade(void *data, size_t offset) {
     ((fuzz_state *)data)->events++;
     return 0;
 }
 
-static int fuzz_on_complete(void *data)
-{
+static int fuzz_on_complete(void *data) {
     fuzz_state *s = data;
     /* Pause now and then, as the I/O layer does after each response. */
     return ++s->events % 3 == 0 ? HTTP_PARSER_PAUSE : 0;
 }
 
-static int fuzz_feed(http_parser *p, const char *buf, size_t len)
-{
+static int fuzz_feed(http_parser *p, const char *buf, size_t len) {
     while (len > 0) {
         ssize_t n = http_parser_feed(p, buf, len);
         if (n < 0)
@@ -57,15 +52,14 @@ static int fuzz_feed(http_parser *p, const char *buf, size_t len)
     return 0;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const http_parser_cbs cbs = {
         .on_head = fuzz_on_head,
         .on_body = fuzz_on_body,
         .on_upgrade = fuzz_on_upgrade,
         .on_complete = fuzz_on_complete,
     };
-    fuzz_state state = { 0 };
+    fuzz_state state = {0};
     http_parser *p;
 
     if (size < 1)

@@ -18,8 +18,7 @@ typedef struct sink {
     size_t max_line;
 } sink;
 
-static int on_line(void *data, char *line, size_t len)
-{
+static int on_line(void *data, char *line, size_t len) {
     sink *s = data;
 
     if (len > s->max_line || memchr(line, '\n', len) || line[len] != '\0')
@@ -31,8 +30,7 @@ static int on_line(void *data, char *line, size_t len)
     return 0;
 }
 
-static int run(const uint8_t *in, size_t len, size_t cut, size_t max_line, sink *s)
-{
+static int run(const uint8_t *in, size_t len, size_t cut, size_t max_line, sink *s) {
     lines l;
     int rc;
 
@@ -49,8 +47,7 @@ static int run(const uint8_t *in, size_t len, size_t cut, size_t max_line, sink 
     return rc;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sink a, b;
     size_t max_line, cut;
     int ra, rb;

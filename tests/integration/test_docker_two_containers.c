@@ -46,12 +46,12 @@
 
 static uv_loop_t loop;
 static docker *dk;
-static char uniq[64];          /* <pid>-<time> */
-static char label[96];         /* hdc.test=<uniq> */
-static char tag[128];          /* hdc-test-peer:<uniq> */
+static char uniq[64];  /* <pid>-<time> */
+static char label[96]; /* hdc.test=<uniq> */
+static char tag[128];  /* hdc-test-peer:<uniq> */
 static char net_name[128];
-static char names[2][128];     /* alpha's and beta's container names */
-static const char *hosts[2] = { "alpha", "beta" };
+static char names[2][128]; /* alpha's and beta's container names */
+static const char *hosts[2] = {"alpha", "beta"};
 static char ips[2][32];
 static char tmpdir[256];
 static time_t t_start;
@@ -61,13 +61,11 @@ static int scenario_passed;
 
 static int guard_fired;
 
-static void on_guard(uv_timer_t *t)
-{
+static void on_guard(uv_timer_t *t) {
     guard_fired = 1;
 }
 
-static void run_until(const int *flag, const char *what)
-{
+static void run_until(const int *flag, const char *what) {
     uv_timer_t guard;
 
     guard_fired = 0;
@@ -78,8 +76,7 @@ static void run_until(const int *flag, const char *what)
     uv_close((uv_handle_t *)&guard, NULL);
     uv_run(&loop, UV_RUN_NOWAIT);
     if (!*flag)
-        fail_msg("no answer from Docker within %d s while waiting for %s", GUARD_MS / 1000,
-                 what);
+        fail_msg("no answer from Docker within %d s while waiting for %s", GUARD_MS / 1000, what);
 }
 
 /* One call's outcome. */
@@ -92,34 +89,29 @@ typedef struct res {
     size_t n;
 } res;
 
-static void res_set(res *r, int status, const char *msg)
-{
+static void res_set(res *r, int status, const char *msg) {
     r->done = 1;
     r->status = status;
     snprintf(r->msg, sizeof(r->msg), "%s", msg ? msg : "");
 }
 
-static void on_plain(void *data, int status, const char *msg)
-{
+static void on_plain(void *data, int status, const char *msg) {
     res_set(data, status, msg);
 }
 
-static void on_id(void *data, int status, const char *msg, const char *id)
-{
+static void on_id(void *data, int status, const char *msg, const char *id) {
     res *r = data;
     snprintf(r->id, sizeof(r->id), "%s", id ? id : "");
     res_set(r, status, msg);
 }
 
-static void on_code(void *data, int status, const char *msg, int code)
-{
+static void on_code(void *data, int status, const char *msg, int code) {
     res *r = data;
     r->code = code;
     res_set(r, status, msg);
 }
 
-static void on_ping(void *data, int status, const char *msg, const char *api_version)
-{
+static void on_ping(void *data, int status, const char *msg, const char *api_version) {
     res *r = data;
     snprintf(r->id, sizeof(r->id), "%s", api_version ? api_version : "");
     res_set(r, status, msg);
@@ -130,8 +122,7 @@ typedef struct image_seen {
     char label[128];
 } image_seen;
 
-static void on_image(void *data, int status, const char *msg, const docker_image_info *info)
-{
+static void on_image(void *data, int status, const char *msg, const docker_image_info *info) {
     image_seen *x = data;
     if (info) {
         const char *v = json_string_value(json_object_get(info->labels, "hdc.test"));
@@ -146,8 +137,7 @@ typedef struct network_seen {
     char subnet[64], gateway[64];
 } network_seen;
 
-static void on_network(void *data, int status, const char *msg, const docker_network_info *info)
-{
+static void on_network(void *data, int status, const char *msg, const docker_network_info *info) {
     network_seen *x = data;
     if (info) {
         snprintf(x->subnet, sizeof(x->subnet), "%s", info->subnet);
@@ -156,8 +146,7 @@ static void on_network(void *data, int status, const char *msg, const docker_net
     res_set(&x->r, status, msg);
 }
 
-static void on_version(void *data, int status, const char *msg, const docker_version *v)
-{
+static void on_version(void *data, int status, const char *msg, const docker_version *v) {
     res *r = data;
     if (v)
         snprintf(r->id, sizeof(r->id), "%s (API %s)", v->version, v->api_version);
@@ -165,9 +154,9 @@ static void on_version(void *data, int status, const char *msg, const docker_ver
 }
 
 /* Asserts a call's outcome was success, naming the step. */
-#define EXPECT_OK(r, step) \
-    do { \
-        if ((r).status != 0) \
+#define EXPECT_OK(r, step)                                                              \
+    do {                                                                                \
+        if ((r).status != 0)                                                            \
             fail_msg("%s failed: %s (%s)", step, (r).msg, docker_strerror((r).status)); \
     } while (0)
 
@@ -178,8 +167,7 @@ typedef struct text {
     size_t len;
 } text;
 
-static void text_add(text *t, const char *p, size_t n)
-{
+static void text_add(text *t, const char *p, size_t n) {
     char *b = realloc(t->buf, t->len + n + 1);
     if (!b)
         abort();
@@ -189,8 +177,7 @@ static void text_add(text *t, const char *p, size_t n)
     b[t->len] = '\0';
 }
 
-static const char *text_str(const text *t)
-{
+static const char *text_str(const text *t) {
     return t->buf ? t->buf : "";
 }
 
@@ -198,14 +185,13 @@ typedef struct logs {
     text out, err;
     res end;
     docker_stream *stream;
-    int want_seen;   /* every expected line is there */
+    int want_seen; /* every expected line is there */
     int idx;
 } logs;
 
 static logs lg[2];
 
-static void check_logs(logs *l)
-{
+static void check_logs(logs *l) {
     char a[128], b[128], c[128];
     int me = l->idx, peer = 1 - l->idx;
 
@@ -216,15 +202,13 @@ static void check_logs(logs *l)
                    strstr(text_str(&l->err), c);
 }
 
-static void on_log_output(void *data, int stream, const char *buf, size_t len)
-{
+static void on_log_output(void *data, int stream, const char *buf, size_t len) {
     logs *l = data;
     text_add(stream == DEMUX_STDERR ? &l->err : &l->out, buf, len);
     check_logs(l);
 }
 
-static void on_log_end(void *data, int status, const char *msg)
-{
+static void on_log_end(void *data, int status, const char *msg) {
     logs *l = data;
     res_set(&l->end, status, msg);
 }
@@ -241,14 +225,12 @@ typedef struct events {
 
 static events ev;
 
-static void on_events_end(void *data, int status, const char *msg)
-{
+static void on_events_end(void *data, int status, const char *msg) {
     events *x = data;
     res_set(&x->end, status, msg);
 }
 
-static void on_event(void *data, const json_t *e)
-{
+static void on_event(void *data, const json_t *e) {
     events *x = data;
     const char *action = json_string_value(json_object_get(e, "Action"));
     const json_t *attrs = json_object_get(json_object_get(e, "Actor"), "Attributes");
@@ -274,14 +256,13 @@ static void on_event(void *data, const json_t *e)
 /* ---- build progress ---- */
 
 typedef struct build {
-    res r;          /* first: on_id sees a build as a res */
+    res r; /* first: on_id sees a build as a res */
     size_t lines;
     text stream;
     char aux_id[128];
 } build;
 
-static void on_progress(void *data, const docker_build_progress *p)
-{
+static void on_progress(void *data, const docker_build_progress *p) {
     build *b = data;
     b->lines++;
     if (p->stream)
@@ -293,12 +274,11 @@ static void on_progress(void *data, const docker_build_progress *p)
 /* ---- exec ---- */
 
 typedef struct execout {
-    res r;          /* first: on_code sees an execout as a res */
+    res r; /* first: on_code sees an execout as a res */
     text out, err;
 } execout;
 
-static void on_exec_output(void *data, int stream, const char *buf, size_t len)
-{
+static void on_exec_output(void *data, int stream, const char *buf, size_t len) {
     execout *x = data;
     text_add(stream == DEMUX_STDERR ? &x->err : &x->out, buf, len);
 }
@@ -312,8 +292,7 @@ typedef struct inspect {
     uint16_t host_port;
 } inspect;
 
-static void on_inspect(void *data, int status, const char *msg, const docker_container_info *info)
-{
+static void on_inspect(void *data, int status, const char *msg, const docker_container_info *info) {
     inspect *x = data;
     if (info) {
         x->running = info->running;
@@ -333,8 +312,7 @@ typedef struct listing {
     size_t n;
 } listing;
 
-static void on_list(void *data, int status, const char *msg, const docker_object *objs, size_t n)
-{
+static void on_list(void *data, int status, const char *msg, const docker_object *objs, size_t n) {
     listing *l = data;
     l->n = 0;
     for (size_t i = 0; i < n && i < 64; i++) {
@@ -348,8 +326,7 @@ static void on_list(void *data, int status, const char *msg, const docker_object
 
 typedef int (*list_fn)(docker *, const char *, docker_list_cb, void *);
 
-static int list_labelled(list_fn fn, listing *l, const char *what)
-{
+static int list_labelled(list_fn fn, listing *l, const char *what) {
     memset(l, 0, sizeof(*l));
     if (fn(dk, label, on_list, l) != 0)
         return -1;
@@ -359,8 +336,7 @@ static int list_labelled(list_fn fn, listing *l, const char *what)
 
 /* Removes whatever carries the test's label: containers, then networks,
  * then images. Returns how many removals failed. */
-static int cleanup_by_label(void)
-{
+static int cleanup_by_label(void) {
     listing l;
     int failed = 0;
 
@@ -368,7 +344,7 @@ static int cleanup_by_label(void)
         return 0;
     if (list_labelled(docker_container_list, &l, "container list") == 0) {
         for (size_t i = 0; i < l.n; i++) {
-            res r = { 0 };
+            res r = {0};
             if (docker_container_remove(dk, l.ids[i], 1, 1, on_plain, &r) == 0) {
                 run_until(&r.done, "container remove");
                 if (r.status && r.status != DOCKER_ENOTFOUND) {
@@ -380,7 +356,7 @@ static int cleanup_by_label(void)
     }
     if (list_labelled(docker_network_list, &l, "network list") == 0) {
         for (size_t i = 0; i < l.n; i++) {
-            res r = { 0 };
+            res r = {0};
             if (docker_network_remove(dk, l.ids[i], on_plain, &r) == 0) {
                 run_until(&r.done, "network remove");
                 if (r.status && r.status != DOCKER_ENOTFOUND) {
@@ -392,7 +368,7 @@ static int cleanup_by_label(void)
     }
     if (list_labelled(docker_image_list, &l, "image list") == 0) {
         for (size_t i = 0; i < l.n; i++) {
-            res r = { 0 };
+            res r = {0};
             if (docker_image_remove(dk, l.ids[i], 1, on_plain, &r) == 0) {
                 run_until(&r.done, "image remove");
                 if (r.status && r.status != DOCKER_ENOTFOUND) {
@@ -407,8 +383,7 @@ static int cleanup_by_label(void)
 
 /* ---- set-up ---- */
 
-static int group_setup(void **state)
-{
+static int group_setup(void **state) {
     char *addr = getenv("DOCKER_HOST");
 
     t_start = time(NULL);
@@ -427,8 +402,7 @@ static int group_setup(void **state)
     return 0;
 }
 
-static int group_teardown(void **state)
-{
+static int group_teardown(void **state) {
     char cmd[512];
 
     for (int i = 0; i < 2; i++)
@@ -454,8 +428,7 @@ static int group_teardown(void **state)
 }
 
 /* Builds peer.c statically into dir/ctx/peer, with a Dockerfile next to it. */
-static void make_context(char *ctx, size_t len)
-{
+static void make_context(char *ctx, size_t len) {
     char cmd[2048], path[512];
     FILE *f;
 
@@ -478,8 +451,7 @@ static void make_context(char *ctx, size_t len)
 
 /* ---- the scenario ---- */
 
-static void test_two_containers_reach_each_other_by_hostname(void **state)
-{
+static void test_two_containers_reach_each_other_by_hostname(void **state) {
     char ctx[512];
     res r;
     static build b;
@@ -503,9 +475,8 @@ static void test_two_containers_reach_each_other_by_hostname(void **state)
     /* 1. The image, from a static program, its progress streamed. */
     make_context(ctx, sizeof(ctx));
     {
-        docker_kv labels[] = { { "hdc.test", uniq } };
-        docker_build_opts bo = { .context_dir = ctx, .tag = tag, .labels = labels,
-                                 .n_labels = 1 };
+        docker_kv labels[] = {{"hdc.test", uniq}};
+        docker_build_opts bo = {.context_dir = ctx, .tag = tag, .labels = labels, .n_labels = 1};
         memset(&b, 0, sizeof(b));
         assert_int_equal(docker_build(dk, &bo, on_progress, on_id, &b, NULL), 0);
         assert_false(b.r.done); /* never from inside the call */
@@ -534,9 +505,9 @@ static void test_two_containers_reach_each_other_by_hostname(void **state)
     octet = (int)(getpid() % 200);
     for (int attempt = 0;; attempt++) {
         char subnet[32], gw[32];
-        docker_kv labels[] = { { "hdc.test", uniq } };
-        docker_network_opts no = { .name = net_name, .subnet = subnet, .gateway = gw,
-                                   .labels = labels, .n_labels = 1 };
+        docker_kv labels[] = {{"hdc.test", uniq}};
+        docker_network_opts no = {
+            .name = net_name, .subnet = subnet, .gateway = gw, .labels = labels, .n_labels = 1};
         int o = (octet + attempt * 37) % 250;
         snprintf(subnet, sizeof(subnet), "172.29.%d.0/24", o);
         snprintf(gw, sizeof(gw), "172.29.%d.1", o);
@@ -579,12 +550,16 @@ static void test_two_containers_reach_each_other_by_hostname(void **state)
     /* 3. Events from now on, filtered by the test's label. `since` makes
      * the engine replay anything that happens before the stream is set up. */
     {
-        const char *types[] = { "container" };
-        const char *labels[] = { label };
-        const char *actions[] = { "start", "die" };
-        docker_events_opts eo = { .types = types, .n_types = 1, .labels = labels,
-                                  .n_labels = 1, .events = actions, .n_events = 2,
-                                  .since = (int64_t)t_start - 1 };
+        const char *types[] = {"container"};
+        const char *labels[] = {label};
+        const char *actions[] = {"start", "die"};
+        docker_events_opts eo = {.types = types,
+                                 .n_types = 1,
+                                 .labels = labels,
+                                 .n_labels = 1,
+                                 .events = actions,
+                                 .n_events = 2,
+                                 .since = (int64_t)t_start - 1};
         memset(&ev, 0, sizeof(ev));
         assert_int_equal(docker_events(dk, &eo, on_event, on_events_end, &ev, &ev.stream), 0);
     }
@@ -593,16 +568,27 @@ static void test_two_containers_reach_each_other_by_hostname(void **state)
      * /etc/hosts; alpha publishes its port on 127.0.0.1. */
     for (int i = 0; i < 2; i++) {
         char extra[64];
-        const char *extra_hosts[] = { extra };
-        const char *cmd[] = { "serve", hosts[i], hosts[1 - i] };
-        const char *aliases[] = { hosts[i] };
-        docker_kv labels[] = { { "hdc.test", uniq } };
-        docker_port ports[] = { { 7000, "tcp", 0 } };
+        const char *extra_hosts[] = {extra};
+        const char *cmd[] = {"serve", hosts[i], hosts[1 - i]};
+        const char *aliases[] = {hosts[i]};
+        docker_kv labels[] = {{"hdc.test", uniq}};
+        docker_port ports[] = {{7000, "tcp", 0}};
         docker_container_opts co = {
-            .name = names[i], .image = tag, .hostname = hosts[i], .labels = labels,
-            .n_labels = 1, .cmd = cmd, .n_cmd = 3, .network = net_name, .ipv4 = ips[i],
-            .aliases = aliases, .n_aliases = 1, .extra_hosts = extra_hosts,
-            .n_extra_hosts = 1, .ports = ports, .n_ports = i == 0 ? 1 : 0,
+            .name = names[i],
+            .image = tag,
+            .hostname = hosts[i],
+            .labels = labels,
+            .n_labels = 1,
+            .cmd = cmd,
+            .n_cmd = 3,
+            .network = net_name,
+            .ipv4 = ips[i],
+            .aliases = aliases,
+            .n_aliases = 1,
+            .extra_hosts = extra_hosts,
+            .n_extra_hosts = 1,
+            .ports = ports,
+            .n_ports = i == 0 ? 1 : 0,
         };
         snprintf(extra, sizeof(extra), "%s:%s", hosts[1 - i], ips[1 - i]);
         memset(&r, 0, sizeof(r));
@@ -644,11 +630,11 @@ static void test_two_containers_reach_each_other_by_hostname(void **state)
 
     /* 6. Both logs, followed: each side served the other and got its reply. */
     for (int i = 0; i < 2; i++) {
-        docker_logs_opts lo = { .follow = 1 };
+        docker_logs_opts lo = {.follow = 1};
         memset(&lg[i], 0, sizeof(lg[i]));
         lg[i].idx = i;
-        assert_int_equal(docker_logs(dk, names[i], &lo, on_log_output, on_log_end, &lg[i],
-                                     &lg[i].stream), 0);
+        assert_int_equal(
+            docker_logs(dk, names[i], &lo, on_log_output, on_log_end, &lg[i], &lg[i].stream), 0);
     }
     for (int i = 0; i < 2; i++) {
         run_until(&lg[i].want_seen, "the exchange in the logs");
@@ -661,9 +647,8 @@ static void test_two_containers_reach_each_other_by_hostname(void **state)
 
     /* 7. Exec with stdin: output on both streams and the real exit code. */
     {
-        const char *cmd[] = { "/peer", "exec" };
-        docker_exec_opts eo = { .cmd = cmd, .n_cmd = 2, .stdin_data = "hello\n",
-                                .stdin_len = 6 };
+        const char *cmd[] = {"/peer", "exec"};
+        docker_exec_opts eo = {.cmd = cmd, .n_cmd = 2, .stdin_data = "hello\n", .stdin_len = 6};
         memset(&ex, 0, sizeof(ex));
         ex.r.code = -100;
         assert_int_equal(docker_exec(dk, names[0], &eo, on_exec_output, on_code, &ex, NULL), 0);
@@ -739,16 +724,15 @@ static void test_two_containers_reach_each_other_by_hostname(void **state)
 /* A build that fails after output began (COPY of a file the context lacks):
  * the errorDetail inside the 200 reply becomes the call's error, with
  * Docker's message. */
-static void test_failed_build_reports_dockers_message(void **state)
-{
+static void test_failed_build_reports_dockers_message(void **state) {
     char ctx[512], path[600], cmd[1100];
-    docker_kv labels[] = { { "hdc.test", uniq } };
-    docker_build_opts bo = { .context_dir = ctx, .labels = labels, .n_labels = 1 };
+    docker_kv labels[] = {{"hdc.test", uniq}};
+    docker_build_opts bo = {.context_dir = ctx, .labels = labels, .n_labels = 1};
     static build b;
     FILE *f;
 
-    snprintf(ctx, sizeof(ctx), "%s/hdc-docker-test-bad-%s", getenv("TMPDIR") && *getenv("TMPDIR")
-             ? getenv("TMPDIR") : "/tmp", uniq);
+    snprintf(ctx, sizeof(ctx), "%s/hdc-docker-test-bad-%s",
+             getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", uniq);
     snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", ctx);
     assert_int_equal(system(cmd), 0);
     snprintf(path, sizeof(path), "%s/Dockerfile", ctx);
@@ -770,8 +754,7 @@ static void test_failed_build_reports_dockers_message(void **state)
 }
 
 /* Lists what carries the test's label; prints each as "prefix kind name". */
-static int count_labelled(const char *prefix)
-{
+static int count_labelled(const char *prefix) {
     listing l;
     int n = 0;
 
@@ -792,8 +775,7 @@ static int count_labelled(const char *prefix)
 
 /* After a passing scenario nothing carries the label; after a failed one,
  * the cleanup by label must leave nothing. */
-static void test_nothing_labelled_remains(void **state)
-{
+static void test_nothing_labelled_remains(void **state) {
     int left = count_labelled(scenario_passed ? "left over by the scenario:"
                                               : "left by the failed scenario:");
 
@@ -804,8 +786,7 @@ static void test_nothing_labelled_remains(void **state)
         assert_int_equal(left, 0);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_containers_reach_each_other_by_hostname),
         cmocka_unit_test(test_failed_build_reports_dockers_message),

@@ -5,6 +5,8 @@
  * a handle or request left behind fails it (and ASan reports leaks).
  * Timings are printed, not asserted, except that a deadline is never early
  * (and generous guards against hangs). ZK_TEST_FILTER="*expiry*" runs one. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,10 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <uv.h>
@@ -29,13 +29,11 @@ static char g_script[512];
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static double ms_since(uint64_t t0)
-{
-    return (double) (uv_hrtime() - t0) / 1e6;
+static double ms_since(uint64_t t0) {
+    return (double)(uv_hrtime() - t0) / 1e6;
 }
 
-static int server(const char *cmd, char *out, size_t outlen)
-{
+static int server(const char *cmd, char *out, size_t outlen) {
     char line[1024];
     FILE *p;
     int rc;
@@ -45,7 +43,7 @@ static int server(const char *cmd, char *out, size_t outlen)
         return -1;
     if (out != NULL) {
         out[0] = '\0';
-        if (fgets(out, (int) outlen, p) != NULL)
+        if (fgets(out, (int)outlen, p) != NULL)
             out[strcspn(out, "\n")] = '\0';
     }
     while (fgets(line, sizeof(line), p) != NULL)
@@ -54,13 +52,11 @@ static int server(const char *cmd, char *out, size_t outlen)
     return rc;
 }
 
-static void tick(uv_timer_t *t)
-{
+static void tick(uv_timer_t *t) {
 }
 
 /* Runs the loop until *flag reaches want; fails the test after max_ms. */
-static void run_until(uv_loop_t *loop, const int *flag, int want, unsigned max_ms)
-{
+static void run_until(uv_loop_t *loop, const int *flag, int want, unsigned max_ms) {
     uv_timer_t guard;
     uint64_t t0 = uv_hrtime();
     uv_timer_init(loop, &guard);
@@ -71,26 +67,24 @@ static void run_until(uv_loop_t *loop, const int *flag, int want, unsigned max_m
             fail_msg("gave up after %u ms waiting (%d of %d)", max_ms, *flag, want);
         }
     }
-    uv_close((uv_handle_t *) &guard, NULL);
+    uv_close((uv_handle_t *)&guard, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
 }
 
 /* Like run_until, but gives up quietly: returns whether *flag got there. */
-static int run_until_or_not(uv_loop_t *loop, const int *flag, int want, unsigned max_ms)
-{
+static int run_until_or_not(uv_loop_t *loop, const int *flag, int want, unsigned max_ms) {
     uv_timer_t guard;
     uint64_t t0 = uv_hrtime();
     uv_timer_init(loop, &guard);
     uv_timer_start(&guard, tick, 20, 20);
     while (*flag < want && ms_since(t0) <= max_ms)
         uv_run(loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *) &guard, NULL);
+    uv_close((uv_handle_t *)&guard, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
     return *flag >= want;
 }
 
-static void run_for(uv_loop_t *loop, unsigned ms)
-{
+static void run_for(uv_loop_t *loop, unsigned ms) {
     int never = 0;
     uv_timer_t guard;
     uint64_t t0 = uv_hrtime();
@@ -98,51 +92,46 @@ static void run_for(uv_loop_t *loop, unsigned ms)
     uv_timer_start(&guard, tick, 20, 20);
     while (ms_since(t0) < ms && !never)
         uv_run(loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *) &guard, NULL);
+    uv_close((uv_handle_t *)&guard, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
 }
 
 typedef struct sess {
     zk_session *s;
-    int connected;        /* 1 on success */
+    int connected; /* 1 on success */
     int connect_status;
     int closed;
-    int events[4];        /* counts of enum zk_event */
+    int events[4]; /* counts of enum zk_event */
     void (*on_event)(struct sess *, enum zk_event);
     void *user;
 } sess;
 
-static void on_connect(void *data, int status, zk_session *s)
-{
+static void on_connect(void *data, int status, zk_session *s) {
     sess *x = data;
     x->connect_status = status;
     x->connected = 1;
 }
 
-static void on_closed(void *data, zk_session *s)
-{
-    ((sess *) data)->closed++;
+static void on_closed(void *data, zk_session *s) {
+    ((sess *)data)->closed++;
 }
 
-static void on_event(void *data, zk_session *s, enum zk_event ev)
-{
+static void on_event(void *data, zk_session *s, enum zk_event ev) {
     sess *x = data;
     x->events[ev]++;
-    static const char *const names[] = { "disconnected", "reconnected", "expired", "renewed" };
-    printf("# session 0x%llx: %s\n", (unsigned long long) zk_session_id(s), names[ev]);
+    static const char *const names[] = {"disconnected", "reconnected", "expired", "renewed"};
+    printf("# session 0x%llx: %s\n", (unsigned long long)zk_session_id(s), names[ev]);
     if (x->on_event)
         x->on_event(x, ev);
 }
 
-static void open_sess(uv_loop_t *loop, sess *x, const char *hosts, unsigned session_ms)
-{
-    zk_options o = { hosts, session_ms, 10000, on_event, x };
+static void open_sess(uv_loop_t *loop, sess *x, const char *hosts, unsigned session_ms) {
+    zk_options o = {hosts, session_ms, 10000, on_event, x};
     int rc = zk_connect(loop, &o, &x->s, on_connect, x);
     assert_int_equal(rc, 0);
 }
 
-static void connect_sess(uv_loop_t *loop, sess *x, unsigned session_ms)
-{
+static void connect_sess(uv_loop_t *loop, sess *x, unsigned session_ms) {
     memset(x, 0, sizeof(*x));
     open_sess(loop, x, g_hosts, session_ms);
     run_until(loop, &x->connected, 1, 15000);
@@ -150,14 +139,12 @@ static void connect_sess(uv_loop_t *loop, sess *x, unsigned session_ms)
         fail_msg("connect: %s", zk_session_error(x->s));
 }
 
-static void close_sess(uv_loop_t *loop, sess *x)
-{
+static void close_sess(uv_loop_t *loop, sess *x) {
     assert_int_equal(zk_close(x->s, on_closed, x), 0);
     run_until(loop, &x->closed, 1, 15000);
 }
 
-static void finish_loop(uv_loop_t *loop)
-{
+static void finish_loop(uv_loop_t *loop) {
     uv_run(loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(loop), 0);
 }
@@ -171,31 +158,28 @@ typedef struct op {
     uint64_t at;
 } op;
 
-static void op_done(void *data, int status)
-{
+static void op_done(void *data, int status) {
     op *o = data;
     o->status = status;
     o->at = uv_hrtime();
     o->done++;
 }
 
-static void op_get(void *data, int status, const char *value, size_t len)
-{
+static void op_get(void *data, int status, const char *value, size_t len) {
     op *o = data;
     o->status = status;
     o->at = uv_hrtime();
     if (value != NULL) {
-        snprintf(o->value, sizeof(o->value), "%.*s", (int) len, value);
+        snprintf(o->value, sizeof(o->value), "%.*s", (int)len, value);
         o->len = len;
     } else {
         o->value[0] = '\0';
-        o->len = (size_t) -1;
+        o->len = (size_t)-1;
     }
     o->done++;
 }
 
-static void op_exists(void *data, int status, int exists)
-{
+static void op_exists(void *data, int status, int exists) {
     op *o = data;
     o->status = status;
     o->exists = exists;
@@ -203,25 +187,22 @@ static void op_exists(void *data, int status, int exists)
 }
 
 /* Synchronous helpers for the writer side, driving the loop. */
-static int sync_set(uv_loop_t *loop, sess *x, const char *path, const char *value)
-{
-    op o = { 0 };
+static int sync_set(uv_loop_t *loop, sess *x, const char *path, const char *value) {
+    op o = {0};
     assert_int_equal(zk_set(x->s, path, value, strlen(value), op_done, &o), 0);
     run_until(loop, &o.done, 1, 15000);
     return o.status;
 }
 
 static int sync_create(uv_loop_t *loop, sess *x, const char *path, const char *value,
-                       unsigned flags)
-{
-    op o = { 0 };
+                       unsigned flags) {
+    op o = {0};
     assert_int_equal(zk_create(x->s, path, value, strlen(value), flags, op_done, &o), 0);
     run_until(loop, &o.done, 1, 15000);
     return o.status;
 }
 
-static int sync_get(uv_loop_t *loop, sess *x, const char *path, op *o)
-{
+static int sync_get(uv_loop_t *loop, sess *x, const char *path, op *o) {
     memset(o, 0, sizeof(*o));
     assert_int_equal(zk_get(x->s, path, op_get, o), 0);
     run_until(loop, &o->done, 1, 15000);
@@ -229,8 +210,7 @@ static int sync_get(uv_loop_t *loop, sess *x, const char *path, op *o)
 }
 
 /* Writes, retrying while the writer's own connection comes back. */
-static void put(uv_loop_t *loop, sess *x, const char *path, const char *value)
-{
+static void put(uv_loop_t *loop, sess *x, const char *path, const char *value) {
     int rc, i;
     for (i = 0; i < 100; i++) {
         rc = sync_set(loop, x, path, value);
@@ -245,12 +225,11 @@ static void put(uv_loop_t *loop, sess *x, const char *path, const char *value)
     fail_msg("could not write %s", path);
 }
 
-static const char *const UP_OR_FAILED[] = { "up", "failed:*", NULL };
+static const char *const UP_OR_FAILED[] = {"up", "failed:*", NULL};
 
 /* ---- tests -------------------------------------------------------------------- */
 
-static void basic_calls_work(void **state)
-{
+static void basic_calls_work(void **state) {
     uv_loop_t loop;
     sess a;
     op o;
@@ -302,24 +281,20 @@ typedef struct lat {
     int exists_done;
 } lat;
 
-static void lat_exists(void *data, int status, int exists)
-{
-    ((lat *) data)->exists_done++;
+static void lat_exists(void *data, int status, int exists) {
+    ((lat *)data)->exists_done++;
 }
 
-static void lat_watch(void *data, int status)
-{
-    op_done(&((lat *) data)->watch, status);
+static void lat_watch(void *data, int status) {
+    op_done(&((lat *)data)->watch, status);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
-static void watch_fires_after_write(void **state)
-{
+static void watch_fires_after_write(void **state) {
     enum { N = 20 };
     uv_loop_t loop;
     sess reader, writer;
@@ -332,7 +307,7 @@ static void watch_fires_after_write(void **state)
     connect_sess(&loop, &writer, 10000);
     put(&loop, &writer, "/lat", "0");
     for (i = 0; i < N; i++) {
-        lat l = { 0 };
+        lat l = {0};
         char v[16];
         uint64_t t0;
         assert_int_equal(zk_exists(reader.s, "/lat", lat_exists, lat_watch, &l), 0);
@@ -343,17 +318,18 @@ static void watch_fires_after_write(void **state)
         assert_int_equal(zk_set(writer.s, "/lat", v, strlen(v), op_done, &sets[i]), 0);
         run_until(&loop, &l.watch.done, 1, 5000);
         assert_int_equal(l.watch.status, 0);
-        lat_ms[i] = (double) (l.watch.at - t0) / 1e6;
+        lat_ms[i] = (double)(l.watch.at - t0) / 1e6;
         run_until(&loop, &sets[i].done, 1, 5000);
         assert_int_equal(sets[i].status, 0);
     }
     qsort(lat_ms, N, sizeof(lat_ms[0]), cmp_double);
     printf("# watch latency, write call to watch callback, %d runs: median %.2f ms, "
-           "max %.2f ms (issue asks < 50 ms)\n", N, lat_ms[N / 2], lat_ms[N - 1]);
+           "max %.2f ms (issue asks < 50 ms)\n",
+           N, lat_ms[N / 2], lat_ms[N - 1]);
 
     /* A watch left pending at close is told UV_ECANCELED. */
     {
-        lat l = { 0 };
+        lat l = {0};
         assert_int_equal(zk_exists(reader.s, "/lat", lat_exists, lat_watch, &l), 0);
         run_until(&loop, &l.exists_done, 1, 5000);
         close_sess(&loop, &reader);
@@ -364,16 +340,14 @@ static void watch_fires_after_write(void **state)
     finish_loop(&loop);
 }
 
-static void wait_cb(void *data, int status, const char *value, size_t len)
-{
+static void wait_cb(void *data, int status, const char *value, size_t len) {
     op_get(data, status, value, len);
 }
 
-static void wait_for_sees_value_and_times_out_at_deadline(void **state)
-{
+static void wait_for_sees_value_and_times_out_at_deadline(void **state) {
     uv_loop_t loop;
     sess a, w;
-    op o = { 0 }, o2 = { 0 }, o3 = { 0 };
+    op o = {0}, o2 = {0}, o3 = {0};
     uint64_t t0;
     double took;
     zk_wait *handle;
@@ -390,7 +364,7 @@ static void wait_for_sees_value_and_times_out_at_deadline(void **state)
     took = ms_since(t0);
     printf("# wait_for with a 700 ms deadline returned after %.1f ms\n", took);
     assert_int_equal(o.status, UV_ETIMEDOUT);
-    assert_true(o.len == (size_t) -1); /* never existed: no value */
+    assert_true(o.len == (size_t)-1); /* never existed: no value */
     assert_true(took >= 699.0);
 
     /* A node stuck at "wait": the timeout reports the last value seen. */
@@ -416,8 +390,7 @@ static void wait_for_sees_value_and_times_out_at_deadline(void **state)
     t0 = uv_hrtime();
     put(&loop, &w, "/svc", "failed:exited with status 3");
     run_until(&loop, &o.done, 1, 5000);
-    printf("# wait_for saw the value %.2f ms after the write began\n",
-           (double) (o.at - t0) / 1e6);
+    printf("# wait_for saw the value %.2f ms after the write began\n", (double)(o.at - t0) / 1e6);
     assert_int_equal(o.status, 0);
     assert_string_equal(o.value, "failed:exited with status 3");
 
@@ -447,11 +420,10 @@ static void wait_for_sees_value_and_times_out_at_deadline(void **state)
     finish_loop(&loop);
 }
 
-static void wait_survives_server_restart(void **state)
-{
+static void wait_survives_server_restart(void **state) {
     uv_loop_t loop;
     sess a, w;
-    op o = { 0 };
+    op o = {0};
     int64_t id;
     char port[32];
     uint64_t t0;
@@ -487,14 +459,12 @@ static void wait_survives_server_restart(void **state)
     finish_loop(&loop);
 }
 
-static void quiet(const char *line)
-{
+static void quiet(const char *line) {
 }
 
 /* Takes the session over with a second handle and closes it: the server
  * then ends the session, and the first handle learns it has expired. */
-static void steal_and_close(zk_session *s)
-{
+static void steal_and_close(zk_session *s) {
     int64_t id;
     clientid_t cid;
     zhandle_t *zh;
@@ -506,8 +476,9 @@ static void steal_and_close(zk_session *s)
     assert_non_null(zh);
     /* It may not get the session (the server may answer "expired" while
      * the first handle holds it): the caller then tries again. */
-    for (i = 0; i < 200 && zoo_state(zh) != ZOO_CONNECTED_STATE
-                && zoo_state(zh) != ZOO_EXPIRED_SESSION_STATE; i++)
+    for (i = 0; i < 200 && zoo_state(zh) != ZOO_CONNECTED_STATE &&
+                zoo_state(zh) != ZOO_EXPIRED_SESSION_STATE;
+         i++)
         usleep(10000);
     zookeeper_close(zh);
 }
@@ -519,8 +490,7 @@ typedef struct expiry {
     int wrote_during;
 } expiry;
 
-static void write_during_expiry(sess *x, enum zk_event ev)
-{
+static void write_during_expiry(sess *x, enum zk_event ev) {
     expiry *e = x->user;
     if (ev != ZK_EVENT_EXPIRED || e->wrote_during)
         return;
@@ -530,12 +500,11 @@ static void write_during_expiry(sess *x, enum zk_event ev)
     assert_int_equal(zk_set(e->writer->s, "/exp/during", "up", 2, op_done, &e->set_during), 0);
 }
 
-static void wait_survives_session_expiry(void **state)
-{
+static void wait_survives_session_expiry(void **state) {
     uv_loop_t loop;
     sess a, w;
-    op during = { 0 }, after = { 0 }, eph = { 0 };
-    expiry e = { 0 };
+    op during = {0}, after = {0}, eph = {0};
+    expiry e = {0};
     int64_t id;
     uint64_t t0;
     int i;
@@ -551,7 +520,8 @@ static void wait_survives_session_expiry(void **state)
     put(&loop, &w, "/exp/during", "wait");
     put(&loop, &w, "/exp/after", "wait");
     assert_int_equal(sync_create(&loop, &a, "/exp/eph", "mine", ZK_CREATE_EPHEMERAL), 0);
-    assert_int_equal(zk_wait_for(a.s, "/exp/during", UP_OR_FAILED, 60000, wait_cb, &during, NULL), 0);
+    assert_int_equal(zk_wait_for(a.s, "/exp/during", UP_OR_FAILED, 60000, wait_cb, &during, NULL),
+                     0);
     assert_int_equal(zk_wait_for(a.s, "/exp/after", UP_OR_FAILED, 60000, wait_cb, &after, NULL), 0);
     run_for(&loop, 200);
 
@@ -565,7 +535,7 @@ static void wait_survives_session_expiry(void **state)
     printf("# expiry forced after %d take-over(s)\n", i);
     run_until(&loop, &a.events[ZK_EVENT_RENEWED], 1, 30000);
     printf("# session 0x%llx expired and was renewed as 0x%llx in %.0f ms\n",
-           (unsigned long long) id, (unsigned long long) zk_session_id(a.s), ms_since(t0));
+           (unsigned long long)id, (unsigned long long)zk_session_id(a.s), ms_since(t0));
     assert_int_equal(a.events[ZK_EVENT_EXPIRED], 1);
     assert_true(zk_session_id(a.s) != id);
     assert_int_equal(e.wrote_during, 1);
@@ -581,8 +551,9 @@ static void wait_survives_session_expiry(void **state)
     assert_string_equal(after.value, "failed:gone");
 
     /* The ephemeral node was re-created by the new session. */
-    assert_int_equal(zk_wait_for(w.s, "/exp/eph", (const char *const[]){ "mine", NULL }, 10000,
-                                 wait_cb, &eph, NULL), 0);
+    assert_int_equal(zk_wait_for(w.s, "/exp/eph", (const char *const[]){"mine", NULL}, 10000,
+                                 wait_cb, &eph, NULL),
+                     0);
     run_until(&loop, &eph.done, 1, 15000);
     assert_int_equal(eph.status, 0);
 
@@ -591,8 +562,7 @@ static void wait_survives_session_expiry(void **state)
     finish_loop(&loop);
 }
 
-static void fifty_sessions_on_one_loop(void **state)
-{
+static void fifty_sessions_on_one_loop(void **state) {
     enum { N = 50 };
     uv_loop_t loop;
     static sess ss[N];
@@ -623,8 +593,8 @@ static void fifty_sessions_on_one_loop(void **state)
         assert_int_equal(ss[i].connect_status, 0);
         memset(&waits[i], 0, sizeof(waits[i]));
         snprintf(path, sizeof(path), "/many/s%d", i);
-        assert_int_equal(zk_wait_for(ss[i].s, path, UP_OR_FAILED, 60000, wait_cb, &waits[i],
-                                     NULL), 0);
+        assert_int_equal(zk_wait_for(ss[i].s, path, UP_OR_FAILED, 60000, wait_cb, &waits[i], NULL),
+                         0);
     }
     run_for(&loop, 200);
     t0 = uv_hrtime();
@@ -663,27 +633,25 @@ static void fifty_sessions_on_one_loop(void **state)
     finish_loop(&loop);
 }
 
-static int closed_port(void)
-{
+static int closed_port(void) {
     struct sockaddr_in a;
     socklen_t len = sizeof(a);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
     close(fd);
     return ntohs(a.sin_port);
 }
 
-static void unreachable_server_fails_within_deadline(void **state)
-{
+static void unreachable_server_fails_within_deadline(void **state) {
     uv_loop_t loop;
-    sess a = { 0 };
+    sess a = {0};
     char hosts[64], want[128];
-    zk_options o = { hosts, 10000, 2000, on_event, &a };
-    op g = { 0 }, wt = { 0 };
+    zk_options o = {hosts, 10000, 2000, on_event, &a};
+    op g = {0}, wt = {0};
     uint64_t t0;
     double took;
 
@@ -711,11 +679,10 @@ static void unreachable_server_fails_within_deadline(void **state)
     finish_loop(&loop);
 }
 
-static void unresolvable_host_gives_an_error(void **state)
-{
+static void unresolvable_host_gives_an_error(void **state) {
     uv_loop_t loop;
-    sess a = { 0 };
-    zk_options o = { "no-such-host.invalid:2181", 10000, 3000, NULL, NULL };
+    sess a = {0};
+    zk_options o = {"no-such-host.invalid:2181", 10000, 3000, NULL, NULL};
 
     uv_loop_init(&loop);
     assert_int_equal(zk_connect(&loop, &o, &a.s, on_connect, &a), 0);
@@ -729,11 +696,10 @@ static void unresolvable_host_gives_an_error(void **state)
     finish_loop(&loop);
 }
 
-static void close_before_connected_cancels_connect(void **state)
-{
+static void close_before_connected_cancels_connect(void **state) {
     uv_loop_t loop;
-    sess a = { 0 };
-    zk_options o = { g_hosts, 10000, 5000, NULL, NULL };
+    sess a = {0};
+    zk_options o = {g_hosts, 10000, 5000, NULL, NULL};
 
     uv_loop_init(&loop);
     assert_int_equal(zk_connect(&loop, &o, &a.s, on_connect, &a), 0);
@@ -758,20 +724,17 @@ static void close_before_connected_cancels_connect(void **state)
  * nothing of ours. The slow unwinder is needed to see through the library,
  * which is built without frame pointers. */
 const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
+const char *__lsan_default_suppressions(void) {
     return "leak:zoo_awexists\n";
 }
 const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
+const char *__asan_default_options(void) {
     return "fast_unwind_on_malloc=0";
 }
 
 /* ---- setup ---------------------------------------------------------------------- */
 
-static int start_server(void **state)
-{
+static int start_server(void **state) {
     const char *src = getenv("HDC_SOURCE_DIR");
     char port[32];
     if (src == NULL)
@@ -789,16 +752,14 @@ static int start_server(void **state)
     return 0;
 }
 
-static int stop_server(void **state)
-{
+static int stop_server(void **state) {
     char cmd[512];
     server("stop", NULL, 0);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
     return system(cmd) == 0 ? 0 : -1;
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(basic_calls_work),
         cmocka_unit_test(watch_fires_after_write),

@@ -33,7 +33,7 @@ typedef struct fake_step {
 struct fake {
     uv_loop_t loop;
     char log[1024];
-    int sync_cancel;          /* cancel_step calls done from inside */
+    int sync_cancel; /* cancel_step calls done from inside */
     int in_boot_run;
     int cb_calls;
     int cb_inside_boot_run;
@@ -211,11 +211,13 @@ static void fake_close(fake *f) {
     assert_int_equal(uv_loop_close(&f->loop), 0);
 }
 
-#define STEP(n, cmd, ...) \
-    {.name = n, .kind = HDC_STEP_EXEC, .service = "s", .command = cmd, .timeout_s = 10, \
-     .after = HDC_LIST(__VA_ARGS__)}
+#define STEP(n, cmd, ...)                                                                  \
+    {                                                                                      \
+        .name = n, .kind = HDC_STEP_EXEC, .service = "s", .command = cmd, .timeout_s = 10, \
+        .after = HDC_LIST(__VA_ARGS__)                                                     \
+    }
 #define ROOT(n, cmd) \
-    {.name = n, .kind = HDC_STEP_EXEC, .service = "s", .command = cmd, .timeout_s = 10}
+    { .name = n, .kind = HDC_STEP_EXEC, .service = "s", .command = cmd, .timeout_s = 10 }
 
 /* The step lists are at file scope: HDC_LIST is a compound literal, which
  * in a function would not be a constant (nor outlive the call). */
@@ -272,8 +274,7 @@ static void starts_independent_steps_concurrently(void **state) {
 }
 
 static const hdc_step slow_first[] = {
-    {.name = "slow", .kind = HDC_STEP_EXEC, .service = "s", .command = "hang",
-     .timeout_s = 1},
+    {.name = "slow", .kind = HDC_STEP_EXEC, .service = "s", .command = "hang", .timeout_s = 1},
     STEP("next", "ok 1", "slow"),
     {0},
 };
@@ -290,19 +291,15 @@ static void fails_a_step_whose_deadline_passed(void **state) {
     assert_string_equal(f.why[0], "deadline of 1 s passed");
     assert_int_equal(f.states[0], BOOT_FAILED);
     assert_int_equal(f.states[1], BOOT_SKIPPED);
-    assert_true(at(&f, "xslow") >= 0);   /* the executor was told */
+    assert_true(at(&f, "xslow") >= 0); /* the executor was told */
     assert_true(at(&f, "+next") < 0);
     assert_true(f.end_ms[0] - f.start_ms[0] >= 1000);
     fake_close(&f);
 }
 
 static const hdc_step one_fails[] = {
-    ROOT("a", "fail 20"),
-    ROOT("b", "hang"),
-    STEP("c", "ok 1", "a"),
-    STEP("d", "ok 1", "b"),
-    ROOT("e", "ok 5"),
-    {0},
+    ROOT("a", "fail 20"),   ROOT("b", "hang"), STEP("c", "ok 1", "a"),
+    STEP("d", "ok 1", "b"), ROOT("e", "ok 5"), {0},
 };
 
 static void first_failure_cancels_running_steps(int sync_cancel) {
@@ -321,7 +318,7 @@ static void first_failure_cancels_running_steps(int sync_cancel) {
     assert_int_equal(f.states[3], BOOT_SKIPPED);
     assert_int_equal(f.states[4], BOOT_DONE); /* ended before the failure */
     assert_true(at(&f, "xb") > at(&f, "!a"));
-    assert_true(at(&f, "xa") < 0);            /* a had already ended */
+    assert_true(at(&f, "xa") < 0); /* a had already ended */
     assert_true(at(&f, "+c") < 0 && at(&f, "+d") < 0);
     fake_close(&f);
 }
@@ -476,8 +473,7 @@ static void refuses_bad_arguments(void **state) {
     uv_loop_t loop;
 
     uv_loop_init(&loop);
-    assert_int_equal(boot_run(&loop, steps, &no_cancel, NULL, on_boot_done, NULL, NULL),
-                     UV_EINVAL);
+    assert_int_equal(boot_run(&loop, steps, &no_cancel, NULL, on_boot_done, NULL, NULL), UV_EINVAL);
     assert_int_equal(boot_run(&loop, steps, &fake_exec, NULL, NULL, NULL, NULL), UV_EINVAL);
     assert_int_equal(uv_loop_close(&loop), 0);
 }

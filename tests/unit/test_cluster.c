@@ -16,11 +16,20 @@ static const hdc_port nn_ports[] = {{"http-ui", 9870}, {"rpc", 8020}, {0}};
 static const hdc_port dn_ports[] = {{"http-ui", 9864}, {0}};
 static const hdc_volume shared[] = {{"local", "/usr/local"}, {0}};
 static const hdc_service services[] = {
-    {.name = "namenode", .image = "hadoop", .ports = nn_ports, .user = "hdfs",
-     .env = HDC_LIST("A=1"), .daemon = "exec hdfs namenode", .ready_port = "http-ui",
+    {.name = "namenode",
+     .image = "hadoop",
+     .ports = nn_ports,
+     .user = "hdfs",
+     .env = HDC_LIST("A=1"),
+     .daemon = "exec hdfs namenode",
+     .ready_port = "http-ui",
      .ready = "hdfs dfsadmin -safemode get | grep -q OFF"},
-    {.name = "datanode", .image = "debian:bookworm", .ports = dn_ports,
-     .instances = HDC_COUNT_DATANODES, .volumes = shared, .daemon = "exec hdfs datanode"},
+    {.name = "datanode",
+     .image = "debian:bookworm",
+     .ports = dn_ports,
+     .instances = HDC_COUNT_DATANODES,
+     .volumes = shared,
+     .daemon = "exec hdfs datanode"},
     {0},
 };
 static const hdc_plugin_desc desc = {HDC_PLUGIN_HEADER, .name = "apache_3.3.6",
@@ -49,8 +58,8 @@ static void a_service_container_has_all_it_needs(void **state) {
     plan p;
     cluster_spec sp;
     const char *pub = "HDC_SSH_PUBKEY=ssh-ed25519 AAAA";
-    cluster_spec_in in = {.test_user = "alice", .network = "netid", .extra_env = &pub,
-                          .n_extra_env = 1};
+    cluster_spec_in in = {
+        .test_user = "alice", .network = "netid", .extra_env = &pub, .n_extra_env = 1};
     const docker_container_opts *o = &sp.opts;
 
     plan_pool_parse("172.29.0.0/16:24", &pool, NULL, 0);

@@ -23,11 +23,10 @@ typedef struct transcript {
     size_t len, cap;
     int last_stream;
     size_t calls;
-    int stop_after;    /* return 99 from the n-th call, if > 0 */
+    int stop_after; /* return 99 from the n-th call, if > 0 */
 } transcript;
 
-static void tr_put(transcript *t, const char *s, size_t n)
-{
+static void tr_put(transcript *t, const char *s, size_t n) {
     if (t->len + n + 1 > t->cap) {
         t->cap = (t->len + n + 1) * 2;
         t->text = realloc(t->text, t->cap);
@@ -38,8 +37,7 @@ static void tr_put(transcript *t, const char *s, size_t n)
     t->text[t->len] = '\0';
 }
 
-static int on_piece(void *data, int stream, const char *buf, size_t len)
-{
+static int on_piece(void *data, int stream, const char *buf, size_t len) {
     transcript *t = data;
     char tmp[8];
 
@@ -65,15 +63,13 @@ static int on_piece(void *data, int stream, const char *buf, size_t len)
     return 0;
 }
 
-static void tr_init(transcript *t)
-{
+static void tr_init(transcript *t) {
     memset(t, 0, sizeof(*t));
     t->last_stream = -1;
     tr_put(t, "", 0);
 }
 
-static void tr_free(transcript *t)
-{
+static void tr_free(transcript *t) {
     free(t->text);
 }
 
@@ -83,8 +79,7 @@ typedef struct stream {
     size_t len, cap;
 } stream;
 
-static void st_raw(stream *s, const void *p, size_t n)
-{
+static void st_raw(stream *s, const void *p, size_t n) {
     if (s->len + n > s->cap) {
         s->cap = (s->len + n) * 2 + 64;
         s->buf = realloc(s->buf, s->cap);
@@ -94,11 +89,15 @@ static void st_raw(stream *s, const void *p, size_t n)
     s->len += n;
 }
 
-static void st_frame(stream *s, int type, const void *payload, uint32_t size)
-{
-    unsigned char h[8] = { (unsigned char)type, 0, 0, 0, (unsigned char)(size >> 24),
-                           (unsigned char)(size >> 16), (unsigned char)(size >> 8),
-                           (unsigned char)size };
+static void st_frame(stream *s, int type, const void *payload, uint32_t size) {
+    unsigned char h[8] = {(unsigned char)type,
+                          0,
+                          0,
+                          0,
+                          (unsigned char)(size >> 24),
+                          (unsigned char)(size >> 16),
+                          (unsigned char)(size >> 8),
+                          (unsigned char)size};
     st_raw(s, h, sizeof(h));
     if (payload)
         st_raw(s, payload, size);
@@ -106,15 +105,14 @@ static void st_frame(stream *s, int type, const void *payload, uint32_t size)
 
 typedef struct result {
     transcript t;
-    int feed_rc;   /* first nonzero return of demux_feed, or 0 */
+    int feed_rc; /* first nonzero return of demux_feed, or 0 */
     int finish_rc;
     uint64_t frames;
 } result;
 
 /* Feeds s cut at the given chunk sizes (cycled; a size of 0 means the rest). */
 static void run_chunks(const stream *s, int raw, uint32_t max_frame, const size_t *chunks,
-                       size_t n_chunks, int stop_after, result *r)
-{
+                       size_t n_chunks, int stop_after, result *r) {
     demux d;
     size_t off = 0, i = 0;
 
@@ -143,20 +141,18 @@ static void run_chunks(const stream *s, int raw, uint32_t max_frame, const size_
     r->frames = d.frames;
 }
 
-static void run_whole(const stream *s, int raw, uint32_t max_frame, result *r)
-{
+static void run_whole(const stream *s, int raw, uint32_t max_frame, result *r) {
     size_t all = 0;
     run_chunks(s, raw, max_frame, &all, 1, 0, r);
 }
 
 /* Every way of cutting s must give what feeding it whole gives. */
-static void check_all_cuts(const stream *s, int raw, uint32_t max_frame, const result *want)
-{
+static void check_all_cuts(const stream *s, int raw, uint32_t max_frame, const result *want) {
     result r;
 
     /* Cut in two at every point. */
     for (size_t cut = 0; cut <= s->len; cut++) {
-        size_t chunks[2] = { cut, 0 };
+        size_t chunks[2] = {cut, 0};
         if (cut == 0)
             continue;
         run_chunks(s, raw, max_frame, chunks, 2, 0, &r);
@@ -191,8 +187,7 @@ static void check_all_cuts(const stream *s, int raw, uint32_t max_frame, const r
 /* A realistic stream: stdout and stderr lines, an empty frame, a frame
  * whose size bytes are >= 0x80 (200 and 1000 bytes), stdin and a
  * daemon-side error. */
-static void make_good(stream *s, char **expect)
-{
+static void make_good(stream *s, char **expect) {
     static char big[1000];
     transcript t;
 
@@ -222,9 +217,8 @@ static void make_good(stream *s, char **expect)
     *expect = t.text;
 }
 
-static void test_frames_give_same_output_at_every_split(void **state)
-{
-    stream s = { 0 };
+static void test_frames_give_same_output_at_every_split(void **state) {
+    stream s = {0};
     char *expect;
     result whole;
 
@@ -242,10 +236,9 @@ static void test_frames_give_same_output_at_every_split(void **state)
 
 /* A 40000-byte frame (size bytes 0x00 0x00 0x9c 0x40) among small ones:
  * random cuts only, as every cut of it would be slow for nothing. */
-static void test_large_frame_at_random_cuts(void **state)
-{
+static void test_large_frame_at_random_cuts(void **state) {
     static char big[40000];
-    stream s = { 0 };
+    stream s = {0};
     result whole, r;
 
     for (size_t i = 0; i < sizeof(big); i++)
@@ -270,8 +263,7 @@ static void test_large_frame_at_random_cuts(void **state)
     free(s.buf);
 }
 
-static void test_empty_stream_is_fine(void **state)
-{
+static void test_empty_stream_is_fine(void **state) {
     demux d;
     transcript t;
 
@@ -283,9 +275,8 @@ static void test_empty_stream_is_fine(void **state)
     tr_free(&t);
 }
 
-static void test_raw_mode_passes_bytes_through_as_stdout(void **state)
-{
-    stream s = { 0 };
+static void test_raw_mode_passes_bytes_through_as_stdout(void **state) {
+    stream s = {0};
     result whole;
     transcript t;
 
@@ -305,8 +296,7 @@ static void test_raw_mode_passes_bytes_through_as_stdout(void **state)
 
 /* A malformed stream: its error and the output before it do not depend on
  * where reads end. Returns the error seen (from feed or finish). */
-static int check_malformed(const stream *s, uint32_t max_frame, const char *want_text)
-{
+static int check_malformed(const stream *s, uint32_t max_frame, const char *want_text) {
     result whole;
     int err;
 
@@ -322,9 +312,8 @@ static int check_malformed(const stream *s, uint32_t max_frame, const char *want
     return err;
 }
 
-static void test_truncated_header_is_an_error_at_finish(void **state)
-{
-    stream s = { 0 };
+static void test_truncated_header_is_an_error_at_finish(void **state) {
+    stream s = {0};
 
     st_frame(&s, 1, "ok\n", 3);
     st_raw(&s, "\x01\x00\x00", 3);
@@ -332,9 +321,8 @@ static void test_truncated_header_is_an_error_at_finish(void **state)
     free(s.buf);
 }
 
-static void test_stream_ending_before_announced_size_is_truncated(void **state)
-{
-    stream s = { 0 };
+static void test_stream_ending_before_announced_size_is_truncated(void **state) {
+    stream s = {0};
 
     /* Announces 100 bytes, carries 5: the frame is "longer than what came". */
     st_frame(&s, 1, "ok\n", 3);
@@ -344,9 +332,8 @@ static void test_stream_ending_before_announced_size_is_truncated(void **state)
     free(s.buf);
 }
 
-static void test_bad_type_is_an_error(void **state)
-{
-    stream s = { 0 };
+static void test_bad_type_is_an_error(void **state) {
+    stream s = {0};
 
     st_frame(&s, 1, "ok\n", 3);
     st_frame(&s, 4, "nope", 4);
@@ -358,9 +345,8 @@ static void test_bad_type_is_an_error(void **state)
     free(s.buf);
 }
 
-static void test_nonzero_padding_is_an_error(void **state)
-{
-    stream s = { 0 };
+static void test_nonzero_padding_is_an_error(void **state) {
+    stream s = {0};
 
     st_frame(&s, 2, "ok\n", 3);
     st_raw(&s, "\x01\x00\x01\x00\x00\x00\x00\x01x", 9);
@@ -368,9 +354,8 @@ static void test_nonzero_padding_is_an_error(void **state)
     free(s.buf);
 }
 
-static void test_huge_size_is_refused_before_any_payload(void **state)
-{
-    stream s = { 0 };
+static void test_huge_size_is_refused_before_any_payload(void **state) {
+    stream s = {0};
 
     /* 0xffffffff: with signed chars this would read as -1. */
     st_frame(&s, 1, "ok\n", 3);
@@ -393,9 +378,8 @@ static void test_huge_size_is_refused_before_any_payload(void **state)
     free(s.buf);
 }
 
-static void test_callback_can_stop_the_stream(void **state)
-{
-    stream s = { 0 };
+static void test_callback_can_stop_the_stream(void **state) {
+    stream s = {0};
     char *expect;
     size_t one = 1;
     result r;
@@ -410,16 +394,14 @@ static void test_callback_can_stop_the_stream(void **state)
     free(s.buf);
 }
 
-static void test_messages_name_the_problem(void **state)
-{
+static void test_messages_name_the_problem(void **state) {
     assert_non_null(strstr(demux_strerror(DEMUX_EBADTYPE), "type"));
     assert_non_null(strstr(demux_strerror(DEMUX_ETRUNC), "ended"));
     assert_non_null(strstr(demux_strerror(DEMUX_ETOOBIG), "larger"));
     assert_non_null(strstr(demux_strerror(DEMUX_EPADDING), "padding"));
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frames_give_same_output_at_every_split),
         cmocka_unit_test(test_large_frame_at_random_cuts),

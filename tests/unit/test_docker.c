@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -25,8 +25,7 @@
 #include "docker.h"
 
 /* The value at a path of keys in o ("HostConfig", "ExtraHosts", NULL). */
-static json_t *at(json_t *o, ...)
-{
+static json_t *at(json_t *o, ...) {
     va_list ap;
     const char *k;
 
@@ -37,8 +36,7 @@ static json_t *at(json_t *o, ...)
     return o;
 }
 
-static void assert_json_equal(const json_t *got, const char *want_text)
-{
+static void assert_json_equal(const json_t *got, const char *want_text) {
     json_t *want = json_loads(want_text, 0, NULL);
     assert_non_null(want);
     if (!json_equal((json_t *)got, want)) {
@@ -49,23 +47,40 @@ static void assert_json_equal(const json_t *got, const char *want_text)
     json_decref(want);
 }
 
-static void test_container_create_body_has_static_address_hosts_and_ports(void **state)
-{
-    const char *env[] = { "A=1", "B=two words" };
-    const char *cmd[] = { "/peer", "serve" };
-    const char *aliases[] = { "alpha", "alpha.hdc" };
-    const char *hosts[] = { "beta:172.29.5.11" };
-    const char *binds[] = { "/srv/data:/data:ro" };
-    const char *vols[] = { "/scratch" };
-    docker_kv labels[] = { { "hdc.cluster", "c1" }, { "hdc.service", "zk" } };
-    docker_port ports[] = { { 2181, NULL, 0 }, { 9870, "tcp", 19870 }, { 53, "udp", 0 } };
+static void test_container_create_body_has_static_address_hosts_and_ports(void **state) {
+    const char *env[] = {"A=1", "B=two words"};
+    const char *cmd[] = {"/peer", "serve"};
+    const char *aliases[] = {"alpha", "alpha.hdc"};
+    const char *hosts[] = {"beta:172.29.5.11"};
+    const char *binds[] = {"/srv/data:/data:ro"};
+    const char *vols[] = {"/scratch"};
+    docker_kv labels[] = {{"hdc.cluster", "c1"}, {"hdc.service", "zk"}};
+    docker_port ports[] = {{2181, NULL, 0}, {9870, "tcp", 19870}, {53, "udp", 0}};
     docker_container_opts o = {
-        .name = "c1_zk_1", .image = "hdc/zk:1", .hostname = "alpha", .user = "1000:1000",
-        .working_dir = "/work", .labels = labels, .n_labels = 2, .env = env, .n_env = 2,
-        .cmd = cmd, .n_cmd = 2, .network = "hdc_c1", .ipv4 = "172.29.5.10",
-        .aliases = aliases, .n_aliases = 2, .extra_hosts = hosts, .n_extra_hosts = 1,
-        .ports = ports, .n_ports = 3, .binds = binds, .n_binds = 1, .volumes = vols,
-        .n_volumes = 1, .tty = 1,
+        .name = "c1_zk_1",
+        .image = "hdc/zk:1",
+        .hostname = "alpha",
+        .user = "1000:1000",
+        .working_dir = "/work",
+        .labels = labels,
+        .n_labels = 2,
+        .env = env,
+        .n_env = 2,
+        .cmd = cmd,
+        .n_cmd = 2,
+        .network = "hdc_c1",
+        .ipv4 = "172.29.5.10",
+        .aliases = aliases,
+        .n_aliases = 2,
+        .extra_hosts = hosts,
+        .n_extra_hosts = 1,
+        .ports = ports,
+        .n_ports = 3,
+        .binds = binds,
+        .n_binds = 1,
+        .volumes = vols,
+        .n_volumes = 1,
+        .tty = 1,
     };
     json_t *b = docker_container_create_body(&o);
 
@@ -96,9 +111,8 @@ static void test_container_create_body_has_static_address_hosts_and_ports(void *
     json_decref(b);
 }
 
-static void test_container_create_body_refuses_bad_options(void **state)
-{
-    docker_container_opts o = { .name = "x" };
+static void test_container_create_body_refuses_bad_options(void **state) {
+    docker_container_opts o = {.name = "x"};
     json_t *b;
 
     /* No image. */
@@ -117,13 +131,12 @@ static void test_container_create_body_refuses_bad_options(void **state)
     json_decref(b);
 }
 
-static void test_entrypoint_and_exec_bodies(void **state)
-{
-    const char *ep[] = { "/hdc-agent", "--" };
-    const char *cmd[] = { "/peer", "exec" };
-    docker_container_opts o = { .image = "i", .entrypoint = ep, .n_entrypoint = 2, .init = 1 };
-    docker_exec_opts e = { .cmd = cmd, .n_cmd = 2, .user = "hdfs", .stdin_data = "x",
-                           .stdin_len = 1 };
+static void test_entrypoint_and_exec_bodies(void **state) {
+    const char *ep[] = {"/hdc-agent", "--"};
+    const char *cmd[] = {"/peer", "exec"};
+    docker_container_opts o = {.image = "i", .entrypoint = ep, .n_entrypoint = 2, .init = 1};
+    docker_exec_opts e = {
+        .cmd = cmd, .n_cmd = 2, .user = "hdfs", .stdin_data = "x", .stdin_len = 1};
     json_t *b = docker_container_create_body(&o);
 
     assert_json_equal(at(b, "Entrypoint", NULL), "[\"/hdc-agent\",\"--\"]");
@@ -139,11 +152,13 @@ static void test_entrypoint_and_exec_bodies(void **state)
     assert_null(docker_exec_create_body(&e));
 }
 
-static void test_network_create_body_has_explicit_ipam(void **state)
-{
-    docker_kv labels[] = { { "hdc.test", "1-2" } };
-    docker_network_opts o = { .name = "hdc_c1", .subnet = "172.29.5.0/24",
-                              .gateway = "172.29.5.1", .labels = labels, .n_labels = 1 };
+static void test_network_create_body_has_explicit_ipam(void **state) {
+    docker_kv labels[] = {{"hdc.test", "1-2"}};
+    docker_network_opts o = {.name = "hdc_c1",
+                             .subnet = "172.29.5.0/24",
+                             .gateway = "172.29.5.1",
+                             .labels = labels,
+                             .n_labels = 1};
     json_t *b = docker_network_create_body(&o);
 
     assert_json_equal(b, "{\"Name\":\"hdc_c1\",\"Driver\":\"bridge\",\"CheckDuplicate\":true,"
@@ -157,14 +172,18 @@ static void test_network_create_body_has_explicit_ipam(void **state)
     assert_null(docker_network_create_body(&o));
 }
 
-static void test_filters_are_json_then_url_escaped(void **state)
-{
-    const char *types[] = { "container" };
-    const char *labels[] = { "hdc.test=42-1700000000" };
-    const char *events[] = { "start", "die" };
-    docker_filter f[] = { { "type", types, 1 }, { "name", NULL, 0 }, { "label", labels, 1 } };
-    docker_events_opts eo = { .types = types, .n_types = 1, .labels = labels, .n_labels = 1,
-                              .events = events, .n_events = 2, .since = 1700000000 };
+static void test_filters_are_json_then_url_escaped(void **state) {
+    const char *types[] = {"container"};
+    const char *labels[] = {"hdc.test=42-1700000000"};
+    const char *events[] = {"start", "die"};
+    docker_filter f[] = {{"type", types, 1}, {"name", NULL, 0}, {"label", labels, 1}};
+    docker_events_opts eo = {.types = types,
+                             .n_types = 1,
+                             .labels = labels,
+                             .n_labels = 1,
+                             .events = events,
+                             .n_events = 2,
+                             .since = 1700000000};
     char *s;
 
     s = docker_filters_json(f, 3);
@@ -192,14 +211,17 @@ static void test_filters_are_json_then_url_escaped(void **state)
     free(s);
 }
 
-static void test_logs_and_build_targets(void **state)
-{
-    docker_logs_opts lo = { .streams = DOCKER_STDERR, .follow = 1, .timestamps = 1,
-                            .since = 5, .tail = "10" };
-    docker_kv args[] = { { "V", "2.6.0" } };
-    docker_kv labels[] = { { "hdc.test", "x y" } };
-    docker_build_opts bo = { .context_dir = "/tmp", .tag = "hdc/peer:test", .buildargs = args,
-                             .n_buildargs = 1, .labels = labels, .n_labels = 1 };
+static void test_logs_and_build_targets(void **state) {
+    docker_logs_opts lo = {
+        .streams = DOCKER_STDERR, .follow = 1, .timestamps = 1, .since = 5, .tail = "10"};
+    docker_kv args[] = {{"V", "2.6.0"}};
+    docker_kv labels[] = {{"hdc.test", "x y"}};
+    docker_build_opts bo = {.context_dir = "/tmp",
+                            .tag = "hdc/peer:test",
+                            .buildargs = args,
+                            .n_buildargs = 1,
+                            .labels = labels,
+                            .n_labels = 1};
     char *s;
 
     s = docker_logs_target("c1_zk_1", &lo);
@@ -219,8 +241,7 @@ static void test_logs_and_build_targets(void **state)
     free(s);
 }
 
-static void test_build_progress_lines(void **state)
-{
+static void test_build_progress_lines(void **state) {
     docker_build_progress p;
     json_t *root;
     const char *l;
@@ -280,8 +301,7 @@ static const char *container_json =
     "\"HostPort\":\"40000\"}]},"
     "\"Networks\":{\"hdc_t\":{\"IPAddress\":\"172.29.5.10\",\"Gateway\":\"172.29.5.1\"}}}}";
 
-static void test_container_inspect_parsing(void **state)
-{
+static void test_container_inspect_parsing(void **state) {
     json_t *root = json_loads(container_json, 0, NULL);
     docker_container_info info;
 
@@ -315,12 +335,12 @@ static void test_container_inspect_parsing(void **state)
     json_decref(root);
 }
 
-static void test_network_and_image_inspect_parsing(void **state)
-{
+static void test_network_and_image_inspect_parsing(void **state) {
     json_t *root = json_loads("{\"Name\":\"hdc_t\",\"Id\":\"n1\",\"Driver\":\"bridge\","
                               "\"IPAM\":{\"Driver\":\"default\",\"Config\":[{\"Subnet\":"
                               "\"172.29.5.0/24\",\"Gateway\":\"172.29.5.1\"}]},"
-                              "\"Labels\":{\"a\":\"b\"}}", 0, NULL);
+                              "\"Labels\":{\"a\":\"b\"}}",
+                              0, NULL);
     docker_network_info n;
     docker_image_info im;
 
@@ -331,8 +351,8 @@ static void test_network_and_image_inspect_parsing(void **state)
     assert_string_equal(n.gateway, "172.29.5.1");
     json_decref(root);
 
-    root = json_loads("{\"Id\":\"sha256:ab\",\"Size\":812345,\"Config\":{\"Labels\":null}}", 0,
-                      NULL);
+    root =
+        json_loads("{\"Id\":\"sha256:ab\",\"Size\":812345,\"Config\":{\"Labels\":null}}", 0, NULL);
     assert_int_equal(docker_image_info_parse(root, &im), 0);
     assert_string_equal(im.id, "sha256:ab");
     assert_int_equal(im.size, 812345);
@@ -341,8 +361,7 @@ static void test_network_and_image_inspect_parsing(void **state)
     assert_int_equal(docker_image_info_parse(NULL, &im), DOCKER_EPROTO);
 }
 
-static void test_error_replies_carry_dockers_message(void **state)
-{
+static void test_error_replies_carry_dockers_message(void **state) {
     char *msg;
     const char *b;
 
@@ -359,8 +378,7 @@ static void test_error_replies_carry_dockers_message(void **state)
     free(msg);
 
     b = "{\"message\":\"Pool overlaps with other one on this address space\"}";
-    assert_int_equal(docker_api_error("network create", 403, b, strlen(b), &msg),
-                     DOCKER_EOVERLAP);
+    assert_int_equal(docker_api_error("network create", 403, b, strlen(b), &msg), DOCKER_EOVERLAP);
     assert_string_equal(msg, "Pool overlaps with other one on this address space");
     free(msg);
 
@@ -375,8 +393,7 @@ static void test_error_replies_carry_dockers_message(void **state)
 }
 
 /* Files listed in a tar, as "name:size;" in archive order. */
-static void list_tar(const char *path, char *out, size_t len)
-{
+static void list_tar(const char *path, char *out, size_t len) {
     struct archive *a = archive_read_new();
     struct archive_entry *e;
 
@@ -391,8 +408,7 @@ static void list_tar(const char *path, char *out, size_t len)
     archive_read_free(a);
 }
 
-static void test_build_context_is_archived_with_relative_paths(void **state)
-{
+static void test_build_context_is_archived_with_relative_paths(void **state) {
     char dir[] = "/tmp/hdc-test-context-XXXXXX";
     char p[512], tar[512], listing[4096], err[256];
     FILE *f;
@@ -435,8 +451,7 @@ typedef struct noengine {
     docker *d;
 } noengine;
 
-static void on_version(void *data, int status, const char *msg, const docker_version *v)
-{
+static void on_version(void *data, int status, const char *msg, const docker_version *v) {
     noengine *n = data;
     n->calls++;
     n->status = status;
@@ -444,10 +459,9 @@ static void on_version(void *data, int status, const char *msg, const docker_ver
     assert_null(v);
 }
 
-static void test_no_engine_says_what_to_do(void **state)
-{
+static void test_no_engine_says_what_to_do(void **state) {
     uv_loop_t loop;
-    noengine n = { 0 };
+    noengine n = {0};
     char addr[128];
 
     snprintf(addr, sizeof(addr), "unix:///tmp/hdc-no-docker-%d.sock", (int)getpid());
@@ -469,8 +483,7 @@ static void test_no_engine_says_what_to_do(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
-static void test_docker_host_is_honoured(void **state)
-{
+static void test_docker_host_is_honoured(void **state) {
     uv_loop_t loop;
     docker *d;
 
@@ -499,8 +512,8 @@ static void test_docker_host_is_honoured(void **state)
 
 typedef struct route {
     const char *method, *prefix;
-    const char *reply;      /* sent as is; NULL: built by the test */
-    size_t reply_len;       /* 0: strlen(reply) */
+    const char *reply; /* sent as is; NULL: built by the test */
+    size_t reply_len;  /* 0: strlen(reply) */
     int hang;
 } route;
 
@@ -511,10 +524,10 @@ typedef struct fake {
     char path[108];
     const route *routes;
     size_t n_routes;
-    int exec_inspects;      /* GET /exec/e1/json seen */
-    char *build_body;       /* the tar of the last POST /build */
+    int exec_inspects; /* GET /exec/e1/json seen */
+    char *build_body;  /* the tar of the last POST /build */
     size_t build_body_len;
-    char targets[4096];     /* every request line's target, ' '-joined */
+    char targets[4096]; /* every request line's target, ' '-joined */
     fake_conn *conns[16];
     size_t n_conns;
 } fake;
@@ -528,15 +541,13 @@ struct fake_conn {
     int closed;
 };
 
-static void fake_conn_closed(uv_handle_t *h)
-{
+static void fake_conn_closed(uv_handle_t *h) {
     fake_conn *c = h->data;
     free(c->buf);
     free(c);
 }
 
-static void fake_conn_close(fake_conn *c)
-{
+static void fake_conn_close(fake_conn *c) {
     if (c->closed)
         return;
     c->closed = 1;
@@ -546,8 +557,7 @@ static void fake_conn_close(fake_conn *c)
     uv_close((uv_handle_t *)&c->pipe, fake_conn_closed);
 }
 
-static void fake_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
-{
+static void fake_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf) {
     static char slab[65536];
     *buf = uv_buf_init(slab, sizeof(slab));
 }
@@ -559,16 +569,14 @@ typedef struct fake_write {
     char data[];
 } fake_write;
 
-static void fake_written(uv_write_t *w, int status)
-{
+static void fake_written(uv_write_t *w, int status) {
     fake_write *fw = (fake_write *)w;
     if (fw->close_after)
         fake_conn_close(fw->c);
     free(fw);
 }
 
-static void fake_send(fake_conn *c, const char *p, size_t n, int close_after)
-{
+static void fake_send(fake_conn *c, const char *p, size_t n, int close_after) {
     fake_write *fw = malloc(sizeof(*fw) + n);
     uv_buf_t b;
 
@@ -584,8 +592,7 @@ static void fake_send(fake_conn *c, const char *p, size_t n, int close_after)
 
 /* A whole request is in c->buf: answer it. */
 static void fake_answer(fake_conn *c, const char *method, const char *target, const char *body,
-                        size_t body_len)
-{
+                        size_t body_len) {
     fake *f = c->f;
     size_t n = strlen(f->targets);
 
@@ -599,8 +606,10 @@ static void fake_answer(fake_conn *c, const char *method, const char *target, co
     if (strncmp(target, "/v1.41/exec/e1/json", 19) == 0) {
         /* First still running, then exited with 7: the retry path. */
         const char *r = f->exec_inspects++ == 0
-            ? "HTTP/1.1 200 OK\r\nContent-Length: 35\r\n\r\n{\"Running\":true,\"ExitCode\":null}\n  "
-            : "HTTP/1.1 200 OK\r\nContent-Length: 31\r\n\r\n{\"Running\":false,\"ExitCode\":7}\n";
+                            ? "HTTP/1.1 200 OK\r\nContent-Length: "
+                              "35\r\n\r\n{\"Running\":true,\"ExitCode\":null}\n  "
+                            : "HTTP/1.1 200 OK\r\nContent-Length: "
+                              "31\r\n\r\n{\"Running\":false,\"ExitCode\":7}\n";
         fake_send(c, r, strlen(r), 1);
         return;
     }
@@ -618,8 +627,7 @@ static void fake_answer(fake_conn *c, const char *method, const char *target, co
     }
 }
 
-static void fake_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
+static void fake_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     fake_conn *c = s->data;
     char *end, method[16], target[1024];
     size_t head_len, body_len = 0;
@@ -652,8 +660,7 @@ static void fake_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     fake_answer(c, method, target, c->buf + head_len, body_len);
 }
 
-static void fake_connection(uv_stream_t *server, int status)
-{
+static void fake_connection(uv_stream_t *server, int status) {
     fake *f = server->data;
     fake_conn *c = calloc(1, sizeof(*c));
 
@@ -670,8 +677,7 @@ static void fake_connection(uv_stream_t *server, int status)
     uv_read_start((uv_stream_t *)&c->pipe, fake_alloc, fake_read);
 }
 
-static void fake_start(uv_loop_t *loop, fake *f, const route *routes, size_t n)
-{
+static void fake_start(uv_loop_t *loop, fake *f, const route *routes, size_t n) {
     memset(f, 0, sizeof(*f));
     f->routes = routes;
     f->n_routes = n;
@@ -683,8 +689,7 @@ static void fake_start(uv_loop_t *loop, fake *f, const route *routes, size_t n)
     assert_int_equal(uv_listen((uv_stream_t *)&f->server, 16, fake_connection), 0);
 }
 
-static void fake_stop(fake *f)
-{
+static void fake_stop(fake *f) {
     while (f->n_conns > 0)
         fake_conn_close(f->conns[0]);
     uv_close((uv_handle_t *)&f->server, NULL);
@@ -697,8 +702,8 @@ typedef struct got {
     int calls;
     int status;
     int code;
-    int inside_call;        /* set while the starting call runs */
-    int called_inside;      /* a callback ran from inside the starting call */
+    int inside_call;   /* set while the starting call runs */
+    int called_inside; /* a callback ran from inside the starting call */
     char msg[512];
     char id[128];
     char out[512], err[512];
@@ -707,8 +712,7 @@ typedef struct got {
     int closed;
 } got;
 
-static void got_end(got *g, int status, const char *msg)
-{
+static void got_end(got *g, int status, const char *msg) {
     g->calls++;
     g->status = status;
     if (g->inside_call)
@@ -716,35 +720,30 @@ static void got_end(got *g, int status, const char *msg)
     snprintf(g->msg, sizeof(g->msg), "%s", msg ? msg : "");
 }
 
-static void got_plain(void *data, int status, const char *msg)
-{
+static void got_plain(void *data, int status, const char *msg) {
     got_end(data, status, msg);
 }
 
-static void got_id(void *data, int status, const char *msg, const char *id)
-{
+static void got_id(void *data, int status, const char *msg, const char *id) {
     got *g = data;
     snprintf(g->id, sizeof(g->id), "%s", id ? id : "(null)");
     got_end(g, status, msg);
 }
 
-static void got_code(void *data, int status, const char *msg, int code)
-{
+static void got_code(void *data, int status, const char *msg, int code) {
     got *g = data;
     g->code = code;
     got_end(g, status, msg);
 }
 
-static void got_output(void *data, int stream, const char *buf, size_t len)
-{
+static void got_output(void *data, int stream, const char *buf, size_t len) {
     got *g = data;
     char *dst = stream == 2 ? g->err : g->out;
     size_t n = strlen(dst);
     snprintf(dst + n, 512 - n, "%.*s", (int)len, buf);
 }
 
-static void got_event(void *data, const json_t *ev)
-{
+static void got_event(void *data, const json_t *ev) {
     got *g = data;
     const char *a = json_string_value(json_object_get(ev, "Action"));
     size_t n = strlen(g->out);
@@ -752,8 +751,7 @@ static void got_event(void *data, const json_t *ev)
     snprintf(g->out + n, sizeof(g->out) - n, "[%s]", a ? a : "?");
 }
 
-static void got_progress(void *data, const docker_build_progress *p)
-{
+static void got_progress(void *data, const docker_build_progress *p) {
     got *g = data;
     size_t n = strlen(g->out);
     g->progress++;
@@ -761,79 +759,87 @@ static void got_progress(void *data, const docker_build_progress *p)
         snprintf(g->out + n, sizeof(g->out) - n, "%s", p->stream);
 }
 
-static void got_closed(void *data)
-{
+static void got_closed(void *data) {
     got *g = data;
     g->closed++;
 }
 
-#define OK200 "HTTP/1.1 200 OK\r\n"
+#define OK200       "HTTP/1.1 200 OK\r\n"
 #define FRAME(t, n) "\x0" #t "\0\0\0\0\0\0" n
 
 static const route fake_routes[] = {
-    { "GET", "/v1.41/containers/nope/logs",
-      "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 39\r\n\r\n"
-      "{\"message\":\"No such container: nope\"}\n ", 0, 0 },
+    {"GET", "/v1.41/containers/nope/logs",
+     "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 39\r\n\r\n"
+     "{\"message\":\"No such container: nope\"}\n ",
+     0, 0},
     /* stdout "a\n", then a daemon-side error frame, close-delimited. */
-    { "GET", "/v1.41/containers/sys/logs",
-      OK200 "Connection: close\r\n\r\n\x01\0\0\0\0\0\0\x02" "a\n\x03\0\0\0\0\0\0\x04" "boom",
-      8 * 2 + 2 + 4 + sizeof(OK200 "Connection: close\r\n\r\n") - 1, 0 },
+    {"GET", "/v1.41/containers/sys/logs",
+     OK200 "Connection: close\r\n\r\n\x01\0\0\0\0\0\0\x02"
+           "a\n\x03\0\0\0\0\0\0\x04"
+           "boom",
+     8 * 2 + 2 + 4 + sizeof(OK200 "Connection: close\r\n\r\n") - 1, 0},
     /* A frame announcing 100 bytes, carrying 5. */
-    { "GET", "/v1.41/containers/trunc/logs",
-      OK200 "Connection: close\r\n\r\n\x02\0\0\0\0\0\0\x64short",
-      8 + 5 + sizeof(OK200 "Connection: close\r\n\r\n") - 1, 0 },
+    {"GET", "/v1.41/containers/trunc/logs",
+     OK200 "Connection: close\r\n\r\n\x02\0\0\0\0\0\0\x64short",
+     8 + 5 + sizeof(OK200 "Connection: close\r\n\r\n") - 1, 0},
     /* A TTY's raw stream. */
-    { "GET", "/v1.41/containers/tty/logs",
-      OK200 "Content-Length: 12\r\n\r\n\x01\x02raw bytes\n", 0, 0 },
-    { "GET", "/v1.41/containers/hang/logs", OK200 "Transfer-Encoding: chunked\r\n\r\n", 0, 1 },
+    {"GET", "/v1.41/containers/tty/logs", OK200 "Content-Length: 12\r\n\r\n\x01\x02raw bytes\n", 0,
+     0},
+    {"GET", "/v1.41/containers/hang/logs", OK200 "Transfer-Encoding: chunked\r\n\r\n", 0, 1},
     /* Two events, cut across chunks, then a line that is not JSON. */
-    { "GET", "/v1.41/events?filters=",
-      OK200 "Transfer-Encoding: chunked\r\n\r\n"
-      "14\r\n{\"Action\":\"start\"}\n{\r\n"
-      "10\r\n\"Action\":\"die\"}\n\r\n"
-      "9\r\nnot json\n\r\n0\r\n\r\n", 0, 0 },
-    { "GET", "/v1.41/events", OK200 "Transfer-Encoding: chunked\r\n\r\n", 0, 1 },
-    { "POST", "/v1.41/networks/create",
-      "HTTP/1.1 403 Forbidden\r\nContent-Length: 64\r\n\r\n"
-      "{\"message\":\"Pool overlaps with other one on this address space\"}", 0, 0 },
-    { "POST", "/v1.41/containers/c1/wait?condition=not-running",
-      OK200 "Content-Length: 33\r\n\r\n{\"Error\":null,\"StatusCode\":5}\n   ", 0, 0 },
-    { "POST", "/v1.41/containers/c1/exec",
-      "HTTP/1.1 201 Created\r\nContent-Length: 12\r\n\r\n{\"Id\":\"e1\"}\n", 0, 0 },
-    { "POST", "/v1.41/exec/e1/start",
-      "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
-      "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
-      "\x01\0\0\0\0\0\0\x04out\n\x02\0\0\0\0\0\0\x04" "err\n",
-      sizeof("HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
-             "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n") - 1 + 24, 0 },
-    { "POST", "/v1.41/build?rm=1&forcerm=1&t=bad",
-      OK200 "Transfer-Encoding: chunked\r\n\r\n"
-      "1e\r\n{\"stream\":\"Step 1/2 : FROM\"}\r\n\r\n"
-      "47\r\n{\"errorDetail\":{\"message\":\"boom in step 2\"},\"error\":\"boom in step 2\"}\r\n\r\n"
-      "0\r\n\r\n", 0, 0 },
-    { "POST", "/v1.41/build",
-      OK200 "Transfer-Encoding: chunked\r\n\r\n"
-      "2e\r\n{\"stream\":\"Step 1/1 : FROM scratch\\n\"}\r\n{\"aux\"\r\n"
-      "1c\r\n:{\"ID\":\"sha256:feedface\"}}\r\n\r\n"
-      "0\r\n\r\n", 0, 0 },
+    {"GET", "/v1.41/events?filters=",
+     OK200 "Transfer-Encoding: chunked\r\n\r\n"
+           "14\r\n{\"Action\":\"start\"}\n{\r\n"
+           "10\r\n\"Action\":\"die\"}\n\r\n"
+           "9\r\nnot json\n\r\n0\r\n\r\n",
+     0, 0},
+    {"GET", "/v1.41/events", OK200 "Transfer-Encoding: chunked\r\n\r\n", 0, 1},
+    {"POST", "/v1.41/networks/create",
+     "HTTP/1.1 403 Forbidden\r\nContent-Length: 64\r\n\r\n"
+     "{\"message\":\"Pool overlaps with other one on this address space\"}",
+     0, 0},
+    {"POST", "/v1.41/containers/c1/wait?condition=not-running",
+     OK200 "Content-Length: 33\r\n\r\n{\"Error\":null,\"StatusCode\":5}\n   ", 0, 0},
+    {"POST", "/v1.41/containers/c1/exec",
+     "HTTP/1.1 201 Created\r\nContent-Length: 12\r\n\r\n{\"Id\":\"e1\"}\n", 0, 0},
+    {"POST", "/v1.41/exec/e1/start",
+     "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+     "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+     "\x01\0\0\0\0\0\0\x04out\n\x02\0\0\0\0\0\0\x04"
+     "err\n",
+     sizeof("HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+            "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n") -
+         1 + 24,
+     0},
+    {"POST", "/v1.41/build?rm=1&forcerm=1&t=bad",
+     OK200
+     "Transfer-Encoding: chunked\r\n\r\n"
+     "1e\r\n{\"stream\":\"Step 1/2 : FROM\"}\r\n\r\n"
+     "47\r\n{\"errorDetail\":{\"message\":\"boom in step 2\"},\"error\":\"boom in step 2\"}\r\n\r\n"
+     "0\r\n\r\n",
+     0, 0},
+    {"POST", "/v1.41/build",
+     OK200 "Transfer-Encoding: chunked\r\n\r\n"
+           "2e\r\n{\"stream\":\"Step 1/1 : FROM scratch\\n\"}\r\n{\"aux\"\r\n"
+           "1c\r\n:{\"ID\":\"sha256:feedface\"}}\r\n\r\n"
+           "0\r\n\r\n",
+     0, 0},
 };
 
-static void run_loop_until(uv_loop_t *loop, const int *flag)
-{
+static void run_loop_until(uv_loop_t *loop, const int *flag) {
     for (int i = 0; i < 100000 && !*flag; i++)
         uv_run(loop, UV_RUN_ONCE);
     assert_true(*flag);
 }
 
-static void test_streams_and_errors_against_a_fake_engine(void **state)
-{
+static void test_streams_and_errors_against_a_fake_engine(void **state) {
     uv_loop_t loop;
     fake f;
     docker *d;
     char addr[160];
     got g;
     docker_stream *s;
-    docker_logs_opts tty = { .tty = 1 };
+    docker_logs_opts tty = {.tty = 1};
 
     assert_int_equal(uv_loop_init(&loop), 0);
     fake_start(&loop, &f, fake_routes, sizeof(fake_routes) / sizeof(fake_routes[0]));
@@ -886,8 +892,8 @@ static void test_streams_and_errors_against_a_fake_engine(void **state)
     /* Events: objects across chunk boundaries; a line that is not JSON
      * ends the stream with DOCKER_EPROTO. */
     {
-        const char *types[] = { "container" };
-        docker_events_opts eo = { .types = types, .n_types = 1 };
+        const char *types[] = {"container"};
+        docker_events_opts eo = {.types = types, .n_types = 1};
         memset(&g, 0, sizeof(g));
         assert_int_equal(docker_events(d, &eo, got_event, got_plain, &g, NULL), 0);
         run_loop_until(&loop, &g.calls);
@@ -898,7 +904,7 @@ static void test_streams_and_errors_against_a_fake_engine(void **state)
 
     /* Network create: an overlap is told apart. */
     {
-        docker_network_opts no = { .name = "n", .subnet = "10.9.0.0/24" };
+        docker_network_opts no = {.name = "n", .subnet = "10.9.0.0/24"};
         memset(&g, 0, sizeof(g));
         assert_int_equal(docker_network_create(d, &no, got_id, &g), 0);
         run_loop_until(&loop, &g.calls);
@@ -916,8 +922,8 @@ static void test_streams_and_errors_against_a_fake_engine(void **state)
     /* Exec: create, hijacked start with frames in the same read as the
      * 101 head, then inspect (running once, then 7). */
     {
-        const char *cmd[] = { "true" };
-        docker_exec_opts eo = { .cmd = cmd, .n_cmd = 1 };
+        const char *cmd[] = {"true"};
+        docker_exec_opts eo = {.cmd = cmd, .n_cmd = 1};
         memset(&g, 0, sizeof(g));
         g.code = -100;
         assert_int_equal(docker_exec(d, "c1", &eo, got_output, got_code, &g, NULL), 0);
@@ -932,7 +938,7 @@ static void test_streams_and_errors_against_a_fake_engine(void **state)
     /* Build: progress lines cut across chunks, the context sent as a tar. */
     {
         char dir[] = "/tmp/hdc-test-fake-build-XXXXXX", p[256], cmd[300];
-        docker_build_opts bo = { .context_dir = dir };
+        docker_build_opts bo = {.context_dir = dir};
         struct archive *a;
         struct archive_entry *e;
         int found = 0;
@@ -994,8 +1000,7 @@ static void test_streams_and_errors_against_a_fake_engine(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_container_create_body_has_static_address_hosts_and_ports),
         cmocka_unit_test(test_container_create_body_refuses_bad_options),

@@ -17,8 +17,9 @@
 #include "fetch.h"
 
 /* sha512 of "hello\n" */
-#define HELLO_SHA512 "e7c22b994c59d9cf2b48e549b1e24666636045930d3da7c1acb299d1c3b7f931" \
-                     "f94aae41edda2c2b207a36e10f8bcb8d45223e54878f5b316e7ce3b6bc019629"
+#define HELLO_SHA512                                                   \
+    "e7c22b994c59d9cf2b48e549b1e24666636045930d3da7c1acb299d1c3b7f931" \
+    "f94aae41edda2c2b207a36e10f8bcb8d45223e54878f5b316e7ce3b6bc019629"
 
 static char tmp[256];
 
@@ -49,7 +50,8 @@ static void published_formats_parse(void **state) {
     const char *coreutils = HELLO_SHA512 "  hadoop-3.3.6.tar.gz\n";
     const char *gpg =
         "hadoop-2.7.7.tar.gz:    MD5 = 2A 5B 0E 58 1E 29 3B 7E  0D 6B 2E 9D 5C 32 1A 07\n"
-        "hadoop-2.7.7.tar.gz:   SHA1 = D0F8 9B 35 1F 2A 05 2D 3C  37 8B 9D 3E 35 55 22 47 2A 47 56 0B\n"
+        "hadoop-2.7.7.tar.gz:   SHA1 = D0F8 9B 35 1F 2A 05 2D 3C  37 8B 9D 3E 35 55 22 47 2A 47 56 "
+        "0B\n"
         "hadoop-2.7.7.tar.gz: SHA512 = E7C22B99 4C59D9CF 2B48E549 B1E24666 63604593 0D3DA7C1\n"
         "                              ACB299D1 C3B7F931 F94AAE41 EDDA2C2B 207A36E1 0F8BCB8D\n"
         "                              45223E54 878F5B31 6E7CE3B6 BC019629\n"
@@ -90,8 +92,7 @@ static void on_fetched(void *data, int status, const char *msg, const char *path
     snprintf(o->path, sizeof(o->path), "%s", path != NULL ? path : "");
 }
 
-static void run_fetch_flags(const char *cache, const hdc_artifact *a, unsigned flags,
-                            outcome *o) {
+static void run_fetch_flags(const char *cache, const hdc_artifact *a, unsigned flags, outcome *o) {
     uv_loop_t loop;
 
     memset(o, 0, sizeof(*o));
@@ -111,8 +112,8 @@ static void run_fetch(const char *cache, const hdc_artifact *a, outcome *o) {
  * stand-in is not the release); without one, the pin decides. */
 static void a_given_file_is_checked_not_fetched(void **state) {
     char dir[512], file[600], sums[700];
-    hdc_artifact a = {.file = "given.tar.gz", .url = "file:///nonexistent/x",
-                      .sha512 = HELLO_SHA512};
+    hdc_artifact a = {
+        .file = "given.tar.gz", .url = "file:///nonexistent/x", .sha512 = HELLO_SHA512};
     outcome o;
     char other[129];
 
@@ -198,7 +199,8 @@ static void a_wrong_checksum_is_refused_and_not_cached(void **state) {
 
 static void no_network_says_where_to_put_the_file(void **state) {
     char cache[512];
-    hdc_artifact a = {.file = "hadoop-9.9.9.tar.gz", .url = "file:///nonexistent/hadoop-9.9.9.tar.gz",
+    hdc_artifact a = {.file = "hadoop-9.9.9.tar.gz",
+                      .url = "file:///nonexistent/hadoop-9.9.9.tar.gz",
                       .sha512 = HELLO_SHA512};
     outcome o;
 

@@ -29,8 +29,7 @@ typedef struct transcript {
     int pause_on_complete;
 } transcript;
 
-static void tr_add(transcript *t, const char *buf, size_t len)
-{
+static void tr_add(transcript *t, const char *buf, size_t len) {
     if (t->len + len + 1 > t->cap) {
         size_t cap = t->cap ? t->cap : 1024;
         while (cap < t->len + len + 1)
@@ -44,19 +43,16 @@ static void tr_add(transcript *t, const char *buf, size_t len)
     t->s[t->len] = '\0';
 }
 
-static void tr_str(transcript *t, const char *s)
-{
+static void tr_str(transcript *t, const char *s) {
     tr_add(t, s, strlen(s));
 }
 
-static void tr_end_body(transcript *t)
-{
+static void tr_end_body(transcript *t) {
     if (t->last == 'B')
         tr_str(t, "\n");
 }
 
-static int tr_on_head(void *data, const http_response *res)
-{
+static int tr_on_head(void *data, const http_response *res) {
     transcript *t = data;
     char line[64];
     tr_end_body(t);
@@ -73,8 +69,7 @@ static int tr_on_head(void *data, const http_response *res)
     return 0;
 }
 
-static int tr_on_body(void *data, const char *buf, size_t len)
-{
+static int tr_on_body(void *data, const char *buf, size_t len) {
     transcript *t = data;
     assert_true(len > 0);
     if (t->last != 'B')
@@ -84,8 +79,7 @@ static int tr_on_body(void *data, const char *buf, size_t len)
     return 0;
 }
 
-static int tr_on_upgrade(void *data, size_t offset)
-{
+static int tr_on_upgrade(void *data, size_t offset) {
     transcript *t = data;
     tr_end_body(t);
     tr_str(t, "U\n");
@@ -93,8 +87,7 @@ static int tr_on_upgrade(void *data, size_t offset)
     return 0;
 }
 
-static int tr_on_complete(void *data)
-{
+static int tr_on_complete(void *data) {
     transcript *t = data;
     tr_end_body(t);
     tr_str(t, "C\n");
@@ -109,8 +102,7 @@ static const http_parser_cbs tr_cbs = {
     .on_complete = tr_on_complete,
 };
 
-static void tr_error(transcript *t, int err)
-{
+static void tr_error(transcript *t, int err) {
     char line[32];
     tr_end_body(t);
     snprintf(line, sizeof(line), "E%d\n", err);
@@ -120,9 +112,8 @@ static void tr_error(transcript *t, int err)
 /* Feeds input in pieces ending at cuts[0..n_cuts), then the rest, then EOF;
  * returns the transcript (to free). Pauses are resumed at once. */
 static char *parse_pieces(const char *input, size_t len, unsigned flags, const size_t *cuts,
-                          size_t n_cuts, int pause)
-{
-    transcript t = { .pause_on_complete = pause };
+                          size_t n_cuts, int pause) {
+    transcript t = {.pause_on_complete = pause};
     http_parser *p;
     size_t at = 0;
 
@@ -156,8 +147,7 @@ out:
 
 static uint32_t rng_state;
 
-static uint32_t rng(void)
-{
+static uint32_t rng(void) {
     rng_state = rng_state * 1103515245u + 12345u;
     return rng_state >> 8;
 }
@@ -165,8 +155,7 @@ static uint32_t rng(void)
 /* The transcript of input must be expected whole, cut at every byte
  * boundary (or every stride-th for long inputs), fed one byte at a time,
  * and in random pieces from a fixed seed. */
-static void check_splits(const char *input, size_t len, unsigned flags, const char *expected)
-{
+static void check_splits(const char *input, size_t len, unsigned flags, const char *expected) {
     char *s = parse_pieces(input, len, flags, NULL, 0, 0);
     if (strcmp(s, expected) != 0)
         print_error("whole input gave:\n%s\nexpected:\n%s\n", s, expected);
@@ -214,29 +203,25 @@ static void check_splits(const char *input, size_t len, unsigned flags, const ch
 
 static char eparse[32], etrunc[32];
 
-static int parser_setup(void **state)
-{
+static int parser_setup(void **state) {
     snprintf(eparse, sizeof(eparse), "E%d\n", HTTP_EPARSE);
     snprintf(etrunc, sizeof(etrunc), "E%d\n", HTTP_ETRUNC);
     return 0;
 }
 
-static char *cat(const char *a, const char *b)
-{
+static char *cat(const char *a, const char *b) {
     static char buf[4096];
     snprintf(buf, sizeof(buf), "%s%s", a, b);
     return buf;
 }
 
-static void test_parser_content_length(void **state)
-{
+static void test_parser_content_length(void **state) {
     CHECK("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
           "X-Empty:\r\n\r\nhello",
           0, "H200 Content-Type=text/plain Content-Length=5 X-Empty=\nB:hello\nC\nF\n");
 }
 
-static void test_parser_docker_ping(void **state)
-{
+static void test_parser_docker_ping(void **state) {
     CHECK("HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nCache-Control: no-cache, no-store, "
           "must-revalidate\r\nDocker-Experimental: false\r\nOstype: linux\r\nPragma: "
           "no-cache\r\nServer: Docker/20.10.24+dfsg1 (linux)\r\nDate: Wed, 25 Nov 2026 "
@@ -249,21 +234,18 @@ static void test_parser_docker_ping(void **state)
           "Content-Type=text/plain; charset=utf-8\nB:OK\nC\nF\n");
 }
 
-static void test_parser_chunked_with_extensions_and_trailers(void **state)
-{
+static void test_parser_chunked_with_extensions_and_trailers(void **state) {
     CHECK("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
           "5;name=value\r\nhello\r\n6;flag\r\n world\r\n0\r\nX-Trailer: yes\r\n\r\n",
           0, "H200 Transfer-Encoding=chunked\nB:hello world\nC\nF\n");
 }
 
-static void test_parser_close_delimited_body(void **state)
-{
+static void test_parser_close_delimited_body(void **state) {
     CHECK("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end\r\nof the stream", 0,
           "H200 Connection=close\nB:until the end\r\nof the stream\nC\nF\n");
 }
 
-static void test_parser_two_keepalive_responses(void **state)
-{
+static void test_parser_two_keepalive_responses(void **state) {
     CHECK("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"
           "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n9\r\nnot found\r\n0\r\n\r\n",
           0,
@@ -271,8 +253,7 @@ static void test_parser_two_keepalive_responses(void **state)
           "H404 Transfer-Encoding=chunked\nB:not found\nC\nF\n");
 }
 
-static void test_parser_101_upgrade_then_raw_bytes(void **state)
-{
+static void test_parser_101_upgrade_then_raw_bytes(void **state) {
     /* The raw part looks like HTTP on purpose: it must not be parsed. */
     CHECK("HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
           "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
@@ -282,14 +263,12 @@ static void test_parser_101_upgrade_then_raw_bytes(void **state)
           "U\nB:\x01\x00\x00\x00\x00\x00\x00\x03hi\nHTTP/1.1 200 OK\r\n\r\n\nC\nF\n");
 }
 
-static void test_parser_101_upgrade_without_raw_bytes(void **state)
-{
+static void test_parser_101_upgrade_without_raw_bytes(void **state) {
     CHECK("HTTP/1.1 101 Switching Protocols\r\nUpgrade: tcp\r\nConnection: Upgrade\r\n\r\n",
           HTTP_PARSER_UPGRADE, "H101 Upgrade=tcp Connection=Upgrade\nU\nC\nF\n");
 }
 
-static void test_parser_hijacked_200(void **state)
-{
+static void test_parser_hijacked_200(void **state) {
     const char in[] = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
                       "\r\nraw bytes\r\n\r\nmore";
     /* Asked for an upgrade: the connection is raw after the head. */
@@ -305,41 +284,35 @@ static void test_parser_hijacked_200(void **state)
           "H200 Content-Length=3\nB:abc\nC\nF\n");
 }
 
-static void test_parser_204_304_without_body(void **state)
-{
+static void test_parser_204_304_without_body(void **state) {
     CHECK("HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n"
           "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\n\r\n"
           "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
           0, "H204 X-A=1\nC\nH304 ETag=\"v1\"\nC\nH200 Content-Length=0\nC\nF\n");
 }
 
-static void test_parser_interim_100_is_skipped(void **state)
-{
+static void test_parser_interim_100_is_skipped(void **state) {
     CHECK("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx", 0,
           "H200 Content-Length=1\nB:x\nC\nF\n");
 }
 
-static void test_parser_head_response_has_no_body(void **state)
-{
+static void test_parser_head_response_has_no_body(void **state) {
     CHECK("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", HTTP_PARSER_HEAD,
           "H200 Content-Length=100\nC\nF\n");
 }
 
-static void test_parser_bad_status_line(void **state)
-{
+static void test_parser_bad_status_line(void **state) {
     CHECK("HTTP/1.1 abc OK\r\n\r\n", 0, eparse);
     CHECK("garbage\r\n\r\n", 0, eparse);
     CHECK("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0, eparse);
 }
 
-static void test_parser_bad_chunk_size(void **state)
-{
+static void test_parser_bad_chunk_size(void **state) {
     CHECK("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 0,
           cat("H200 Transfer-Encoding=chunked\n", eparse));
 }
 
-static void test_parser_truncated_at_eof(void **state)
-{
+static void test_parser_truncated_at_eof(void **state) {
     CHECK("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 0,
           cat("H200 Content-Length=10\nB:abc\n", etrunc));
     CHECK("HTTP/1.1 200 OK\r\nContent-Le", 0, etrunc);
@@ -347,16 +320,14 @@ static void test_parser_truncated_at_eof(void **state)
           cat("H200 Transfer-Encoding=chunked\nB:hel\n", etrunc));
 }
 
-static void test_parser_garbage_after_headers(void **state)
-{
+static void test_parser_garbage_after_headers(void **state) {
     CHECK("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOKgarbage, not a response", 0,
           cat("H200 Content-Length=2\nB:OK\nC\n", eparse));
     CHECK("HTTP/1.1 200 OK\r\nno colon in this line\r\n\r\n", 0, eparse);
     CHECK("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nOK", 0, eparse);
 }
 
-static void test_parser_header_overflow(void **state)
-{
+static void test_parser_header_overflow(void **state) {
     size_t len = HTTP_MAX_HEAD + 1024;
     char *in = malloc(len + 64);
     size_t n = (size_t)sprintf(in, "HTTP/1.1 200 OK\r\nX-Big: ");
@@ -374,16 +345,14 @@ static void test_parser_header_overflow(void **state)
     free(in);
 }
 
-static int stop_on_head(void *data, const http_response *res)
-{
+static int stop_on_head(void *data, const http_response *res) {
     return UV_ECANCELED;
 }
 
-static void test_parser_pause_and_callback_errors(void **state)
-{
+static void test_parser_pause_and_callback_errors(void **state) {
     const char two[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"
                        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-    transcript t = { .pause_on_complete = 1 };
+    transcript t = {.pause_on_complete = 1};
     http_parser *p;
 
     /* A pause in on_complete returns the bytes of the first response. */
@@ -402,7 +371,7 @@ static void test_parser_pause_and_callback_errors(void **state)
     free(t.s);
 
     /* Connection: close means no reuse. */
-    t = (transcript){ 0 };
+    t = (transcript){0};
     assert_int_equal(http_parser_new(0, &tr_cbs, &t, &p), 0);
     const char closing[] = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
     assert_int_equal(http_parser_feed(p, closing, sizeof(closing) - 1), sizeof(closing) - 1);
@@ -411,7 +380,7 @@ static void test_parser_pause_and_callback_errors(void **state)
     free(t.s);
 
     /* A callback's error stops the parser and sticks. */
-    http_parser_cbs cbs = { .on_head = stop_on_head };
+    http_parser_cbs cbs = {.on_head = stop_on_head};
     assert_int_equal(http_parser_new(0, &cbs, NULL, &p), 0);
     assert_int_equal(http_parser_feed(p, closing, sizeof(closing) - 1), UV_ECANCELED);
     assert_int_equal(http_parser_finish(p), UV_ECANCELED);
@@ -465,8 +434,7 @@ typedef struct twrite {
     char data[];
 } twrite;
 
-static void tconn_closed(uv_handle_t *h)
-{
+static void tconn_closed(uv_handle_t *h) {
     tconn *c = h->data;
     if (c->prev)
         c->prev->next = c->next;
@@ -478,8 +446,7 @@ static void tconn_closed(uv_handle_t *h)
     free(c);
 }
 
-static void tconn_close(tconn *c)
-{
+static void tconn_close(tconn *c) {
     if (c->closing)
         return;
     c->closing = 1;
@@ -488,16 +455,14 @@ static void tconn_close(tconn *c)
     uv_close(&c->u.h, tconn_closed);
 }
 
-static void twrite_cb(uv_write_t *w, int status)
-{
+static void twrite_cb(uv_write_t *w, int status) {
     twrite *tw = (twrite *)w;
     if (tw->close_after)
         tconn_close(tw->c);
     free(tw);
 }
 
-static void tconn_write(tconn *c, const char *data, size_t len, int close_after)
-{
+static void tconn_write(tconn *c, const char *data, size_t len, int close_after) {
     if (c->closing)
         return;
     twrite *tw = malloc(sizeof(*tw) + len);
@@ -512,8 +477,7 @@ static void tconn_write(tconn *c, const char *data, size_t len, int close_after)
     }
 }
 
-static void tconn_printf(tconn *c, int close_after, const char *fmt, ...)
-{
+static void tconn_printf(tconn *c, int close_after, const char *fmt, ...) {
     char buf[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -522,8 +486,7 @@ static void tconn_printf(tconn *c, int close_after, const char *fmt, ...)
     tconn_write(c, buf, (size_t)n, close_after);
 }
 
-static uint32_t fnv1a(const char *p, size_t n)
-{
+static uint32_t fnv1a(const char *p, size_t n) {
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)p[i]) * 16777619u;
@@ -532,8 +495,7 @@ static uint32_t fnv1a(const char *p, size_t n)
 
 /* The value of a request header, copied into out; "" when absent. */
 static void req_header(const char *head, size_t head_len, const char *name, char *out,
-                       size_t out_len)
-{
+                       size_t out_len) {
     size_t nl = strlen(name);
     out[0] = '\0';
     for (const char *p = head; p && p < head + head_len; p = strstr(p, "\r\n")) {
@@ -553,8 +515,7 @@ static void req_header(const char *head, size_t head_len, const char *name, char
     }
 }
 
-static void tsrv_stream_next(tsrv *srv)
-{
+static void tsrv_stream_next(tsrv *srv) {
     tconn *c = srv->stream_conn;
     if (c == NULL)
         return;
@@ -567,8 +528,7 @@ static void tsrv_stream_next(tsrv *srv)
 }
 
 static void tsrv_handle(tconn *c, const char *head, size_t head_len, const char *body,
-                        size_t body_len)
-{
+                        size_t body_len) {
     tsrv *srv = c->srv;
     char method[16] = "", target[256] = "", host[64], upgrade[64], connection[64];
 
@@ -579,8 +539,7 @@ static void tsrv_handle(tconn *c, const char *head, size_t head_len, const char 
     srv->requests++;
 
     if (strcmp(target, "/hello") == 0) {
-        tconn_printf(c, 0, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Host: %s\r\n\r\nhello",
-                     host);
+        tconn_printf(c, 0, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Host: %s\r\n\r\nhello", host);
     } else if (strcmp(target, "/then-close") == 0) {
         tconn_printf(c, 1, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK");
     } else if (strcmp(target, "/stream") == 0) {
@@ -605,20 +564,21 @@ static void tsrv_handle(tconn *c, const char *head, size_t head_len, const char 
         tconn_printf(c, 0, "0\r\n\r\n");
     } else if (strcmp(target, "/upload") == 0) {
         char reply[64];
-        int n = snprintf(reply, sizeof(reply), "len=%zu sum=%08x", body_len,
-                         fnv1a(body, body_len));
+        int n = snprintf(reply, sizeof(reply), "len=%zu sum=%08x", body_len, fnv1a(body, body_len));
         tconn_printf(c, 0, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", n, reply);
     } else if (strcmp(target, "/upgrade") == 0 || strcmp(target, "/hijack") == 0) {
         if (strcasecmp(upgrade, "tcp") != 0 || strcasecmp(connection, "Upgrade") != 0) {
             tconn_printf(c, 0, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
         } else if (target[1] == 'u') {
-            tconn_printf(c, 0, "HTTP/1.1 101 UPGRADED\r\nContent-Type: "
-                               "application/vnd.docker.raw-stream\r\nConnection: "
-                               "Upgrade\r\nUpgrade: tcp\r\n\r\nwelcome:");
+            tconn_printf(c, 0,
+                         "HTTP/1.1 101 UPGRADED\r\nContent-Type: "
+                         "application/vnd.docker.raw-stream\r\nConnection: "
+                         "Upgrade\r\nUpgrade: tcp\r\n\r\nwelcome:");
             c->echo = 1;
         } else {
-            tconn_printf(c, 0, "HTTP/1.1 200 OK\r\nContent-Type: "
-                               "application/vnd.docker.raw-stream\r\n\r\nwelcome:");
+            tconn_printf(c, 0,
+                         "HTTP/1.1 200 OK\r\nContent-Type: "
+                         "application/vnd.docker.raw-stream\r\n\r\nwelcome:");
             c->echo = 1;
         }
     } else if (strcmp(target, "/drop") == 0) {
@@ -634,8 +594,7 @@ static void tsrv_handle(tconn *c, const char *head, size_t head_len, const char 
         srv->on_request(srv, target);
 }
 
-static void tconn_process(tconn *c)
-{
+static void tconn_process(tconn *c) {
     while (!c->echo && !c->closing) {
         char *end = c->len >= 4 ? memmem(c->buf, c->len, "\r\n\r\n", 4) : NULL;
         char cl[32];
@@ -658,13 +617,11 @@ static void tconn_process(tconn *c)
     }
 }
 
-static void tconn_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
-{
+static void tconn_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf) {
     *buf = uv_buf_init(malloc(65536), 65536);
 }
 
-static void tconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
+static void tconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     tconn *c = s->data;
     if (nread < 0) {
         tconn_close(c);
@@ -682,8 +639,7 @@ static void tconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     free(buf->base);
 }
 
-static void tsrv_on_connection(uv_stream_t *l, int status)
-{
+static void tsrv_on_connection(uv_stream_t *l, int status) {
     tsrv *srv = l->data;
     assert_int_equal(status, 0);
     tconn *c = calloc(1, sizeof(*c));
@@ -703,8 +659,7 @@ static void tsrv_on_connection(uv_stream_t *l, int status)
     assert_int_equal(uv_read_start(&c->u.s, tconn_alloc, tconn_read), 0);
 }
 
-static void tsrv_start(tsrv *srv, uv_loop_t *loop, int is_unix)
-{
+static void tsrv_start(tsrv *srv, uv_loop_t *loop, int is_unix) {
     memset(srv, 0, sizeof(*srv));
     srv->loop = loop;
     srv->is_unix = is_unix;
@@ -731,13 +686,11 @@ static void tsrv_start(tsrv *srv, uv_loop_t *loop, int is_unix)
     assert_int_equal(uv_listen(&srv->l.s, 16, tsrv_on_connection), 0);
 }
 
-static void tsrv_closed(uv_handle_t *h)
-{
+static void tsrv_closed(uv_handle_t *h) {
     ((tsrv *)h->data)->closed = 1;
 }
 
-static void tsrv_stop(tsrv *srv)
-{
+static void tsrv_stop(tsrv *srv) {
     if (!uv_is_closing(&srv->l.h))
         uv_close(&srv->l.h, tsrv_closed);
     for (tconn *c = srv->conns; c != NULL; c = c->next)
@@ -761,16 +714,14 @@ typedef struct call {
     void *ctx;
 } call;
 
-static void call_on_head(void *data, const http_response *res)
-{
+static void call_on_head(void *data, const http_response *res) {
     call *c = data;
     assert_false(g_in_start);
     c->head_calls++;
     c->http_status = res->status;
 }
 
-static void call_on_data(void *data, const char *buf, size_t len)
-{
+static void call_on_data(void *data, const char *buf, size_t len) {
     call *c = data;
     assert_false(g_in_start);
     assert_int_equal(c->done, 0);
@@ -783,8 +734,7 @@ static void call_on_data(void *data, const char *buf, size_t len)
         c->after_data(c);
 }
 
-static void call_on_done(void *data, int status, const http_response *res)
-{
+static void call_on_done(void *data, int status, const http_response *res) {
     call *c = data;
     assert_false(g_in_start);
     c->done++;
@@ -813,8 +763,7 @@ static const http_request_cbs call_cbs = {
     .on_done = call_on_done,
 };
 
-static void call_reset(call *c)
-{
+static void call_reset(call *c) {
     free(c->data);
     free(c->body);
     void (*after_done)(call *) = c->after_done;
@@ -826,8 +775,7 @@ static void call_reset(call *c)
 
 /* Starts a request; on_done must not run inside this call (g_in_start). */
 static int start(http_client *client, call *c, const char *method, const char *target,
-                 unsigned flags, uint64_t timeout_ms, size_t max_body)
-{
+                 unsigned flags, uint64_t timeout_ms, size_t max_body) {
     http_request_opts opts = {
         .method = method,
         .target = target,
@@ -841,14 +789,12 @@ static int start(http_client *client, call *c, const char *method, const char *t
     return rc;
 }
 
-static void watchdog_cb(uv_timer_t *t)
-{
+static void watchdog_cb(uv_timer_t *t) {
     *(int *)t->data = 1;
 }
 
 /* Runs the loop until *flag; a watchdog turns a hang into a failure. */
-static void run_until(uv_loop_t *loop, const int *flag)
-{
+static void run_until(uv_loop_t *loop, const int *flag) {
     uv_timer_t dog;
     int fired = 0;
     uv_timer_init(loop, &dog);
@@ -868,14 +814,12 @@ typedef struct fixture {
     int client_closed;
 } fixture;
 
-static void fixture_client_closed(void *data)
-{
+static void fixture_client_closed(void *data) {
     fixture *f = data;
     f->client_closed++;
 }
 
-static void fixture_open(fixture *f, int is_unix, const char *host)
-{
+static void fixture_open(fixture *f, int is_unix, const char *host) {
     memset(f, 0, sizeof(*f));
     assert_int_equal(uv_loop_init(&f->loop), 0);
     tsrv_start(&f->srv, &f->loop, is_unix);
@@ -883,8 +827,7 @@ static void fixture_open(fixture *f, int is_unix, const char *host)
 }
 
 /* Closes everything and checks that no handle is left behind. */
-static void fixture_close(fixture *f)
-{
+static void fixture_close(fixture *f) {
     if (f->client != NULL && !f->client_closed) {
         http_client_close(f->client, fixture_client_closed, f);
         run_until(&f->loop, &f->client_closed);
@@ -907,8 +850,7 @@ typedef struct seq {
     call c;
 } seq;
 
-static void seq_next(call *c)
-{
+static void seq_next(call *c) {
     seq *s = c->ctx;
     assert_int_equal(c->status, 0);
     assert_int_equal(c->http_status, 200);
@@ -921,9 +863,8 @@ static void seq_next(call *c)
     assert_int_equal(start(s->f->client, c, "GET", "/hello", 0, 5000, 0), 0);
 }
 
-static void run_sequence(fixture *f, int n)
-{
-    seq s = { .f = f, .left = n };
+static void run_sequence(fixture *f, int n) {
+    seq s = {.f = f, .left = n};
     s.c.after_done = seq_next;
     s.c.ctx = &s;
     assert_int_equal(start(f->client, &s.c, "GET", "/hello", 0, 5000, 0), 0);
@@ -931,8 +872,7 @@ static void run_sequence(fixture *f, int n)
     call_reset(&s.c);
 }
 
-static void test_keepalive_sequential_requests_share_one_tcp_connection(void **state)
-{
+static void test_keepalive_sequential_requests_share_one_tcp_connection(void **state) {
     fixture f;
     fixture_open(&f, 0, NULL);
     run_sequence(&f, 10);
@@ -941,10 +881,9 @@ static void test_keepalive_sequential_requests_share_one_tcp_connection(void **s
     fixture_close(&f);
 }
 
-static void test_keepalive_over_unix_socket_with_host_header(void **state)
-{
+static void test_keepalive_over_unix_socket_with_host_header(void **state) {
     fixture f;
-    call c = { 0 };
+    call c = {0};
     fixture_open(&f, 1, "docker");
     run_sequence(&f, 5);
     assert_int_equal(f.srv.accepted, 1);
@@ -963,18 +902,16 @@ typedef struct chain {
     call second;
 } chain;
 
-static void chain_start_second(call *c)
-{
+static void chain_start_second(call *c) {
     chain *ch = c->ctx;
     assert_int_equal(c->status, 0);
     assert_int_equal(start(ch->f->client, &ch->second, "GET", "/hello", 0, 5000, 0), 0);
 }
 
-static void test_server_closing_idle_connection_then_next_request_succeeds(void **state)
-{
+static void test_server_closing_idle_connection_then_next_request_succeeds(void **state) {
     fixture f;
-    chain ch = { .f = &f };
-    call first = { .after_done = chain_start_second, .ctx = &ch };
+    chain ch = {.f = &f};
+    call first = {.after_done = chain_start_second, .ctx = &ch};
 
     /* At once: the second request goes out on the connection the server is
      * closing, and is retried on a new one. */
@@ -1007,10 +944,9 @@ static void test_server_closing_idle_connection_then_next_request_succeeds(void 
     fixture_close(&f);
 }
 
-static void test_concurrent_requests_use_separate_connections_then_the_pool(void **state)
-{
+static void test_concurrent_requests_use_separate_connections_then_the_pool(void **state) {
     fixture f;
-    call c[3] = { { 0 } };
+    call c[3] = {{0}};
     fixture_open(&f, 0, NULL);
     for (int round = 0; round < 2; round++) {
         for (int i = 0; i < 3; i++)
@@ -1026,10 +962,9 @@ static void test_concurrent_requests_use_separate_connections_then_the_pool(void
     fixture_close(&f);
 }
 
-static void test_failure_on_reused_connection_is_retried_once_only(void **state)
-{
+static void test_failure_on_reused_connection_is_retried_once_only(void **state) {
     fixture f;
-    call c = { 0 };
+    call c = {0};
     fixture_open(&f, 0, NULL);
     run_sequence(&f, 1);
     assert_int_equal(f.srv.accepted, 1);
@@ -1049,10 +984,9 @@ static void test_failure_on_reused_connection_is_retried_once_only(void **state)
     fixture_close(&f);
 }
 
-static void test_truncated_response_gives_etrunc_with_head(void **state)
-{
+static void test_truncated_response_gives_etrunc_with_head(void **state) {
     fixture f;
-    call c = { 0 };
+    call c = {0};
     fixture_open(&f, 1, "docker");
     assert_int_equal(start(f.client, &c, "GET", "/trunc", 0, 5000, 0), 0);
     run_until(&f.loop, &c.done);
@@ -1066,10 +1000,9 @@ static void test_truncated_response_gives_etrunc_with_head(void **state)
 /* Every start path: a fresh connection, a pooled one, a connect that fails
  * inside uv_tcp_connect, a missing body file; on_done comes later for all
  * (call_on_done also asserts it is not inside start()). */
-static void test_on_done_is_never_called_inside_request_start(void **state)
-{
+static void test_on_done_is_never_called_inside_request_start(void **state) {
     fixture f;
-    call c[4] = { { 0 } };
+    call c[4] = {{0}};
     http_client *bad;
     fixture_open(&f, 0, NULL);
     run_sequence(&f, 1);
@@ -1077,8 +1010,8 @@ static void test_on_done_is_never_called_inside_request_start(void **state)
     assert_int_equal(start(f.client, &c[0], "GET", "/hello", 0, 5000, 0), 0);
     assert_int_equal(start(f.client, &c[1], "GET", "/hello", 0, 5000, 0), 0);
     assert_int_equal(start(bad, &c[2], "GET", "/", 0, 5000, 0), 0);
-    http_request_opts opts = { .method = "PUT", .target = "/upload",
-                               .body_file = "/nonexistent/hdc/body" };
+    http_request_opts opts = {
+        .method = "PUT", .target = "/upload", .body_file = "/nonexistent/hdc/body"};
     g_in_start = 1;
     assert_int_equal(http_request_start(f.client, &opts, &call_cbs, &c[3], &c[3].req), 0);
     g_in_start = 0;
@@ -1094,10 +1027,9 @@ static void test_on_done_is_never_called_inside_request_start(void **state)
     fixture_close(&f);
 }
 
-static void test_timeout_gives_etimedout(void **state)
-{
+static void test_timeout_gives_etimedout(void **state) {
     fixture f;
-    call c = { 0 };
+    call c = {0};
     fixture_open(&f, 0, NULL);
     assert_int_equal(start(f.client, &c, "GET", "/slow", 0, 50, 0), 0);
     run_until(&f.loop, &c.done);
@@ -1111,8 +1043,7 @@ static void test_timeout_gives_etimedout(void **state)
 static call *g_cancel_target;
 static int g_cancel_rc, g_cancel_again_rc;
 
-static void cancel_on_request(tsrv *srv, const char *target)
-{
+static void cancel_on_request(tsrv *srv, const char *target) {
     if (strcmp(target, "/slow") == 0 && g_cancel_target != NULL) {
         g_cancel_rc = http_request_cancel(g_cancel_target->req);
         g_cancel_again_rc = http_request_cancel(g_cancel_target->req);
@@ -1120,10 +1051,9 @@ static void cancel_on_request(tsrv *srv, const char *target)
     }
 }
 
-static void test_cancel_gives_ecanceled_exactly_once(void **state)
-{
+static void test_cancel_gives_ecanceled_exactly_once(void **state) {
     fixture f;
-    call c = { 0 }, d = { 0 };
+    call c = {0}, d = {0};
     fixture_open(&f, 0, NULL);
 
     /* Cancelled while the server holds the request. */
@@ -1151,15 +1081,13 @@ static void test_cancel_gives_ecanceled_exactly_once(void **state)
     call_reset(&d);
 }
 
-static void stream_next(call *c)
-{
+static void stream_next(call *c) {
     tsrv_stream_next(c->ctx);
 }
 
-static void test_streaming_body_arrives_in_pieces_before_done(void **state)
-{
+static void test_streaming_body_arrives_in_pieces_before_done(void **state) {
     fixture f;
-    call c = { .after_data = stream_next };
+    call c = {.after_data = stream_next};
     fixture_open(&f, 1, "docker");
     c.ctx = &f.srv;
     assert_int_equal(start(f.client, &c, "GET", "/stream", 0, 0, 0), 0);
@@ -1173,21 +1101,18 @@ static void test_streaming_body_arrives_in_pieces_before_done(void **state)
     fixture_close(&f);
 }
 
-static void cancel_from_on_data(call *c)
-{
+static void cancel_from_on_data(call *c) {
     assert_int_equal(http_request_cancel(c->req), 0);
 }
 
-static void close_client_from_on_data(call *c)
-{
+static void close_client_from_on_data(call *c) {
     fixture *f = c->ctx;
     http_client_close(f->client, fixture_client_closed, f);
 }
 
-static void test_cancel_or_close_from_inside_on_data(void **state)
-{
+static void test_cancel_or_close_from_inside_on_data(void **state) {
     fixture f;
-    call c = { .after_data = cancel_from_on_data };
+    call c = {.after_data = cancel_from_on_data};
     fixture_open(&f, 0, NULL);
     assert_int_equal(start(f.client, &c, "GET", "/stream", 0, 0, 0), 0);
     run_until(&f.loop, &c.done);
@@ -1207,10 +1132,9 @@ static void test_cancel_or_close_from_inside_on_data(void **state)
     fixture_close(&f);
 }
 
-static void test_buffered_body_over_max_body_gives_etoobig(void **state)
-{
+static void test_buffered_body_over_max_body_gives_etoobig(void **state) {
     fixture f;
-    call c = { 0 };
+    call c = {0};
     fixture_open(&f, 0, NULL);
 
     assert_int_equal(start(f.client, &c, "GET", "/big", HTTP_BUFFER_BODY, 5000, 100), 0);
@@ -1235,10 +1159,9 @@ static void test_buffered_body_over_max_body_gives_etoobig(void **state)
     fixture_close(&f);
 }
 
-static void test_body_file_uploads_intact(void **state)
-{
+static void test_body_file_uploads_intact(void **state) {
     fixture f;
-    call c = { 0 };
+    call c = {0};
     char path[] = "/tmp/hdc-test-http-body-XXXXXX";
     size_t size = 3 * 1024 * 1024 + 12345;
     char *data = malloc(size);
@@ -1258,7 +1181,7 @@ static void test_body_file_uploads_intact(void **state)
         http_request_opts opts = {
             .method = "POST",
             .target = "/upload",
-            .headers = (const http_header[]){ { "Content-Type", "application/x-tar" } },
+            .headers = (const http_header[]){{"Content-Type", "application/x-tar"}},
             .n_headers = 1,
             .body_file = path,
             .flags = HTTP_BUFFER_BODY,
@@ -1273,7 +1196,10 @@ static void test_body_file_uploads_intact(void **state)
     }
     /* An in-memory body too, on the same connection. */
     http_request_opts opts = {
-        .method = "POST", .target = "/upload", .body = data, .body_len = 1000,
+        .method = "POST",
+        .target = "/upload",
+        .body = data,
+        .body_len = 1000,
     };
     snprintf(expected, sizeof(expected), "len=1000 sum=%08x", fnv1a(data, 1000));
     g_in_start = 1;
@@ -1286,8 +1212,8 @@ static void test_body_file_uploads_intact(void **state)
     call_reset(&c);
 
     /* A missing file reaches on_done. */
-    opts = (http_request_opts){ .method = "POST", .target = "/upload",
-                                .body_file = "/nonexistent/hdc/body.tar" };
+    opts = (http_request_opts){
+        .method = "POST", .target = "/upload", .body_file = "/nonexistent/hdc/body.tar"};
     g_in_start = 1;
     assert_int_equal(http_request_start(f.client, &opts, &call_cbs, &c, &c.req), 0);
     g_in_start = 0;
@@ -1305,8 +1231,7 @@ typedef struct echo {
     int wrote, shut;
 } echo;
 
-static void echo_on_data(call *c)
-{
+static void echo_on_data(call *c) {
     echo *e = (echo *)c;
     if (!e->wrote && strcmp(c->data, "welcome:") == 0) {
         e->wrote = 1;
@@ -1318,9 +1243,8 @@ static void echo_on_data(call *c)
     }
 }
 
-static void run_echo(fixture *f, const char *target, int expect_status)
-{
-    echo e = { 0 };
+static void run_echo(fixture *f, const char *target, int expect_status) {
+    echo e = {0};
     e.c.after_data = echo_on_data;
     assert_int_equal(start(f->client, &e.c, "POST", target, HTTP_UPGRADE, 0, 0), 0);
     run_until(&f->loop, &e.c.done);
@@ -1331,8 +1255,7 @@ static void run_echo(fixture *f, const char *target, int expect_status)
     call_reset(&e.c);
 }
 
-static void test_upgrade_101_raw_stream_echo(void **state)
-{
+static void test_upgrade_101_raw_stream_echo(void **state) {
     fixture f;
     fixture_open(&f, 1, "docker");
     run_echo(&f, "/upgrade", 101);
@@ -1342,18 +1265,16 @@ static void test_upgrade_101_raw_stream_echo(void **state)
     fixture_close(&f);
 }
 
-static void test_hijacked_200_raw_stream_echo(void **state)
-{
+static void test_hijacked_200_raw_stream_echo(void **state) {
     fixture f;
     fixture_open(&f, 0, NULL);
     run_echo(&f, "/hijack", 200);
     fixture_close(&f);
 }
 
-static void test_connection_refused_and_missing_socket(void **state)
-{
+static void test_connection_refused_and_missing_socket(void **state) {
     fixture f;
-    call c = { 0 };
+    call c = {0};
     char address[256];
     http_client *client;
 
@@ -1403,16 +1324,14 @@ typedef struct closing {
 
 static closing *g_closing;
 
-static void close_on_third_request(tsrv *srv, const char *target)
-{
+static void close_on_third_request(tsrv *srv, const char *target) {
     if (strcmp(target, "/slow") == 0 && ++g_closing->seen == 3)
         http_client_close(g_closing->f->client, fixture_client_closed, g_closing->f);
 }
 
-static void test_client_close_cancels_in_flight_and_frees_all(void **state)
-{
+static void test_client_close_cancels_in_flight_and_frees_all(void **state) {
     fixture f;
-    closing cl = { .f = &f };
+    closing cl = {.f = &f};
     fixture_open(&f, 0, NULL);
     run_sequence(&f, 1); /* leaves an idle connection in the pool */
     g_closing = &cl;
@@ -1429,18 +1348,16 @@ static void test_client_close_cancels_in_flight_and_frees_all(void **state)
     assert_int_equal(f.client_closed, 1);
 }
 
-static void test_invalid_requests_fail_at_once_without_callbacks(void **state)
-{
+static void test_invalid_requests_fail_at_once_without_callbacks(void **state) {
     fixture f;
-    call c = { 0 };
-    http_header bad[] = { { "X-Injected", "a\r\nHost: evil" } };
-    http_request_opts opts = { .method = "GET", .target = "/hello", .headers = bad,
-                               .n_headers = 1 };
+    call c = {0};
+    http_header bad[] = {{"X-Injected", "a\r\nHost: evil"}};
+    http_request_opts opts = {.method = "GET", .target = "/hello", .headers = bad, .n_headers = 1};
     fixture_open(&f, 0, NULL);
     assert_int_equal(http_request_start(f.client, &opts, &call_cbs, &c, &c.req), UV_EINVAL);
-    opts = (http_request_opts){ .method = "GET", .target = "/a b" };
+    opts = (http_request_opts){.method = "GET", .target = "/a b"};
     assert_int_equal(http_request_start(f.client, &opts, &call_cbs, &c, &c.req), UV_EINVAL);
-    opts = (http_request_opts){ .method = "GET" };
+    opts = (http_request_opts){.method = "GET"};
     assert_int_equal(http_request_start(f.client, &opts, &call_cbs, &c, &c.req), UV_EINVAL);
     assert_int_not_equal(http_request_cancel(NULL), 0);
     /* A HEAD reply carries no body, whatever its Content-Length says. */
@@ -1455,10 +1372,9 @@ static void test_invalid_requests_fail_at_once_without_callbacks(void **state)
     assert_int_equal(c.done, 0);
 }
 
-static void test_strerror_and_header_lookup(void **state)
-{
-    http_header h[] = { { "Content-Type", "text/plain" }, { "API-Version", "1.41" } };
-    http_response res = { .status = 200, .headers = h, .n_headers = 2 };
+static void test_strerror_and_header_lookup(void **state) {
+    http_header h[] = {{"Content-Type", "text/plain"}, {"API-Version", "1.41"}};
+    http_response res = {.status = 200, .headers = h, .n_headers = 2};
     assert_string_equal(http_response_header(&res, "api-version"), "1.41");
     assert_null(http_response_header(&res, "Content-Length"));
     assert_non_null(strstr(http_strerror(HTTP_ETOOBIG), "larger"));
@@ -1467,8 +1383,7 @@ static void test_strerror_and_header_lookup(void **state)
     assert_string_equal(http_strerror(UV_ECONNREFUSED), uv_strerror(UV_ECONNREFUSED));
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parser_content_length),
         cmocka_unit_test(test_parser_docker_ping),

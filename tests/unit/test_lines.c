@@ -16,14 +16,13 @@
 #include "lines.h"
 
 typedef struct seen {
-    char text[8192];  /* lines joined as "[line]" */
+    char text[8192]; /* lines joined as "[line]" */
     size_t len;
     size_t calls;
     int stop_after;
 } seen;
 
-static int on_line(void *data, char *line, size_t len)
-{
+static int on_line(void *data, char *line, size_t len) {
     seen *s = data;
 
     assert_int_equal(line[len], '\0');
@@ -46,9 +45,8 @@ typedef struct outcome {
     int finish_rc;
 } outcome;
 
-static void run(const char *in, size_t len, size_t max_line, const size_t *chunks,
-                size_t n_chunks, outcome *o)
-{
+static void run(const char *in, size_t len, size_t max_line, const size_t *chunks, size_t n_chunks,
+                outcome *o) {
     lines l;
     size_t off = 0, i = 0;
 
@@ -72,8 +70,7 @@ static void run(const char *in, size_t len, size_t max_line, const size_t *chunk
 }
 
 static void check(const char *in, size_t max_line, const char *want, int want_feed,
-                  int want_finish)
-{
+                  int want_finish) {
     size_t len = strlen(in), all = 0, one = 1;
     outcome o;
 
@@ -82,7 +79,7 @@ static void check(const char *in, size_t max_line, const char *want, int want_fe
     assert_int_equal(o.feed_rc, want_feed);
     assert_int_equal(o.finish_rc, want_finish);
     for (size_t cut = 1; cut < len; cut++) {
-        size_t chunks[2] = { cut, 0 };
+        size_t chunks[2] = {cut, 0};
         run(in, len, max_line, chunks, 2, &o);
         assert_string_equal(o.s.text, want);
         assert_int_equal(o.feed_rc, want_feed);
@@ -104,8 +101,7 @@ static void check(const char *in, size_t max_line, const char *want, int want_fe
     }
 }
 
-static void test_lf_and_crlf_endings_give_the_same_lines_at_every_split(void **state)
-{
+static void test_lf_and_crlf_endings_give_the_same_lines_at_every_split(void **state) {
     check("{\"stream\":\"Step 1/3 : FROM scratch\\n\"}\r\n"
           "{\"status\":\"x\"}\n"
           "\r\n"
@@ -117,21 +113,18 @@ static void test_lf_and_crlf_endings_give_the_same_lines_at_every_split(void **s
           0, 0);
 }
 
-static void test_lone_carriage_return_stays_in_the_line(void **state)
-{
+static void test_lone_carriage_return_stays_in_the_line(void **state) {
     check("a\rb\r\nc\r\r\n", 0, "[a\rb][c\r]", 0, 0);
 }
 
-static void test_unterminated_last_line_comes_at_finish(void **state)
-{
+static void test_unterminated_last_line_comes_at_finish(void **state) {
     check("one\ntwo", 0, "[one][two]", 0, 0);
     /* A trailing "\r" without "\n" is content. */
     check("one\ntwo\r", 0, "[one][two\r]", 0, 0);
     check("", 0, "", 0, 0);
 }
 
-static void test_line_over_the_limit_is_an_error(void **state)
-{
+static void test_line_over_the_limit_is_an_error(void **state) {
     /* Exactly at the limit, with either ending. */
     check("12345678\n", 8, "[12345678]", 0, 0);
     check("12345678\r\nab\n", 8, "[12345678][ab]", 0, 0);
@@ -144,8 +137,7 @@ static void test_line_over_the_limit_is_an_error(void **state)
     check("ok\n12345678\r", 8, "[ok]", 0, LINES_ETOOLONG);
 }
 
-static void test_endless_line_is_refused_early(void **state)
-{
+static void test_endless_line_is_refused_early(void **state) {
     lines l;
     seen s;
     char junk[4096];
@@ -165,8 +157,7 @@ static void test_endless_line_is_refused_early(void **state)
     lines_free(&l);
 }
 
-static void test_callback_can_stop_the_stream(void **state)
-{
+static void test_callback_can_stop_the_stream(void **state) {
     lines l;
     seen s;
 
@@ -181,8 +172,7 @@ static void test_callback_can_stop_the_stream(void **state)
     lines_free(&l);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lf_and_crlf_endings_give_the_same_lines_at_every_split),
         cmocka_unit_test(test_lone_carriage_return_stays_in_the_line),

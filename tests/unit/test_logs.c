@@ -191,8 +191,7 @@ static void previous_logs_are_moved_aside(void **state) {
     assert_int_equal(logs_prepare_dir(root, "c2", 43, &moved, err, sizeof(err)), 0);
     assert_int_equal(stat(path, &st), 0);
     /* A root that cannot be made says which path. */
-    assert_int_not_equal(logs_prepare_dir("/proc/nope/logs", "c1", 1, &moved, err,
-                                          sizeof(err)), 0);
+    assert_int_not_equal(logs_prepare_dir("/proc/nope/logs", "c1", 1, &moved, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "/proc/nope/logs"));
 }
 

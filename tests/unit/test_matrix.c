@@ -35,9 +35,9 @@ static void args_take_dists_flags_and_the_command(void **state) {
     matrix_args a;
     char err[256];
 
-    assert_int_equal(parse(&a, err, sizeof(err), "apache_2.6.0", "--parallel", "2",
-                           "apache_3.3.6", "--junit=out.xml", "--keep-failed", "--timeout", "60",
-                           "--datanodes=3", "--", "pytest", "-x", "--keep", "--", NULL),
+    assert_int_equal(parse(&a, err, sizeof(err), "apache_2.6.0", "--parallel", "2", "apache_3.3.6",
+                           "--junit=out.xml", "--keep-failed", "--timeout", "60", "--datanodes=3",
+                           "--", "pytest", "-x", "--keep", "--", NULL),
                      0);
     assert_int_equal(a.n_dists, 2);
     assert_string_equal(a.dists[0], "apache_2.6.0");
@@ -124,12 +124,10 @@ static void args_refuse_more_than_the_maximum_of_dists(void **state) {
 static void names_are_the_default_name_and_the_pid(void **state) {
     char name[PLAN_MAX_NAME + 1], err[256];
 
-    assert_int_equal(matrix_cluster_name("apache_2.6.0", 4242, name, sizeof(name), err,
-                                         sizeof(err)),
-                     0);
+    assert_int_equal(
+        matrix_cluster_name("apache_2.6.0", 4242, name, sizeof(name), err, sizeof(err)), 0);
     assert_string_equal(name, "apache260-m4242");
-    assert_int_equal(matrix_cluster_name("testdist_crash", 7, name, sizeof(name), err,
-                                         sizeof(err)),
+    assert_int_equal(matrix_cluster_name("testdist_crash", 7, name, sizeof(name), err, sizeof(err)),
                      0);
     assert_string_equal(name, "testdistcrash-m7");
 }
@@ -138,8 +136,7 @@ static void long_names_are_shortened_to_a_valid_name(void **state) {
     char name[PLAN_MAX_NAME + 1], err[256];
     const char *dist = "averyveryverylongdistname_1.2.3"; /* averyveryverylongdistname123 */
 
-    assert_int_equal(matrix_cluster_name(dist, 4194304, name, sizeof(name), err, sizeof(err)),
-                     0);
+    assert_int_equal(matrix_cluster_name(dist, 4194304, name, sizeof(name), err, sizeof(err)), 0);
     assert_true(strlen(name) <= PLAN_MAX_NAME);
     assert_non_null(strstr(name, "-m4194304"));
     assert_int_equal(plan_name_check(name, err, sizeof(err)), 0);
@@ -319,15 +316,26 @@ static const char nasty[] = "ok <tag> & \"quotes\" 'apos' ]]> \x1b[31mred\x1b[0m
 
 static void the_report_has_the_junit_shape(void **state) {
     matrix_result r[3] = {
-        {.dist = "apache_3.3.6", .cluster = "apache336-m1", .outcome = MATRIX_PASSED,
-         .output = nasty, .output_len = sizeof(nasty) - 1, .time_s = 61.25},
-        {.dist = "apache_2.6.0", .cluster = "apache260-m1", .outcome = MATRIX_FAILED,
+        {.dist = "apache_3.3.6",
+         .cluster = "apache336-m1",
+         .outcome = MATRIX_PASSED,
+         .output = nasty,
+         .output_len = sizeof(nasty) - 1,
+         .time_s = 61.25},
+        {.dist = "apache_2.6.0",
+         .cluster = "apache260-m1",
+         .outcome = MATRIX_FAILED,
          .failure_type = "bootstrap",
          .message = "apache260-m1: step 'boot-nn': service namenode failed\nlast lines <&>"},
-        {.dist = "testdist", .cluster = "testdist-m1", .outcome = MATRIX_ERROR,
-         .failure_type = "interrupted", .message = "interrupted"},
+        {.dist = "testdist",
+         .cluster = "testdist-m1",
+         .outcome = MATRIX_ERROR,
+         .failure_type = "interrupted",
+         .message = "interrupted"},
     };
-    matrix_suite suite = {.started = 1764064800, .time_s = 62.5, .hostname = "ci\"host",
+    matrix_suite suite = {.started = 1764064800,
+                          .time_s = 62.5,
+                          .hostname = "ci\"host",
                           .command = "sh -c 'test -r x && echo <ok>'"};
     static const char *want[] = {
         "testsuites",
@@ -373,8 +381,12 @@ static void the_report_has_the_junit_shape(void **state) {
 static void a_cut_output_says_so_and_starts_at_a_character(void **state) {
     /* The tail starts inside a 3-byte character (its last two bytes). */
     const char out[] = "\x82\xac rest of the output\n";
-    matrix_result r = {.dist = "d", .cluster = "d-m1", .outcome = MATRIX_PASSED,
-                       .output = out, .output_len = sizeof(out) - 1, .output_cut = 70000,
+    matrix_result r = {.dist = "d",
+                       .cluster = "d-m1",
+                       .outcome = MATRIX_PASSED,
+                       .output = out,
+                       .output_len = sizeof(out) - 1,
+                       .output_cut = 70000,
                        .log_path = "logs/d-m1/matrix.log"};
     matrix_suite suite = {.started = 0};
     char *xml = matrix_junit_xml(&r, 1, &suite);

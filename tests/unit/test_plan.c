@@ -64,9 +64,17 @@ static void pool_parses_and_refuses(void **state) {
     assert_int_equal(plan_pool_parse("10.200.0.0/16", &pool, err, sizeof(err)), 0);
     assert_int_equal(pool.size, 24);
 
-    const char *bad[] = {"10.200.0.0", "10.200.0.0/16x", "10.200.0.0/16:", "10.200.0.0/16:24x",
-                         "10.300.0.0/16", "10.200.0.0/4", "10.200.0.0/16:12",
-                         "10.200.0.0/16:30", "/16", "10.200.0.0/", NULL};
+    const char *bad[] = {"10.200.0.0",
+                         "10.200.0.0/16x",
+                         "10.200.0.0/16:",
+                         "10.200.0.0/16:24x",
+                         "10.300.0.0/16",
+                         "10.200.0.0/4",
+                         "10.200.0.0/16:12",
+                         "10.200.0.0/16:30",
+                         "/16",
+                         "10.200.0.0/",
+                         NULL};
     for (size_t i = 0; bad[i] != NULL; i++) {
         err[0] = '\0';
         assert_int_equal(plan_pool_parse(bad[i], &pool, err, sizeof(err)), PLAN_EINVAL);

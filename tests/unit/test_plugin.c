@@ -80,7 +80,8 @@ static void refuses_a_wrong_abi_version(void **state) {
 static void refuses_a_wrong_descriptor_size(void **state) {
     char reason[256];
 
-    snprintf(reason, sizeof(reason), "descriptor is %zu bytes, this hdc expects %zu: "
+    snprintf(reason, sizeof(reason),
+             "descriptor is %zu bytes, this hdc expects %zu: "
              "rebuild the plugin against include/hdc/plugin.h",
              sizeof(hdc_plugin_desc) - sizeof(void *), sizeof(hdc_plugin_desc));
     expect_refusal("bad_size.so", PLUGIN_EABI, reason);
@@ -118,7 +119,7 @@ static void refuses_a_missing_file(void **state) {
     assert_int_equal(plugin_load(PLUGIN_DIR "/absent.so", &p, err, sizeof(err)), PLUGIN_EOPEN);
     assert_null(p);
     assert_string_equal(err, PLUGIN_DIR "/absent.so: cannot load: cannot open shared object file: "
-                             "No such file or directory");
+                                        "No such file or directory");
     /* A bare name is a file in the current directory, never a library search
      * (libc.so.6 would be found by dlopen("libc.so.6")). */
     assert_int_equal(plugin_load("libc.so.6", &p, err, sizeof(err)), PLUGIN_EOPEN);
@@ -163,7 +164,7 @@ static void finds_a_plugin_by_distribution_name(void **state) {
     assert_int_equal(plugin_find(&pp, "misnamed", &p, err, sizeof(err)), PLUGIN_EINVALID);
     assert_null(p);
     assert_string_equal(err, PLUGIN_DIR "/misnamed.so: declares distribution 'other', but the file "
-                             "is named for 'misnamed'");
+                                        "is named for 'misnamed'");
 
     assert_int_equal(plugin_find(&pp, "apache_9.9.9", &p, err, sizeof(err)), PLUGIN_ENOTFOUND);
     assert_contains(err, "no plugin 'apache_9.9.9' in /nonexistent, " PLUGIN_DIR ", ");
@@ -267,31 +268,45 @@ static void fixture_init(fixture *f) {
     f->images[0] = (hdc_image){.name = "hadoop", .context = "apache"};
     f->nn_ports[0] = (hdc_port){"http-ui", 9870};
     f->nn_ports[1] = (hdc_port){"rpc", 8020};
-    f->services[0] = (hdc_service){.name = "namenode", .image = "hadoop",
-                                   .ports = f->nn_ports, .daemon = "exec hdfs namenode"};
-    f->services[1] = (hdc_service){.name = "datanode", .image = "hadoop", .ports = dn_ports,
-                                   .instances = HDC_COUNT_DATANODES};
-    f->services[2] = (hdc_service){.name = "client", .image = "hdc/client:1",
-                                   .flags = HDC_SERVICE_CLIENT};
-    f->steps[0] = (hdc_step){.name = "boot-nn", .kind = HDC_STEP_BOOT,
-                             .service = "namenode", .timeout_s = 5};
-    f->steps[1] = (hdc_step){.name = "boot-dn", .kind = HDC_STEP_BOOT,
-                             .service = "datanode", .timeout_s = 5};
-    f->steps[2] = (hdc_step){.name = "nn-up", .kind = HDC_STEP_WAIT, .service = "namenode",
-                             .timeout_s = 5, .after = after_boot_nn};
-    f->steps[3] = (hdc_step){.name = "dirs", .kind = HDC_STEP_EXEC, .service = "namenode",
-                             .command = "hdfs dfs -mkdir /tmp", .user = "hdfs",
-                             .timeout_s = 5, .after = after_nn_up};
-    f->steps[4] = (hdc_step){.name = "live", .kind = HDC_STEP_PROBE, .probe = "nn-live",
-                             .timeout_s = 5, .after = after_nn_up_boot_dn};
-    f->checks[0] = (hdc_check){"/beans/0/NumLiveDataNodes", HDC_OP_EQ,
-                               .count_of = "datanode"};
+    f->services[0] = (hdc_service){.name = "namenode",
+                                   .image = "hadoop",
+                                   .ports = f->nn_ports,
+                                   .daemon = "exec hdfs namenode"};
+    f->services[1] = (hdc_service){
+        .name = "datanode", .image = "hadoop", .ports = dn_ports, .instances = HDC_COUNT_DATANODES};
+    f->services[2] =
+        (hdc_service){.name = "client", .image = "hdc/client:1", .flags = HDC_SERVICE_CLIENT};
+    f->steps[0] =
+        (hdc_step){.name = "boot-nn", .kind = HDC_STEP_BOOT, .service = "namenode", .timeout_s = 5};
+    f->steps[1] =
+        (hdc_step){.name = "boot-dn", .kind = HDC_STEP_BOOT, .service = "datanode", .timeout_s = 5};
+    f->steps[2] = (hdc_step){.name = "nn-up",
+                             .kind = HDC_STEP_WAIT,
+                             .service = "namenode",
+                             .timeout_s = 5,
+                             .after = after_boot_nn};
+    f->steps[3] = (hdc_step){.name = "dirs",
+                             .kind = HDC_STEP_EXEC,
+                             .service = "namenode",
+                             .command = "hdfs dfs -mkdir /tmp",
+                             .user = "hdfs",
+                             .timeout_s = 5,
+                             .after = after_nn_up};
+    f->steps[4] = (hdc_step){.name = "live",
+                             .kind = HDC_STEP_PROBE,
+                             .probe = "nn-live",
+                             .timeout_s = 5,
+                             .after = after_nn_up_boot_dn};
+    f->checks[0] = (hdc_check){"/beans/0/NumLiveDataNodes", HDC_OP_EQ, .count_of = "datanode"};
     f->checks[1] = (hdc_check){"beans.0.State", HDC_OP_EQ, .value = "\"active\""};
-    f->probes[0] = (hdc_probe){.name = "nn-live", .service = "namenode",
-                               .port_role = "http-ui", .path = "/jmx", .checks = f->checks};
-    f->desc = (hdc_plugin_desc){HDC_PLUGIN_HEADER, .name = "apache_3.3.6",
-                                .images = f->images, .services = f->services,
-                                .steps = f->steps, .probes = f->probes};
+    f->probes[0] = (hdc_probe){.name = "nn-live",
+                               .service = "namenode",
+                               .port_role = "http-ui",
+                               .path = "/jmx",
+                               .checks = f->checks};
+    f->desc =
+        (hdc_plugin_desc){HDC_PLUGIN_HEADER,       .name = "apache_3.3.6", .images = f->images,
+                          .services = f->services, .steps = f->steps,      .probes = f->probes};
 }
 
 typedef struct bad_case {
@@ -300,30 +315,62 @@ typedef struct bad_case {
     const char *reason;
 } bad_case;
 
-static void m_dist_name(fixture *f) { f->desc.name = "apache 2.6"; }
-static void m_zookeeper(fixture *f) { f->services[2].name = "zookeeper"; }
-static void m_service_name(fixture *f) { f->services[1].name = "Data_Node"; }
-static void m_unknown_image(fixture *f) { f->services[1].image = "hadop"; }
-static void m_dup_image(fixture *f) { f->images[1] = f->images[0]; }
-static void m_context(fixture *f) { f->images[0].context = "../etc"; }
-static void m_build_arg(fixture *f) { f->images[0].build_args = bad_build_args; }
+static void m_dist_name(fixture *f) {
+    f->desc.name = "apache 2.6";
+}
+static void m_zookeeper(fixture *f) {
+    f->services[2].name = "zookeeper";
+}
+static void m_service_name(fixture *f) {
+    f->services[1].name = "Data_Node";
+}
+static void m_unknown_image(fixture *f) {
+    f->services[1].image = "hadop";
+}
+static void m_dup_image(fixture *f) {
+    f->images[1] = f->images[0];
+}
+static void m_context(fixture *f) {
+    f->images[0].context = "../etc";
+}
+static void m_build_arg(fixture *f) {
+    f->images[0].build_args = bad_build_args;
+}
 static void m_artifact(fixture *f) {
     static const hdc_artifact a[] = {{"hadoop.tgz", "https://x", "abc"}, {0}};
     f->images[0].artifacts = a;
 }
-static void m_dup_role(fixture *f) { f->nn_ports[1].role = "http-ui"; }
-static void m_port_range(fixture *f) { f->nn_ports[1].port = 70000; }
-static void m_ready_port(fixture *f) { f->services[0].ready_port = "web"; }
-static void m_instances(fixture *f) { f->services[1].instances = 65; }
-static void m_negative(fixture *f) { f->services[1].instances = -2; }
-static void m_hostname(fixture *f) { f->services[0].hostname = "name_node"; }
-static void m_env(fixture *f) { f->services[0].env = bad_env; }
+static void m_dup_role(fixture *f) {
+    f->nn_ports[1].role = "http-ui";
+}
+static void m_port_range(fixture *f) {
+    f->nn_ports[1].port = 70000;
+}
+static void m_ready_port(fixture *f) {
+    f->services[0].ready_port = "web";
+}
+static void m_instances(fixture *f) {
+    f->services[1].instances = 65;
+}
+static void m_negative(fixture *f) {
+    f->services[1].instances = -2;
+}
+static void m_hostname(fixture *f) {
+    f->services[0].hostname = "name_node";
+}
+static void m_env(fixture *f) {
+    f->services[0].env = bad_env;
+}
 static void m_volume(fixture *f) {
     static const hdc_volume v[] = {{"logs", "tmp/logs"}, {0}};
     f->services[0].volumes = v;
 }
-static void m_flags(fixture *f) { f->services[0].flags = 0x80; }
-static void m_no_services(fixture *f) { f->desc.services = NULL; }
+static void m_flags(fixture *f) {
+    f->services[0].flags = 0x80;
+}
+static void m_no_services(fixture *f) {
+    f->desc.services = NULL;
+}
 static void m_never_booted(fixture *f) {
     f->steps[1] = f->steps[2];
     f->steps[2] = f->steps[3];
@@ -331,12 +378,24 @@ static void m_never_booted(fixture *f) {
     f->steps[3].after = after_nn_up;
     memset(&f->steps[4], 0, sizeof(f->steps[4]));
 }
-static void m_kind(fixture *f) { f->steps[2].kind = 9; }
-static void m_no_command(fixture *f) { f->steps[3].command = NULL; }
-static void m_boot_command(fixture *f) { f->steps[0].command = "hdfs namenode"; }
-static void m_step_no_service(fixture *f) { f->steps[2].service = NULL; }
-static void m_step_client(fixture *f) { f->steps[3].service = "client"; }
-static void m_unknown_probe(fixture *f) { f->steps[4].probe = "nn-alive"; }
+static void m_kind(fixture *f) {
+    f->steps[2].kind = 9;
+}
+static void m_no_command(fixture *f) {
+    f->steps[3].command = NULL;
+}
+static void m_boot_command(fixture *f) {
+    f->steps[0].command = "hdfs namenode";
+}
+static void m_step_no_service(fixture *f) {
+    f->steps[2].service = NULL;
+}
+static void m_step_client(fixture *f) {
+    f->steps[3].service = "client";
+}
+static void m_unknown_probe(fixture *f) {
+    f->steps[4].probe = "nn-alive";
+}
 static void m_probe_client(fixture *f) {
     static const hdc_port ssh[] = {{"ssh", 22}, {0}};
     f->services[2].ports = ssh;
@@ -344,7 +403,9 @@ static void m_probe_client(fixture *f) {
     f->probes[0].port_role = "ssh";
     f->probes[0].checks = NULL;
 }
-static void m_zero_timeout(fixture *f) { f->steps[3].timeout_s = 0; }
+static void m_zero_timeout(fixture *f) {
+    f->steps[3].timeout_s = 0;
+}
 static void m_dup_probe(fixture *f) {
     /* probes[1] is the terminator; grow into a bigger array. */
     static hdc_probe two[3];
@@ -352,38 +413,66 @@ static void m_dup_probe(fixture *f) {
     two[1] = f->probes[0];
     f->desc.probes = two;
 }
-static void m_probe_service(fixture *f) { f->probes[0].service = "secondarynamenode"; }
-static void m_probe_path(fixture *f) { f->probes[0].path = "jmx"; }
-static void m_check_both(fixture *f) { f->checks[1].count_of = "datanode"; }
-static void m_check_neither(fixture *f) { f->checks[1].value = NULL; }
-static void m_check_json(fixture *f) { f->checks[1].value = "active"; }
-static void m_check_order(fixture *f) { f->checks[1].op = HDC_OP_GE; }
-static void m_check_op(fixture *f) { f->checks[1].op = 0; }
-static void m_check_count(fixture *f) { f->checks[0].count_of = "datanodes"; }
-static void m_check_exists(fixture *f) { f->checks[1].op = HDC_OP_EXISTS; }
-static void m_check_path(fixture *f) { f->checks[1].path = "beans..State"; }
+static void m_probe_service(fixture *f) {
+    f->probes[0].service = "secondarynamenode";
+}
+static void m_probe_path(fixture *f) {
+    f->probes[0].path = "jmx";
+}
+static void m_check_both(fixture *f) {
+    f->checks[1].count_of = "datanode";
+}
+static void m_check_neither(fixture *f) {
+    f->checks[1].value = NULL;
+}
+static void m_check_json(fixture *f) {
+    f->checks[1].value = "active";
+}
+static void m_check_order(fixture *f) {
+    f->checks[1].op = HDC_OP_GE;
+}
+static void m_check_op(fixture *f) {
+    f->checks[1].op = 0;
+}
+static void m_check_count(fixture *f) {
+    f->checks[0].count_of = "datanodes";
+}
+static void m_check_exists(fixture *f) {
+    f->checks[1].op = HDC_OP_EXISTS;
+}
+static void m_check_path(fixture *f) {
+    f->checks[1].path = "beans..State";
+}
 
 static const bad_case bad_cases[] = {
-    {"dist name", m_dist_name, "distribution name 'apache 2.6' is not "
+    {"dist name", m_dist_name,
+     "distribution name 'apache 2.6' is not "
      "[A-Za-z0-9][A-Za-z0-9._-]* (up to 64 characters)"},
     {"zookeeper", m_zookeeper, "service name 'zookeeper' is reserved: hdc runs ZooKeeper itself"},
-    {"service name", m_service_name, "service name 'Data_Node' is not [a-z0-9][a-z0-9-]* "
+    {"service name", m_service_name,
+     "service name 'Data_Node' is not [a-z0-9][a-z0-9-]* "
      "(up to 32 characters)"},
-    {"unknown image", m_unknown_image, "service 'datanode' uses unknown image 'hadop' "
+    {"unknown image", m_unknown_image,
+     "service 'datanode' uses unknown image 'hadop' "
      "(declare it in images, or give a Docker reference with '/' or ':')"},
     {"duplicate image", m_dup_image, "two images are named 'hadoop'"},
-    {"context", m_context, "image 'hadoop': context must be a directory under clusters/ "
+    {"context", m_context,
+     "image 'hadoop': context must be a directory under clusters/ "
      "or an absolute path, not '../etc'"},
     {"build arg", m_build_arg, "image 'hadoop': build_args entry '=x' is not KEY=VALUE"},
-    {"artifact", m_artifact, "image 'hadoop': artifact 'hadoop.tgz': sha512 must be 128 hex "
+    {"artifact", m_artifact,
+     "image 'hadoop': artifact 'hadoop.tgz': sha512 must be 128 hex "
      "digits (or NULL: the one published next to the url)"},
     {"duplicate role", m_dup_role, "service 'namenode' declares port role 'http-ui' twice"},
     {"port range", m_port_range, "service 'namenode': port 'rpc' is 70000, not 1..65535"},
-    {"ready port", m_ready_port, "service 'namenode': ready_port 'web' is not one of its "
+    {"ready port", m_ready_port,
+     "service 'namenode': ready_port 'web' is not one of its "
      "port roles (http-ui, rpc)"},
-    {"instances", m_instances, "service 'datanode': instances is 65, not 1..64 or "
+    {"instances", m_instances,
+     "service 'datanode': instances is 65, not 1..64 or "
      "HDC_COUNT_DATANODES"},
-    {"negative instances", m_negative, "service 'datanode': instances is -2, not 1..64 or "
+    {"negative instances", m_negative,
+     "service 'datanode': instances is -2, not 1..64 or "
      "HDC_COUNT_DATANODES"},
     {"hostname", m_hostname, "service 'namenode': hostname 'name_node' is not a valid host name"},
     {"env", m_env, "service 'namenode': env entry 'HADOOP_HOME' is not KEY=VALUE"},
@@ -393,33 +482,44 @@ static const bad_case bad_cases[] = {
     {"never booted", m_never_booted, "service 'datanode' is never booted: no boot step names it"},
     {"kind", m_kind, "step 'nn-up' has unknown kind 9"},
     {"exec without command", m_no_command, "step 'dirs' (exec) has no command"},
-    {"boot with command", m_boot_command, "step 'boot-nn' (boot) has a command or user: "
+    {"boot with command", m_boot_command,
+     "step 'boot-nn' (boot) has a command or user: "
      "only exec steps run one"},
     {"step without service", m_step_no_service, "step 'nn-up' (wait) names no service"},
-    {"step on client", m_step_client, "step 'dirs' refers to the client service 'client', "
+    {"step on client", m_step_client,
+     "step 'dirs' refers to the client service 'client', "
      "which `hdc up` does not create"},
     {"unknown probe", m_unknown_probe, "step 'live' probes unknown probe 'nn-alive'"},
-    {"probe step on client", m_probe_client, "step 'live' probes the client service "
+    {"probe step on client", m_probe_client,
+     "step 'live' probes the client service "
      "'client', which `hdc up` does not create"},
     {"zero timeout", m_zero_timeout, "step 'dirs' has no deadline (timeout_s must be > 0)"},
     {"duplicate probe", m_dup_probe, "two probes are named 'nn-live'"},
-    {"probe service", m_probe_service, "probe 'nn-live' refers to unknown service "
+    {"probe service", m_probe_service,
+     "probe 'nn-live' refers to unknown service "
      "'secondarynamenode'"},
     {"probe path", m_probe_path, "probe 'nn-live': path must start with '/'"},
-    {"value and count", m_check_both, "probe 'nn-live': check on 'beans.0.State' needs either "
+    {"value and count", m_check_both,
+     "probe 'nn-live': check on 'beans.0.State' needs either "
      "a value or count_of"},
-    {"neither", m_check_neither, "probe 'nn-live': check on 'beans.0.State' needs either a "
+    {"neither", m_check_neither,
+     "probe 'nn-live': check on 'beans.0.State' needs either a "
      "value or count_of"},
-    {"not JSON", m_check_json, "probe 'nn-live': check on 'beans.0.State': value 'active' is "
+    {"not JSON", m_check_json,
+     "probe 'nn-live': check on 'beans.0.State': value 'active' is "
      "not JSON (strings need quotes: \"\\\"ACTIVE\\\"\")"},
-    {"order on string", m_check_order, "probe 'nn-live': check on 'beans.0.State' orders by "
+    {"order on string", m_check_order,
+     "probe 'nn-live': check on 'beans.0.State' orders by "
      "value '\"active\"', which is not a number"},
     {"op", m_check_op, "probe 'nn-live': check on 'beans.0.State' has unknown op 0"},
-    {"count of unknown", m_check_count, "probe 'nn-live': check on '/beans/0/NumLiveDataNodes' "
+    {"count of unknown", m_check_count,
+     "probe 'nn-live': check on '/beans/0/NumLiveDataNodes' "
      "counts unknown service 'datanodes'"},
-    {"exists with value", m_check_exists, "probe 'nn-live': check on 'beans.0.State' (exists) "
+    {"exists with value", m_check_exists,
+     "probe 'nn-live': check on 'beans.0.State' (exists) "
      "takes no value and no count_of"},
-    {"check path", m_check_path, "probe 'nn-live': check path 'beans..State' has an empty "
+    {"check path", m_check_path,
+     "probe 'nn-live': check path 'beans..State' has an empty "
      "segment"},
 };
 
@@ -442,8 +542,8 @@ static void validate_refuses_each_malformed_field(void **state) {
         bad_cases[i].mutate(&f);
         rc = plugin_validate(&f.desc, err, sizeof(err));
         if (rc != PLUGIN_EINVALID || strcmp(err, bad_cases[i].reason) != 0)
-            fail_msg("case '%s': rc %d, message\n  \"%s\", want\n  \"%s\"", bad_cases[i].what,
-                     rc, err, bad_cases[i].reason);
+            fail_msg("case '%s': rc %d, message\n  \"%s\", want\n  \"%s\"", bad_cases[i].what, rc,
+                     err, bad_cases[i].reason);
     }
 }
 
@@ -458,17 +558,29 @@ static void judges_probe_answers_by_checks(void **state) {
     fixture f;
 
     fixture_init(&f);
-    assert_int_equal(judge(&f, "{\"beans\":[{\"NumLiveDataNodes\":3,"
-                                  "\"State\":\"active\"}]}", why, sizeof(why)), 1);
+    assert_int_equal(judge(&f,
+                           "{\"beans\":[{\"NumLiveDataNodes\":3,"
+                           "\"State\":\"active\"}]}",
+                           why, sizeof(why)),
+                     1);
     assert_string_equal(why, "");
     /* Numbers compare by value: 3.0 == 3. */
-    assert_int_equal(judge(&f, "{\"beans\":[{\"NumLiveDataNodes\":3.0,"
-                                  "\"State\":\"active\"}]}", why, sizeof(why)), 1);
-    assert_int_equal(judge(&f, "{\"beans\":[{\"NumLiveDataNodes\":1,"
-                                  "\"State\":\"active\"}]}", why, sizeof(why)), 0);
+    assert_int_equal(judge(&f,
+                           "{\"beans\":[{\"NumLiveDataNodes\":3.0,"
+                           "\"State\":\"active\"}]}",
+                           why, sizeof(why)),
+                     1);
+    assert_int_equal(judge(&f,
+                           "{\"beans\":[{\"NumLiveDataNodes\":1,"
+                           "\"State\":\"active\"}]}",
+                           why, sizeof(why)),
+                     0);
     assert_string_equal(why, "/beans/0/NumLiveDataNodes is 1, want == 3 (instances of datanode)");
-    assert_int_equal(judge(&f, "{\"beans\":[{\"NumLiveDataNodes\":3,"
-                                  "\"State\":\"standby\"}]}", why, sizeof(why)), 0);
+    assert_int_equal(judge(&f,
+                           "{\"beans\":[{\"NumLiveDataNodes\":3,"
+                           "\"State\":\"standby\"}]}",
+                           why, sizeof(why)),
+                     0);
     assert_string_equal(why, "beans.0.State is \"standby\", want == \"active\"");
     assert_int_equal(judge(&f, "{\"beans\":[]}", why, sizeof(why)), 0);
     assert_string_equal(why, "/beans/0/NumLiveDataNodes is absent");
@@ -496,10 +608,9 @@ static void judges_probe_answers_by_plugin_callback(void **state) {
     assert_int_equal(plugin_load(PLUGIN_DIR "/good.so", &p, err, sizeof(err)), 0);
     probe = plugin_probe(p->desc, "rm-metrics");
     assert_non_null(probe);
-    assert_int_equal(plugin_judge(p->desc, probe, ok, strlen(ok), "c1", 2, why, sizeof(why)),
-                     1);
-    assert_int_equal(plugin_judge(p->desc, probe, short_, strlen(short_), "c1", 2, why,
-                                  sizeof(why)), 0);
+    assert_int_equal(plugin_judge(p->desc, probe, ok, strlen(ok), "c1", 2, why, sizeof(why)), 1);
+    assert_int_equal(
+        plugin_judge(p->desc, probe, short_, strlen(short_), "c1", 2, why, sizeof(why)), 0);
     assert_string_equal(why, "c1: 1 active nodes of 2");
     /* The body the callback gets is NUL-terminated even if the caller's is not. */
     assert_int_equal(plugin_judge(p->desc, probe, "{}xyz", 2, "c1", 2, why, sizeof(why)), 0);
@@ -512,8 +623,7 @@ static void host_table_looks_up_json_paths(void **state) {
     char out[64];
     double num;
 
-    assert_int_equal(plugin_host.json_get(doc, strlen(doc), "/a~1b/c~0d/1", out, sizeof(out)),
-                     9);
+    assert_int_equal(plugin_host.json_get(doc, strlen(doc), "/a~1b/c~0d/1", out, sizeof(out)), 9);
     assert_string_equal(out, "{\"e\":\"x\"}");
     assert_int_equal(plugin_host.json_number(doc, strlen(doc), "/a~1b/c~0d/0", &num), 0);
     assert_true(num == 10);
@@ -522,10 +632,8 @@ static void host_table_looks_up_json_paths(void **state) {
     assert_int_equal(plugin_host.json_get(doc, strlen(doc), "", out, 4), (int)strlen(doc));
     assert_string_equal(out, "{\"a");
     assert_int_equal(plugin_host.json_number(doc, strlen(doc), "n", &num), -1);
-    assert_int_equal(plugin_host.json_get(doc, strlen(doc), "/a~1b/c~0d/2", out, sizeof(out)),
-                     -1);
-    assert_int_equal(plugin_host.json_get(doc, strlen(doc), "/a~1b/c~0d/-1", out, sizeof(out)),
-                     -1);
+    assert_int_equal(plugin_host.json_get(doc, strlen(doc), "/a~1b/c~0d/2", out, sizeof(out)), -1);
+    assert_int_equal(plugin_host.json_get(doc, strlen(doc), "/a~1b/c~0d/-1", out, sizeof(out)), -1);
     assert_int_equal(plugin_host.json_get("{", 1, "a", out, sizeof(out)), -1);
 }
 

@@ -21,7 +21,9 @@ static const hdc_port rm_ports[] = {{"http-ui", 8088}, {0}};
 static const hdc_port nm_ports[] = {{"http-ui", 8042}, {0}};
 static const hdc_service services[] = {
     {.name = "resourcemanager", .image = "debian:bookworm", .ports = rm_ports},
-    {.name = "nodemanager", .image = "debian:bookworm", .ports = nm_ports,
+    {.name = "nodemanager",
+     .image = "debian:bookworm",
+     .ports = nm_ports,
      .instances = HDC_COUNT_DATANODES},
     {0},
 };
@@ -30,8 +32,11 @@ static const hdc_check active_nodes[] = {
     {0},
 };
 static const hdc_probe probes[] = {
-    {.name = "resourcemanager", .service = "resourcemanager", .port_role = "http-ui",
-     .path = "/ws/v1/cluster/metrics", .checks = active_nodes},
+    {.name = "resourcemanager",
+     .service = "resourcemanager",
+     .port_role = "http-ui",
+     .path = "/ws/v1/cluster/metrics",
+     .checks = active_nodes},
     {0},
 };
 static const hdc_plugin_desc desc = {
@@ -41,7 +46,7 @@ static const hdc_plugin_desc desc = {
     .probes = probes,
 };
 
-#define ONE_NODE "{\"clusterMetrics\":{\"activeNodes\":1}}"
+#define ONE_NODE  "{\"clusterMetrics\":{\"activeNodes\":1}}"
 #define TWO_NODES "{\"clusterMetrics\":{\"activeNodes\":2}}"
 
 typedef struct server server;
@@ -57,7 +62,7 @@ struct server {
     uv_loop_t *loop;
     uv_tcp_t tcp;
     int port;
-    const char *const *script;    /* NULL-terminated */
+    const char *const *script; /* NULL-terminated */
     size_t answered;
     char last_target[256];
 };
@@ -123,11 +128,14 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         entry = srv->script[i];
         srv->answered++;
         if (strcmp(entry, "503") == 0)
-            len = snprintf(out, 1024, "HTTP/1.1 503 Service Unavailable\r\n"
-                                      "Content-Length: 0\r\n\r\n");
+            len = snprintf(out, 1024,
+                           "HTTP/1.1 503 Service Unavailable\r\n"
+                           "Content-Length: 0\r\n\r\n");
         else
-            len = snprintf(out, 1024, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                      "Content-Length: %zu\r\n\r\n%s", strlen(entry), entry);
+            len = snprintf(out, 1024,
+                           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                           "Content-Length: %zu\r\n\r\n%s",
+                           strlen(entry), entry);
         ob = uv_buf_init(out, (unsigned)len);
         w->data = out;
         uv_write(w, s, &ob, 1, written);
@@ -167,8 +175,7 @@ static void server_start(server *srv, uv_loop_t *loop, const char *const *script
 
 static void close_any(uv_handle_t *h, void *arg) {
     if (!uv_is_closing(h))
-        uv_close(h, h->type == UV_TCP && h->data != NULL && h->data != arg ? conn_closed
-                                                                           : NULL);
+        uv_close(h, h->type == UV_TCP && h->data != NULL && h->data != arg ? conn_closed : NULL);
 }
 
 static void loop_finish(uv_loop_t *loop, server *srv) {
@@ -194,7 +201,10 @@ static void run_probe(uv_loop_t *loop, int port, unsigned datanodes, uint64_t ti
                       outcome *o) {
     char address[64];
     probe_target target = {
-        .desc = &desc, .probe = &probes[0], .cluster = "t", .datanodes = datanodes,
+        .desc = &desc,
+        .probe = &probes[0],
+        .cluster = "t",
+        .datanodes = datanodes,
         .address = address,
     };
 
@@ -286,7 +296,10 @@ static void cancel_calls_back_once(void **state) {
     probe *p;
     char address[64];
     probe_target target = {
-        .desc = &desc, .probe = &probes[0], .cluster = "t", .datanodes = 1,
+        .desc = &desc,
+        .probe = &probes[0],
+        .cluster = "t",
+        .datanodes = 1,
         .address = address,
     };
 

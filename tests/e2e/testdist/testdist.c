@@ -11,10 +11,10 @@
 #include "hdc/plugin.h"
 
 #ifdef TESTDIST_CRASH
-#define DIST_NAME "testdist_crash"
+#define DIST_NAME     "testdist_crash"
 #define WORKER_DAEMON "exec testsvc exit 3"
 #else
-#define DIST_NAME "testdist"
+#define DIST_NAME     "testdist"
 #define WORKER_DAEMON "exec testsvc worker master 8080 8081"
 #endif
 
@@ -24,45 +24,75 @@ static const hdc_image images[] = {
 };
 
 static const hdc_service services[] = {
-    {.name = "master", .image = "testsvc",
+    {.name = "master",
+     .image = "testsvc",
      .ports = (const hdc_port[]){{"http-ui", 8080}, {0}},
      .env = HDC_LIST("HDC_LOG_DIRS=/var/log:/nonexistent/logs"),
      .volumes = (const hdc_volume[]){{"shared", "/shared"}, {0}},
-     .daemon = "exec testsvc master 8080", .ready_port = "http-ui"},
-    {.name = "worker", .image = "testsvc", .instances = HDC_COUNT_DATANODES,
+     .daemon = "exec testsvc master 8080",
+     .ready_port = "http-ui"},
+    {.name = "worker",
+     .image = "testsvc",
+     .instances = HDC_COUNT_DATANODES,
      .volumes = (const hdc_volume[]){{"shared", "/shared"}, {0}},
      .ports = (const hdc_port[]){{"http-ui", 8081}, {0}},
-     .daemon = WORKER_DAEMON, .ready_port = "http-ui"},
+     .daemon = WORKER_DAEMON,
+     .ready_port = "http-ui"},
     /* The client node: hdc's generic one, created by `hdc client`. */
-    {.name = "client", .image = "hdc/client:latest", .flags = HDC_SERVICE_CLIENT,
+    {.name = "client",
+     .image = "hdc/client:latest",
+     .flags = HDC_SERVICE_CLIENT,
      .ports = (const hdc_port[]){{"ssh", 22}, {0}},
      .volumes = (const hdc_volume[]){{"shared", "/shared"}, {0}},
-     .daemon = "exec /usr/lib/hdc/hdc-client-init", .ready_port = "ssh"},
+     .daemon = "exec /usr/lib/hdc/hdc-client-init",
+     .ready_port = "ssh"},
     {0},
 };
 
 static const hdc_step steps[] = {
     {.name = "boot-master", .kind = HDC_STEP_BOOT, .service = "master", .timeout_s = 30},
-    {.name = "master-up", .kind = HDC_STEP_WAIT, .service = "master", .timeout_s = 60,
+    {.name = "master-up",
+     .kind = HDC_STEP_WAIT,
+     .service = "master",
+     .timeout_s = 60,
      .after = HDC_LIST("boot-master")},
-    {.name = "boot-workers", .kind = HDC_STEP_BOOT, .service = "worker", .timeout_s = 30,
+    {.name = "boot-workers",
+     .kind = HDC_STEP_BOOT,
+     .service = "worker",
+     .timeout_s = 30,
      .after = HDC_LIST("master-up")},
-    {.name = "workers-up", .kind = HDC_STEP_WAIT, .service = "worker", .timeout_s = 60,
+    {.name = "workers-up",
+     .kind = HDC_STEP_WAIT,
+     .service = "worker",
+     .timeout_s = 60,
      .after = HDC_LIST("boot-workers")},
-    {.name = "hosts-master", .kind = HDC_STEP_EXEC, .service = "master",
-     .command = "testsvc hosts-check", .timeout_s = 30, .after = HDC_LIST("master-up")},
-    {.name = "hosts-workers", .kind = HDC_STEP_EXEC, .service = "worker",
-     .command = "testsvc hosts-check", .timeout_s = 30, .after = HDC_LIST("workers-up")},
-    {.name = "workers-registered", .kind = HDC_STEP_PROBE, .probe = "workers",
-     .timeout_s = 60, .after = HDC_LIST("workers-up")},
+    {.name = "hosts-master",
+     .kind = HDC_STEP_EXEC,
+     .service = "master",
+     .command = "testsvc hosts-check",
+     .timeout_s = 30,
+     .after = HDC_LIST("master-up")},
+    {.name = "hosts-workers",
+     .kind = HDC_STEP_EXEC,
+     .service = "worker",
+     .command = "testsvc hosts-check",
+     .timeout_s = 30,
+     .after = HDC_LIST("workers-up")},
+    {.name = "workers-registered",
+     .kind = HDC_STEP_PROBE,
+     .probe = "workers",
+     .timeout_s = 60,
+     .after = HDC_LIST("workers-up")},
     {0},
 };
 
 static const hdc_probe probes[] = {
-    {.name = "workers", .service = "master", .port_role = "http-ui", .path = "/status",
-     .checks = (const hdc_check[]){
-         {.path = "workers", .op = HDC_OP_EQ, .count_of = "worker"},
-         {0}}},
+    {.name = "workers",
+     .service = "master",
+     .port_role = "http-ui",
+     .path = "/status",
+     .checks =
+         (const hdc_check[]){{.path = "workers", .op = HDC_OP_EQ, .count_of = "worker"}, {0}}},
     {0},
 };
 

@@ -22,14 +22,12 @@
 
 #define PORT 7000
 
-static void on_term(int sig)
-{
+static void on_term(int sig) {
     (void)sig;
     _exit(0);
 }
 
-static int lookup(const char *name, struct in_addr *addr)
-{
+static int lookup(const char *name, struct in_addr *addr) {
     FILE *f = fopen("/etc/hosts", "r");
     char line[512];
 
@@ -50,8 +48,7 @@ static int lookup(const char *name, struct in_addr *addr)
     return -1;
 }
 
-static int read_line(int fd, char *buf, size_t len)
-{
+static int read_line(int fd, char *buf, size_t len) {
     size_t n = 0;
     while (n + 1 < len) {
         ssize_t r = read(fd, buf + n, 1);
@@ -64,8 +61,7 @@ static int read_line(int fd, char *buf, size_t len)
     return (int)n;
 }
 
-static int client(const char *me, const char *peer)
-{
+static int client(const char *me, const char *peer) {
     struct sockaddr_in sa;
     char reply[256];
     int fd = -1;
@@ -100,8 +96,7 @@ static int client(const char *me, const char *peer)
     return 0;
 }
 
-static int serve(const char *me, const char *peer)
-{
+static int serve(const char *me, const char *peer) {
     struct sockaddr_in sa;
     int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -129,8 +124,7 @@ static int serve(const char *me, const char *peer)
     }
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     setvbuf(stderr, NULL, _IONBF, 0);
     signal(SIGTERM, on_term);

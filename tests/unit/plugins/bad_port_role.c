@@ -7,9 +7,6 @@ static const hdc_probe probes[] = {
 };
 
 HDC_PLUGIN_EXPORT const hdc_plugin_desc hdc_plugin = {
-    HDC_PLUGIN_HEADER,
-    .name = "bad_port_role",
-    .services = minimal_services,
-    .steps = minimal_steps,
-    .probes = probes,
+    HDC_PLUGIN_HEADER,      .name = "bad_port_role", .services = minimal_services,
+    .steps = minimal_steps, .probes = probes,
 };

@@ -2,12 +2,22 @@
 #include "minimal.h"
 
 static const hdc_step steps[] = {
-    {.name = "boot-nn", .kind = HDC_STEP_BOOT, .service = "namenode", .timeout_s = 5,
+    {.name = "boot-nn",
+     .kind = HDC_STEP_BOOT,
+     .service = "namenode",
+     .timeout_s = 5,
      .after = HDC_LIST("dirs")},
-    {.name = "nn-up", .kind = HDC_STEP_WAIT, .service = "namenode", .timeout_s = 5,
+    {.name = "nn-up",
+     .kind = HDC_STEP_WAIT,
+     .service = "namenode",
+     .timeout_s = 5,
      .after = HDC_LIST("boot-nn")},
-    {.name = "dirs", .kind = HDC_STEP_EXEC, .service = "namenode", .command = "true",
-     .timeout_s = 5, .after = HDC_LIST("nn-up")},
+    {.name = "dirs",
+     .kind = HDC_STEP_EXEC,
+     .service = "namenode",
+     .command = "true",
+     .timeout_s = 5,
+     .after = HDC_LIST("nn-up")},
     {0},
 };
 

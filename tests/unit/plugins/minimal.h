@@ -6,8 +6,10 @@
 #include "hdc/plugin.h"
 
 static const hdc_service minimal_services[] = {
-    {.name = "namenode", .image = "hdc/test:1",
-     .ports = (const hdc_port[]){{"http-ui", 9870}, {0}}, .daemon = "exec sleep 1d"},
+    {.name = "namenode",
+     .image = "hdc/test:1",
+     .ports = (const hdc_port[]){{"http-ui", 9870}, {0}},
+     .daemon = "exec sleep 1d"},
     {0},
 };
 

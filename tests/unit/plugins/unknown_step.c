@@ -3,8 +3,12 @@
 
 static const hdc_step steps[] = {
     {.name = "boot-namenode", .kind = HDC_STEP_BOOT, .service = "namenode", .timeout_s = 5},
-    {.name = "format", .kind = HDC_STEP_EXEC, .service = "namenode", .command = "true",
-     .timeout_s = 5, .after = HDC_LIST("boot-nn")},
+    {.name = "format",
+     .kind = HDC_STEP_EXEC,
+     .service = "namenode",
+     .command = "true",
+     .timeout_s = 5,
+     .after = HDC_LIST("boot-nn")},
     {0},
 };
 
