@@ -20,7 +20,7 @@ static void bench_on_done(void *data, int status, const http_response *res) {
     bench *b = data;
     if (status != 0 || res == NULL || res->status != 200) {
         fprintf(stderr, "bench_ping: GET /_ping failed: %s (HTTP %d)\n",
-                status != 0 ? http_strerror(status) : "unexpected status",
+                status != 0 ? hdc_strerror(status) : "unexpected status",
                 res != NULL ? res->status : 0);
         b->err = 1;
         http_client_close(b->client, NULL, NULL);
@@ -43,7 +43,7 @@ static void bench_next(bench *b) {
     };
     int rc = http_request_start(b->client, &opts, &cbs, b, NULL);
     if (rc != 0) {
-        fprintf(stderr, "bench_ping: cannot start a request: %s\n", http_strerror(rc));
+        fprintf(stderr, "bench_ping: cannot start a request: %s\n", hdc_strerror(rc));
         b->err = 1;
         http_client_close(b->client, NULL, NULL);
     }
@@ -71,7 +71,7 @@ int main(int argc, char **argv) {
     rc = http_client_new(b.loop, host, strncmp(host, "unix://", 7) == 0 ? "docker" : NULL,
                          &b.client);
     if (rc != 0) {
-        fprintf(stderr, "bench_ping: bad DOCKER_HOST %s: %s\n", host, http_strerror(rc));
+        fprintf(stderr, "bench_ping: bad DOCKER_HOST %s: %s\n", host, hdc_strerror(rc));
         return 1;
     }
     uint64_t start = uv_hrtime();

@@ -411,7 +411,7 @@ static void final_written(void *data, int status) {
         uv_timer_start(&a->write_timer, write_final_timer, 500, 0);
         return;
     } else {
-        say(a, "could not write %s = %s: %s", a->path, a->final_value, zk_strerror(status));
+        say(a, "could not write %s = %s: %s", a->path, a->final_value, hdc_strerror(status));
     }
     a->final_done = 1;
     maybe_exit(a);
@@ -422,7 +422,7 @@ static void write_final(agent *a) {
     if (a->zk != NULL)
         rc = zk_set(a->zk, a->path, a->final_value, strlen(a->final_value), final_written, a);
     if (rc != 0) {
-        say(a, "could not write %s = %s: %s", a->path, a->final_value, zk_strerror(rc));
+        say(a, "could not write %s = %s: %s", a->path, a->final_value, hdc_strerror(rc));
         a->final_done = 1;
         maybe_exit(a);
     }
@@ -955,7 +955,7 @@ static void up_written(void *data, int status) {
             return;
         }
         if (a->phase == UP)
-            say(a, "could not write %s = up: %s", a->path, zk_strerror(status));
+            say(a, "could not write %s = up: %s", a->path, hdc_strerror(status));
         return;
     }
     if (a->phase == UP)
@@ -967,7 +967,7 @@ static void write_up(agent *a) {
     a->phase = UP;
     rc = zk_set(a->zk, a->path, "up", 2, up_written, a);
     if (rc != 0)
-        say(a, "could not write %s = up: %s", a->path, zk_strerror(rc));
+        say(a, "could not write %s = up: %s", a->path, hdc_strerror(rc));
 }
 
 /* ---- ZooKeeper ---------------------------------------------------------------------- */
@@ -976,7 +976,7 @@ static void on_boot(void *data, int status, const char *value, size_t len) {
     agent *a = data;
     if (status != 0) {
         if (status != UV_ECANCELED) {
-            say(a, "waiting for %s: %s (%s)", a->path, zk_strerror(status),
+            say(a, "waiting for %s: %s (%s)", a->path, hdc_strerror(status),
                 zk_session_error(a->zk));
             a->exit_status = 1;
             shutdown_agent(a);
@@ -1002,7 +1002,7 @@ static void on_created(void *data, int status) {
     if (a->phase != WAIT_BOOT)
         return;
     if (status != 0 && status != ZK_ENODEEXISTS) {
-        say(a, "cannot create %s: %s", a->path, zk_strerror(status));
+        say(a, "cannot create %s: %s", a->path, hdc_strerror(status));
         a->exit_status = 1;
         shutdown_agent(a);
         return;
@@ -1010,7 +1010,7 @@ static void on_created(void *data, int status) {
     say(a, "waiting for %s to read boot", a->path);
     rc = zk_wait_for(a->zk, a->path, boot, 0, on_boot, a, NULL);
     if (rc != 0) {
-        say(a, "cannot watch %s: %s", a->path, zk_strerror(rc));
+        say(a, "cannot watch %s: %s", a->path, hdc_strerror(rc));
         a->exit_status = 1;
         shutdown_agent(a);
     }
@@ -1020,7 +1020,7 @@ static void on_connected(void *data, int status, zk_session *s) {
     agent *a = data;
     int rc;
     if (status != 0) {
-        say(a, "%s", zk_session_error(s)[0] ? zk_session_error(s) : zk_strerror(status));
+        say(a, "%s", zk_session_error(s)[0] ? zk_session_error(s) : hdc_strerror(status));
         a->exit_status = 1;
         shutdown_agent(a);
         return;
@@ -1080,7 +1080,7 @@ int main(int argc, char **argv) {
     a->phase = WAIT_ZK;
     rc = zk_connect(a->loop, &zo, &a->zk, on_connected, a);
     if (rc != 0) {
-        say(a, "cannot connect to ZooKeeper at %s: %s", a->hosts, zk_strerror(rc));
+        say(a, "cannot connect to ZooKeeper at %s: %s", a->hosts, hdc_strerror(rc));
         a->zk = NULL;
         a->exit_status = 1;
         shutdown_agent(a);

@@ -284,7 +284,7 @@ static void on_step_done(void *token, int status, const char *why) {
             progress(node);
         } else {
             if (why == NULL) {
-                snprintf(text, sizeof(text), "%s", uv_strerror(status));
+                snprintf(text, sizeof(text), "%s", hdc_strerror(status));
                 why = text;
             }
             node_fail(node, status, why);
@@ -322,7 +322,7 @@ static void start(boot_node *node) {
     if (rc < 0 && node->active) {
         node->active = 0;
         dag->n_active--;
-        snprintf(why, sizeof(why), "could not start: %s", uv_strerror(rc));
+        snprintf(why, sizeof(why), "could not start: %s", hdc_strerror(rc));
         node_fail(node, rc, why);
     }
 }

@@ -14,9 +14,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "err.h" /* BOOT_EINVALID */
 #include "hdc/plugin.h"
 
-#define BOOT_EINVALID  (-31101) /* the steps do not form a valid DAG (see boot_check) */
 #define BOOT_MAX_STEPS 256
 
 typedef struct boot_dag boot_dag;

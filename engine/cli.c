@@ -76,7 +76,7 @@ static int cli_plugins(const cli_opts *opts, int argc, char **argv) {
     if (err == 0)
         err = plugin_list(&pp, &list, &n);
     if (err != 0) {
-        cli_error("plugins: cannot search the plugin path: %s", plugin_strerror(err));
+        cli_error("plugins: cannot search the plugin path: %s", hdc_strerror(err));
         status = CLI_FAILED;
         goto exit;
     }
@@ -250,7 +250,7 @@ static int cli_load(const cli_opts *opts, const char *dist, plugin **out) {
     if (rc == 0)
         rc = plugin_find(&pp, dist, out, err, sizeof(err));
     else
-        snprintf(err, sizeof(err), "%s", plugin_strerror(rc));
+        snprintf(err, sizeof(err), "%s", hdc_strerror(rc));
     plugin_path_free(&pp);
     if (rc != 0) {
         cli_error("%s", err);
@@ -302,7 +302,7 @@ static int cli_build_base(const cli_opts *opts, int argc, char **argv) {
         return err;
     err = images_build_base(&run.loop, run.d, &io, cli_build_progress, cli_build_done, &run);
     if (err != 0) {
-        cli_error("build-base: %s", docker_strerror(err));
+        cli_error("build-base: %s", hdc_strerror(err));
         run.status = CLI_FAILED;
     }
     return cli_run_finish(&run);
@@ -320,7 +320,7 @@ static void build_dist_now(build_ctx *bc) {
                                 cli_build_done, bc->run);
 
     if (err != 0) {
-        cli_error("build %s: %s", bc->desc->name, docker_strerror(err));
+        cli_error("build %s: %s", bc->desc->name, hdc_strerror(err));
         bc->run->status = CLI_FAILED;
     }
 }
@@ -412,7 +412,7 @@ static int cli_build(const cli_opts *opts, int argc, char **argv) {
         /* The base first, if it is not there: every image starts from it. */
         err = docker_image_inspect(run.d, CLUSTER_BASE_IMAGE, build_base_checked, &bc);
         if (err != 0) {
-            cli_error("build %s: %s", dist, docker_strerror(err));
+            cli_error("build %s: %s", dist, hdc_strerror(err));
             run.status = CLI_FAILED;
         }
         err = cli_run_finish(&run);
@@ -611,7 +611,7 @@ static void up_start(up_target *t) {
     int err = cluster_up(&all->run->loop, all->run->d, &uo, up_progress, up_done, t, &t->c);
 
     if (err != 0) {
-        cli_error("%s: cannot start: %s", t->name, uv_strerror(err));
+        cli_error("%s: cannot start: %s", t->name, hdc_strerror(err));
         t->done = 1;
         all->run->status = CLI_FAILED;
     }
@@ -1692,7 +1692,7 @@ static void export_file_closed(void *data) {
 
     if (logs_sink_error(f->sink) != 0) {
         cli_error("export-logs: writing %s failed: %s", f->what,
-                  uv_strerror(logs_sink_error(f->sink)));
+                  hdc_strerror(logs_sink_error(f->sink)));
         ctx->run->status = CLI_FAILED;
     }
     free(f);
@@ -1920,7 +1920,7 @@ static int cli_client(const cli_opts *opts, int argc, char **argv) {
     ctx.run = &run;
     err = client_start(&run.loop, run.d, &co, client_done, &ctx);
     if (err != 0) {
-        cli_error("client: %s", uv_strerror(err));
+        cli_error("client: %s", hdc_strerror(err));
         run.status = CLI_FAILED;
     }
     err = cli_run_finish(&run);

@@ -215,7 +215,7 @@ static void cl_up(void *data, int status, const char *value, size_t len) {
         return;
     }
     if (status != 0) {
-        cl_fail(c, status, "%s: cannot watch /client: %s", c->cluster, zk_strerror(status));
+        cl_fail(c, status, "%s: cannot watch /client: %s", c->cluster, hdc_strerror(status));
         return;
     }
     if (len >= 7 && strncmp(value, "failed:", 7) == 0) {
@@ -289,7 +289,7 @@ static void cl_create(cl *c) {
     err = docker_container_create(c->d, &sp->opts, cl_created, c);
     free(sp);
     if (err != 0)
-        cl_fail(c, err, "%s: cannot create the client node: %s", c->cluster, docker_strerror(err));
+        cl_fail(c, err, "%s: cannot create the client node: %s", c->cluster, hdc_strerror(err));
 }
 
 /* ---- ZooKeeper: /client = boot before the container exists ------------------ */
@@ -299,7 +299,7 @@ static void cl_boot_written(void *data, int status) {
 
     if (status != 0) {
         cl_fail(c, status, "%s: cannot write %s: %s", c->cluster, c->node->znode,
-                zk_strerror(status));
+                hdc_strerror(status));
         return;
     }
     cl_create(c);

@@ -16,10 +16,8 @@
 #include <uv.h>
 
 #include "docker.h"
+#include "err.h" /* CLIENT_ENOCLUSTER, CLIENT_ENOCLIENT */
 #include "plugin.h"
-
-#define CLIENT_ENOCLUSTER (-31501) /* no cluster of that name */
-#define CLIENT_ENOCLIENT  (-31502) /* the distribution declares no client node */
 
 typedef struct client_opts {
     const char *cluster;

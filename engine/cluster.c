@@ -490,7 +490,7 @@ static void up_events_ended(void *data, int status, const char *msg) {
         up_waited(u);
     else if (status != 0 && status != UV_ECANCELED && !u->up_done)
         up_fail(u, status, NULL, "%s: the Docker events stream broke: %s", u->plan.cluster,
-                msg != NULL ? msg : docker_strerror(status));
+                msg != NULL ? msg : hdc_strerror(status));
 }
 
 /* ---- steps ---------------------------------------------------------------- */
@@ -569,7 +569,7 @@ static void boot_written(void *data, int status) {
 
     if (status != 0) {
         run_op_done(op, 1, "cannot write 'boot' to %s: %s", op->node->pn->znode,
-                    zk_strerror(status));
+                    hdc_strerror(status));
         return;
     }
     node_set_state(op->node, CLUSTER_NODE_BOOTING, NULL);
@@ -595,7 +595,7 @@ static void up_seen(void *data, int status, const char *value, size_t len) {
         return;
     }
     if (status != 0) {
-        run_op_done(op, 1, "cannot watch %s: %s", n->pn->znode, zk_strerror(status));
+        run_op_done(op, 1, "cannot watch %s: %s", n->pn->znode, hdc_strerror(status));
         return;
     }
     if (len >= 7 && strncmp(value, "failed:", 7) == 0) {
@@ -641,7 +641,7 @@ static void exec_done(void *data, int status, const char *msg, int exit_code) {
     }
     if (status != 0) {
         run_op_done(op, 1, "step '%s' could not run in %s: %s", op->run->step->name,
-                    n->pn->hostname, msg != NULL ? msg : docker_strerror(status));
+                    n->pn->hostname, msg != NULL ? msg : hdc_strerror(status));
         return;
     }
     if (exit_code != 0) {
@@ -770,7 +770,7 @@ static int exec_start_step(void *ctx, const hdc_step *step, boot_step_done_fn do
         if (err != 0) {
             char why[512];
             snprintf(why, sizeof(why), "step '%s' could not start on %s: %s", step->name,
-                     op->node->pn->hostname, docker_strerror(err));
+                     op->node->pn->hostname, hdc_strerror(err));
             op->done = 1;
             r->pending--;
             run_fail(r, why);
@@ -902,7 +902,7 @@ static void up_run_steps(up *u) {
     if (err != 0) {
         u->dag = NULL;
         up_fail(u, err, NULL, "%s: the bootstrap could not start: %s", u->plan.cluster,
-                uv_strerror(err));
+                hdc_strerror(err));
     }
 }
 
@@ -1224,7 +1224,7 @@ static void znode_written(void *data, int status) {
     u->pending--;
     if (status != 0)
         up_fail(u, status, NULL, "%s: cannot write %s in ZooKeeper: %s", u->plan.cluster,
-                n->pn->znode, zk_strerror(status));
+                n->pn->znode, hdc_strerror(status));
     if (up_stopping(u) || u->pending > 0)
         return;
     up_volumes(u);
@@ -1313,7 +1313,7 @@ static void up_watch_events(up *u) {
     if (err != 0) {
         u->events = NULL;
         up_fail(u, err, NULL, "%s: cannot watch Docker's events: %s", u->plan.cluster,
-                docker_strerror(err));
+                hdc_strerror(err));
     }
 }
 
@@ -1328,7 +1328,7 @@ static void up_containers(up *u) {
         err = node_create(u, n);
         if (err != 0)
             up_fail(u, err, NULL, "%s: cannot create container %s: %s", u->plan.cluster,
-                    n->pn->container, docker_strerror(err));
+                    n->pn->container, hdc_strerror(err));
     }
     if (--u->pending == 0 && !up_stopping(u))
         up_run_steps(u);
@@ -1403,8 +1403,7 @@ static void up_create_network(up *u) {
     err = docker_network_create(u->d, &no, up_network_created, u);
     if (err != 0) {
         u->pending--;
-        up_fail(u, err, NULL, "%s: cannot create network: %s", u->plan.cluster,
-                docker_strerror(err));
+        up_fail(u, err, NULL, "%s: cannot create network: %s", u->plan.cluster, hdc_strerror(err));
     }
 }
 
@@ -1572,7 +1571,7 @@ static void down_note(down *w, int status, const char *msg) {
     } else if (status != DOCKER_ENOTFOUND && w->status == 0) {
         /* Gone already (a concurrent down) is not a failure. */
         w->status = status;
-        snprintf(w->msg, sizeof(w->msg), "%s", msg != NULL ? msg : docker_strerror(status));
+        snprintf(w->msg, sizeof(w->msg), "%s", msg != NULL ? msg : hdc_strerror(status));
     }
 }
 

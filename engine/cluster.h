@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "docker.h"
+#include "err.h" /* CLUSTER_EEXISTS, CLUSTER_ENOIMAGE, CLUSTER_EFAILED */
 #include "hdc/plugin.h"
 #include "plan.h"
 
@@ -22,9 +23,6 @@
 #define CLUSTER_CLIENT_IMAGE   "hdc/client:latest"
 #define CLUSTER_LOG_TAIL_LINES 20
 
-#define CLUSTER_EEXISTS  (-31301) /* a cluster of that name exists */
-#define CLUSTER_ENOIMAGE (-31302) /* an image is missing: build it first */
-#define CLUSTER_EFAILED  (-31303) /* a service failed, a step failed or timed out */
 
 enum cluster_node_state {
     CLUSTER_NODE_PLANNED,

@@ -110,14 +110,3 @@ int demux_finish(demux *d) {
         d->error = DEMUX_ETRUNC;
     return d->error;
 }
-
-const char *demux_strerror(int err) {
-    switch (err) {
-    case 0: return "success";
-    case DEMUX_EBADTYPE: return "unknown stream type in a frame header of a multiplexed stream";
-    case DEMUX_EPADDING: return "nonzero padding in a frame header of a multiplexed stream";
-    case DEMUX_ETOOBIG: return "frame larger than the limit in a multiplexed stream";
-    case DEMUX_ETRUNC: return "multiplexed stream ended inside a frame";
-    default: return "unknown demux error";
-    }
-}

@@ -18,10 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DEMUX_EBADTYPE (-32001) /* a header's type byte is not 0..3 */
-#define DEMUX_EPADDING (-32002) /* a header's bytes 1..3 are not zero */
-#define DEMUX_ETOOBIG  (-32003) /* a frame announces more than max_frame bytes */
-#define DEMUX_ETRUNC   (-32004) /* the stream ended inside a header or a frame */
+#include "err.h" /* DEMUX_EBADTYPE, DEMUX_EPADDING, DEMUX_ETOOBIG, DEMUX_ETRUNC */
 
 /* Docker splits log lines at 16 KiB, so a sane frame is far below this. */
 #define DEMUX_MAX_FRAME (16u << 20)
@@ -60,8 +57,5 @@ int demux_feed(demux *d, const char *buf, size_t len);
 /* The stream has ended: returns 0 if it ended on a frame boundary, else
  * DEMUX_ETRUNC (or the sticky error). */
 int demux_finish(demux *d);
-
-/* A message for the DEMUX_E* codes ("unknown stream type in frame header"). */
-const char *demux_strerror(int err);
 
 #endif

@@ -231,25 +231,6 @@ const char *docker_address(const docker *d) {
     return d->address;
 }
 
-const char *docker_strerror(int err) {
-    switch (err) {
-    case 0: return "success";
-    case DOCKER_ENOENGINE: return "no Docker engine answers";
-    case DOCKER_EAPI: return "the Docker engine refused the request";
-    case DOCKER_ENOTFOUND: return "no such Docker object";
-    case DOCKER_ECONFLICT: return "conflict with an existing Docker object";
-    case DOCKER_EOVERLAP: return "the network's subnet overlaps one in use";
-    case DOCKER_EPROTO: return "unexpected reply from the Docker engine";
-    case DOCKER_EBUILD: return "the image build failed";
-    case DOCKER_ESTREAM: return "malformed or failed Docker stream";
-    case DOCKER_ECONTEXT: return "the build context could not be archived";
-    default:
-        if (err <= -30001 && err >= -30003)
-            return http_strerror(err);
-        return uv_strerror(err);
-    }
-}
-
 /* ---- calls -------------------------------------------------------------- */
 
 static call *call_new(docker *d, enum call_kind kind, const char *what, void *data) {
@@ -288,7 +269,7 @@ static void call_fail(call *c, int status, const char *msg) {
         return;
     c->finished = 1;
     if (!msg)
-        msg = docker_strerror(status);
+        msg = hdc_strerror(status);
     switch (c->kind) {
     case K_PLAIN:
     case K_LOGS:
@@ -351,8 +332,7 @@ static void call_fail_transport(call *c, int status, int got_head) {
         default: break;
         }
     }
-    call_failf(c, status, "%s: Docker engine at %s: %s", c->what, d->address,
-               docker_strerror(status));
+    call_failf(c, status, "%s: Docker engine at %s: %s", c->what, d->address, hdc_strerror(status));
 }
 
 static void call_on_head(void *data, const http_response *res) {
@@ -433,7 +413,7 @@ static void call_on_done(void *data, int status, const http_response *res) {
         return;
     }
     if (c->stream_err) {
-        const char *m = c->have_dm ? demux_strerror(c->stream_err) : lines_strerror(c->stream_err);
+        const char *m = c->have_dm ? hdc_strerror(c->stream_err) : hdc_strerror(c->stream_err);
         call_failf(c, c->have_dm ? DOCKER_ESTREAM : DOCKER_EPROTO, "%s: %s", c->what, m);
         return;
     }
@@ -1048,7 +1028,7 @@ static void ok_stream_end(call *c, const http_response *res) {
     }
     if (rc) {
         call_failf(c, c->have_dm ? DOCKER_ESTREAM : DOCKER_EPROTO, "%s: %s", c->what,
-                   c->have_dm ? demux_strerror(rc) : lines_strerror(rc));
+                   c->have_dm ? hdc_strerror(rc) : hdc_strerror(rc));
         return;
     }
     c->finished = 1;
@@ -1226,7 +1206,7 @@ static void build_ok(call *c, const http_response *res) {
         return;
     }
     if (rc) {
-        call_failf(c, DOCKER_EPROTO, "build: %s", lines_strerror(rc));
+        call_failf(c, DOCKER_EPROTO, "build: %s", hdc_strerror(rc));
         return;
     }
     if (!c->image_id) {
@@ -1273,11 +1253,11 @@ static void build_after_work(uv_work_t *w, int status) {
         call_failf(c, UV_ECANCELED, "build: canceled");
     } else if (c->work_rc) {
         call_failf(c, c->work_rc, "build: context %s: %s", c->context_dir,
-                   c->err[0] ? c->err : docker_strerror(c->work_rc));
+                   c->err[0] ? c->err : hdc_strerror(c->work_rc));
     } else {
         rc = call_start(c, "POST", c->target, NULL, 0, 0, c->tar_path, "application/x-tar");
         if (rc)
-            call_failf(c, rc, "build: %s", docker_strerror(rc));
+            call_failf(c, rc, "build: %s", hdc_strerror(rc));
     }
     docker__maybe_free(d);
 }
@@ -1355,7 +1335,7 @@ static void exec_inspect(call *c) {
            : UV_ENOMEM;
     free(t);
     if (rc)
-        call_failf(c, rc, "exec: %s", docker_strerror(rc));
+        call_failf(c, rc, "exec: %s", hdc_strerror(rc));
 }
 
 /* The hijacked stream has ended. */
@@ -1367,7 +1347,7 @@ static void exec_stream_ok(call *c, const http_response *res) {
         return;
     }
     if (rc) {
-        call_failf(c, DOCKER_ESTREAM, "exec: %s", demux_strerror(rc));
+        call_failf(c, DOCKER_ESTREAM, "exec: %s", hdc_strerror(rc));
         return;
     }
     exec_inspect(c);
@@ -1438,7 +1418,7 @@ static void exec_created(call *c, const http_response *res) {
     free(t);
     free(text);
     if (rc)
-        call_failf(c, rc, "exec: %s", docker_strerror(rc));
+        call_failf(c, rc, "exec: %s", hdc_strerror(rc));
 }
 
 int docker_exec(docker *d, const char *id, const docker_exec_opts *opts, docker_output_cb on_output,

@@ -28,20 +28,11 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "err.h" /* DOCKER_E*: the errors of this module */
+
 #define DOCKER_API_VERSION  "1.41"
 #define DOCKER_DEFAULT_HOST "unix:///var/run/docker.sock"
 
-#define DOCKER_ENOENGINE (-32201) /* nothing answers at the address */
-#define DOCKER_EAPI      (-32202) /* the engine refused the call (msg: its message) */
-#define DOCKER_ENOTFOUND (-32203) /* 404: no such container, image, network, exec */
-#define DOCKER_ECONFLICT (-32204) /* 409: name in use, container running, ... */
-#define DOCKER_EOVERLAP  (-32205) /* network create: the subnet overlaps another */
-#define DOCKER_EPROTO    (-32206) /* a reply we cannot understand (bad JSON, ...) */
-#define DOCKER_EBUILD    (-32207) /* the build failed (msg: Docker's errorDetail) */
-#define DOCKER_ESTREAM \
-    (-32208)                     /* a log or exec stream was malformed or
-                                     carried a daemon-side error */
-#define DOCKER_ECONTEXT (-32209) /* the build context could not be archived */
 
 typedef struct docker docker;
 typedef struct docker_stream docker_stream;
@@ -66,8 +57,6 @@ void docker_close(docker *d, void (*cb)(void *data), void *data);
 
 /* The address in use, as configured ("unix:///var/run/docker.sock"). */
 const char *docker_address(const docker *d);
-
-const char *docker_strerror(int err);
 
 /* Cancels a stream: its final callback follows with UV_ECANCELED (or with
  * the outcome already on its way). Returns 0, or UV_EALREADY if the stream

@@ -213,7 +213,7 @@ static void fetch_renamed(uv_fs_t *req) {
 
     uv_fs_req_cleanup(req);
     if (rc < 0) {
-        fetch_fail(f, rc, "cannot move %s to %s: %s", f->part, f->path, uv_strerror(rc));
+        fetch_fail(f, rc, "cannot move %s to %s: %s", f->part, f->path, hdc_strerror(rc));
         return;
     }
     fetch_end(f);

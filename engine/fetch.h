@@ -16,10 +16,8 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "err.h" /* FETCH_EDOWNLOAD, FETCH_ECHECKSUM */
 #include "hdc/plugin.h"
-
-#define FETCH_EDOWNLOAD (-31601) /* the download failed (msg: where to put the file) */
-#define FETCH_ECHECKSUM (-31602) /* the file's SHA-512 is not the expected one */
 
 /* status 0: path (borrowed) is the checked file in the cache. Else msg
  * says what failed and what to do. */

@@ -1252,13 +1252,3 @@ const char *http_response_header(const http_response *res, const char *name) {
             return res->headers[i].value;
     return NULL;
 }
-
-const char *http_strerror(int err) {
-    switch (err) {
-    case 0: return "success";
-    case HTTP_EPARSE: return "the peer sent a malformed HTTP response";
-    case HTTP_ETOOBIG: return "the response body is larger than the limit";
-    case HTTP_ETRUNC: return "the connection closed before the response was complete";
-    default: return uv_strerror(err);
-    }
-}

@@ -21,10 +21,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-/* Errors of our own, below libuv's range. */
-#define HTTP_EPARSE  (-30001) /* the peer sent something that is not HTTP */
-#define HTTP_ETOOBIG (-30002) /* a buffered body exceeded max_body */
-#define HTTP_ETRUNC  (-30003) /* the connection closed inside a response */
+#include "err.h" /* HTTP_EPARSE, HTTP_ETOOBIG, HTTP_ETRUNC */
 
 typedef struct http_client http_client;
 typedef struct http_request http_request;
@@ -104,9 +101,6 @@ int http_request_shutdown(http_request *req);
 
 /* The value of header name (case-insensitive) in res, or NULL. */
 const char *http_response_header(const http_response *res, const char *name);
-
-/* A message for any error these calls return or pass to on_done. */
-const char *http_strerror(int err);
 
 /* ---- The response parser: a pure function over byte spans ----------------
  *

@@ -273,7 +273,7 @@ static void built(void *data, int status, const char *msg, const char *id) {
     if (status != 0) {
         job->status = status;
         snprintf(job->msg, sizeof(job->msg), "building %s failed: %s", job->items[job->next].tag,
-                 msg != NULL ? msg : docker_strerror(status));
+                 msg != NULL ? msg : hdc_strerror(status));
     }
     unstage(job);
 }
@@ -304,7 +304,7 @@ static void staged(uv_work_t *w, int status) {
     }
     err = docker_build(job->d, &bo, build_progress, built, job, NULL);
     if (err != 0)
-        built(job, err, docker_strerror(err), NULL);
+        built(job, err, hdc_strerror(err), NULL);
 }
 
 static void job_stage(build_job *job) {
@@ -358,7 +358,7 @@ static void job_fetch_next(build_job *job) {
     if (err != 0) {
         job->status = err;
         snprintf(job->msg, sizeof(job->msg), "cannot fetch %s: %s", it->extra_dst[job->next_fetch],
-                 uv_strerror(err));
+                 hdc_strerror(err));
         job_end(job);
     }
 }

@@ -16,9 +16,8 @@
 #include <uv.h>
 
 #include "docker.h"
+#include "err.h" /* IMAGES_EMISSING */
 #include "hdc/plugin.h"
-
-#define IMAGES_EMISSING (-31401) /* a file a build needs is missing (msg says where) */
 
 typedef struct images_opts {
     const char *clusters_dir;   /* build contexts: <dir>/base, <dir>/zookeeper, ... */

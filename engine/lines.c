@@ -117,12 +117,3 @@ int lines_finish(lines *l) {
         l->error = rc;
     return rc;
 }
-
-const char *lines_strerror(int err) {
-    switch (err) {
-    case 0: return "success";
-    case LINES_ETOOLONG: return "line too long in a JSON-lines stream";
-    case LINES_ENOMEM: return "out of memory";
-    default: return "unknown lines error";
-    }
-}

@@ -11,8 +11,7 @@
 
 #include <stddef.h>
 
-#define LINES_ETOOLONG (-32101) /* a line exceeded max_line bytes */
-#define LINES_ENOMEM   (-32102)
+#include "err.h" /* LINES_ETOOLONG, LINES_ENOMEM */
 
 /* Default line limit: Docker's build output and events lines are small,
  * but an event's attributes carry every label of the container. */
@@ -43,7 +42,5 @@ int lines_feed(lines *l, const char *buf, size_t len);
 /* The stream has ended: a last line without terminator, if any, is passed
  * to the callback. Returns 0 or the error. */
 int lines_finish(lines *l);
-
-const char *lines_strerror(int err);
 
 #endif

@@ -631,7 +631,7 @@ static void matrix_log_closed(void *data) {
 
     if (logs_sink_error(t->log) != 0)
         matrix_error("[%s] writing %s failed: %s", t->dist, t->log_path,
-                     uv_strerror(logs_sink_error(t->log)));
+                     hdc_strerror(logs_sink_error(t->log)));
     t->log = NULL;
 }
 
@@ -649,7 +649,7 @@ static void matrix_command_done(void *data, int status, const char *msg, int exi
         matrix_set_outcome(t, MATRIX_FAILED, "command",
                            "%s could not run in the client "
                            "node: %s",
-                           m->command, msg != NULL ? msg : docker_strerror(status));
+                           m->command, msg != NULL ? msg : hdc_strerror(status));
     else if (exit_code != 0)
         matrix_set_outcome(t, MATRIX_FAILED, "command", "%s exited with status %d", m->command,
                            exit_code);
@@ -687,7 +687,7 @@ static void matrix_run_command(matrix_target *t) {
     err = docker_exec(m->d, t->container, &eo, matrix_output, matrix_command_done, t, &t->stream);
     if (err != 0) {
         t->stream = NULL;
-        matrix_command_done(t, err, docker_strerror(err), -1);
+        matrix_command_done(t, err, hdc_strerror(err), -1);
     }
 }
 
@@ -749,7 +749,7 @@ static void matrix_start_client(matrix_target *t) {
         matrix_set_outcome(t, MATRIX_FAILED, "client",
                            "cannot start the client node of %s: "
                            "%s",
-                           t->name, uv_strerror(err));
+                           t->name, hdc_strerror(err));
         matrix_after_test(t);
     }
 }
@@ -823,7 +823,7 @@ static void matrix_start(matrix_target *t) {
     if (err != 0) {
         t->c = NULL;
         matrix_set_outcome(t, MATRIX_FAILED, "bootstrap", "%s: cannot start the up: %s", t->name,
-                           uv_strerror(err));
+                           hdc_strerror(err));
         matrix_after_test(t);
     }
 }
@@ -877,7 +877,7 @@ static int matrix_bundle(matrix_target *t) {
     if (err != 0) {
         /* uv_spawn initialized the handle: it is closed, not reused. */
         uv_close((uv_handle_t *)&t->proc, NULL);
-        matrix_error("[%s] cannot run export-logs for %s: %s", t->dist, t->name, uv_strerror(err));
+        matrix_error("[%s] cannot run export-logs for %s: %s", t->dist, t->name, hdc_strerror(err));
         return err;
     }
     fprintf(stderr, "hdc: matrix: [%s] writing the logs bundle of %s to %s\n", t->dist, t->name,

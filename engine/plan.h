@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h" /* PLAN_EINVAL */
 #include "hdc/plugin.h"
 
-#define PLAN_EINVAL       (-31201) /* bad name, count or pool; the message says which */
 #define PLAN_MAX_NAME     32
 #define PLAN_DEFAULT_POOL "172.29.0.0/16:24"
 #define PLAN_ZK_PORT      2181

@@ -48,17 +48,6 @@ static void set_err(char *err, size_t err_len, const char *fmt, ...) {
     va_end(ap);
 }
 
-const char *plugin_strerror(int err) {
-    switch (err) {
-    case PLUGIN_ENOTFOUND: return "no such plugin";
-    case PLUGIN_EOPEN: return "cannot load the plugin file";
-    case PLUGIN_ESYMBOL: return "not an hdc plugin (no hdc_plugin symbol)";
-    case PLUGIN_EABI: return "plugin built for another ABI";
-    case PLUGIN_EINVALID: return "invalid plugin descriptor";
-    }
-    return uv_strerror(err);
-}
-
 /* ---- search path ---- */
 
 int plugin_path_add(plugin_path *pp, const char *dir) {

@@ -14,13 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h" /* PLUGIN_E*: the errors of this module */
 #include "hdc/plugin.h"
-
-#define PLUGIN_ENOTFOUND (-31001) /* no plugin of that name on the search path */
-#define PLUGIN_EOPEN     (-31002) /* dlopen refused the file */
-#define PLUGIN_ESYMBOL   (-31003) /* the file exports no hdc_plugin */
-#define PLUGIN_EABI      (-31004) /* wrong ABI version or descriptor size */
-#define PLUGIN_EINVALID  (-31005) /* the descriptor is malformed */
 
 #define PLUGIN_MAX_INSTANCES 64
 
@@ -94,7 +89,5 @@ int plugin_judge(const hdc_plugin_desc *desc, const hdc_probe *probe, const char
 
 /* The functions given to plugin callbacks (hdc_probe_ctx.host). */
 extern const hdc_host plugin_host;
-
-const char *plugin_strerror(int err);
 
 #endif

@@ -123,7 +123,7 @@ static void probe_answered(void *data, int status, const http_response *res) {
         return;
     }
     if (status < 0) {
-        snprintf(p->why, sizeof(p->why), "%s", http_strerror(status));
+        snprintf(p->why, sizeof(p->why), "%s", hdc_strerror(status));
         probe_retry(p);
         return;
     }
@@ -171,7 +171,7 @@ static void probe_attempt(probe *p) {
     err = http_request_start(p->client, &opts, &cbs, p, &p->req);
     if (err != 0) {
         p->req = NULL;
-        snprintf(p->why, sizeof(p->why), "%s", http_strerror(err));
+        snprintf(p->why, sizeof(p->why), "%s", hdc_strerror(err));
         probe_retry(p);
     }
 }

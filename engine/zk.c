@@ -251,22 +251,6 @@ static int map_rc(zk_session *s, int rc, int nomem) {
     }
 }
 
-const char *zk_strerror(int err) {
-    switch (err) {
-    case 0: return "success";
-    case ZK_ENONODE: return "no such znode";
-    case ZK_ENODEEXISTS: return "the znode exists already";
-    case ZK_ENOTEMPTY: return "the znode has children";
-    case ZK_EBADVERSION: return "the znode's version differs";
-    case ZK_ECONNLOSS: return "the connection to ZooKeeper was lost during the call";
-    case ZK_EEXPIRED: return "the ZooKeeper session expired during the call";
-    case ZK_ENOAUTH: return "not authorized by ZooKeeper";
-    case ZK_EBADARGS: return "invalid znode path or argument";
-    case ZK_EAPI: return "error from the ZooKeeper client library";
-    default: return uv_strerror(err);
-    }
-}
-
 int zk_value_matches(const char *const *accept, const char *value, size_t len) {
     size_t i, n;
     if (accept == NULL || value == NULL)
@@ -710,7 +694,7 @@ static void req_done(zk_req *r) {
     case REQ_EPHEMERAL:
         if (rc != ZOK && rc != ZNODEEXISTS && !transient(rc))
             snprintf(s->err, sizeof(s->err), "could not re-create ephemeral %s: %s", r->path,
-                     zk_strerror(status));
+                     hdc_strerror(status));
         break;
     case REQ_CREATE:
         if (rc == ZOK && (r->flags & ZK_CREATE_EPHEMERAL))

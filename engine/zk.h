@@ -21,19 +21,10 @@
 #include <stdint.h>
 #include <uv.h>
 
-/* Errors of our own (ZooKeeper's answers), below libuv's range. Timeouts
- * are UV_ETIMEDOUT; operations stopped by zk_close get UV_ECANCELED. */
-#define ZK_ENONODE     (-33001) /* the node does not exist */
-#define ZK_ENODEEXISTS (-33002) /* create: the node exists already */
-#define ZK_ENOTEMPTY   (-33003) /* delete: the node has children */
-#define ZK_EBADVERSION (-33004)
-#define ZK_ECONNLOSS \
-    (-33005)                 /* the connection broke during the call; a
-                                   write may or may not have happened */
-#define ZK_EEXPIRED (-33006) /* the session expired during the call */
-#define ZK_ENOAUTH  (-33007)
-#define ZK_EBADARGS (-33008) /* e.g. an invalid path */
-#define ZK_EAPI     (-33009) /* any other error from the ZooKeeper library */
+#include "err.h" /* ZK_E*: the errors of this module */
+
+/* Errors: ZooKeeper's answers are ZK_E* (err.h); timeouts are UV_ETIMEDOUT;
+ * operations stopped by zk_close get UV_ECANCELED. */
 
 typedef struct zk_session zk_session;
 typedef struct zk_wait zk_wait;
@@ -94,9 +85,6 @@ int64_t zk_session_id(const zk_session *s);
 /* The current session's id and password (16 bytes), for tests that force
  * an expiry by taking the session over. UV_ENOTCONN before a connection. */
 int zk_session_identity(const zk_session *s, int64_t *id, char passwd[16]);
-/* The text of an error code, for ZK_E* and libuv errors alike. */
-const char *zk_strerror(int err);
-
 enum zk_create_flags {
     ZK_CREATE_PARENTS = 1 << 0,   /* create missing parents (empty values) */
     ZK_CREATE_EPHEMERAL = 1 << 1, /* deleted when the session ends; re-created

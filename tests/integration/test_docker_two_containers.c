@@ -154,10 +154,10 @@ static void on_version(void *data, int status, const char *msg, const docker_ver
 }
 
 /* Asserts a call's outcome was success, naming the step. */
-#define EXPECT_OK(r, step)                                                              \
-    do {                                                                                \
-        if ((r).status != 0)                                                            \
-            fail_msg("%s failed: %s (%s)", step, (r).msg, docker_strerror((r).status)); \
+#define EXPECT_OK(r, step)                                                           \
+    do {                                                                             \
+        if ((r).status != 0)                                                         \
+            fail_msg("%s failed: %s (%s)", step, (r).msg, hdc_strerror((r).status)); \
     } while (0)
 
 /* ---- output collected from streams ---- */

@@ -219,7 +219,7 @@ static void put(uv_loop_t *loop, sess *x, const char *path, const char *value) {
         if (rc == 0)
             return;
         if (rc != ZK_ECONNLOSS && rc != ZK_ENODEEXISTS)
-            fail_msg("writing %s: %s", path, zk_strerror(rc));
+            fail_msg("writing %s: %s", path, hdc_strerror(rc));
         run_for(loop, 100);
     }
     fail_msg("could not write %s", path);
@@ -687,7 +687,7 @@ static void unresolvable_host_gives_an_error(void **state) {
     uv_loop_init(&loop);
     assert_int_equal(zk_connect(&loop, &o, &a.s, on_connect, &a), 0);
     run_until(&loop, &a.connected, 1, 20000);
-    printf("# unresolvable host: status %s, \"%s\"\n", zk_strerror(a.connect_status),
+    printf("# unresolvable host: status %s, \"%s\"\n", hdc_strerror(a.connect_status),
            zk_session_error(a.s));
     assert_int_equal(a.connect_status, UV_EAI_NONAME);
     assert_string_equal(zk_session_error(a.s),

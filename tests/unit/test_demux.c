@@ -395,10 +395,10 @@ static void test_callback_can_stop_the_stream(void **state) {
 }
 
 static void test_messages_name_the_problem(void **state) {
-    assert_non_null(strstr(demux_strerror(DEMUX_EBADTYPE), "type"));
-    assert_non_null(strstr(demux_strerror(DEMUX_ETRUNC), "ended"));
-    assert_non_null(strstr(demux_strerror(DEMUX_ETOOBIG), "larger"));
-    assert_non_null(strstr(demux_strerror(DEMUX_EPADDING), "padding"));
+    assert_non_null(strstr(hdc_strerror(DEMUX_EBADTYPE), "type"));
+    assert_non_null(strstr(hdc_strerror(DEMUX_ETRUNC), "ended"));
+    assert_non_null(strstr(hdc_strerror(DEMUX_ETOOBIG), "larger"));
+    assert_non_null(strstr(hdc_strerror(DEMUX_EPADDING), "padding"));
 }
 
 int main(void) {

@@ -1377,10 +1377,10 @@ static void test_strerror_and_header_lookup(void **state) {
     http_response res = {.status = 200, .headers = h, .n_headers = 2};
     assert_string_equal(http_response_header(&res, "api-version"), "1.41");
     assert_null(http_response_header(&res, "Content-Length"));
-    assert_non_null(strstr(http_strerror(HTTP_ETOOBIG), "larger"));
-    assert_non_null(strstr(http_strerror(HTTP_ETRUNC), "closed"));
-    assert_non_null(http_strerror(HTTP_EPARSE));
-    assert_string_equal(http_strerror(UV_ECONNREFUSED), uv_strerror(UV_ECONNREFUSED));
+    assert_non_null(strstr(hdc_strerror(HTTP_ETOOBIG), "larger"));
+    assert_non_null(strstr(hdc_strerror(HTTP_ETRUNC), "closed"));
+    assert_non_null(hdc_strerror(HTTP_EPARSE));
+    assert_string_equal(hdc_strerror(UV_ECONNREFUSED), uv_strerror(UV_ECONNREFUSED));
 }
 
 int main(void) {

@@ -56,9 +56,9 @@ static void empty_pattern_list_matches_nothing(void **state) {
 }
 
 static void errors_have_texts(void **state) {
-    assert_string_equal(zk_strerror(ZK_ENONODE), "no such znode");
-    assert_non_null(strstr(zk_strerror(ZK_ECONNLOSS), "connection"));
-    assert_string_equal(zk_strerror(UV_ETIMEDOUT), uv_strerror(UV_ETIMEDOUT));
+    assert_string_equal(hdc_strerror(ZK_ENONODE), "no such znode");
+    assert_non_null(strstr(hdc_strerror(ZK_ECONNLOSS), "connection"));
+    assert_string_equal(hdc_strerror(UV_ETIMEDOUT), uv_strerror(UV_ETIMEDOUT));
 }
 
 static void connect_rejects_bad_arguments(void **state) {
