@@ -410,7 +410,7 @@ static int cli_build(const cli_opts *opts, int argc, char **argv) {
         build_ctx bc = {.run = &run, .desc = p->desc, .io = &io};
         cli_agent_path(bc.agent, sizeof(bc.agent));
         /* The base first, if it is not there: every image starts from it. */
-        err = docker_image_inspect(run.d, CLUSTER_BASE_IMAGE, build_base_checked, &bc);
+        err = docker_image_inspect(run.d, CLUSTER_BASE_IMAGE, build_base_checked, &bc, NULL);
         if (err != 0) {
             cli_error("build %s: %s", dist, hdc_strerror(err));
             run.status = CLI_FAILED;
@@ -1328,7 +1328,7 @@ typedef struct log_follow {
     char host[64];
     char line[8192];
     size_t len;
-    docker_stream *stream;
+    docker_call *stream;
     logs_sink *sink; /* --write-to: the file, else NULL */
 } log_follow;
 
@@ -1445,7 +1445,7 @@ static void logs_interrupted(cli_run *run) {
 
     for (size_t i = 0; i < ctx->n; i++)
         if (ctx->follows[i].stream != NULL)
-            docker_stream_cancel(ctx->follows[i].stream);
+            docker_call_cancel(ctx->follows[i].stream);
 }
 
 /* hdc logs NAME [SERVICE...] [-f] [--write-to DIR]: one cluster, to stdout
@@ -1792,7 +1792,7 @@ static void export_listed(void *data, int status, const char *msg, const cluster
         snprintf(what, sizeof(what), "the inspect of %s", list[i].hostname);
         f = export_open(ctx, file, what, 0);
         if (f != NULL &&
-            docker_container_inspect(ctx->run->d, list[i].name, export_inspected, f) != 0)
+            docker_container_inspect(ctx->run->d, list[i].name, export_inspected, f, NULL) != 0)
             export_stream_done(f, UV_EIO, "cannot ask Docker");
     }
     export_release(ctx);

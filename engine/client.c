@@ -199,7 +199,7 @@ static void cl_initialize(cl *c) {
 }
 
 static void cl_inspect_client(cl *c) {
-    if (docker_container_inspect(c->d, c->node->container, cl_inspected, c) != 0)
+    if (docker_container_inspect(c->d, c->node->container, cl_inspected, c, NULL) != 0)
         cl_fail(c, UV_EIO, "%s: cannot ask Docker about the client node", c->cluster);
 }
 
@@ -256,7 +256,7 @@ static void cl_created(void *data, int status, const char *msg, const char *id) 
         return;
     }
     snprintf(c->container_id, sizeof(c->container_id), "%s", id);
-    if (docker_container_start(c->d, c->container_id, cl_started, c) != 0)
+    if (docker_container_start(c->d, c->container_id, cl_started, c, NULL) != 0)
         cl_fail(c, UV_EIO, "%s: cannot start the client node", c->cluster);
 }
 
@@ -286,7 +286,7 @@ static void cl_create(cl *c) {
     }
     snprintf(key_env, sizeof(key_env), "HDC_SSH_PUBKEY=%s", c->pubkey);
     cluster_container_spec(&in, sp);
-    err = docker_container_create(c->d, &sp->opts, cl_created, c);
+    err = docker_container_create(c->d, &sp->opts, cl_created, c, NULL);
     free(sp);
     if (err != 0)
         cl_fail(c, err, "%s: cannot create the client node: %s", c->cluster, hdc_strerror(err));
@@ -515,7 +515,7 @@ static void cl_zookeeper(void *data, int status, const char *msg,
     c->datanodes = dn != NULL ? (unsigned)strtoul(dn, NULL, 10) : 1;
     snprintf(c->zk_hosts, sizeof(c->zk_hosts), "127.0.0.1:%u", port);
     snprintf(c->network, sizeof(c->network), "%s", info->networks[0].network);
-    if (docker_network_inspect(c->d, c->network, cl_network, c) != 0)
+    if (docker_network_inspect(c->d, c->network, cl_network, c, NULL) != 0)
         cl_fail(c, UV_EIO, "%s: cannot ask Docker", c->cluster);
 }
 
@@ -540,7 +540,7 @@ int client_start(uv_loop_t *loop, docker *d, const client_opts *opts, client_cb 
     c->key_dir = strdup(opts->key_dir);
     c->test_user = strdup(opts->test_user != NULL ? opts->test_user : "hdc");
     snprintf(zk_name, sizeof(zk_name), "%s_zookeeper_1", opts->cluster);
-    err = docker_container_inspect(d, zk_name, cl_zookeeper, c);
+    err = docker_container_inspect(d, zk_name, cl_zookeeper, c, NULL);
     if (err != 0)
         cl_free(c);
     return err;

@@ -60,7 +60,7 @@ typedef struct node_rt {
     docker_port_binding ports[16]; /* host ports, from inspect */
     size_t n_ports;
     logs_sink *sink;
-    docker_stream *logs; /* following the log, or NULL */
+    docker_call *logs; /* following the log, or NULL */
     int logs_ended;
     cluster_node_report rep;
     char why[512];
@@ -71,7 +71,7 @@ typedef struct step_op {
     step_run *run;
     node_rt *node;
     zk_wait *wait;
-    docker_stream *exec;
+    docker_call *exec;
     probe *probe;
     int done;
     int interrupted;          /* canceled before it ended (a deadline, a failure) */
@@ -113,7 +113,7 @@ struct up {
     node_rt *nodes; /* plan.n_nodes */
     char zk_hosts[64];
     zk_session *zk;
-    docker_stream *events;
+    docker_call *events;
     boot_dag *dag;
     step_run *runs;
     uv_timer_t timer; /* the whole-up deadline, then log settling */
@@ -353,7 +353,7 @@ static void up_sink_closed(void *data) {
     if (--u->sinks_open > 0)
         return;
     if (u->lost_race && u->network_id[0] != '\0' &&
-        docker_network_remove(u->d, u->network_id, up_own_network_removed, u) == 0)
+        docker_network_remove(u->d, u->network_id, up_own_network_removed, u, NULL) == 0)
         return;
     if (u->status != 0 && u->opts.rm_on_failure && u->network_created && !u->lost_race &&
         cluster_down(u->loop, u->d, u->plan.cluster, up_removed, u) == 0)
@@ -405,12 +405,12 @@ static void up_finish(up *u) {
         up_append_tail(u, u->dead);
     if (u->events != NULL) {
         u->waits++;
-        docker_stream_cancel(u->events);
+        docker_call_cancel(u->events);
     }
     for (size_t i = 0; i < u->plan.n_nodes; i++) {
         if (u->nodes[i].logs != NULL) {
             u->waits++;
-            docker_stream_cancel(u->nodes[i].logs);
+            docker_call_cancel(u->nodes[i].logs);
         }
     }
     if (u->zk != NULL) {
@@ -512,7 +512,7 @@ static void run_cancel_ops(step_run *r) {
         if (o->wait != NULL)
             zk_wait_cancel(o->wait);
         if (o->exec != NULL)
-            docker_stream_cancel(o->exec);
+            docker_call_cancel(o->exec);
         if (o->probe != NULL)
             probe_cancel(o->probe);
     }
@@ -935,7 +935,7 @@ static void node_started(void *data, int status, const char *msg) {
     }
     if (n->sink != NULL)
         node_follow_logs(n);
-    if (docker_container_inspect(u->d, n->id, node_inspected, n) != 0) {
+    if (docker_container_inspect(u->d, n->id, node_inspected, n, NULL) != 0) {
         u->pending--;
         up_fail(u, UV_EIO, n, "%s: cannot inspect container %s", u->plan.cluster, n->pn->container);
         up_stopping(u);
@@ -1077,7 +1077,7 @@ static void node_created(void *data, int status, const char *msg, const char *id
 static void node_start(node_rt *n) {
     up *u = n->u;
 
-    if (docker_container_start(u->d, n->id, node_started, n) != 0) {
+    if (docker_container_start(u->d, n->id, node_started, n, NULL) != 0) {
         u->pending--;
         up_fail(u, UV_EIO, n, "%s: cannot start container %s", u->plan.cluster, n->pn->container);
         up_stopping(u);
@@ -1210,7 +1210,7 @@ static int node_create(up *u, node_rt *n) {
         return UV_ENOMEM;
     cluster_container_spec(&in, sp);
     u->pending++;
-    err = docker_container_create(u->d, &sp->opts, node_created, n);
+    err = docker_container_create(u->d, &sp->opts, node_created, n, NULL);
     if (err != 0)
         u->pending--;
     free(sp);
@@ -1261,7 +1261,7 @@ static void up_volumes(up *u) {
                 continue;
             snprintf(done[n_done++], sizeof(done[0]), "%s", name);
             u->pending++;
-            if (docker_volume_create(u->d, name, labels, 2, volume_created, u) != 0)
+            if (docker_volume_create(u->d, name, labels, 2, volume_created, u, NULL) != 0)
                 u->pending--;
         }
     }
@@ -1359,7 +1359,7 @@ static void up_network_created(void *data, int status, const char *msg, const ch
         no.subnet = u->plan.subnet;
         no.gateway = u->plan.gateway;
         u->pending++;
-        if (docker_network_create(u->d, &no, up_network_created, u) == 0)
+        if (docker_network_create(u->d, &no, up_network_created, u, NULL) == 0)
             return;
         u->pending--;
     }
@@ -1400,7 +1400,7 @@ static void up_create_network(up *u) {
     int err;
 
     u->pending++;
-    err = docker_network_create(u->d, &no, up_network_created, u);
+    err = docker_network_create(u->d, &no, up_network_created, u, NULL);
     if (err != 0) {
         u->pending--;
         up_fail(u, err, NULL, "%s: cannot create network: %s", u->plan.cluster, hdc_strerror(err));
@@ -1458,7 +1458,7 @@ static void up_check_images(up *u) {
     }
     u->pending = 1;
     for (size_t i = 0; i < n; i++)
-        if (docker_image_inspect(u->d, refs[i], up_image_checked, u) == 0)
+        if (docker_image_inspect(u->d, refs[i], up_image_checked, u, NULL) == 0)
             u->pending++;
     up_image_checked(u, 0, NULL, NULL);
 }
@@ -1578,20 +1578,20 @@ static void down_note(down *w, int status, const char *msg) {
 /* What `down` removes, in order: containers first (they hold the network
  * and the volumes), then networks, then volumes. */
 typedef struct down_kind {
-    int (*list)(docker *d, const char *label, docker_list_cb cb, void *data);
+    int (*list)(docker *d, const char *label, docker_list_cb cb, void *data, docker_call **out);
     int (*remove)(docker *d, const docker_object *obj, docker_cb cb, void *data);
 } down_kind;
 
 static int down_container(docker *d, const docker_object *o, docker_cb cb, void *data) {
-    return docker_container_remove(d, o->id, 1, 1, cb, data);
+    return docker_container_remove(d, o->id, 1, 1, cb, data, NULL);
 }
 
 static int down_network(docker *d, const docker_object *o, docker_cb cb, void *data) {
-    return docker_network_remove(d, o->id, cb, data);
+    return docker_network_remove(d, o->id, cb, data, NULL);
 }
 
 static int down_volume(docker *d, const docker_object *o, docker_cb cb, void *data) {
-    return docker_volume_remove(d, o->name, 1, cb, data);
+    return docker_volume_remove(d, o->name, 1, cb, data, NULL);
 }
 
 static const down_kind down_kinds[] = {
@@ -1611,7 +1611,7 @@ static void down_removed(void *data, int status, const char *msg) {
     if (--w->pending > 0)
         return;
     if (++w->kind == sizeof(down_kinds) / sizeof(down_kinds[0]) ||
-        down_kinds[w->kind].list(w->d, w->label, down_listed, w) != 0)
+        down_kinds[w->kind].list(w->d, w->label, down_listed, w, NULL) != 0)
         down_end(w);
 }
 
@@ -1644,7 +1644,7 @@ int cluster_down(uv_loop_t *loop, docker *d, const char *name, cluster_down_cb c
         snprintf(w->label, sizeof(w->label), "hdc.cluster=%s", name);
     else
         snprintf(w->label, sizeof(w->label), "hdc.cluster");
-    err = down_kinds[0].list(d, w->label, down_listed, w);
+    err = down_kinds[0].list(d, w->label, down_listed, w, NULL);
     if (err != 0)
         free(w);
     return err;
@@ -1747,7 +1747,7 @@ static void lister_listed(void *data, int status, const char *msg, const docker_
     l->cap = n;
     l->pending = 1;
     for (size_t i = 0; l->list != NULL && i < n; i++)
-        if (docker_container_inspect(l->d, objs[i].id, lister_inspected, l) == 0)
+        if (docker_container_inspect(l->d, objs[i].id, lister_inspected, l, NULL) == 0)
             l->pending++;
     lister_inspected(l, DOCKER_ENOTFOUND, NULL, NULL);
 }
@@ -1766,7 +1766,7 @@ int cluster_list(uv_loop_t *loop, docker *d, const char *name, cluster_list_cb c
         snprintf(label, sizeof(label), "hdc.cluster=%s", name);
     else
         snprintf(label, sizeof(label), "hdc.cluster");
-    err = docker_container_list(d, label, lister_listed, l);
+    err = docker_container_list(d, label, lister_listed, l, NULL);
     if (err != 0)
         free(l);
     return err;

@@ -13,11 +13,13 @@
  *   as it returns. Results are borrowed: every pointer a callback receives
  *   (msg, ids, info structs, json_t) is valid only during that callback;
  *   copy what you keep (json_incref a json_t).
- * - Streams (build, logs, events, exec) hand back a docker_stream that
- *   cancels them; it is valid until the final callback has been called.
+ * - Every call takes an optional docker_call **out: the handle that
+ *   cancels it (docker_call_cancel), valid until its final callback has
+ *   been called. Each call has a deadline that fits it (none for the
+ *   streams and for wait); its expiry fails the call with UV_ETIMEDOUT.
  *
- * The pure functions at the end build request bodies and parse replies
- * without any I/O: they are what tests/unit/test_docker.c checks.
+ * Request bodies and reply parsing are the pure functions of
+ * docker_json.h.
  */
 #ifndef HDC_DOCKER_H
 #define HDC_DOCKER_H
@@ -33,9 +35,8 @@
 #define DOCKER_API_VERSION  "1.41"
 #define DOCKER_DEFAULT_HOST "unix:///var/run/docker.sock"
 
-
 typedef struct docker docker;
-typedef struct docker_stream docker_stream;
+typedef struct docker_call docker_call;
 
 typedef struct docker_kv {
     const char *key;
@@ -58,10 +59,11 @@ void docker_close(docker *d, void (*cb)(void *data), void *data);
 /* The address in use, as configured ("unix:///var/run/docker.sock"). */
 const char *docker_address(const docker *d);
 
-/* Cancels a stream: its final callback follows with UV_ECANCELED (or with
- * the outcome already on its way). Returns 0, or UV_EALREADY if the stream
- * is ending anyway. */
-int docker_stream_cancel(docker_stream *s);
+/* Cancels a call: its final callback follows with UV_ECANCELED (or with
+ * the outcome already on its way). Returns 0, or UV_EALREADY if the call
+ * is ending anyway. A call that changes the engine (a create, a start) may
+ * have been carried out all the same. */
+int docker_call_cancel(docker_call *c);
 
 /* ---- callbacks shared by several calls -------------------------------- */
 
@@ -95,8 +97,8 @@ typedef void (*docker_version_cb)(void *data, int status, const char *msg, const
 
 /* GET /_ping: api_version is the engine's API-Version header (or ""). */
 typedef void (*docker_ping_cb)(void *data, int status, const char *msg, const char *api_version);
-int docker_ping(docker *d, docker_ping_cb cb, void *data);
-int docker_version_get(docker *d, docker_version_cb cb, void *data);
+int docker_ping(docker *d, docker_ping_cb cb, void *data, docker_call **out);
+int docker_version_get(docker *d, docker_version_cb cb, void *data, docker_call **out);
 
 /* ---- images ------------------------------------------------------------ */
 
@@ -109,10 +111,13 @@ typedef struct docker_image_info {
 typedef void (*docker_image_cb)(void *data, int status, const char *msg,
                                 const docker_image_info *info);
 
-int docker_image_inspect(docker *d, const char *name, docker_image_cb cb, void *data);
-int docker_image_remove(docker *d, const char *name, int force, docker_cb cb, void *data);
+int docker_image_inspect(docker *d, const char *name, docker_image_cb cb, void *data,
+                         docker_call **out);
+int docker_image_remove(docker *d, const char *name, int force, docker_cb cb, void *data,
+                        docker_call **out);
 /* Images carrying label ("key" or "key=value"); NULL: all. */
-int docker_image_list(docker *d, const char *label, docker_list_cb cb, void *data);
+int docker_image_list(docker *d, const char *label, docker_list_cb cb, void *data,
+                      docker_call **out);
 
 typedef struct docker_build_opts {
     const char *context_dir; /* archived as the build context */
@@ -144,7 +149,7 @@ typedef void (*docker_build_progress_cb)(void *data, const docker_build_progress
  * call with DOCKER_EBUILD and Docker's message. The context is sent as is:
  * .dockerignore is not applied. out (optional) cancels the build. */
 int docker_build(docker *d, const docker_build_opts *opts, docker_build_progress_cb on_progress,
-                 docker_id_cb cb, void *data, docker_stream **out);
+                 docker_id_cb cb, void *data, docker_call **out);
 
 /* ---- networks ---------------------------------------------------------- */
 
@@ -169,19 +174,24 @@ typedef void (*docker_network_cb)(void *data, int status, const char *msg,
 
 /* cb gets the network ID; DOCKER_EOVERLAP when the subnet overlaps one in
  * use (try another), DOCKER_ECONFLICT when the name is taken. */
-int docker_network_create(docker *d, const docker_network_opts *opts, docker_id_cb cb, void *data);
-int docker_network_inspect(docker *d, const char *name, docker_network_cb cb, void *data);
-int docker_network_remove(docker *d, const char *name, docker_cb cb, void *data);
-int docker_network_list(docker *d, const char *label, docker_list_cb cb, void *data);
+int docker_network_create(docker *d, const docker_network_opts *opts, docker_id_cb cb, void *data,
+                          docker_call **out);
+int docker_network_inspect(docker *d, const char *name, docker_network_cb cb, void *data,
+                           docker_call **out);
+int docker_network_remove(docker *d, const char *name, docker_cb cb, void *data, docker_call **out);
+int docker_network_list(docker *d, const char *label, docker_list_cb cb, void *data,
+                        docker_call **out);
 
 /* ---- volumes ------------------------------------------------------------ */
 
 /* Named volumes, for what services of a cluster share. A volume's id in a
  * docker_object list is its name. */
 int docker_volume_create(docker *d, const char *name, const docker_kv *labels, size_t n_labels,
-                         docker_cb cb, void *data);
-int docker_volume_remove(docker *d, const char *name, int force, docker_cb cb, void *data);
-int docker_volume_list(docker *d, const char *label, docker_list_cb cb, void *data);
+                         docker_cb cb, void *data, docker_call **out);
+int docker_volume_remove(docker *d, const char *name, int force, docker_cb cb, void *data,
+                         docker_call **out);
+int docker_volume_list(docker *d, const char *label, docker_list_cb cb, void *data,
+                       docker_call **out);
 
 /* ---- containers -------------------------------------------------------- */
 
@@ -257,23 +267,28 @@ typedef void (*docker_container_cb)(void *data, int status, const char *msg,
 
 /* cb gets the container ID. */
 int docker_container_create(docker *d, const docker_container_opts *opts, docker_id_cb cb,
-                            void *data);
+                            void *data, docker_call **out);
 /* Starting a running container or stopping a stopped one succeeds. */
-int docker_container_start(docker *d, const char *id, docker_cb cb, void *data);
+int docker_container_start(docker *d, const char *id, docker_cb cb, void *data, docker_call **out);
 /* timeout_s: seconds between SIGTERM and SIGKILL; < 0: the container's. */
-int docker_container_stop(docker *d, const char *id, int timeout_s, docker_cb cb, void *data);
+int docker_container_stop(docker *d, const char *id, int timeout_s, docker_cb cb, void *data,
+                          docker_call **out);
 /* signal: "SIGTERM", "9", ...; NULL: SIGKILL. */
-int docker_container_kill(docker *d, const char *id, const char *signal, docker_cb cb, void *data);
+int docker_container_kill(docker *d, const char *id, const char *signal, docker_cb cb, void *data,
+                          docker_call **out);
 int docker_container_remove(docker *d, const char *id, int force, int volumes, docker_cb cb,
-                            void *data);
-int docker_container_inspect(docker *d, const char *id, docker_container_cb cb, void *data);
+                            void *data, docker_call **out);
+int docker_container_inspect(docker *d, const char *id, docker_container_cb cb, void *data,
+                             docker_call **out);
 /* All containers (running or not) carrying label; NULL: all. */
-int docker_container_list(docker *d, const char *label, docker_list_cb cb, void *data);
+int docker_container_list(docker *d, const char *label, docker_list_cb cb, void *data,
+                          docker_call **out);
 
 /* Waits until the container is not running (no deadline) and gives its
  * exit code. */
 typedef void (*docker_wait_cb)(void *data, int status, const char *msg, int exit_code);
-int docker_container_wait(docker *d, const char *id, docker_wait_cb cb, void *data);
+int docker_container_wait(docker *d, const char *id, docker_wait_cb cb, void *data,
+                          docker_call **out);
 
 /* ---- logs, events, exec ------------------------------------------------ */
 
@@ -293,17 +308,17 @@ typedef struct docker_logs_opts {
 
 /* Streams the container's logs to on_output. cb: 0 when the stream ended
  * (without follow, or when the container stopped), UV_ECANCELED after
- * docker_stream_cancel, DOCKER_ESTREAM for a malformed stream or a
+ * docker_call_cancel, DOCKER_ESTREAM for a malformed stream or a
  * daemon-side error. */
 int docker_logs(docker *d, const char *id, const docker_logs_opts *opts, docker_output_cb on_output,
-                docker_cb cb, void *data, docker_stream **out);
+                docker_cb cb, void *data, docker_call **out);
 
 /* Streams a tar archive of path inside the container (a file or a
  * directory) to on_output as it comes. cb: 0 at its end, DOCKER_ENOTFOUND
  * when path is not there. */
 int docker_container_archive(docker *d, const char *id, const char *path,
                              docker_output_cb on_output, docker_cb cb, void *data,
-                             docker_stream **out);
+                             docker_call **out);
 
 typedef struct docker_events_opts {
     const char *const *types; /* "container", "network", "image", ... */
@@ -325,7 +340,7 @@ typedef void (*docker_event_cb)(void *data, const json_t *event);
  * (or until `until`). A line that is not JSON ends the stream with
  * DOCKER_EPROTO. */
 int docker_events(docker *d, const docker_events_opts *opts, docker_event_cb on_event, docker_cb cb,
-                  void *data, docker_stream **out);
+                  void *data, docker_call **out);
 
 typedef struct docker_exec_opts {
     const char *const *cmd;
@@ -345,58 +360,7 @@ typedef void (*docker_exec_cb)(void *data, int status, const char *msg, int exit
 /* Runs a command in a running container: its output goes to on_output as
  * it comes (demultiplexed unless tty), and cb gets its exit code. */
 int docker_exec(docker *d, const char *id, const docker_exec_opts *opts, docker_output_cb on_output,
-                docker_exec_cb cb, void *data, docker_stream **out);
-
-/* ---- pure functions: request bodies and replies ------------------------- */
-
-/* %-escapes everything but A-Z a-z 0-9 - . _ ~ (malloc'd; NULL on ENOMEM). */
-char *docker_url_escape(const char *s);
-
-typedef struct docker_filter {
-    const char *key; /* "label", "type", "event", "name", ... */
-    const char *const *values;
-    size_t n_values;
-} docker_filter;
-
-/* The filters argument Docker wants, e.g. {"type":["container"],
- * "label":["a=b"]}, compact, keys in the given order, filters without
- * values left out; NULL when none is left (or on ENOMEM). malloc'd, not
- * yet URL-escaped. */
-char *docker_filters_json(const docker_filter *filters, size_t n);
-
-/* Request targets (malloc'd, with /v1.41 and the escaped query). */
-char *docker_build_target(const docker_build_opts *opts);
-char *docker_logs_target(const char *id, const docker_logs_opts *opts);
-char *docker_events_target(const docker_events_opts *opts);
-/* base: "/containers/json?all=1", "/networks", "/images/json". */
-char *docker_list_target(const char *base, const char *label);
-
-/* Request bodies (new references; NULL on bad options: a missing image,
- * ipv4 or aliases without a network, ...). */
-json_t *docker_container_create_body(const docker_container_opts *opts);
-json_t *docker_network_create_body(const docker_network_opts *opts);
-json_t *docker_exec_create_body(const docker_exec_opts *opts);
-
-/* A non-2xx reply: the status to report and Docker's message (malloc'd,
- * into *msg), e.g. 404 -> DOCKER_ENOTFOUND, "No such container: x"; a
- * message mentioning "overlaps" -> DOCKER_EOVERLAP. what names the call
- * for replies without a message ("container create: HTTP 500"). */
-int docker_api_error(const char *what, int http_status, const char *body, size_t len, char **msg);
-
-/* Parses one line of build output. *root receives the parsed line (a new
- * reference the caller releases, also on error when it parsed), p borrows
- * from it. Returns 0, DOCKER_EBUILD for an error line (p->error set), or
- * DOCKER_EPROTO when the line is not a JSON object. Empty lines: 0 with
- * every field NULL. */
-int docker_build_line_parse(const char *line, size_t len, json_t **root, docker_build_progress *p);
-
-/* Parse inspect replies; the strings borrow from root. 0 or DOCKER_EPROTO.
- * A container info owns two arrays: release them with
- * docker_container_info_clear. */
-int docker_container_info_parse(const json_t *root, docker_container_info *out);
-void docker_container_info_clear(docker_container_info *info);
-int docker_network_info_parse(const json_t *root, docker_network_info *out);
-int docker_image_info_parse(const json_t *root, docker_image_info *out);
+                docker_exec_cb cb, void *data, docker_call **out);
 
 /* The host port bound to port/proto ("tcp" if NULL) in info, or 0. */
 uint16_t docker_container_host_port(const docker_container_info *info, uint16_t port,

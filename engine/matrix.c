@@ -500,11 +500,11 @@ typedef struct matrix_target {
     char log_path[4200]; /* logs/<cluster>/matrix.log */
     plugin *plug;
     enum matrix_phase phase;
-    cluster *c;            /* the up in flight, then following the logs */
-    int ready;             /* the cluster came up */
-    int decided;           /* the testcase's outcome is known */
-    docker_stream *stream; /* the command in flight */
-    int created;           /* objects of ours may exist: tear down */
+    cluster *c;          /* the up in flight, then following the logs */
+    int ready;           /* the cluster came up */
+    int decided;         /* the testcase's outcome is known */
+    docker_call *stream; /* the command in flight */
+    int created;         /* objects of ours may exist: tear down */
     int kept;
     enum matrix_outcome outcome;
     const char *failure_type;
@@ -1001,7 +1001,7 @@ static void matrix_on_sigint(uv_signal_t *h, int signum) {
         } else if (t->phase == MATRIX_UP && t->c != NULL) {
             cluster_cancel(t->c);
         } else if (t->phase == MATRIX_COMMAND && t->stream != NULL) {
-            docker_stream_cancel(t->stream);
+            docker_call_cancel(t->stream);
         } else if (t->phase == MATRIX_DONE && t->kept) {
             /* Kept before the interrupt: removed too. */
             t->kept = 0;

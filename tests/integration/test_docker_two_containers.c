@@ -184,7 +184,7 @@ static const char *text_str(const text *t) {
 typedef struct logs {
     text out, err;
     res end;
-    docker_stream *stream;
+    docker_call *stream;
     int want_seen; /* every expected line is there */
     int idx;
 } logs;
@@ -220,7 +220,7 @@ typedef struct events {
     int all_seen;
     char die_exit[2][16];
     res end;
-    docker_stream *stream;
+    docker_call *stream;
 } events;
 
 static events ev;
@@ -324,11 +324,11 @@ static void on_list(void *data, int status, const char *msg, const docker_object
     res_set(&l->r, status, msg);
 }
 
-typedef int (*list_fn)(docker *, const char *, docker_list_cb, void *);
+typedef int (*list_fn)(docker *, const char *, docker_list_cb, void *, docker_call **);
 
 static int list_labelled(list_fn fn, listing *l, const char *what) {
     memset(l, 0, sizeof(*l));
-    if (fn(dk, label, on_list, l) != 0)
+    if (fn(dk, label, on_list, l, NULL) != 0)
         return -1;
     run_until(&l->r.done, what);
     return l->r.status;
@@ -345,7 +345,7 @@ static int cleanup_by_label(void) {
     if (list_labelled(docker_container_list, &l, "container list") == 0) {
         for (size_t i = 0; i < l.n; i++) {
             res r = {0};
-            if (docker_container_remove(dk, l.ids[i], 1, 1, on_plain, &r) == 0) {
+            if (docker_container_remove(dk, l.ids[i], 1, 1, on_plain, &r, NULL) == 0) {
                 run_until(&r.done, "container remove");
                 if (r.status && r.status != DOCKER_ENOTFOUND) {
                     fprintf(stderr, "cleanup: container %s: %s\n", l.names[i], r.msg);
@@ -357,7 +357,7 @@ static int cleanup_by_label(void) {
     if (list_labelled(docker_network_list, &l, "network list") == 0) {
         for (size_t i = 0; i < l.n; i++) {
             res r = {0};
-            if (docker_network_remove(dk, l.ids[i], on_plain, &r) == 0) {
+            if (docker_network_remove(dk, l.ids[i], on_plain, &r, NULL) == 0) {
                 run_until(&r.done, "network remove");
                 if (r.status && r.status != DOCKER_ENOTFOUND) {
                     fprintf(stderr, "cleanup: network %s: %s\n", l.names[i], r.msg);
@@ -369,7 +369,7 @@ static int cleanup_by_label(void) {
     if (list_labelled(docker_image_list, &l, "image list") == 0) {
         for (size_t i = 0; i < l.n; i++) {
             res r = {0};
-            if (docker_image_remove(dk, l.ids[i], 1, on_plain, &r) == 0) {
+            if (docker_image_remove(dk, l.ids[i], 1, on_plain, &r, NULL) == 0) {
                 run_until(&r.done, "image remove");
                 if (r.status && r.status != DOCKER_ENOTFOUND) {
                     fprintf(stderr, "cleanup: image %s: %s\n", l.ids[i], r.msg);
@@ -407,9 +407,9 @@ static int group_teardown(void **state) {
 
     for (int i = 0; i < 2; i++)
         if (lg[i].stream && !lg[i].end.done)
-            docker_stream_cancel(lg[i].stream);
+            docker_call_cancel(lg[i].stream);
     if (ev.stream && !ev.end.done)
-        docker_stream_cancel(ev.stream);
+        docker_call_cancel(ev.stream);
     cleanup_by_label();
     docker_close(dk, NULL, NULL);
     dk = NULL;
@@ -461,13 +461,13 @@ static void test_two_containers_reach_each_other_by_hostname(void **state) {
 
     /* 0. An engine answers. */
     memset(&r, 0, sizeof(r));
-    assert_int_equal(docker_version_get(dk, on_version, &r), 0);
+    assert_int_equal(docker_version_get(dk, on_version, &r, NULL), 0);
     run_until(&r.done, "version");
     if (r.status != 0)
         fail_msg("Docker is needed for this test: %s", r.msg);
     printf("engine at %s: %s\n", docker_address(dk), r.id);
     memset(&r, 0, sizeof(r));
-    assert_int_equal(docker_ping(dk, on_ping, &r), 0);
+    assert_int_equal(docker_ping(dk, on_ping, &r, NULL), 0);
     run_until(&r.done, "ping");
     EXPECT_OK(r, "ping");
     assert_string_equal(r.id, "1.41");
@@ -494,7 +494,7 @@ static void test_two_containers_reach_each_other_by_hostname(void **state) {
     {
         image_seen im;
         memset(&im, 0, sizeof(im));
-        assert_int_equal(docker_image_inspect(dk, tag, on_image, &im), 0);
+        assert_int_equal(docker_image_inspect(dk, tag, on_image, &im, NULL), 0);
         run_until(&im.r.done, "image inspect");
         EXPECT_OK(im.r, "image inspect");
         assert_string_equal(im.r.id, b.r.id);
@@ -514,7 +514,7 @@ static void test_two_containers_reach_each_other_by_hostname(void **state) {
         snprintf(ips[0], sizeof(ips[0]), "172.29.%d.10", o);
         snprintf(ips[1], sizeof(ips[1]), "172.29.%d.11", o);
         memset(&r, 0, sizeof(r));
-        assert_int_equal(docker_network_create(dk, &no, on_id, &r), 0);
+        assert_int_equal(docker_network_create(dk, &no, on_id, &r, NULL), 0);
         run_until(&r.done, "network create");
         if (r.status == DOCKER_EOVERLAP && attempt < 20) {
             printf("network: %s overlaps (%s), trying another\n", subnet, r.msg);
@@ -529,7 +529,7 @@ static void test_two_containers_reach_each_other_by_hostname(void **state) {
             snprintf(dup, sizeof(dup), "%s-dup", net_name);
             again.name = dup;
             memset(&r, 0, sizeof(r));
-            assert_int_equal(docker_network_create(dk, &again, on_id, &r), 0);
+            assert_int_equal(docker_network_create(dk, &again, on_id, &r, NULL), 0);
             run_until(&r.done, "network create (overlapping)");
             if (r.status != DOCKER_EOVERLAP)
                 fail_msg("an overlapping subnet gave %d (%s), not DOCKER_EOVERLAP", r.status,
@@ -538,7 +538,7 @@ static void test_two_containers_reach_each_other_by_hostname(void **state) {
         {
             network_seen ns;
             memset(&ns, 0, sizeof(ns));
-            assert_int_equal(docker_network_inspect(dk, net_name, on_network, &ns), 0);
+            assert_int_equal(docker_network_inspect(dk, net_name, on_network, &ns, NULL), 0);
             run_until(&ns.r.done, "network inspect");
             EXPECT_OK(ns.r, "network inspect");
             assert_string_equal(ns.subnet, subnet);
@@ -592,13 +592,13 @@ static void test_two_containers_reach_each_other_by_hostname(void **state) {
         };
         snprintf(extra, sizeof(extra), "%s:%s", hosts[1 - i], ips[1 - i]);
         memset(&r, 0, sizeof(r));
-        assert_int_equal(docker_container_create(dk, &co, on_id, &r), 0);
+        assert_int_equal(docker_container_create(dk, &co, on_id, &r, NULL), 0);
         run_until(&r.done, "container create");
         EXPECT_OK(r, "container create");
     }
     for (int i = 0; i < 2; i++) {
         memset(&r, 0, sizeof(r));
-        assert_int_equal(docker_container_start(dk, names[i], on_plain, &r), 0);
+        assert_int_equal(docker_container_start(dk, names[i], on_plain, &r, NULL), 0);
         run_until(&r.done, "container start");
         EXPECT_OK(r, "container start");
     }
@@ -610,13 +610,13 @@ static void test_two_containers_reach_each_other_by_hostname(void **state) {
                     (strcmp(l.names[0], names[1]) == 0 && strcmp(l.names[1], names[0]) == 0));
     }
     memset(&wait_alpha, 0, sizeof(wait_alpha));
-    assert_int_equal(docker_container_wait(dk, names[0], on_code, &wait_alpha), 0);
+    assert_int_equal(docker_container_wait(dk, names[0], on_code, &wait_alpha, NULL), 0);
 
     /* 5. What inspect says. */
     for (int i = 0; i < 2; i++) {
         inspect x;
         memset(&x, 0, sizeof(x));
-        assert_int_equal(docker_container_inspect(dk, names[i], on_inspect, &x), 0);
+        assert_int_equal(docker_container_inspect(dk, names[i], on_inspect, &x, NULL), 0);
         run_until(&x.r.done, "container inspect");
         EXPECT_OK(x.r, "container inspect");
         assert_true(x.running);
@@ -664,17 +664,17 @@ static void test_two_containers_reach_each_other_by_hostname(void **state) {
     }
 
     /* 8. Cancel alpha's log stream; beta's ends by itself at stop. */
-    assert_int_equal(docker_stream_cancel(lg[0].stream), 0);
+    assert_int_equal(docker_call_cancel(lg[0].stream), 0);
     run_until(&lg[0].end.done, "the canceled log stream to end");
     assert_int_equal(lg[0].end.status, UV_ECANCELED);
 
     /* alpha stops (SIGTERM: exit 0), beta is killed (SIGKILL: 137). */
     memset(&r, 0, sizeof(r));
-    assert_int_equal(docker_container_stop(dk, names[0], 10, on_plain, &r), 0);
+    assert_int_equal(docker_container_stop(dk, names[0], 10, on_plain, &r, NULL), 0);
     run_until(&r.done, "container stop");
     EXPECT_OK(r, "container stop");
     memset(&r, 0, sizeof(r));
-    assert_int_equal(docker_container_kill(dk, names[1], "SIGKILL", on_plain, &r), 0);
+    assert_int_equal(docker_container_kill(dk, names[1], "SIGKILL", on_plain, &r, NULL), 0);
     run_until(&r.done, "container kill");
     EXPECT_OK(r, "container kill");
     run_until(&wait_alpha.done, "wait");
@@ -689,31 +689,31 @@ static void test_two_containers_reach_each_other_by_hostname(void **state) {
     assert_int_equal(ev.start[1], 1);
     assert_string_equal(ev.die_exit[0], "0");
     assert_string_equal(ev.die_exit[1], "137");
-    assert_int_equal(docker_stream_cancel(ev.stream), 0);
+    assert_int_equal(docker_call_cancel(ev.stream), 0);
     run_until(&ev.end.done, "the events stream to end");
     assert_int_equal(ev.end.status, UV_ECANCELED);
 
     /* 10. Remove everything; a second inspect says it is gone. */
     for (int i = 0; i < 2; i++) {
         memset(&r, 0, sizeof(r));
-        assert_int_equal(docker_container_remove(dk, names[i], 1, 1, on_plain, &r), 0);
+        assert_int_equal(docker_container_remove(dk, names[i], 1, 1, on_plain, &r, NULL), 0);
         run_until(&r.done, "container remove");
         EXPECT_OK(r, "container remove");
     }
     {
         inspect x;
         memset(&x, 0, sizeof(x));
-        assert_int_equal(docker_container_inspect(dk, names[0], on_inspect, &x), 0);
+        assert_int_equal(docker_container_inspect(dk, names[0], on_inspect, &x, NULL), 0);
         run_until(&x.r.done, "container inspect");
         assert_int_equal(x.r.status, DOCKER_ENOTFOUND);
         assert_non_null(strstr(x.r.msg, "No such container"));
     }
     memset(&r, 0, sizeof(r));
-    assert_int_equal(docker_network_remove(dk, net_name, on_plain, &r), 0);
+    assert_int_equal(docker_network_remove(dk, net_name, on_plain, &r, NULL), 0);
     run_until(&r.done, "network remove");
     EXPECT_OK(r, "network remove");
     memset(&r, 0, sizeof(r));
-    assert_int_equal(docker_image_remove(dk, tag, 1, on_plain, &r), 0);
+    assert_int_equal(docker_image_remove(dk, tag, 1, on_plain, &r, NULL), 0);
     run_until(&r.done, "image remove");
     EXPECT_OK(r, "image remove");
     rc = 0;

@@ -1,0 +1,107 @@
+/* Helpers written once (engine/util.h). */
+#define _GNU_SOURCE /* vasprintf */
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+int util_mkdir_p(const char *path, mode_t mode) {
+    char *copy = strdup(path);
+    int rc = 0;
+
+    if (copy == NULL)
+        return UV_ENOMEM;
+    for (char *p = copy + 1; *p != '\0' && rc == 0; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, mode) != 0 && errno != EEXIST)
+            rc = -errno;
+        *p = '/';
+    }
+    if (rc == 0 && mkdir(copy, mode) != 0 && errno != EEXIST)
+        rc = -errno;
+    free(copy);
+    return rc;
+}
+
+int util_self_path(char *out, size_t len) {
+    ssize_t n;
+
+    if (len == 0)
+        return UV_EINVAL;
+    out[0] = '\0';
+    n = readlink("/proc/self/exe", out, len - 1);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n >= len - 1) {
+        out[0] = '\0';
+        return UV_ENAMETOOLONG;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+int util_self_dir(char *out, size_t len) {
+    int rc = util_self_path(out, len);
+    char *slash;
+
+    if (rc != 0)
+        return rc;
+    slash = strrchr(out, '/');
+    if (slash == NULL) {
+        out[0] = '\0';
+        return UV_ENOENT;
+    }
+    *slash = '\0';
+    return 0;
+}
+
+int util_fail(char *err, size_t err_len, int code, const char *fmt, ...) {
+    va_list ap;
+
+    if (err != NULL && err_len > 0) {
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+char *util_asprintf(const char *fmt, ...) {
+    va_list ap;
+    char *s;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    return n < 0 ? NULL : s;
+}
+
+int util_grow(void *items, size_t *cap, size_t need, size_t size) {
+    void *old, *grown;
+    size_t n;
+
+    if (need <= *cap)
+        return 0;
+    n = *cap > 0 ? *cap : 8;
+    while (n < need)
+        n *= 2;
+    if (n > SIZE_MAX / size)
+        return UV_ENOMEM;
+    memcpy(&old, items, sizeof(old));
+    grown = realloc(old, n * size);
+    if (grown == NULL)
+        return UV_ENOMEM;
+    memcpy(items, &grown, sizeof(grown));
+    *cap = n;
+    return 0;
+}
