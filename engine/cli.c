@@ -29,6 +29,8 @@
 
 #include "client.h"
 #include "cluster.h"
+#include "cluster_query.h"
+#include "cluster_spec.h"
 #include "docker.h"
 #include "images.h"
 #include "logs.h"
@@ -428,6 +430,8 @@ typedef struct up_target {
     const char *dist;
     char name[PLAN_MAX_NAME + 1];
     plugin *plug;
+    plan plan; /* made once, when the target is checked; handed to cluster_up */
+    plan_pool pool;
     cluster *c;
     char logs_dir[4096];
     int done, ok;
@@ -596,9 +600,7 @@ static void up_done(void *data, const cluster_report *r) {
 static void up_start(up_target *t) {
     up_all *all = t->all;
     cluster_up_opts uo = {
-        .desc = t->plug->desc,
-        .name = t->name,
-        .datanodes = all->datanodes,
+        .pool = t->pool,
         .timeout_s = all->timeout_s,
         .publish_classic = all->publish_classic,
         .rm_on_failure = all->rm_on_failure,
@@ -606,9 +608,9 @@ static void up_start(up_target *t) {
         .on_ready = up_ready,
         .logs_root = all->logs_root,
         .test_user = all->test_user,
-        .subnet_pool = getenv("HDC_SUBNET_POOL"),
     };
-    int err = cluster_up(&all->run->loop, all->run->d, &uo, up_progress, up_done, t, &t->c);
+    int err =
+        cluster_up(&all->run->loop, all->run->d, &t->plan, &uo, up_progress, up_done, t, &t->c);
 
     if (err != 0) {
         cli_error("%s: cannot start: %s", t->name, hdc_strerror(err));
@@ -862,15 +864,12 @@ static int cli_up(const cli_opts *opts, int argc, char **argv) {
         /* The plan refuses what Docker would (a pool that is not one, more
          * nodes than a subnet holds) before anything is touched. */
         {
-            plan_pool pool;
-            plan p;
             char plan_err[512];
-            int rc = plan_pool_parse(getenv("HDC_SUBNET_POOL"), &pool, plan_err, sizeof(plan_err));
+            int rc =
+                plan_pool_parse(getenv("HDC_SUBNET_POOL"), &t->pool, plan_err, sizeof(plan_err));
             if (rc == 0)
-                rc = plan_make(&p, t->plug->desc, t->name, all->datanodes, &pool, 0, plan_err,
-                               sizeof(plan_err));
-            if (rc == 0)
-                plan_free(&p);
+                rc = plan_make(&t->plan, t->plug->desc, t->name, all->datanodes, &t->pool,
+                               plan_pool_start(&t->pool, t->name), plan_err, sizeof(plan_err));
             if (rc != 0) {
                 cli_error("up: %s", plan_err);
                 goto exit;
@@ -930,9 +929,11 @@ static int cli_up(const cli_opts *opts, int argc, char **argv) {
     status = cli_run_finish(&run);
 
 exit:
-    for (size_t i = 0; i < all->n; i++)
+    for (size_t i = 0; i < all->n; i++) {
+        plan_free(&all->targets[i].plan);
         if (all->targets[i].plug != NULL)
             plugin_unload(all->targets[i].plug);
+    }
     free(all);
     return status;
 }

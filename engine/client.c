@@ -27,6 +27,8 @@
 #include <sys/stat.h>
 
 #include "cluster.h"
+#include "cluster_query.h"
+#include "cluster_spec.h"
 #include "plan.h"
 #include "zk.h"
 

@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "cluster_query.h"
+#include "cluster_spec.h"
 #include "fetch.h"
 
 #define MAX_ITEMS  16

@@ -50,6 +50,8 @@
 
 #include "client.h"
 #include "cluster.h"
+#include "cluster_query.h"
+#include "cluster_spec.h"
 #include "docker.h"
 #include "logs.h"
 #include "plan.h"
@@ -804,22 +806,25 @@ static void matrix_up_done(void *data, const cluster_report *r) {
 static void matrix_start(matrix_target *t) {
     matrix_run *m = t->m;
     cluster_up_opts uo = {
-        .desc = t->plug->desc,
-        .name = t->name,
-        .datanodes = m->args.datanodes,
         .timeout_s = m->args.timeout_s,
         .logs_root = m->logs_root,
         .test_user = m->test_user,
-        .subnet_pool = getenv("HDC_SUBNET_POOL"),
         .follow = 1,
         .on_ready = matrix_up_ready,
     };
+    plan p = {0};
     int err;
 
     t->phase = MATRIX_UP;
     t->start_ms = uv_now(&m->loop);
     fprintf(stderr, "hdc: matrix: [%s] bringing up %s\n", t->dist, t->name);
-    err = cluster_up(&m->loop, m->d, &uo, NULL, matrix_up_done, t, &t->c);
+    err = plan_pool_parse(getenv("HDC_SUBNET_POOL"), &uo.pool, NULL, 0);
+    if (err == 0)
+        err = plan_make(&p, t->plug->desc, t->name, m->args.datanodes, &uo.pool,
+                        plan_pool_start(&uo.pool, t->name), NULL, 0);
+    if (err == 0)
+        err = cluster_up(&m->loop, m->d, &p, &uo, NULL, matrix_up_done, t, &t->c);
+    plan_free(&p);
     if (err != 0) {
         t->c = NULL;
         matrix_set_outcome(t, MATRIX_FAILED, "bootstrap", "%s: cannot start the up: %s", t->name,

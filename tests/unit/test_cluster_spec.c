@@ -1,4 +1,4 @@
-/* The pure parts of engine/cluster.c: image references and a node's
+/* engine/cluster_spec.c: image references and a node's
  * container as `hdc up` creates it (the rest is end to end:
  * tests/integration/test_cluster_up.sh). */
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "cluster.h"
+#include "cluster_spec.h"
 
 static const hdc_port nn_ports[] = {{"http-ui", 9870}, {"rpc", 8020}, {0}};
 static const hdc_port dn_ports[] = {{"http-ui", 9864}, {0}};

@@ -1,0 +1,242 @@
+/* Clusters found by their labels (cluster_query.h): every object hdc
+ * creates carries hdc.cluster, so listing and removing need no state of
+ * our own.
+ *
+ * Decision: `down` removes in the order objects hold each other:
+ * containers (with their anonymous volumes), then networks, then named
+ * volumes, each kind listed only once the kind before is gone, from one
+ * table (down_kinds).
+ */
+#define _GNU_SOURCE /* strptime, timegm */
+#include "cluster_query.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- clusters found by label ------------------------------------------------ */
+
+typedef struct down {
+    docker *d;
+    cluster_down_cb cb;
+    void *data;
+    char label[80];
+    size_t pending;
+    unsigned removed;
+    int status;
+    char msg[1024];
+    size_t kind; /* index in down_kinds */
+} down;
+
+static void down_end(down *w) {
+    w->cb(w->data, w->status, w->status != 0 ? w->msg : NULL, w->removed);
+    free(w);
+}
+
+static void down_note(down *w, int status, const char *msg) {
+    if (status == 0) {
+        w->removed++;
+    } else if (status != DOCKER_ENOTFOUND && w->status == 0) {
+        /* Gone already (a concurrent down) is not a failure. */
+        w->status = status;
+        snprintf(w->msg, sizeof(w->msg), "%s", msg != NULL ? msg : hdc_strerror(status));
+    }
+}
+
+/* What `down` removes, in order: containers first (they hold the network
+ * and the volumes), then networks, then volumes. */
+typedef struct down_kind {
+    int (*list)(docker *d, const char *label, docker_list_cb cb, void *data, docker_call **out);
+    int (*remove)(docker *d, const docker_object *obj, docker_cb cb, void *data);
+} down_kind;
+
+static int down_container(docker *d, const docker_object *o, docker_cb cb, void *data) {
+    return docker_container_remove(d, o->id, 1, 1, cb, data, NULL);
+}
+
+static int down_network(docker *d, const docker_object *o, docker_cb cb, void *data) {
+    return docker_network_remove(d, o->id, cb, data, NULL);
+}
+
+static int down_volume(docker *d, const docker_object *o, docker_cb cb, void *data) {
+    return docker_volume_remove(d, o->name, 1, cb, data, NULL);
+}
+
+static const down_kind down_kinds[] = {
+    {docker_container_list, down_container},
+    {docker_network_list, down_network},
+    {docker_volume_list, down_volume},
+};
+
+static void down_listed(void *data, int status, const char *msg, const docker_object *objs,
+                        size_t n);
+
+/* One object gone; with the last of its kind, the next kind is listed. */
+static void down_removed(void *data, int status, const char *msg) {
+    down *w = data;
+
+    down_note(w, status, msg);
+    if (--w->pending > 0)
+        return;
+    if (++w->kind == sizeof(down_kinds) / sizeof(down_kinds[0]) ||
+        down_kinds[w->kind].list(w->d, w->label, down_listed, w, NULL) != 0)
+        down_end(w);
+}
+
+static void down_listed(void *data, int status, const char *msg, const docker_object *objs,
+                        size_t n) {
+    down *w = data;
+
+    if (status != 0) {
+        down_note(w, status, msg);
+        down_end(w);
+        return;
+    }
+    w->pending = 1; /* held until every removal is asked for */
+    for (size_t i = 0; i < n; i++)
+        if (down_kinds[w->kind].remove(w->d, &objs[i], down_removed, w) == 0)
+            w->pending++;
+    down_removed(w, DOCKER_ENOTFOUND, NULL);
+}
+
+int cluster_down(uv_loop_t *loop, docker *d, const char *name, cluster_down_cb cb, void *data) {
+    down *w = calloc(1, sizeof(*w));
+    int err;
+
+    if (w == NULL)
+        return UV_ENOMEM;
+    w->d = d;
+    w->cb = cb;
+    w->data = data;
+    if (name != NULL)
+        snprintf(w->label, sizeof(w->label), "hdc.cluster=%s", name);
+    else
+        snprintf(w->label, sizeof(w->label), "hdc.cluster");
+    err = down_kinds[0].list(d, w->label, down_listed, w, NULL);
+    if (err != 0)
+        free(w);
+    return err;
+}
+
+typedef struct lister {
+    docker *d;
+    cluster_list_cb cb;
+    void *data;
+    cluster_container *list;
+    size_t n, cap;
+    size_t pending;
+    int status;
+    char msg[1024];
+} lister;
+
+static char *label_dup(const json_t *labels, const char *key) {
+    const char *v = json_string_value(json_object_get(labels, key));
+
+    return strdup(v != NULL ? v : "");
+}
+
+static int64_t parse_created(const char *s) {
+    struct tm tm = {0};
+
+    if (s == NULL || strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+        return 0;
+    return (int64_t)timegm(&tm);
+}
+
+static void lister_end(lister *l) {
+    l->cb(l->data, l->status, l->status != 0 ? l->msg : NULL, l->list, l->n);
+    for (size_t i = 0; i < l->n; i++) {
+        cluster_container *c = &l->list[i];
+        free((char *)c->cluster);
+        free((char *)c->dist);
+        free((char *)c->service);
+        free((char *)c->hostname);
+        free((char *)c->name);
+        free((char *)c->state);
+        free((char *)c->address);
+        for (size_t k = 0; k < c->n_ports; k++)
+            free((char *)c->ports[k].host_ip);
+        free((void *)c->ports);
+    }
+    free(l->list);
+    free(l);
+}
+
+static int container_cmp(const void *a, const void *b) {
+    const cluster_container *x = a, *y = b;
+    int c = strcmp(x->cluster, y->cluster);
+
+    return c != 0 ? c : strcmp(x->name, y->name);
+}
+
+static void lister_inspected(void *data, int status, const char *msg,
+                             const docker_container_info *info) {
+    lister *l = data;
+
+    if (status == 0 && l->n < l->cap) {
+        cluster_container *c = &l->list[l->n++];
+        docker_port_binding *ports = calloc(info->n_ports + 1, sizeof(*ports));
+        c->cluster = label_dup(info->labels, "hdc.cluster");
+        c->dist = label_dup(info->labels, "hdc.dist");
+        c->service = label_dup(info->labels, "hdc.service");
+        c->hostname = strdup(info->hostname != NULL ? info->hostname : "");
+        c->name = strdup(info->name != NULL ? info->name : "");
+        c->state = strdup(info->status != NULL ? info->status : "");
+        c->address = strdup(info->ip_address != NULL ? info->ip_address : "");
+        c->exit_code = info->exit_code;
+        c->created = parse_created(json_string_value(json_object_get(info->raw, "Created")));
+        for (size_t k = 0; ports != NULL && k < info->n_ports; k++) {
+            ports[k] = info->ports[k];
+            ports[k].host_ip = strdup(info->ports[k].host_ip != NULL ? info->ports[k].host_ip : "");
+        }
+        c->ports = ports;
+        c->n_ports = ports != NULL ? info->n_ports : 0;
+    } else if (status != 0 && status != DOCKER_ENOTFOUND && l->status == 0) {
+        l->status = status;
+        snprintf(l->msg, sizeof(l->msg), "%s", msg);
+    }
+    if (--l->pending > 0)
+        return;
+    qsort(l->list, l->n, sizeof(*l->list), container_cmp);
+    lister_end(l);
+}
+
+static void lister_listed(void *data, int status, const char *msg, const docker_object *objs,
+                          size_t n) {
+    lister *l = data;
+
+    if (status != 0) {
+        l->status = status;
+        snprintf(l->msg, sizeof(l->msg), "%s", msg);
+        lister_end(l);
+        return;
+    }
+    l->list = calloc(n + 1, sizeof(*l->list));
+    l->cap = n;
+    l->pending = 1;
+    for (size_t i = 0; l->list != NULL && i < n; i++)
+        if (docker_container_inspect(l->d, objs[i].id, lister_inspected, l, NULL) == 0)
+            l->pending++;
+    lister_inspected(l, DOCKER_ENOTFOUND, NULL, NULL);
+}
+
+int cluster_list(uv_loop_t *loop, docker *d, const char *name, cluster_list_cb cb, void *data) {
+    lister *l = calloc(1, sizeof(*l));
+    char label[80];
+    int err;
+
+    if (l == NULL)
+        return UV_ENOMEM;
+    l->d = d;
+    l->cb = cb;
+    l->data = data;
+    if (name != NULL)
+        snprintf(label, sizeof(label), "hdc.cluster=%s", name);
+    else
+        snprintf(label, sizeof(label), "hdc.cluster");
+    err = docker_container_list(d, label, lister_listed, l, NULL);
+    if (err != 0)
+        free(l);
+    return err;
+}

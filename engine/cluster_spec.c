@@ -1,0 +1,126 @@
+/* A node's container as hdc creates it (cluster_spec.h): pure, so that
+ * `hdc up` and `hdc client` create alike and tests/unit/test_cluster_spec.c
+ * checks it without Docker.
+ */
+#include "cluster_spec.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "plugin.h"
+
+void cluster_image_ref(const hdc_plugin_desc *desc, const char *image, char *out, size_t len) {
+    if (strchr(image, '/') != NULL || strchr(image, ':') != NULL)
+        snprintf(out, len, "%s", image);
+    else
+        snprintf(out, len, "hdc/%s-%s:latest", desc->name, image);
+}
+
+void cluster_container_spec(const cluster_spec_in *in, cluster_spec *sp) {
+    const plan *p = in->plan;
+    const plan_node *n = in->node;
+    const hdc_service *svc = n->svc;
+    const hdc_plugin_desc *image_desc = in->image_desc != NULL ? in->image_desc : p->desc;
+    docker_container_opts *o = &sp->opts;
+    size_t n_env = 0, n_cmd = 0, n_ports = 0, n_binds = 0;
+
+    memset(sp, 0, sizeof(*sp));
+    snprintf(sp->label_buf[0], sizeof(sp->label_buf[0]), "%s", p->cluster);
+    snprintf(sp->label_buf[1], sizeof(sp->label_buf[1]), "%s", n->service);
+    snprintf(sp->label_buf[2], sizeof(sp->label_buf[2]), "%s", p->desc->name);
+    snprintf(sp->label_buf[3], sizeof(sp->label_buf[3]), "%s", n->hostname);
+    snprintf(sp->label_buf[4], sizeof(sp->label_buf[4]), "%u", p->datanodes);
+    sp->labels[0] = (docker_kv){"hdc.cluster", sp->label_buf[0]};
+    sp->labels[1] = (docker_kv){"hdc.service", sp->label_buf[1]};
+    sp->labels[2] = (docker_kv){"hdc.dist", sp->label_buf[2]};
+    sp->labels[3] = (docker_kv){"hdc.hostname", sp->label_buf[3]};
+    sp->labels[4] = (docker_kv){"hdc.datanodes", sp->label_buf[4]};
+
+    if (svc == NULL) {
+        snprintf(sp->image, sizeof(sp->image), "%s", CLUSTER_ZK_IMAGE);
+        sp->ports[n_ports++] = (docker_port){.port = PLAN_ZK_PORT,
+                                             .host_port = in->publish_classic ? PLAN_ZK_PORT : 0};
+    } else {
+        cluster_image_ref(image_desc, svc->image, sp->image, sizeof(sp->image));
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_CLUSTER=%s", p->cluster);
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_DIST=%s", p->desc->name);
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_SERVICE=%s", n->service);
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_INSTANCE=%u", n->instance);
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_DATANODES=%u", p->datanodes);
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_TEST_USER=%s",
+                 in->test_user != NULL ? in->test_user : "hdc");
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_ZK=zookeeper:%d", PLAN_ZK_PORT);
+        for (size_t i = 0; i < n_env; i++)
+            sp->env[i] = sp->env_buf[i];
+        for (const char *const *e = svc->env; e != NULL && *e != NULL && n_env < 40; e++)
+            sp->env[n_env++] = *e;
+        for (size_t i = 0; i < in->n_extra_env && n_env < 48; i++)
+            sp->env[n_env++] = in->extra_env[i];
+        for (const hdc_port *pt = svc->ports; pt != NULL && pt->role != NULL && n_ports < 16;
+             pt++) {
+            /* Several instances cannot share a fixed host port: only the
+             * first gets the classic one. */
+            int fixed = in->publish_classic && n->instance == 1;
+            sp->ports[n_ports] = (docker_port){.port = (uint16_t)pt->port,
+                                               .host_port = fixed ? (uint16_t)pt->port : 0};
+            if (in->host_port_of != NULL && strcmp(pt->role, in->host_port_of) == 0)
+                sp->ports[n_ports].host_port = in->host_port;
+            n_ports++;
+        }
+        for (const hdc_volume *v = svc->volumes; v != NULL && v->name != NULL && n_binds < 8; v++) {
+            /* nocopy: Docker would otherwise copy the image's files into a
+             * new volume at each container's create, and containers created
+             * at the same instant collide ("file exists"). A shared volume
+             * starts empty, as the classic host directory did. */
+            snprintf(sp->bind_buf[n_binds], sizeof(sp->bind_buf[0]), "hdc_%s_%s:%s:nocopy",
+                     p->cluster, v->name, v->path);
+            sp->binds[n_binds] = sp->bind_buf[n_binds];
+            n_binds++;
+        }
+        /* The entrypoint is the image's hdc-agent. */
+        snprintf(sp->service_arg, sizeof(sp->service_arg), "%s", n->znode + 1);
+        sp->cmd[n_cmd++] = "--zk";
+        sp->cmd[n_cmd++] = "zookeeper:2181";
+        sp->cmd[n_cmd++] = "--service";
+        sp->cmd[n_cmd++] = sp->service_arg;
+        if (svc->user != NULL) {
+            sp->cmd[n_cmd++] = "--user";
+            sp->cmd[n_cmd++] = svc->user;
+        }
+        if (svc->ready_port != NULL) {
+            snprintf(sp->ready_port, sizeof(sp->ready_port), "tcp:%d",
+                     plugin_port(svc, svc->ready_port)->port);
+            sp->cmd[n_cmd++] = "--ready";
+            sp->cmd[n_cmd++] = sp->ready_port;
+        }
+        if (svc->ready != NULL) {
+            snprintf(sp->ready_sh, sizeof(sp->ready_sh), "sh:%s", svc->ready);
+            sp->cmd[n_cmd++] = "--ready";
+            sp->cmd[n_cmd++] = sp->ready_sh;
+        }
+        sp->cmd[n_cmd++] = "--";
+        sp->cmd[n_cmd++] = "/bin/sh";
+        sp->cmd[n_cmd++] = "-c";
+        sp->cmd[n_cmd++] = svc->daemon != NULL ? svc->daemon : "exec sleep infinity";
+    }
+    sp->aliases[0] = n->hostname;
+    o->name = n->container;
+    o->image = sp->image;
+    o->hostname = n->hostname;
+    o->labels = sp->labels;
+    o->n_labels = 5;
+    o->env = sp->env;
+    o->n_env = n_env;
+    o->cmd = sp->cmd;
+    o->n_cmd = n_cmd;
+    o->network = in->network;
+    o->ipv4 = n->address;
+    o->aliases = sp->aliases;
+    o->n_aliases = 1;
+    o->extra_hosts = (const char *const *)p->extra_hosts;
+    o->n_extra_hosts = p->n_nodes;
+    o->ports = sp->ports;
+    o->n_ports = n_ports;
+    o->binds = sp->binds;
+    o->n_binds = n_binds;
+}

@@ -1,0 +1,56 @@
+/* A node's container, as `hdc up` and `hdc client` create it, and the
+ * images clusters run. Pure: no I/O.
+ */
+#ifndef HDC_CLUSTER_SPEC_H
+#define HDC_CLUSTER_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "docker.h"
+#include "hdc/plugin.h"
+#include "plan.h"
+
+#define CLUSTER_ZK_IMAGE     "hdc/zookeeper:latest"
+#define CLUSTER_BASE_IMAGE   "hdc/base:latest"
+#define CLUSTER_CLIENT_IMAGE "hdc/client:latest"
+
+/* A node's container, as `hdc up` (and `hdc client`) create it: image,
+ * hostname, static address, every node in /etc/hosts, labels, the HDC_*
+ * environment, ports published on 127.0.0.1, shared volumes, and the
+ * agent's arguments. */
+typedef struct cluster_spec_in {
+    const plan *plan;
+    const plan_node *node;
+    const hdc_plugin_desc *image_desc; /* whose image; NULL: the plan's */
+    const char *test_user;
+    int publish_classic;
+    const char *host_port_of; /* publish this port role on host_port */
+    uint16_t host_port;
+    const char *const *extra_env; /* more KEY=VALUE */
+    size_t n_extra_env;
+    const char *network; /* its ID (names can be ambiguous) */
+} cluster_spec_in;
+
+typedef struct cluster_spec {
+    docker_container_opts opts; /* points into the buffers below */
+    char image[256];
+    char label_buf[5][96];
+    docker_kv labels[5];
+    char env_buf[8][160];
+    const char *env[48];
+    const char *cmd[32];
+    char ready_port[32], service_arg[80], ready_sh[2048];
+    docker_port ports[16];
+    char bind_buf[8][256];
+    const char *binds[8];
+    const char *aliases[1];
+} cluster_spec;
+
+void cluster_container_spec(const cluster_spec_in *in, cluster_spec *out);
+
+/* The image every service of desc runs: a reference as given (with '/' or
+ * ':'), else "hdc/<dist>-<image>:latest". */
+void cluster_image_ref(const hdc_plugin_desc *desc, const char *image, char *out, size_t len);
+
+#endif
