@@ -1981,6 +1981,13 @@ static void cli_usage(FILE *f) {
                "HDC_SUBNET_POOL, NO_COLOR\n");
 }
 
+int cli_has(const char *name) {
+    for (const cli_command *c = cli_commands; c->name != NULL; c++)
+        if (strcmp(c->name, name) == 0)
+            return 1;
+    return 0;
+}
+
 static const cli_command *cli_find(const char *name) {
     for (const cli_command *c = cli_commands; c->name != NULL; c++)
         if (strcmp(c->name, name) == 0)

@@ -10,5 +10,7 @@
 #define CLI_USAGE  2
 
 int cli_main(int argc, char **argv);
+/* Whether a command is still here (not yet in engine/cmd/). */
+int cli_has(const char *name);
 
 #endif

@@ -1,6 +1,6 @@
-/* hdc: the command. Everything happens in engine/cli.c. */
-#include "cli.h"
+/* hdc: the command. engine/cmd/cmd.c reads the arguments and runs it. */
+#include "cmd/cmd.h"
 
 int main(int argc, char **argv) {
-    return cli_main(argc, argv);
+    return cmd_main(argc, argv);
 }

@@ -1,0 +1,182 @@
+/* hdc's entry: the global flags, the environment, the table of commands,
+ * and the dispatch to a command's parse, then its run (cmd.h).
+ *
+ * Decisions a newcomer might question:
+ * - Global flags (--plugin-path, --json) are accepted before or after the
+ *   command name: CI scripts write them both ways. Everything after `--`
+ *   is the command's.
+ * - A command's -h/--help anywhere before `--` prints its usage and does
+ *   nothing else, whatever else the line holds.
+ */
+#include "cmd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h" /* the commands not moved here yet */
+#include "hdc/plugin.h"
+#include "util.h"
+
+const cmd *const cmd_table[] = {
+    &cmd_build_base,  &cmd_build,  &cmd_up,      &cmd_ls,   &cmd_status,
+    &cmd_logs,        &cmd_exec,   &cmd_client,  &cmd_down, &cmd_gc,
+    &cmd_export_logs, &cmd_matrix, &cmd_plugins, &cmd_help, NULL,
+};
+
+/* Until every command has moved here from engine/cli.c: the arguments as
+ * main got them, for cli_main. */
+static int legacy_argc;
+static char **legacy_argv;
+
+int cmd_legacy_run(void) {
+    return cli_main(legacy_argc, legacy_argv);
+}
+
+const cmd *cmd_find(const char *name) {
+    for (const cmd *const *c = cmd_table; *c != NULL; c++)
+        if (strcmp((*c)->name, name) == 0)
+            return *c;
+    return NULL;
+}
+
+const char *cmd_logs_root(const cmd_env *env) {
+    return env->logs_dir != NULL && *env->logs_dir != '\0' ? env->logs_dir : "logs";
+}
+
+const char *cmd_state_dir(const cmd_env *env) {
+    return env->state_dir != NULL && *env->state_dir != '\0' ? env->state_dir : ".hdc";
+}
+
+int cmd_uint(const char *flag, const char *s, unsigned min, unsigned max, unsigned *out, char *err,
+             size_t err_len) {
+    char *end;
+    unsigned long v;
+
+    if (s == NULL)
+        return util_fail(err, err_len, RUNNER_USAGE, "%s needs a value", flag);
+    v = strtoul(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || s[0] == '-' || v < min || v > max)
+        return util_fail(err, err_len, RUNNER_USAGE, "%s '%s': give a whole number from %u to %u",
+                         flag, s, min, max);
+    *out = (unsigned)v;
+    return 0;
+}
+
+int cmd_no_args_parse(const char *name, int argc, char **argv, char *err, size_t err_len) {
+    if (argc > 1)
+        return util_fail(err, err_len, RUNNER_USAGE, "%s: unexpected argument '%s': it takes none",
+                         name, argv[1]);
+    return 0;
+}
+
+void cmd_usage(FILE *f) {
+    fprintf(f, "usage: hdc [--plugin-path DIRS] [--json] COMMAND [ARGS]\n\ncommands:\n");
+    for (const cmd *const *c = cmd_table; *c != NULL; c++)
+        fprintf(f, "  %s\n      %s\n", (*c)->usage, (*c)->summary);
+    fprintf(f, "\nenvironment: DOCKER_HOST, HDC_PLUGIN_PATH, HDC_DIST_CACHE, "
+               "HDC_SUBNET_POOL, NO_COLOR\n");
+}
+
+/* Takes the global flags out of argv wherever they stand, leaving the
+ * command and its own arguments in order. Returns the new argc, or -1. */
+static int global_flags(int argc, char **argv, cmd_ctx *ctx) {
+    int out = 1;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            ctx->json = 1;
+        } else if (strcmp(argv[i], "--plugin-path") == 0) {
+            if (i + 1 >= argc) {
+                runner_error("--plugin-path needs a value: a ':'-separated list of directories");
+                return -1;
+            }
+            ctx->plugin_path = argv[++i];
+        } else if (strncmp(argv[i], "--plugin-path=", 14) == 0) {
+            ctx->plugin_path = argv[i] + 14;
+        } else if (strcmp(argv[i], "--") == 0) {
+            while (i < argc)
+                argv[out++] = argv[i++];
+        } else {
+            argv[out++] = argv[i];
+        }
+    }
+    argv[out] = NULL;
+    return out;
+}
+
+static void read_env(cmd_env *env) {
+    env->docker_host = getenv("DOCKER_HOST");
+    env->plugin_path = getenv("HDC_PLUGIN_PATH");
+    env->logs_dir = getenv("HDC_LOGS_DIR");
+    env->state_dir = getenv("HDC_STATE_DIR");
+    env->test_user = getenv("HDC_TEST_USER");
+    env->subnet_pool = getenv("HDC_SUBNET_POOL");
+    env->dist_cache = getenv("HDC_DIST_CACHE");
+    env->clusters_dir = getenv("HDC_CLUSTERS_DIR");
+    env->no_color = getenv("NO_COLOR") != NULL;
+}
+
+/* Parses and runs c with argv (argv[0] its name). */
+static int dispatch(const cmd_ctx *ctx, const cmd *c, int argc, char **argv) {
+    char err[2048];
+    void *opts = calloc(1, c->opts_size > 0 ? c->opts_size : 1);
+    int status;
+
+    if (opts == NULL) {
+        runner_error("out of memory");
+        return RUNNER_FAILED;
+    }
+    err[0] = '\0';
+    status = c->parse(ctx, argc, argv, opts, err, sizeof(err));
+    if (status != 0) {
+        if (err[0] != '\0')
+            runner_error("%s", err);
+    } else {
+        status = c->run(ctx, opts);
+    }
+    if (c->free != NULL)
+        c->free(opts);
+    free(opts);
+    return status;
+}
+
+int cmd_main(int argc, char **argv) {
+    cmd_ctx ctx = {0};
+    const cmd *c;
+    char **orig = calloc((size_t)argc + 1, sizeof(*orig));
+    int orig_argc = argc;
+
+    memcpy(orig, argv, (size_t)argc * sizeof(*orig));
+    legacy_argc = orig_argc;
+    legacy_argv = orig;
+    read_env(&ctx.env);
+    argc = global_flags(argc, argv, &ctx);
+    if (argc < 0)
+        return RUNNER_USAGE;
+    if (argc < 2) {
+        cmd_usage(stderr);
+        return RUNNER_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        cmd_usage(stdout);
+        return RUNNER_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("hdc %s (plugin ABI %d)\n", HDC_VERSION, HDC_PLUGIN_ABI_VERSION);
+        return RUNNER_OK;
+    }
+    c = cmd_find(argv[1]);
+    if (c == NULL) {
+        runner_error("unknown command '%s'; 'hdc help' lists them", argv[1]);
+        return RUNNER_USAGE;
+    }
+    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            printf("usage: %s\n%s\n", c->usage, c->summary);
+            return RUNNER_OK;
+        }
+    }
+    return dispatch(&ctx, c, argc - 1, argv + 1);
+}

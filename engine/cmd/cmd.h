@@ -1,0 +1,167 @@
+/* The commands of hdc (docs/cli.md): one file each in engine/cmd/, each
+ * exporting a `cmd` {name, parse, run, usage}. parse is pure: it turns the
+ * arguments into the command's options or refuses them with a message,
+ * touching nothing, so tests/unit/cmd/ checks every command's parse in C;
+ * run does the work on a runner (engine/runner.h) and returns the exit
+ * status. cmd.c reads the global flags and the environment once and
+ * dispatches.
+ */
+#ifndef HDC_CMD_H
+#define HDC_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "runner.h"
+
+/* What hdc reads of its environment, taken once, so that parsing is a
+ * function of its arguments. */
+typedef struct cmd_env {
+    const char *docker_host;  /* DOCKER_HOST */
+    const char *plugin_path;  /* HDC_PLUGIN_PATH */
+    const char *logs_dir;     /* HDC_LOGS_DIR: NULL or "": "logs" */
+    const char *state_dir;    /* HDC_STATE_DIR: NULL or "": ".hdc" */
+    const char *test_user;    /* HDC_TEST_USER */
+    const char *subnet_pool;  /* HDC_SUBNET_POOL */
+    const char *dist_cache;   /* HDC_DIST_CACHE */
+    const char *clusters_dir; /* HDC_CLUSTERS_DIR: the build contexts */
+    int no_color;             /* NO_COLOR is set */
+} cmd_env;
+
+/* What every command is given. */
+typedef struct cmd_ctx {
+    const char *plugin_path; /* --plugin-path, or NULL */
+    int json;                /* --json */
+    cmd_env env;
+} cmd_ctx;
+
+typedef struct cmd {
+    const char *name;
+    const char *usage;
+    const char *summary;
+    size_t opts_size; /* of the command's options, which parse fills */
+    /* argv[0] is the command's name. 0, or RUNNER_USAGE with what is
+     * wrong in err (the line the user sees after "hdc: "). */
+    int (*parse)(const cmd_ctx *ctx, int argc, char **argv, void *opts, char *err, size_t err_len);
+    /* The exit status. */
+    int (*run)(const cmd_ctx *ctx, void *opts);
+    /* Optional: what parse allocated. */
+    void (*free)(void *opts);
+} cmd;
+
+/* `hdc ARGS...`: the exit status. */
+int cmd_main(int argc, char **argv);
+
+/* The commands, in the order `hdc help` lists them; NULL-terminated. */
+extern const cmd *const cmd_table[];
+const cmd *cmd_find(const char *name);
+
+/* Until every command has moved from engine/cli.c: runs it there. */
+int cmd_legacy_run(void);
+
+/* hdc's usage: every command's usage line and summary. */
+void cmd_usage(FILE *f);
+
+/* The directory of logs (HDC_LOGS_DIR, else "logs") and of keys and state
+ * (HDC_STATE_DIR, else ".hdc"). */
+const char *cmd_logs_root(const cmd_env *env);
+const char *cmd_state_dir(const cmd_env *env);
+
+/* A decimal in [min, max] for flag, written to *out: 0, or RUNNER_USAGE
+ * with "FLAG 'S': give a whole number from MIN to MAX" (or "FLAG needs a
+ * value" for s NULL) in err. */
+int cmd_uint(const char *flag, const char *s, unsigned min, unsigned max, unsigned *out, char *err,
+             size_t err_len);
+
+/* ---- each command's options -------------------------------------------- */
+
+typedef struct cmd_build_base_opts {
+    const char *base_image, *zk_base_image;
+    int nocache;
+} cmd_build_base_opts;
+int cmd_build_base_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_build_base_opts *o,
+                         char *err, size_t err_len);
+
+typedef struct cmd_build_opts {
+    const char *dist;
+    const char *dist_cache, *hadoop_tarball;
+    int nocache;
+} cmd_build_opts;
+int cmd_build_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_build_opts *o, char *err,
+                    size_t err_len);
+
+typedef struct cmd_up_target {
+    const char *dist;
+    char name[33];
+} cmd_up_target;
+typedef struct cmd_up_opts {
+    cmd_up_target *targets; /* malloc'd */
+    size_t n_targets, cap;
+    unsigned datanodes, timeout_s;
+    const char *test_user;
+    int publish_classic, yes, follow, rm_on_failure;
+} cmd_up_opts;
+int cmd_up_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_up_opts *o, char *err,
+                 size_t err_len);
+
+typedef struct cmd_status_opts {
+    const char *name;
+} cmd_status_opts;
+int cmd_status_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_status_opts *o, char *err,
+                     size_t err_len);
+
+typedef struct cmd_logs_opts {
+    const char **names; /* the clusters (malloc'd) */
+    size_t n_names;
+    const char **services; /* services or hosts to show; none: all (malloc'd) */
+    size_t n_services;
+    int follow;
+    const char *write_to, *write_root;
+} cmd_logs_opts;
+int cmd_logs_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_logs_opts *o, char *err,
+                   size_t err_len);
+
+typedef struct cmd_exec_opts {
+    const char *name, *service;
+    char **cmd; /* borrowed from argv */
+    size_t n_cmd;
+} cmd_exec_opts;
+int cmd_exec_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_exec_opts *o, char *err,
+                   size_t err_len);
+
+typedef struct cmd_client_opts {
+    const char *name;
+    uint16_t port;
+    const char *client_dist, *test_user;
+} cmd_client_opts;
+int cmd_client_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_client_opts *o, char *err,
+                     size_t err_len);
+
+typedef struct cmd_down_opts {
+    const char **names; /* malloc'd */
+    size_t n_names;
+    int all;
+} cmd_down_opts;
+int cmd_down_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_down_opts *o, char *err,
+                   size_t err_len);
+
+typedef struct cmd_export_logs_opts {
+    const char *name, *dir;
+} cmd_export_logs_opts;
+int cmd_export_logs_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_export_logs_opts *o,
+                          char *err, size_t err_len);
+
+typedef struct cmd_help_opts {
+    const char *topic; /* a command's name, or NULL */
+} cmd_help_opts;
+int cmd_help_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_help_opts *o, char *err,
+                   size_t err_len);
+
+/* ls, gc and plugins take no arguments. */
+int cmd_no_args_parse(const char *name, int argc, char **argv, char *err, size_t err_len);
+
+extern const cmd cmd_build_base, cmd_build, cmd_up, cmd_ls, cmd_status, cmd_logs, cmd_exec,
+    cmd_client, cmd_down, cmd_gc, cmd_export_logs, cmd_matrix, cmd_plugins, cmd_help;
+
+#endif

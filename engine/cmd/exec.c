@@ -1,0 +1,19 @@
+/* `hdc exec`: still in engine/cli.c; this forwards to it until it moves
+ * here. */
+#include "cmd.h"
+
+static int parse(const cmd_ctx *ctx, int argc, char **argv, void *opts, char *err, size_t err_len) {
+    return 0;
+}
+
+static int run(const cmd_ctx *ctx, void *opts) {
+    return cmd_legacy_run();
+}
+
+const cmd cmd_exec = {
+    .name = "exec",
+    .usage = "hdc exec NAME SERVICE -- CMD [ARG...]",
+    .summary = "run a command in a node; the exit status is CMD's",
+    .parse = parse,
+    .run = run,
+};

@@ -1,0 +1,167 @@
+/* The runner every command shares (runner.h).
+ *
+ * Decisions a newcomer might question:
+ * - SIGINT is caught by a handle that does not keep the loop alive unless
+ *   the command holds it (runner_hold_signals): a command with nothing to
+ *   stop cleanly ends as an interrupted program does, by SIGINT itself.
+ * - A detached process's handle is closed at once (it is never waited
+ *   for), and also after a failed uv_spawn: libuv requires the close of a
+ *   handle uv_spawn initialized, whatever it returned.
+ */
+#include "runner.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void runner_error(const char *fmt, ...) {
+    va_list ap;
+
+    fputs("hdc: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void runner_fail(runner *r, int status, const char *fmt, ...) {
+    va_list ap;
+
+    fputs("hdc: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (status > r->status)
+        r->status = status;
+}
+
+static void on_sigint(uv_signal_t *h, int signum) {
+    runner *r = h->data;
+
+    if (r->on_signal != NULL) {
+        r->on_signal(r, signum);
+        return;
+    }
+    uv_signal_stop(h);
+    signal(SIGINT, SIG_DFL);
+    raise(SIGINT);
+}
+
+int runner_open(runner *r, const char *who) {
+    memset(r, 0, sizeof(*r));
+    uv_loop_init(&r->loop);
+    if (docker_new(&r->loop, NULL, &r->d) != 0) {
+        const char *host = getenv("DOCKER_HOST");
+        runner_error("%s%sDOCKER_HOST '%s' is not unix:// or tcp://: fix it or unset it",
+                     who != NULL ? who : "", who != NULL ? ": " : "", host != NULL ? host : "");
+        uv_loop_close(&r->loop);
+        return RUNNER_USAGE;
+    }
+    uv_signal_init(&r->loop, &r->sigint);
+    r->sigint.data = r;
+    uv_signal_start(&r->sigint, on_sigint, SIGINT);
+    uv_unref((uv_handle_t *)&r->sigint);
+    r->open = 1;
+    return 0;
+}
+
+void runner_on_signal(runner *r, runner_signal_fn fn, void *ctx) {
+    r->on_signal = fn;
+    r->ctx = ctx;
+}
+
+void runner_hold_signals(runner *r, int on) {
+    if (on)
+        uv_ref((uv_handle_t *)&r->sigint);
+    else
+        uv_unref((uv_handle_t *)&r->sigint);
+}
+
+static void close_walk(uv_handle_t *h, void *arg) {
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int runner_finish(runner *r) {
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    docker_close(r->d, NULL, NULL);
+    uv_close((uv_handle_t *)&r->sigint, NULL);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    uv_walk(&r->loop, close_walk, NULL);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&r->loop);
+    r->open = 0;
+    return r->status;
+}
+
+int runner_load(const char *flag_path, const char *env_path, const char *dist, plugin **out) {
+    plugin_path pp;
+    char err[1024];
+    int rc = plugin_path_init(&pp, flag_path, env_path);
+
+    if (rc == 0)
+        rc = plugin_find(&pp, dist, out, err, sizeof(err));
+    else
+        snprintf(err, sizeof(err), "%s", hdc_strerror(rc));
+    if (rc != 0) {
+        runner_error("%s", err);
+        if (rc == PLUGIN_ENOTFOUND) {
+            char names[2048];
+            plugin_known_names(&pp, names, sizeof(names));
+            fprintf(stderr, "     known distributions: %s\n",
+                    names[0] != '\0' ? names : "none (build them: cmake --build build)");
+        }
+    }
+    plugin_path_free(&pp);
+    return rc;
+}
+
+static void free_handle(uv_handle_t *h) {
+    free(h);
+}
+
+int runner_spawn_file(runner *r, const char *file, const char *const *args) {
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_IGNORE}};
+    uv_process_options_t po = {
+        .file = file,
+        .args = (char **)args,
+        .flags = UV_PROCESS_DETACHED,
+        .stdio = stdio,
+        .stdio_count = 3,
+    };
+    uv_process_t *proc = malloc(sizeof(*proc));
+    int rc;
+
+    if (proc == NULL)
+        return UV_ENOMEM;
+    rc = uv_spawn(&r->loop, proc, &po);
+    /* Closed whatever uv_spawn returned: the child is never waited for. */
+    uv_close((uv_handle_t *)proc, free_handle);
+    return rc;
+}
+
+int runner_spawn_detached(runner *r, const char *const *args) {
+    char self[4096];
+    const char **argv;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = util_self_path(self, sizeof(self))) != 0)
+        return rc;
+    while (args[n] != NULL)
+        n++;
+    argv = calloc(n + 2, sizeof(*argv));
+    if (argv == NULL)
+        return UV_ENOMEM;
+    argv[0] = self;
+    memcpy(argv + 1, args, n * sizeof(*argv));
+    rc = runner_spawn_file(r, self, argv);
+    free(argv);
+    return rc;
+}
