@@ -1932,7 +1932,7 @@ static int cli_client(const cli_opts *opts, int argc, char **argv) {
 /* ---- matrix (engine/matrix.c) ---------------------------------------------- */
 
 static int cli_matrix(const cli_opts *opts, int argc, char **argv) {
-    return matrix_main(opts->plugin_path, opts->json, argc, argv);
+    return CLI_USAGE; /* moved to engine/cmd/matrix.c */
 }
 
 static int cli_help(const cli_opts *opts, int argc, char **argv);

@@ -1,9 +1,6 @@
-/* `hdc matrix`: one cluster per distribution, a test command run in each
- * cluster's client node, a JUnit XML report for CI, and teardown.
- *
- * matrix_main is the command; the rest of this header is its pure parts
- * (arguments, names, the report), which tests/unit/test_matrix.c checks
- * without Docker.
+/* The pure parts of `hdc matrix` (engine/cmd/matrix.c): its clusters'
+ * names, the tail of a command's output, XML escaping and the JUnit report,
+ * which tests/unit/test_matrix.c checks without Docker.
  */
 #ifndef HDC_MATRIX_H
 #define HDC_MATRIX_H
@@ -11,33 +8,9 @@
 #include <stddef.h>
 #include <time.h>
 
-#define MATRIX_MAX_DISTS  16
 #define MATRIX_OUTPUT_CAP 65536 /* of each command's output, kept for the report */
 
-/* The command: argv[0] is "matrix". Returns the exit status: 0 when every
- * DIST passed, 1 when one failed (or the run was interrupted), 2 for bad
- * usage, with nothing created. */
-int matrix_main(const char *plugin_path, int json, int argc, char **argv);
-
 /* ---- pure parts ------------------------------------------------------------ */
-
-typedef struct matrix_args {
-    const char *dists[MATRIX_MAX_DISTS];
-    size_t n_dists;
-    unsigned parallel; /* clusters alive at once; 0: all */
-    const char *junit; /* --junit FILE, or NULL */
-    int keep, keep_failed, bundle_all;
-    unsigned timeout_s; /* of each up; 0: the steps' deadlines only */
-    unsigned datanodes;
-    const char *test_user; /* --test-user, or NULL: $HDC_TEST_USER, "hdc" */
-    char *const *cmd;      /* after `--`, borrowed from argv */
-    size_t n_cmd;
-} matrix_args;
-
-/* Parses `matrix DIST... [flags] -- CMD [ARG...]` (argv[0] is the command's
- * name). 0, or -1 with what is wrong in err. Flags may stand between the
- * DISTs; everything after the first `--` is the command. */
-int matrix_parse_args(int argc, char **argv, matrix_args *out, char *err, size_t err_len);
 
 /* The cluster of dist in the matrix run of process pid: its default name
  * (plan_default_name) shortened as needed, then "-m<pid>"; a valid name

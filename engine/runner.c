@@ -3,7 +3,7 @@
  * Decisions a newcomer might question:
  * - SIGINT is caught by a handle that does not keep the loop alive unless
  *   the command holds it (runner_hold_signals): a command with nothing to
- *   stop cleanly ends as an interrupted program does, by SIGINT itself.
+ *   stop cleanly ends as an interrupted program does, by the signal itself.
  * - A detached process's handle is closed at once (it is never waited
  *   for), and also after a failed uv_spawn: libuv requires the close of a
  *   handle uv_spawn initialized, whatever it returned.
@@ -40,7 +40,7 @@ void runner_fail(runner *r, int status, const char *fmt, ...) {
         r->status = status;
 }
 
-static void on_sigint(uv_signal_t *h, int signum) {
+static void on_signal(uv_signal_t *h, int signum) {
     runner *r = h->data;
 
     if (r->on_signal != NULL) {
@@ -48,8 +48,8 @@ static void on_sigint(uv_signal_t *h, int signum) {
         return;
     }
     uv_signal_stop(h);
-    signal(SIGINT, SIG_DFL);
-    raise(SIGINT);
+    signal(signum, SIG_DFL);
+    raise(signum);
 }
 
 int runner_open(runner *r, const char *who) {
@@ -64,8 +64,11 @@ int runner_open(runner *r, const char *who) {
     }
     uv_signal_init(&r->loop, &r->sigint);
     r->sigint.data = r;
-    uv_signal_start(&r->sigint, on_sigint, SIGINT);
+    uv_signal_start(&r->sigint, on_signal, SIGINT);
     uv_unref((uv_handle_t *)&r->sigint);
+    uv_signal_init(&r->loop, &r->sigterm);
+    r->sigterm.data = r;
+    uv_unref((uv_handle_t *)&r->sigterm);
     r->open = 1;
     return 0;
 }
@@ -75,11 +78,20 @@ void runner_on_signal(runner *r, runner_signal_fn fn, void *ctx) {
     r->ctx = ctx;
 }
 
+void runner_catch_sigterm(runner *r) {
+    if (!r->sigterm_on)
+        uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    r->sigterm_on = 1;
+}
+
 void runner_hold_signals(runner *r, int on) {
-    if (on)
+    if (on) {
         uv_ref((uv_handle_t *)&r->sigint);
-    else
+        uv_ref((uv_handle_t *)&r->sigterm);
+    } else {
         uv_unref((uv_handle_t *)&r->sigint);
+        uv_unref((uv_handle_t *)&r->sigterm);
+    }
 }
 
 static void close_walk(uv_handle_t *h, void *arg) {
@@ -91,6 +103,7 @@ int runner_finish(runner *r) {
     uv_run(&r->loop, UV_RUN_DEFAULT);
     docker_close(r->d, NULL, NULL);
     uv_close((uv_handle_t *)&r->sigint, NULL);
+    uv_close((uv_handle_t *)&r->sigterm, NULL);
     uv_run(&r->loop, UV_RUN_DEFAULT);
     uv_walk(&r->loop, close_walk, NULL);
     uv_run(&r->loop, UV_RUN_DEFAULT);

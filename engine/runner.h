@@ -30,7 +30,8 @@ typedef void (*runner_signal_fn)(runner *r, int signum);
 struct runner {
     uv_loop_t loop;
     docker *d;
-    uv_signal_t sigint;
+    uv_signal_t sigint, sigterm; /* SIGTERM only after runner_catch_sigterm */
+    int sigterm_on;
     runner_signal_fn on_signal; /* NULL: end as an interrupted program does */
     void *ctx;                  /* the command's */
     int status;                 /* the exit status: RUNNER_OK until something fails */
@@ -42,9 +43,11 @@ struct runner {
  * "matrix" prefixes it, or NULL); else 0. */
 int runner_open(runner *r, const char *who);
 
-/* What a command does on SIGINT (the handle keeps the loop alive only
- * while runner_hold_signals is on). */
+/* What a command does on SIGINT (the handles keep the loop alive only
+ * while runner_hold_signals is on); with runner_catch_sigterm, on SIGTERM
+ * too (how CI systems cancel a job). */
 void runner_on_signal(runner *r, runner_signal_fn fn, void *ctx);
+void runner_catch_sigterm(runner *r);
 void runner_hold_signals(runner *r, int on);
 
 /* Runs the loop until the command's work is done, closes everything, and

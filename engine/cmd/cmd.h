@@ -152,6 +152,23 @@ typedef struct cmd_export_logs_opts {
 int cmd_export_logs_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_export_logs_opts *o,
                           char *err, size_t err_len);
 
+typedef struct cmd_matrix_opts {
+    const char **dists; /* malloc'd */
+    size_t n_dists, cap_dists;
+    unsigned parallel; /* clusters alive at once; 0: all */
+    const char *junit; /* --junit FILE, or NULL */
+    int keep, keep_failed, bundle_all;
+    unsigned timeout_s; /* of each up; 0: the steps' deadlines only */
+    unsigned datanodes;
+    const char *test_user; /* --test-user, or NULL: $HDC_TEST_USER, "hdc" */
+    char *const *cmd;      /* after `--`, borrowed from argv */
+    size_t n_cmd;
+} cmd_matrix_opts;
+/* `matrix DIST... [flags] -- CMD [ARG...]`: flags may stand between the
+ * DISTs; everything after the first `--` is the command. */
+int cmd_matrix_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_matrix_opts *o, char *err,
+                     size_t err_len);
+
 typedef struct cmd_help_opts {
     const char *topic; /* a command's name, or NULL */
 } cmd_help_opts;

@@ -1,20 +1,550 @@
-/* `hdc up`: still in engine/cli.c; this forwards to it until it moves
- * here. */
-#include "cmd.h"
+/* `hdc up DIST [--name NAME]...`: creates and bootstraps clusters, all at
+ * once on one loop (a fleet, engine/fleet.h), and returns when every probe
+ * is green or at the first failure, naming the service and the last lines
+ * of its log. On a terminal a live table shows each node's state.
+ *
+ * Decisions a newcomer might question:
+ * - Every name is looked up before any up starts, and a question about a
+ *   stopped cluster's leftovers is asked only then: no question blocks the
+ *   loop work of another cluster.
+ * - After `up` returns, one detached `hdc logs -f --write-root ROOT
+ *   NAME...` keeps the log files of every cluster that came up growing
+ *   (rewriting each from the start, so nothing is lost between the two).
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-static int parse(const cmd_ctx *ctx, int argc, char **argv, void *opts, char *err, size_t err_len) {
+#include "cluster_query.h"
+#include "cmd.h"
+#include "fleet.h"
+#include "plan.h"
+#include "util.h"
+
+#define MAX_TARGETS 16
+
+typedef struct up_run up_run;
+
+/* One cluster of the command line. */
+typedef struct target {
+    up_run *u;
+    const cmd_up_target *arg;
+    fleet_member *m;
+    char *logs_dir;
+    int done, ok;
+    int listed;       /* its name was looked up */
+    size_t leftovers; /* containers of a stopped cluster of its name */
+    int printed;      /* its endpoints were printed */
+    json_t *report;   /* for --json */
+} target;
+
+/* A row of the live table: a node. */
+typedef struct row {
+    const target *t;
+    char host[64];
+    char state[16];
+    uint64_t ms;
+} row;
+
+struct up_run {
+    runner r;
+    const cmd_ctx *ctx;
+    const cmd_up_opts *o;
+    fleet *f;
+    target *targets;
+    size_t n;
+    const char *logs_root;
+    int tty, color;
+    int interrupted; /* SIGINT: start nothing more */
+    row *rows;
+    size_t n_rows, cap_rows;
+    size_t rows_drawn;
+};
+
+/* ---- parse --------------------------------------------------------------------- */
+
+int cmd_up_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_up_opts *o, char *err,
+                 size_t err_len) {
+    char why[256];
+
+    o->datanodes = 1;
+    o->test_user = ctx->env.test_user != NULL ? ctx->env.test_user : "hdc";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int rc;
+        if (strcmp(a, "--name") == 0) {
+            if (o->n_targets == 0 || i + 1 >= argc)
+                return util_fail(err, err_len, RUNNER_USAGE,
+                                 "up: --name NAME follows the distribution it names");
+            snprintf(o->targets[o->n_targets - 1].name, sizeof(o->targets[0].name), "%.32s",
+                     argv[++i]);
+            if (strlen(argv[i]) > PLAN_MAX_NAME)
+                return util_fail(err, err_len, RUNNER_USAGE,
+                                 "up: cluster name '%s' is longer than %d characters", argv[i],
+                                 PLAN_MAX_NAME);
+        } else if (strcmp(a, "--datanodes") == 0) {
+            rc = cmd_uint(a, i + 1 < argc ? argv[++i] : NULL, 1, PLUGIN_MAX_INSTANCES,
+                          &o->datanodes, err, err_len);
+            if (rc != 0)
+                return rc;
+        } else if (strcmp(a, "--timeout") == 0) {
+            rc =
+                cmd_uint(a, i + 1 < argc ? argv[++i] : NULL, 1, 86400, &o->timeout_s, err, err_len);
+            if (rc != 0)
+                return rc;
+        } else if (strcmp(a, "--test-user") == 0 && i + 1 < argc) {
+            o->test_user = argv[++i];
+        } else if (strcmp(a, "--publish-classic") == 0) {
+            o->publish_classic = 1;
+        } else if (strcmp(a, "-y") == 0 || strcmp(a, "--yes") == 0) {
+            o->yes = 1;
+        } else if (strcmp(a, "--follow") == 0) {
+            o->follow = 1;
+        } else if (strcmp(a, "--rm-on-failure") == 0) {
+            o->rm_on_failure = 1;
+        } else if (a[0] == '-') {
+            return util_fail(err, err_len, RUNNER_USAGE,
+                             "up: unknown flag '%s'; 'hdc help up' shows the usage", a);
+        } else {
+            if (o->n_targets == MAX_TARGETS)
+                return util_fail(err, err_len, RUNNER_USAGE, "up: at most %d clusters at once",
+                                 MAX_TARGETS);
+            if (util_grow(&o->targets, &o->cap, o->n_targets + 1, sizeof(*o->targets)) != 0)
+                return util_fail(err, err_len, RUNNER_USAGE, "out of memory");
+            memset(&o->targets[o->n_targets], 0, sizeof(o->targets[0]));
+            o->targets[o->n_targets++].dist = a;
+        }
+    }
+    if (o->n_targets == 0)
+        return util_fail(err, err_len, RUNNER_USAGE,
+                         "up: which distribution? 'hdc plugins' lists them");
+    if (o->publish_classic && o->n_targets > 1)
+        return util_fail(err, err_len, RUNNER_USAGE,
+                         "up: --publish-classic binds fixed host ports: one cluster at a time");
+    /* Names: the default one where none is given, valid, and each once. */
+    for (size_t i = 0; i < o->n_targets; i++) {
+        cmd_up_target *t = &o->targets[i];
+        if (t->name[0] == '\0' && plan_default_name(t->dist, t->name, sizeof(t->name)) != 0)
+            return util_fail(err, err_len, RUNNER_USAGE,
+                             "up: '%s' gives no valid default name: pass --name", t->dist);
+        if (plan_name_check(t->name, why, sizeof(why)) != 0)
+            return util_fail(err, err_len, RUNNER_USAGE, "up: %s", why);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(o->targets[k].name, t->name) == 0)
+                return util_fail(err, err_len, RUNNER_USAGE,
+                                 "up: two clusters named '%s': give each its own --name", t->name);
+    }
+    return 0;
+}
+
+/* ---- the live table and the report ----------------------------------------------- */
+
+static const char *state_color(const char *state, int color) {
+    if (!color)
+        return "";
+    if (strcmp(state, "up") == 0)
+        return "\033[32m";
+    if (strcmp(state, "failed") == 0)
+        return "\033[31m";
+    return "\033[33m";
+}
+
+static void draw(up_run *u) {
+    if (u->rows_drawn > 0)
+        fprintf(stderr, "\033[%zuA", u->rows_drawn);
+    for (size_t i = 0; i < u->n_rows; i++)
+        fprintf(stderr, "\r\033[K%-16s %-20s %s%-8s%s %6.1fs\n", u->rows[i].t->arg->name,
+                u->rows[i].host, state_color(u->rows[i].state, u->color), u->rows[i].state,
+                u->color ? "\033[0m" : "", u->rows[i].ms / 1000.0);
+    u->rows_drawn = u->n_rows;
+    fflush(stderr);
+}
+
+static void progress(fleet_member *m, const cluster_node_report *rep) {
+    target *t = m->data;
+    up_run *u = t->u;
+    const char *state = cluster_node_state_name(rep->state);
+    size_t i;
+
+    if (!u->tty) {
+        fprintf(stderr, "%s %s %s %.1fs%s%s\n", t->arg->name, rep->node->hostname, state,
+                rep->elapsed_ms / 1000.0, rep->why != NULL ? ": " : "",
+                rep->why != NULL ? rep->why : "");
+        return;
+    }
+    for (i = 0; i < u->n_rows; i++)
+        if (u->rows[i].t == t && strcmp(u->rows[i].host, rep->node->hostname) == 0)
+            break;
+    if (i == u->n_rows) {
+        if (util_grow(&u->rows, &u->cap_rows, u->n_rows + 1, sizeof(*u->rows)) != 0)
+            return;
+        u->n_rows++;
+        u->rows[i].t = t;
+        snprintf(u->rows[i].host, sizeof(u->rows[i].host), "%s", rep->node->hostname);
+    }
+    snprintf(u->rows[i].state, sizeof(u->rows[i].state), "%s", state);
+    u->rows[i].ms = rep->elapsed_ms;
+    draw(u);
+}
+
+static json_t *report_json(const target *t, const cluster_report *r) {
+    json_t *nodes = json_array(), *endpoints = json_array(), *steps = json_array();
+    json_t *phases;
+
+    for (size_t i = 0; i < r->plan->n_nodes; i++) {
+        const cluster_node_report *n = &r->nodes[i];
+        if (n->node->is_client)
+            continue;
+        json_array_append_new(nodes, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "service",
+                                               n->node->service, "hostname", n->node->hostname,
+                                               "container", n->node->container, "address",
+                                               n->node->address, "state",
+                                               cluster_node_state_name(n->state), "why", n->why));
+    }
+    for (size_t i = 0; i < r->n_endpoints; i++) {
+        const cluster_endpoint *e = &r->endpoints[i];
+        char url[64];
+        snprintf(url, sizeof(url), "127.0.0.1:%d", e->host_port);
+        json_array_append_new(endpoints, json_pack("{s:s, s:s, s:s, s:i, s:s}", "service",
+                                                   e->service, "hostname", e->hostname, "role",
+                                                   e->role, "port", e->port, "address", url));
+    }
+    for (size_t i = 0; i < r->n_steps; i++)
+        json_array_append_new(steps, json_pack("{s:s, s:I, s:I}", "name", r->step_names[i],
+                                               "start_ms", (json_int_t)r->step_start_ms[i],
+                                               "end_ms", (json_int_t)r->step_end_ms[i]));
+    phases = json_pack("{s:I, s:I, s:I, s:I, s:I}", "network_ms", (json_int_t)r->network_ms,
+                       "zookeeper_ms", (json_int_t)r->zookeeper_ms, "containers_ms",
+                       (json_int_t)r->containers_ms, "steps_ms", (json_int_t)r->steps_ms,
+                       "total_ms", (json_int_t)r->total_ms);
+    return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:o, s:o}", "cluster", t->arg->name,
+                     "dist", t->arg->dist, "state", r->status == 0 ? "up" : "failed", "error",
+                     r->message, "subnet", r->plan->subnet, "nodes", nodes, "endpoints", endpoints,
+                     "phases", phases, "steps", steps);
+}
+
+/* A cluster is up: its endpoints (with --follow, as soon as it is). */
+static void print_ready(target *t, const cluster_report *r) {
+    if (t->u->ctx->json || t->printed)
+        return;
+    t->printed = 1;
+    printf("%s (%s) is up in %.1f s; logs in %s\n", t->arg->name, t->arg->dist,
+           r->total_ms / 1000.0, t->logs_dir);
+    for (size_t i = 0; i < r->n_endpoints; i++) {
+        const cluster_endpoint *e = &r->endpoints[i];
+        printf("  %-16s %-10s %5d -> 127.0.0.1:%d\n", e->hostname, e->role, e->port, e->host_port);
+    }
+    fflush(stdout);
+}
+
+/* ---- the ups ------------------------------------------------------------------------ */
+
+static void ready(fleet_member *m, const cluster_report *r) {
+    target *t = m->data;
+
+    if (t->u->tty && t->u->rows_drawn > 0)
+        draw(t->u);
+    print_ready(t, r);
+    t->u->rows_drawn = 0; /* the table goes on below what was printed */
+}
+
+static void done(fleet_member *m, int status, const cluster_report *r) {
+    target *t = m->data;
+    up_run *u = t->u;
+
+    t->done = 1;
+    if (r == NULL) {
+        runner_fail(&u->r, RUNNER_FAILED, "%s: cannot start: %s", t->arg->name,
+                    hdc_strerror(status));
+        return;
+    }
+    t->ok = r->status == 0;
+    if (u->tty && u->rows_drawn > 0)
+        draw(u);
+    if (u->ctx->json)
+        t->report = report_json(t, r);
+    if (r->logs_backup != NULL)
+        fprintf(stderr, "hdc: %s: moved the logs of a previous run to %s\n", t->arg->name,
+                r->logs_backup);
+    if (r->status != 0)
+        fprintf(stderr, "hdc: %s\n", r->message);
+    else
+        print_ready(t, r);
+    /* A redraw of the live table must not climb over what was printed. */
+    u->rows_drawn = 0;
+    if (r->status != 0 && !(u->o->follow && t->printed && r->status == UV_ECANCELED))
+        u->r.status = RUNNER_FAILED;
+}
+
+/* ---- leftovers of a stopped cluster of the same name ------------------------------- */
+
+/* Whether a container of that state may be in use: anything but exited
+ * or dead (created is an `hdc up` at work, restarting is Docker's). */
+static int container_active(const char *state) {
+    return strcmp(state, "exited") != 0 && strcmp(state, "dead") != 0;
+}
+
+static void leftovers_removed(void *data, int status, const char *msg, unsigned removed) {
+    target *t = data;
+
+    if (t->u->interrupted) {
+        t->done = 1;
+        t->u->r.status = RUNNER_FAILED;
+        return;
+    }
+    if (status != 0) {
+        t->done = 1;
+        runner_fail(&t->u->r, RUNNER_FAILED,
+                    "%s: cannot remove the leftovers of a previous run: %s", t->arg->name, msg);
+        return;
+    }
+    if (removed > 0)
+        fprintf(stderr, "hdc: %s: removed %u leftovers of a stopped run\n", t->arg->name, removed);
+    fleet_launch(t->m);
+}
+
+static void listed(void *data, int status, const char *msg, const cluster_container *list,
+                   size_t n) {
+    target *t = data;
+    up_run *u = t->u;
+    int running = 0;
+
+    if (u->interrupted) {
+        t->done = 1;
+        u->r.status = RUNNER_FAILED;
+        return;
+    }
+    if (status != 0) {
+        t->done = 1;
+        runner_fail(&u->r, RUNNER_FAILED, "%s", msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        running |= container_active(list[i].state);
+    if (running) {
+        t->done = 1;
+        runner_fail(&u->r, RUNNER_FAILED,
+                    "cluster '%s' exists and runs (or is being created): use it, run "
+                    "`hdc down %s` first, or choose another --name",
+                    t->arg->name, t->arg->name);
+        return;
+    }
+    /* Decided once every target is listed (decide): no question is asked
+     * while another cluster's up runs on the loop. */
+    t->leftovers = n;
+    t->listed = 1;
+}
+
+/* Every target listed, nothing started yet: leftovers of stopped clusters
+ * are removed with -y, after asking on a TTY, else refused; then the ups
+ * start. */
+static void decide(up_run *u) {
+    for (size_t i = 0; i < u->n; i++) {
+        target *t = &u->targets[i];
+        int answer = u->o->yes;
+        if (t->done)
+            continue;
+        if (t->leftovers == 0) {
+            leftovers_removed(t, 0, NULL, 0);
+            continue;
+        }
+        if (!answer && isatty(fileno(stdin)) && isatty(fileno(stderr))) {
+            char line[16];
+            fprintf(stderr,
+                    "hdc: a stopped cluster '%s' is left over (%zu containers); "
+                    "remove it? [yN] ",
+                    t->arg->name, t->leftovers);
+            answer = fgets(line, sizeof(line), stdin) != NULL && (line[0] == 'y' || line[0] == 'Y');
+        }
+        if (!answer || u->interrupted) {
+            t->done = 1;
+            runner_fail(&u->r, RUNNER_FAILED,
+                        "a stopped cluster '%s' is left over: remove it with `hdc down %s` "
+                        "(or pass -y), or choose another --name",
+                        t->arg->name, t->arg->name);
+            continue;
+        }
+        if (cluster_down(&u->r.loop, u->r.d, t->arg->name, leftovers_removed, t) != 0)
+            leftovers_removed(t, UV_EIO, "cannot list its objects", 0);
+    }
+}
+
+/* ---- the end ------------------------------------------------------------------------- */
+
+/* After `hdc up` returns, one detached `hdc logs -f --write-root ROOT
+ * NAME...` keeps logs/<cluster>/<host>.log of every cluster that came up
+ * growing until their containers stop. */
+static void spawn_log_writer(up_run *u) {
+    const char **args = calloc(u->n + 5, sizeof(*args));
+    size_t k = 0;
+
+    if (args == NULL)
+        return;
+    args[k++] = "logs";
+    args[k++] = "-f";
+    args[k++] = "--write-root";
+    args[k++] = u->logs_root;
+    for (size_t i = 0; i < u->n; i++)
+        if (u->targets[i].ok && !u->o->follow)
+            args[k++] = u->targets[i].arg->name;
+    if (k > 4 && runner_spawn_detached(&u->r, args) != 0)
+        fprintf(stderr, "hdc: cannot start the log writer; `hdc logs NAME` still shows the "
+                        "logs\n");
+    free(args);
+}
+
+static void interrupted(runner *r, int signum) {
+    up_run *u = r->ctx;
+
+    u->interrupted = 1;
+    fprintf(stderr, "\nhdc: interrupted: stopping (clusters are left for inspection; "
+                    "`hdc down NAME` removes them)\n");
+    fleet_cancel(u->f);
+    for (size_t i = 0; i < u->n; i++) /* --follow ends too */
+        if (u->targets[i].m != NULL)
+            fleet_stop(u->targets[i].m);
+}
+
+static int all_listed(const up_run *u) {
+    for (size_t i = 0; i < u->n; i++)
+        if (!u->targets[i].done && !u->targets[i].listed)
+            return 0;
+    return 1;
+}
+
+static int all_done(const up_run *u) {
+    for (size_t i = 0; i < u->n; i++)
+        if (!u->targets[i].done)
+            return 0;
+    return 1;
+}
+
+static void print_json(const up_run *u) {
+    json_t *arr = json_array();
+
+    for (size_t i = 0; i < u->n; i++)
+        if (u->targets[i].report != NULL)
+            json_array_append_new(arr, json_incref(u->targets[i].report));
+    json_dumpf(arr, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+    json_decref(arr);
+}
+
+/* Loads every plugin and plans every cluster: RUNNER_USAGE (the reason
+ * printed) when one is refused, before anything is created. */
+static int prepare(up_run *u) {
+    fleet_opts fo = {
+        .datanodes = u->o->datanodes,
+        .timeout_s = u->o->timeout_s,
+        .publish_classic = u->o->publish_classic,
+        .rm_on_failure = u->o->rm_on_failure,
+        .follow = u->o->follow,
+        .logs_root = u->logs_root,
+        .test_user = u->o->test_user,
+        .subnet_pool = u->ctx->env.subnet_pool,
+    };
+    fleet_hooks hooks = {.progress = progress, .ready = ready, .done = done};
+    char err[512];
+
+    if (fleet_new(&fo, &hooks, u, &u->f) != 0)
+        return RUNNER_FAILED;
+    for (size_t i = 0; i < u->n; i++) {
+        target *t = &u->targets[i];
+        plugin *plug;
+        t->u = u;
+        t->arg = &u->o->targets[i];
+        if (runner_load(u->ctx->plugin_path, u->ctx->env.plugin_path, t->arg->dist, &plug) != 0)
+            return RUNNER_USAGE;
+        if (fleet_add(u->f, plug, t->arg->name, &t->m, err, sizeof(err)) != 0) {
+            runner_error("up: %s", err);
+            return RUNNER_USAGE;
+        }
+        t->m->data = t;
+        t->logs_dir = util_asprintf("%s/%s", u->logs_root, t->arg->name);
+        if (t->logs_dir == NULL)
+            return RUNNER_FAILED;
+    }
     return 0;
 }
 
 static int run(const cmd_ctx *ctx, void *opts) {
-    return cmd_legacy_run();
+    up_run *u = calloc(1, sizeof(*u));
+    int status;
+
+    if (u == NULL)
+        return RUNNER_FAILED;
+    u->ctx = ctx;
+    u->o = opts;
+    u->n = u->o->n_targets;
+    u->logs_root = cmd_logs_root(&ctx->env);
+    u->targets = calloc(u->n, sizeof(*u->targets));
+    if (u->targets == NULL) {
+        free(u);
+        return RUNNER_FAILED;
+    }
+    /* Everything is checked before Docker is asked anything. */
+    status = prepare(u);
+    if (status == 0)
+        status = runner_open(&u->r, NULL);
+    if (status != 0)
+        goto exit;
+    fleet_attach(u->f, &u->r.loop, u->r.d);
+    runner_on_signal(&u->r, interrupted, u);
+    runner_hold_signals(&u->r, 1);
+    u->tty = isatty(fileno(stderr)) && !ctx->json;
+    u->color = u->tty && !ctx->env.no_color;
+    for (size_t i = 0; i < u->n; i++) {
+        target *t = &u->targets[i];
+        if (cluster_list(&u->r.loop, u->r.d, t->arg->name, listed, t) != 0) {
+            runner_fail(&u->r, RUNNER_FAILED, "%s: cannot ask Docker", t->arg->name);
+            t->done = 1;
+        }
+    }
+    /* First every name is looked up; then, with nothing else running,
+     * leftovers are decided on and the ups start. */
+    while (!all_listed(u))
+        uv_run(&u->r.loop, UV_RUN_ONCE);
+    decide(u);
+    /* Before waiting: the signal handle alone would wait forever. */
+    while (!all_done(u))
+        uv_run(&u->r.loop, UV_RUN_ONCE);
+    runner_hold_signals(&u->r, 0);
+    spawn_log_writer(u);
+    if (ctx->json)
+        print_json(u);
+    status = runner_finish(&u->r);
+
+exit:
+    for (size_t i = 0; i < u->n; i++) {
+        json_decref(u->targets[i].report);
+        free(u->targets[i].logs_dir);
+    }
+    fleet_free(u->f);
+    free(u->targets);
+    free(u->rows);
+    free(u);
+    return status;
+}
+
+static int parse(const cmd_ctx *ctx, int argc, char **argv, void *opts, char *err, size_t err_len) {
+    return cmd_up_parse(ctx, argc, argv, opts, err, err_len);
+}
+
+static void free_opts(void *opts) {
+    cmd_up_opts *o = opts;
+
+    free(o->targets);
 }
 
 const cmd cmd_up = {
     .name = "up",
-    .usage = "hdc up DIST [--name NAME] [DIST [--name NAME]]... [--datanodes N] "
-             "[--timeout S] [--publish-classic] [-y] [--follow] [--rm-on-failure]",
+    .usage = "hdc up DIST [--name NAME] [DIST [--name NAME]]... [--datanodes N] [--timeout S] "
+             "[--publish-classic] [-y] [--follow] [--rm-on-failure]",
     .summary = "create and bootstrap clusters, concurrently; returns when every probe is green",
+    .opts_size = sizeof(cmd_up_opts),
     .parse = parse,
     .run = run,
+    .free = free_opts,
 };

@@ -1,4 +1,4 @@
-/* hdc matrix's pure parts: its arguments, its cluster names, the output's
+/* hdc matrix's pure parts (engine/matrix.c): its cluster names, the output's
  * tail, XML escaping and the JUnit report (parsed back with a small
  * checker of well-formedness and the junit-10 shape). */
 #include <setjmp.h>
@@ -13,111 +13,6 @@
 
 #include "matrix.h"
 #include "plan.h"
-
-/* ---- arguments ------------------------------------------------------------------ */
-
-static int parse(matrix_args *a, char *err, size_t err_len, ...) {
-    static char *argv[64];
-    va_list ap;
-    int argc = 0;
-
-    argv[argc++] = "matrix";
-    va_start(ap, err_len);
-    for (char *s; (s = va_arg(ap, char *)) != NULL;)
-        argv[argc++] = s;
-    va_end(ap);
-    argv[argc] = NULL;
-    err[0] = '\0';
-    return matrix_parse_args(argc, argv, a, err, err_len);
-}
-
-static void args_take_dists_flags_and_the_command(void **state) {
-    matrix_args a;
-    char err[256];
-
-    assert_int_equal(parse(&a, err, sizeof(err), "apache_2.6.0", "--parallel", "2", "apache_3.3.6",
-                           "--junit=out.xml", "--keep-failed", "--timeout", "60", "--datanodes=3",
-                           "--", "pytest", "-x", "--keep", "--", NULL),
-                     0);
-    assert_int_equal(a.n_dists, 2);
-    assert_string_equal(a.dists[0], "apache_2.6.0");
-    assert_string_equal(a.dists[1], "apache_3.3.6");
-    assert_int_equal(a.parallel, 2);
-    assert_string_equal(a.junit, "out.xml");
-    assert_int_equal(a.keep, 0);
-    assert_int_equal(a.keep_failed, 1);
-    assert_int_equal(a.timeout_s, 60);
-    assert_int_equal(a.datanodes, 3);
-    /* Everything after the first `--` is the command's, flags included. */
-    assert_int_equal(a.n_cmd, 4);
-    assert_string_equal(a.cmd[0], "pytest");
-    assert_string_equal(a.cmd[2], "--keep");
-    assert_string_equal(a.cmd[3], "--");
-}
-
-static void args_defaults(void **state) {
-    matrix_args a;
-    char err[256];
-
-    assert_int_equal(parse(&a, err, sizeof(err), "testdist", "--", "true", NULL), 0);
-    assert_int_equal(a.parallel, 0);
-    assert_int_equal(a.datanodes, 1);
-    assert_int_equal(a.timeout_s, 0);
-    assert_null(a.junit);
-    assert_int_equal(a.keep + a.keep_failed + a.bundle_all, 0);
-}
-
-static void args_errors_say_what_is_wrong(void **state) {
-    static const struct {
-        const char *args[6];
-        const char *want;
-    } cases[] = {
-        {{"testdist", NULL}, "no `--`"},
-        {{"testdist", "--", NULL}, "no command after `--`"},
-        {{"--", "true", NULL}, "which distributions"},
-        {{"testdist", "--parallel", "0", "--", "true", NULL}, "--parallel '0'"},
-        {{"testdist", "--parallel", "x2", "--", "true", NULL}, "--parallel 'x2'"},
-        {{"testdist", "--parallel", "-1", "--", "true", NULL}, "--parallel '-1'"},
-        {{"testdist", "--parallel", "--", "true", NULL}, "--parallel needs a value"},
-        {{"testdist", "--datanodes", "65", "--", "true", NULL}, "--datanodes '65'"},
-        {{"testdist", "--timeout", "0", "--", "true", NULL}, "--timeout '0'"},
-        {{"testdist", "--junit", "--", "true", NULL}, "--junit needs a file name"},
-        {{"testdist", "--frobnicate", "--", "true", NULL}, "unknown flag '--frobnicate'"},
-        {{"testdist", "testdist", "--", "true", NULL}, "'testdist' is given twice"},
-    };
-
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *argv[8] = {"matrix"};
-        int argc = 1;
-        matrix_args a;
-        char err[256] = "";
-        for (int k = 0; cases[i].args[k] != NULL; k++)
-            argv[argc++] = (char *)cases[i].args[k];
-        argv[argc] = NULL;
-        assert_int_equal(matrix_parse_args(argc, argv, &a, err, sizeof(err)), -1);
-        if (strstr(err, cases[i].want) == NULL)
-            fail_msg("case %zu: '%s' lacks '%s'", i, err, cases[i].want);
-    }
-}
-
-static void args_refuse_more_than_the_maximum_of_dists(void **state) {
-    char *argv[MATRIX_MAX_DISTS + 8];
-    char names[MATRIX_MAX_DISTS + 1][16];
-    int argc = 0;
-    matrix_args a;
-    char err[256];
-
-    argv[argc++] = "matrix";
-    for (int i = 0; i <= MATRIX_MAX_DISTS; i++) {
-        snprintf(names[i], sizeof(names[i]), "d%d", i);
-        argv[argc++] = names[i];
-    }
-    argv[argc++] = "--";
-    argv[argc++] = "true";
-    argv[argc] = NULL;
-    assert_int_equal(matrix_parse_args(argc, argv, &a, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "at most"));
-}
 
 /* ---- names ----------------------------------------------------------------------- */
 
@@ -413,10 +308,6 @@ static void an_empty_matrix_is_still_a_report(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(args_take_dists_flags_and_the_command),
-        cmocka_unit_test(args_defaults),
-        cmocka_unit_test(args_errors_say_what_is_wrong),
-        cmocka_unit_test(args_refuse_more_than_the_maximum_of_dists),
         cmocka_unit_test(names_are_the_default_name_and_the_pid),
         cmocka_unit_test(long_names_are_shortened_to_a_valid_name),
         cmocka_unit_test(the_tail_keeps_the_last_bytes_and_counts_the_rest),

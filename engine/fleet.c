@@ -1,0 +1,227 @@
+/* A fleet of ups (fleet.h).
+ *
+ * Decisions a newcomer might question:
+ * - The plan of each cluster is made when it is added, not when its up
+ *   starts: a command refuses bad input (a pool, a count) with exit 2
+ *   before it creates anything, and the plan made then is the one the up
+ *   uses.
+ * - Slots count clusters alive, not ups in flight: a slot is freed when
+ *   the command releases the member, so `parallel` bounds the host's
+ *   memory for the whole life of each cluster.
+ */
+#include "fleet.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+struct fleet {
+    uv_loop_t *loop;
+    docker *d;
+    fleet_opts opts;
+    fleet_hooks hooks;
+    void *data;
+    fleet_member **members;
+    size_t n, cap;
+    size_t alive; /* members started and not released */
+    int canceled;
+};
+
+int fleet_new(const fleet_opts *o, const fleet_hooks *hooks, void *data, fleet **out) {
+    fleet *f = calloc(1, sizeof(*f));
+
+    if (f == NULL)
+        return UV_ENOMEM;
+    f->opts = *o;
+    f->hooks = *hooks;
+    f->data = data;
+    *out = f;
+    return 0;
+}
+
+void fleet_attach(fleet *f, uv_loop_t *loop, docker *d) {
+    f->loop = loop;
+    f->d = d;
+}
+
+void *fleet_data(const fleet *f) {
+    return f->data;
+}
+
+int fleet_add(fleet *f, plugin *plug, const char *name, fleet_member **out, char *err,
+              size_t err_len) {
+    fleet_member *m;
+    plan_pool pool;
+    int rc;
+
+    if (util_grow(&f->members, &f->cap, f->n + 1, sizeof(*f->members)) != 0 ||
+        (m = calloc(1, sizeof(*m))) == NULL) {
+        plugin_unload(plug);
+        return util_fail(err, err_len, UV_ENOMEM, "out of memory");
+    }
+    m->f = f;
+    m->plug = plug;
+    m->dist = plug->desc->name;
+    snprintf(m->name, sizeof(m->name), "%s", name);
+    f->members[f->n++] = m;
+    rc = plan_pool_parse(f->opts.subnet_pool, &pool, err, err_len);
+    if (rc == 0)
+        rc = plan_make(&m->plan, plug->desc, name, f->opts.datanodes, &pool,
+                       plan_pool_start(&pool, name), err, err_len);
+    if (out != NULL)
+        *out = m;
+    return rc;
+}
+
+size_t fleet_size(const fleet *f) {
+    return f->n;
+}
+
+fleet_member *fleet_at(const fleet *f, size_t i) {
+    return i < f->n ? f->members[i] : NULL;
+}
+
+static void up_progress(void *data, const cluster_node_report *rep) {
+    fleet_member *m = data;
+
+    if (m->f->hooks.progress != NULL)
+        m->f->hooks.progress(m, rep);
+}
+
+static void up_ready(void *data, const cluster_report *r) {
+    fleet_member *m = data;
+
+    m->ready = 1;
+    if (m->f->hooks.ready != NULL)
+        m->f->hooks.ready(m, r);
+}
+
+static void up_done(void *data, const cluster_report *r) {
+    fleet_member *m = data;
+
+    m->c = NULL;
+    m->state = FLEET_ENDED;
+    m->f->hooks.done(m, r->status, r);
+}
+
+/* The up could not start: told from the loop, never from inside a call. */
+typedef struct start_failure {
+    uv_idle_t idle;
+    fleet_member *m;
+    int status;
+} start_failure;
+
+static void failure_closed(uv_handle_t *h) {
+    free(h->data);
+}
+
+static void failure_told(uv_idle_t *idle) {
+    start_failure *sf = idle->data;
+    fleet_member *m = sf->m;
+
+    uv_close((uv_handle_t *)idle, failure_closed);
+    m->state = FLEET_ENDED;
+    m->f->hooks.done(m, sf->status, NULL);
+}
+
+static void start(fleet_member *m) {
+    fleet *f = m->f;
+    cluster_up_opts uo = {
+        .timeout_s = f->opts.timeout_s,
+        .publish_classic = f->opts.publish_classic,
+        .rm_on_failure = f->opts.rm_on_failure,
+        .follow = f->opts.follow,
+        .logs_root = f->opts.logs_root,
+        .test_user = f->opts.test_user,
+        .on_ready = up_ready,
+    };
+    start_failure *sf;
+    int err;
+
+    f->alive++;
+    m->state = FLEET_UP;
+    if (f->hooks.started != NULL)
+        f->hooks.started(m);
+    err = plan_pool_parse(f->opts.subnet_pool, &uo.pool, NULL, 0);
+    if (err == 0)
+        err = cluster_up(f->loop, f->d, &m->plan, &uo, up_progress, up_done, m, &m->c);
+    if (err == 0)
+        return;
+    m->c = NULL;
+    sf = calloc(1, sizeof(*sf));
+    if (sf != NULL && uv_idle_init(f->loop, &sf->idle) == 0) {
+        sf->m = m;
+        sf->status = err;
+        sf->idle.data = sf;
+        uv_idle_start(&sf->idle, failure_told);
+        return;
+    }
+    free(sf);
+    m->state = FLEET_ENDED;
+    f->hooks.done(m, err, NULL);
+}
+
+/* Starts the members waiting while there is a free slot, in order. */
+static void pump(fleet *f) {
+    for (size_t i = 0; i < f->n && !f->canceled; i++) {
+        if (f->opts.parallel > 0 && f->alive >= f->opts.parallel)
+            return;
+        if (f->members[i]->state == FLEET_WAITING)
+            start(f->members[i]);
+    }
+}
+
+void fleet_launch(fleet_member *m) {
+    if (m->state != FLEET_IDLE)
+        return;
+    m->state = FLEET_WAITING;
+    pump(m->f);
+}
+
+void fleet_release(fleet_member *m) {
+    fleet *f = m->f;
+
+    if (m->state == FLEET_UP || m->state == FLEET_ENDED) {
+        m->state = FLEET_RELEASED;
+        f->alive--;
+    }
+    pump(f);
+}
+
+void fleet_stop(fleet_member *m) {
+    if (m->c != NULL)
+        cluster_cancel(m->c);
+}
+
+void fleet_cancel(fleet *f) {
+    f->canceled = 1;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->members[i]->c != NULL && !f->members[i]->ready)
+            cluster_cancel(f->members[i]->c);
+}
+
+int fleet_canceled(const fleet *f) {
+    return f->canceled;
+}
+
+int fleet_settled(const fleet *f) {
+    for (size_t i = 0; i < f->n; i++)
+        if (f->members[i]->state == FLEET_UP ||
+            (f->members[i]->state == FLEET_WAITING && !f->canceled))
+            return 0;
+    return 1;
+}
+
+void fleet_free(fleet *f) {
+    if (f == NULL)
+        return;
+    for (size_t i = 0; i < f->n; i++) {
+        plan_free(&f->members[i]->plan);
+        plugin_unload(f->members[i]->plug);
+        free(f->members[i]);
+    }
+    free(f->members);
+    free(f);
+}
