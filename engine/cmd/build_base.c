@@ -1,19 +1,94 @@
-/* `hdc build-base`: still in engine/cli.c; this forwards to it until it moves
- * here. */
-#include "cmd.h"
+/* `hdc build-base`: builds hdc/base (hdc-agent, the hadoop group and users
+ * on a JDK layer), then hdc/client and hdc/zookeeper, with the build output
+ * on stderr. hdc-agent is looked for before Docker is asked: a missing one
+ * is bad usage (build it), not a failed build.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
-static int parse(const cmd_ctx *ctx, int argc, char **argv, void *opts, char *err, size_t err_len) {
+#include "cmd.h"
+#include "images.h"
+#include "util.h"
+
+/* The build contexts: HDC_CLUSTERS_DIR, else the source tree's. */
+static const char *clusters_dir(const cmd_env *env) {
+    return env->clusters_dir != NULL && *env->clusters_dir != '\0' ? env->clusters_dir
+                                                                   : HDC_SOURCE_DIR "/clusters";
+}
+
+/* hdc-agent: next to this hdc, else in the build directory. */
+static void agent_path(char *out, size_t len) {
+    char dir[2048];
+
+    if (util_self_dir(dir, sizeof(dir)) == 0) {
+        snprintf(out, len, "%s/hdc-agent", dir);
+        if (access(out, X_OK) == 0)
+            return;
+    }
+    snprintf(out, len, "%s/hdc-agent", HDC_BUILD_DIR);
+}
+
+static void progress(void *data, const char *image, const char *line) {
+    fprintf(stderr, "%s | %s\n", image, line);
+}
+
+static void built(void *data, int status, const char *msg) {
+    if (status != 0)
+        runner_fail(data, RUNNER_FAILED, "%s", msg);
+}
+
+int cmd_build_base_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_build_base_opts *o,
+                         char *err, size_t err_len) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--base-image") == 0 && i + 1 < argc)
+            o->base_image = argv[++i];
+        else if (strcmp(argv[i], "--zk-base-image") == 0 && i + 1 < argc)
+            o->zk_base_image = argv[++i];
+        else if (strcmp(argv[i], "--no-cache") == 0)
+            o->nocache = 1;
+        else
+            return util_fail(err, err_len, RUNNER_USAGE, "build-base: unexpected argument '%s'",
+                             argv[i]);
+    }
     return 0;
 }
 
+static int parse(const cmd_ctx *ctx, int argc, char **argv, void *opts, char *err, size_t err_len) {
+    return cmd_build_base_parse(ctx, argc, argv, opts, err, err_len);
+}
+
 static int run(const cmd_ctx *ctx, void *opts) {
-    return cmd_legacy_run();
+    cmd_build_base_opts *o = opts;
+    char agent[4096];
+    images_opts io = {
+        .clusters_dir = clusters_dir(&ctx->env),
+        .agent_path = agent,
+        .base_image = o->base_image,
+        .zk_base_image = o->zk_base_image,
+        .nocache = o->nocache,
+    };
+    runner r;
+    int err;
+
+    agent_path(agent, sizeof(agent));
+    if (access(agent, X_OK) != 0) {
+        runner_error("build-base: %s is missing: build it (cmake --build build)", agent);
+        return RUNNER_USAGE;
+    }
+    if ((err = runner_open(&r, NULL)) != 0)
+        return err;
+    err = images_build_base(&r.loop, r.d, &io, progress, built, &r);
+    if (err != 0)
+        runner_fail(&r, RUNNER_FAILED, "build-base: %s", hdc_strerror(err));
+    return runner_finish(&r);
 }
 
 const cmd cmd_build_base = {
     .name = "build-base",
     .usage = "hdc build-base [--base-image IMAGE] [--no-cache]",
     .summary = "the base image (hdc-agent, users; BASE_IMAGE is the JDK layer) and ZooKeeper's",
+    .opts_size = sizeof(cmd_build_base_opts),
     .parse = parse,
     .run = run,
 };
