@@ -30,11 +30,12 @@
 #include "cluster_query.h"
 #include "cluster_spec.h"
 #include "plan.h"
+#include "util.h"
 #include "zk.h"
 
 #define CLIENT_UP_TIMEOUT_MS 120000
 
-typedef struct cl {
+typedef struct client {
     uv_loop_t *loop;
     docker *d;
     client_opts opts;
@@ -65,12 +66,12 @@ typedef struct cl {
 
     int status;
     char msg[9000];
-} cl;
+} client;
 
-static void cl_inspect_client(cl *c);
-static void cl_initialize(cl *c);
+static void inspect_client(client *c);
+static void initialize(client *c);
 
-static void cl_free(cl *c) {
+static void free_client(client *c) {
     if (c->cluster_plug != NULL)
         plugin_unload(c->cluster_plug);
     if (c->client_plug != NULL && c->client_plug != c->cluster_plug)
@@ -84,7 +85,7 @@ static void cl_free(cl *c) {
     free(c);
 }
 
-static void cl_report(cl *c) {
+static void report(client *c) {
     client_info info = {
         .container = c->node != NULL ? c->node->container : "",
         .hostname = c->node != NULL ? c->node->hostname : "",
@@ -96,51 +97,50 @@ static void cl_report(cl *c) {
     };
 
     c->cb(c->data, c->status, c->status != 0 ? c->msg : NULL, c->status == 0 ? &info : NULL);
-    cl_free(c);
+    free_client(c);
 }
 
-static void cl_zk_closed(void *data, zk_session *s) {
-    cl *c = data;
+static void zk_closed(void *data, zk_session *s) {
+    client *c = data;
 
     c->zk = NULL;
-    cl_report(c);
+    report(c);
 }
 
 /* The end, success or not: the session is closed first. */
-static void cl_finish(cl *c) {
-    if (c->zk != NULL && zk_close(c->zk, cl_zk_closed, c) == 0)
+static void finish(client *c) {
+    if (c->zk != NULL && zk_close(c->zk, zk_closed, c) == 0)
         return;
-    cl_report(c);
+    report(c);
 }
 
-static void cl_fail(cl *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(client *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void cl_fail(cl *c, int status, const char *fmt, ...) {
+static void fail(client *c, int status, const char *fmt, ...) {
     va_list ap;
 
     c->status = status;
     va_start(ap, fmt);
     vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
     va_end(ap);
-    cl_finish(c);
+    finish(c);
 }
 
 /* ---- the container ---------------------------------------------------------- */
 
-static void cl_inspected(void *data, int status, const char *msg,
-                         const docker_container_info *info) {
-    cl *c = data;
+static void inspected(void *data, int status, const char *msg, const docker_container_info *info) {
+    client *c = data;
     const hdc_port *port;
 
     if (status != 0) {
-        cl_fail(c, status, "%s: cannot inspect the client node: %s", c->cluster, msg);
+        fail(c, status, "%s: cannot inspect the client node: %s", c->cluster, msg);
         return;
     }
     if (!info->running) {
-        cl_fail(c, CLUSTER_EFAILED,
-                "%s: the client node %s exists but is %s: `docker rm -f %s` and try again, "
-                "or `hdc down %s`",
-                c->cluster, c->node->container, info->status, c->node->container, c->cluster);
+        fail(c, CLUSTER_EFAILED,
+             "%s: the client node %s exists but is %s: `docker rm -f %s` and try again, "
+             "or `hdc down %s`",
+             c->cluster, c->node->container, info->status, c->node->container, c->cluster);
         return;
     }
     port = c->node->svc->ports;
@@ -148,40 +148,39 @@ static void cl_inspected(void *data, int status, const char *msg,
         port = plugin_port(c->node->svc, c->node->svc->ready_port);
     c->ssh_port = port != NULL ? docker_container_host_port(info, (uint16_t)port->port, NULL) : 0;
     if (!c->existed && c->init != NULL) {
-        cl_initialize(c);
+        initialize(c);
         return;
     }
-    cl_finish(c);
+    finish(c);
 }
 
-static void cl_initialized(void *data, int status, const char *msg, int exit_code) {
-    cl *c = data;
+static void initialized(void *data, int status, const char *msg, int exit_code) {
+    client *c = data;
 
     if (status != 0) {
-        cl_fail(c, status, "%s: cannot run %s in the client node: %s", c->cluster, c->init_path,
-                msg);
+        fail(c, status, "%s: cannot run %s in the client node: %s", c->cluster, c->init_path, msg);
         return;
     }
     if (exit_code != 0) {
-        cl_fail(c, CLUSTER_EFAILED,
-                "%s: %s exited with status %d in the client node (its "
-                "output is above); the node is up: fix and rerun it with "
-                "`hdc exec %s client -- bash -s < %s`",
-                c->cluster, c->init_path, exit_code, c->cluster, c->init_path);
+        fail(c, CLUSTER_EFAILED,
+             "%s: %s exited with status %d in the client node (its "
+             "output is above); the node is up: fix and rerun it with "
+             "`hdc exec %s client -- bash -s < %s`",
+             c->cluster, c->init_path, exit_code, c->cluster, c->init_path);
         return;
     }
-    cl_finish(c);
+    finish(c);
 }
 
-static void cl_init_output(void *data, int stream, const char *buf, size_t len) {
-    cl *c = data;
+static void forward_init_output(void *data, int stream, const char *buf, size_t len) {
+    client *c = data;
 
     if (c->opts.init_output != NULL)
         c->opts.init_output(c->data, stream, buf, len);
 }
 
 /* The distribution's initialize.sh, as root, with the cluster's env. */
-static void cl_initialize(cl *c) {
+static void initialize(client *c) {
     char user_env[160];
     const char *cmd[] = {"bash", "-s"};
     const char *env[] = {user_env};
@@ -196,73 +195,74 @@ static void cl_initialize(cl *c) {
     };
 
     snprintf(user_env, sizeof(user_env), "HDC_TEST_USER=%s", c->test_user);
-    if (docker_exec(c->d, c->node->container, &eo, cl_init_output, cl_initialized, c, NULL) != 0)
-        cl_fail(c, UV_EIO, "%s: cannot run %s in the client node", c->cluster, c->init_path);
+    if (docker_exec(c->d, c->node->container, &eo, forward_init_output, initialized, c, NULL) != 0)
+        fail(c, UV_EIO, "%s: cannot run %s in the client node", c->cluster, c->init_path);
 }
 
-static void cl_inspect_client(cl *c) {
-    if (docker_container_inspect(c->d, c->node->container, cl_inspected, c, NULL) != 0)
-        cl_fail(c, UV_EIO, "%s: cannot ask Docker about the client node", c->cluster);
+static void inspect_client(client *c) {
+    if (docker_container_inspect(c->d, c->node->container, inspected, c, NULL) != 0)
+        fail(c, UV_EIO, "%s: cannot ask Docker about the client node", c->cluster);
 }
 
-static void cl_up(void *data, int status, const char *value, size_t len) {
-    cl *c = data;
+static void znode_seen(void *data, int status, const char *value, size_t len) {
+    client *c = data;
 
     if (status == UV_ETIMEDOUT) {
-        cl_fail(c, CLUSTER_EFAILED,
-                "%s: the client node did not come up within %d s (its znode reads '%.*s'): "
-                "see `hdc logs %s client`",
-                c->cluster, CLIENT_UP_TIMEOUT_MS / 1000, value != NULL ? (int)len : 6,
-                value != NULL ? value : "(none)", c->cluster);
+        fail(c, CLUSTER_EFAILED,
+             "%s: the client node did not come up within %d s (its znode reads '%.*s'): "
+             "see `hdc logs %s client`",
+             c->cluster, CLIENT_UP_TIMEOUT_MS / 1000, value != NULL ? (int)len : 6,
+             value != NULL ? value : "(none)", c->cluster);
         return;
     }
     if (status != 0) {
-        cl_fail(c, status, "%s: cannot watch /client: %s", c->cluster, hdc_strerror(status));
+        fail(c, status, "%s: cannot watch /client: %s", c->cluster, hdc_strerror(status));
         return;
     }
     if (len >= 7 && strncmp(value, "failed:", 7) == 0) {
-        cl_fail(c, CLUSTER_EFAILED, "%s: the client node failed: %.*s; see `hdc logs %s client`",
-                c->cluster, (int)(len - 7), value + 7, c->cluster);
+        fail(c, CLUSTER_EFAILED, "%s: the client node failed: %.*s; see `hdc logs %s client`",
+             c->cluster, (int)(len - 7), value + 7, c->cluster);
         return;
     }
-    cl_inspect_client(c);
+    inspect_client(c);
 }
 
-static void cl_started(void *data, int status, const char *msg) {
+static void started(void *data, int status, const char *msg) {
     static const char *const up_or_failed[] = {"up", "failed:*", NULL};
-    cl *c = data;
+    client *c = data;
 
     if (status != 0) {
-        cl_fail(c, status, "%s: cannot start the client node: %s", c->cluster, msg);
+        fail(c, status, "%s: cannot start the client node: %s", c->cluster, msg);
         return;
     }
-    if (zk_wait_for(c->zk, c->node->znode, up_or_failed, CLIENT_UP_TIMEOUT_MS, cl_up, c, NULL) != 0)
-        cl_fail(c, UV_EIO, "%s: cannot watch %s", c->cluster, c->node->znode);
+    if (zk_wait_for(c->zk, c->node->znode, up_or_failed, CLIENT_UP_TIMEOUT_MS, znode_seen, c,
+                    NULL) != 0)
+        fail(c, UV_EIO, "%s: cannot watch %s", c->cluster, c->node->znode);
 }
 
-static void cl_created(void *data, int status, const char *msg, const char *id) {
-    cl *c = data;
+static void created(void *data, int status, const char *msg, const char *id) {
+    client *c = data;
 
     if (status == DOCKER_ECONFLICT) {
         c->existed = 1;
-        cl_inspect_client(c);
+        inspect_client(c);
         return;
     }
     if (status == DOCKER_ENOTFOUND) {
-        cl_fail(c, CLUSTER_ENOIMAGE, "%s: %s: run `hdc build %s` first", c->cluster, msg,
-                c->client_plug->desc->name);
+        fail(c, CLUSTER_ENOIMAGE, "%s: %s: run `hdc build %s` first", c->cluster, msg,
+             c->client_plug->desc->name);
         return;
     }
     if (status != 0) {
-        cl_fail(c, status, "%s: cannot create the client node: %s", c->cluster, msg);
+        fail(c, status, "%s: cannot create the client node: %s", c->cluster, msg);
         return;
     }
     snprintf(c->container_id, sizeof(c->container_id), "%s", id);
-    if (docker_container_start(c->d, c->container_id, cl_started, c, NULL) != 0)
-        cl_fail(c, UV_EIO, "%s: cannot start the client node", c->cluster);
+    if (docker_container_start(c->d, c->container_id, started, c, NULL) != 0)
+        fail(c, UV_EIO, "%s: cannot start the client node", c->cluster);
 }
 
-static void cl_create(cl *c) {
+static void create(client *c) {
     char key_env[1100];
     const char *extra[] = {key_env};
     const hdc_service *svc = c->node->svc;
@@ -283,71 +283,57 @@ static void cl_create(cl *c) {
     int err;
 
     if (sp == NULL) {
-        cl_fail(c, UV_ENOMEM, "out of memory");
+        fail(c, UV_ENOMEM, "out of memory");
         return;
     }
     snprintf(key_env, sizeof(key_env), "HDC_SSH_PUBKEY=%s", c->pubkey);
     cluster_container_spec(&in, sp);
-    err = docker_container_create(c->d, &sp->opts, cl_created, c, NULL);
+    err = docker_container_create(c->d, &sp->opts, created, c, NULL);
     free(sp);
     if (err != 0)
-        cl_fail(c, err, "%s: cannot create the client node: %s", c->cluster, hdc_strerror(err));
+        fail(c, err, "%s: cannot create the client node: %s", c->cluster, hdc_strerror(err));
 }
 
 /* ---- ZooKeeper: /client = boot before the container exists ------------------ */
 
-static void cl_boot_written(void *data, int status) {
-    cl *c = data;
+static void boot_written(void *data, int status) {
+    client *c = data;
 
     if (status != 0) {
-        cl_fail(c, status, "%s: cannot write %s: %s", c->cluster, c->node->znode,
-                hdc_strerror(status));
+        fail(c, status, "%s: cannot write %s: %s", c->cluster, c->node->znode,
+             hdc_strerror(status));
         return;
     }
-    cl_create(c);
+    create(c);
 }
 
-static void cl_boot_created(void *data, int status) {
-    cl *c = data;
+static void boot_created(void *data, int status) {
+    client *c = data;
 
     if (status == ZK_ENODEEXISTS) {
-        if (zk_set(c->zk, c->node->znode, "boot", 4, cl_boot_written, c) != 0)
-            cl_fail(c, UV_EIO, "%s: cannot write %s", c->cluster, c->node->znode);
+        if (zk_set(c->zk, c->node->znode, "boot", 4, boot_written, c) != 0)
+            fail(c, UV_EIO, "%s: cannot write %s", c->cluster, c->node->znode);
         return;
     }
-    cl_boot_written(c, status);
+    boot_written(c, status);
 }
 
-static void cl_zk_connected(void *data, int status, zk_session *s) {
-    cl *c = data;
+static void zk_connected(void *data, int status, zk_session *s) {
+    client *c = data;
 
     if (status != 0) {
-        cl_fail(c, status, "%s: the cluster's ZooKeeper did not answer: %s", c->cluster,
-                zk_session_error(s));
+        fail(c, status, "%s: the cluster's ZooKeeper did not answer: %s", c->cluster,
+             zk_session_error(s));
         return;
     }
-    if (zk_create(c->zk, c->node->znode, "boot", 4, ZK_CREATE_PARENTS, cl_boot_created, c) != 0)
-        cl_fail(c, UV_EIO, "%s: cannot write %s", c->cluster, c->node->znode);
+    if (zk_create(c->zk, c->node->znode, "boot", 4, ZK_CREATE_PARENTS, boot_created, c) != 0)
+        fail(c, UV_EIO, "%s: cannot write %s", c->cluster, c->node->znode);
 }
 
 /* ---- the key pair, on the thread pool ---------------------------------------- */
 
-static int cl_mkdirs(char *path) {
-    for (char *p = path + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-            *p = '/';
-            return -1;
-        }
-        *p = '/';
-    }
-    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static void cl_key_work(uv_work_t *w) {
-    cl *c = w->data;
+static void key_work(uv_work_t *w) {
+    client *c = w->data;
     char dir[4096], cmd[8800], pub[4300];
     struct stat st;
     FILE *f;
@@ -355,10 +341,9 @@ static void cl_key_work(uv_work_t *w) {
     snprintf(dir, sizeof(dir), "%s/%s", c->key_dir, c->cluster);
     snprintf(c->key_path, sizeof(c->key_path), "%s/id_ed25519", dir);
     snprintf(pub, sizeof(pub), "%s.pub", c->key_path);
-    if (cl_mkdirs(dir) != 0) {
-        c->key_rc = -errno;
+    if ((c->key_rc = util_mkdir_p(dir, 0700)) != 0) {
         snprintf(c->msg, sizeof(c->msg), "cannot create %s: %s: set HDC_STATE_DIR", dir,
-                 strerror(errno));
+                 strerror(-c->key_rc));
         return;
     }
     if (stat(c->key_path, &st) != 0) {
@@ -408,45 +393,46 @@ static void cl_key_work(uv_work_t *w) {
     c->pubkey[strcspn(c->pubkey, "\n")] = '\0';
 }
 
-static void cl_key_done(uv_work_t *w, int status) {
-    cl *c = w->data;
+static void key_done(uv_work_t *w, int status) {
+    client *c = w->data;
     zk_options zo = {.hosts = c->zk_hosts, .connect_timeout_ms = 30000};
 
     if (c->key_rc != 0) {
         char why[sizeof(c->msg)];
         snprintf(why, sizeof(why), "%s", c->msg);
-        cl_fail(c, c->key_rc, "%s: %s", c->cluster, why);
+        fail(c, c->key_rc, "%s: %s", c->cluster, why);
         return;
     }
-    if (zk_connect(c->loop, &zo, &c->zk, cl_zk_connected, c) != 0) {
+    if (zk_connect(c->loop, &zo, &c->zk, zk_connected, c) != 0) {
         c->zk = NULL;
-        cl_fail(c, UV_EIO, "%s: cannot start a ZooKeeper session", c->cluster);
+        fail(c, UV_EIO, "%s: cannot start a ZooKeeper session", c->cluster);
     }
 }
 
 /* ---- the cluster: its labels, network and plan ------------------------------ */
 
-static void cl_network(void *data, int status, const char *msg, const docker_network_info *info) {
-    cl *c = data;
+static void network_inspected(void *data, int status, const char *msg,
+                              const docker_network_info *info) {
+    client *c = data;
     char err[1024], pool_spec[64];
     plan_pool pool;
     const char *size;
 
     if (status != 0) {
-        cl_fail(c, status, "%s: cannot inspect network %s: %s", c->cluster, c->network, msg);
+        fail(c, status, "%s: cannot inspect network %s: %s", c->cluster, c->network, msg);
         return;
     }
     snprintf(c->network_id, sizeof(c->network_id), "%s", info->id);
     snprintf(c->subnet, sizeof(c->subnet), "%s", info->subnet);
     if (plugin_find(c->opts.plugins, c->dist, &c->cluster_plug, err, sizeof(err)) != 0) {
-        cl_fail(c, PLUGIN_ENOTFOUND, "%s runs %s: %s", c->cluster, c->dist, err);
+        fail(c, PLUGIN_ENOTFOUND, "%s runs %s: %s", c->cluster, c->dist, err);
         return;
     }
     if (c->client_dist == NULL) {
         c->client_plug = c->cluster_plug;
     } else if (plugin_find(c->opts.plugins, c->client_dist, &c->client_plug, err, sizeof(err)) !=
                0) {
-        cl_fail(c, PLUGIN_ENOTFOUND, "--client-dist: %s", err);
+        fail(c, PLUGIN_ENOTFOUND, "--client-dist: %s", err);
         return;
     }
     /* The cluster's own subnet is the whole pool: index 0 is it. */
@@ -455,15 +441,15 @@ static void cl_network(void *data, int status, const char *msg, const docker_net
     if (plan_pool_parse(pool_spec, &pool, err, sizeof(err)) != 0 ||
         plan_make(&c->plan, c->cluster_plug->desc, c->cluster, c->datanodes, &pool, 0, err,
                   sizeof(err)) != 0) {
-        cl_fail(c, PLAN_EINVAL, "%s: cannot plan the client node: %s", c->cluster, err);
+        fail(c, PLAN_EINVAL, "%s: cannot plan the client node: %s", c->cluster, err);
         return;
     }
     for (size_t i = 0; i < c->plan.n_nodes && c->node == NULL; i++)
         if (c->plan.nodes[i].is_client)
             c->node = &c->plan.nodes[i];
     if (c->node == NULL) {
-        cl_fail(c, CLIENT_ENOCLIENT, "%s: distribution %s declares no client node", c->cluster,
-                c->dist);
+        fail(c, CLIENT_ENOCLIENT, "%s: distribution %s declares no client node", c->cluster,
+             c->dist);
         return;
     }
     /* The client's image comes from the client distribution's own client
@@ -474,20 +460,18 @@ static void cl_network(void *data, int status, const char *msg, const docker_net
             if (s->flags & HDC_SERVICE_CLIENT)
                 svc = s;
         if (svc == NULL) {
-            cl_fail(c, CLIENT_ENOCLIENT, "--client-dist %s declares no client node",
-                    c->client_dist);
+            fail(c, CLIENT_ENOCLIENT, "--client-dist %s declares no client node", c->client_dist);
             return;
         }
         c->node->svc = svc;
     }
     c->work.data = c;
-    if (uv_queue_work(c->loop, &c->work, cl_key_work, cl_key_done) != 0)
-        cl_fail(c, UV_EIO, "%s: cannot queue work on the thread pool", c->cluster);
+    if (uv_queue_work(c->loop, &c->work, key_work, key_done) != 0)
+        fail(c, UV_EIO, "%s: cannot queue work on the thread pool", c->cluster);
 }
 
-static void cl_zookeeper(void *data, int status, const char *msg,
-                         const docker_container_info *info) {
-    cl *c = data;
+static void zookeeper(void *data, int status, const char *msg, const docker_container_info *info) {
+    client *c = data;
     const char *dist =
         json_string_value(json_object_get(info != NULL ? info->labels : NULL, "hdc.dist"));
     const char *dn =
@@ -495,34 +479,34 @@ static void cl_zookeeper(void *data, int status, const char *msg,
     uint16_t port;
 
     if (status == DOCKER_ENOTFOUND) {
-        cl_fail(c, CLIENT_ENOCLUSTER,
-                "no cluster named '%s' (or its ZooKeeper is gone): "
-                "`hdc ls` lists them",
-                c->cluster);
+        fail(c, CLIENT_ENOCLUSTER,
+             "no cluster named '%s' (or its ZooKeeper is gone): "
+             "`hdc ls` lists them",
+             c->cluster);
         return;
     }
     if (status != 0) {
-        cl_fail(c, status, "%s: %s", c->cluster, msg);
+        fail(c, status, "%s: %s", c->cluster, msg);
         return;
     }
     port = docker_container_host_port(info, PLAN_ZK_PORT, NULL);
     if (dist == NULL || !info->running || port == 0 || info->n_networks == 0) {
-        cl_fail(c, CLUSTER_EFAILED,
-                "%s: its ZooKeeper is not running: `hdc up` it again "
-                "(after `hdc down %s`)",
-                c->cluster, c->cluster);
+        fail(c, CLUSTER_EFAILED,
+             "%s: its ZooKeeper is not running: `hdc up` it again "
+             "(after `hdc down %s`)",
+             c->cluster, c->cluster);
         return;
     }
     snprintf(c->dist, sizeof(c->dist), "%s", dist);
     c->datanodes = dn != NULL ? (unsigned)strtoul(dn, NULL, 10) : 1;
     snprintf(c->zk_hosts, sizeof(c->zk_hosts), "127.0.0.1:%u", port);
     snprintf(c->network, sizeof(c->network), "%s", info->networks[0].network);
-    if (docker_network_inspect(c->d, c->network, cl_network, c, NULL) != 0)
-        cl_fail(c, UV_EIO, "%s: cannot ask Docker", c->cluster);
+    if (docker_network_inspect(c->d, c->network, network_inspected, c, NULL) != 0)
+        fail(c, UV_EIO, "%s: cannot ask Docker", c->cluster);
 }
 
 int client_start(uv_loop_t *loop, docker *d, const client_opts *opts, client_cb cb, void *data) {
-    cl *c;
+    client *c;
     char zk_name[96];
     int err;
 
@@ -542,8 +526,8 @@ int client_start(uv_loop_t *loop, docker *d, const client_opts *opts, client_cb 
     c->key_dir = strdup(opts->key_dir);
     c->test_user = strdup(opts->test_user != NULL ? opts->test_user : "hdc");
     snprintf(zk_name, sizeof(zk_name), "%s_zookeeper_1", opts->cluster);
-    err = docker_container_inspect(d, zk_name, cl_zookeeper, c, NULL);
+    err = docker_container_inspect(d, zk_name, zookeeper, c, NULL);
     if (err != 0)
-        cl_free(c);
+        free_client(c);
     return err;
 }

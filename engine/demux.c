@@ -31,7 +31,7 @@ void demux_init(demux *d, int raw, uint32_t max_frame, demux_cb cb, void *data) 
 }
 
 /* A complete header is in d->hdr: check it and start its frame. */
-static int demux__header(demux *d) {
+static int take_header(demux *d) {
     const unsigned char *h = d->hdr;
     uint32_t size;
 
@@ -82,7 +82,7 @@ int demux_feed(demux *d, const char *buf, size_t len) {
                 if (d->hdr_len < sizeof(d->hdr))
                     break;
             }
-            rc = demux__header(d);
+            rc = take_header(d);
             if (rc) {
                 d->error = rc;
                 return rc;

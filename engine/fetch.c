@@ -24,6 +24,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util.h"
+
 typedef struct fetch fetch;
 typedef void (*child_done_fn)(fetch *f, int64_t exit_status);
 
@@ -94,28 +96,27 @@ int fetch_parse_sha512(const char *text, size_t len, char out[129]) {
 
 /* ---- the end -------------------------------------------------------------- */
 
-static void fetch_end(fetch *f) {
+static void finish(fetch *f) {
     f->cb(f->data, f->status, f->status != 0 ? f->msg : NULL, f->path);
     free(f->captured);
     free(f);
 }
 
-static void fetch_fail(fetch *f, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void fail(fetch *f, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void fetch_fail(fetch *f, int status, const char *fmt, ...) {
+static void fail(fetch *f, int status, const char *fmt, ...) {
     va_list ap;
 
     f->status = status;
     va_start(ap, fmt);
     vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
     va_end(ap);
-    fetch_end(f);
+    finish(f);
 }
 
-static void fetch_say(fetch *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(fetch *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void fetch_say(fetch *f, const char *fmt, ...) {
+static void say(fetch *f, const char *fmt, ...) {
     char line[4096];
     va_list ap;
 
@@ -207,156 +208,139 @@ static void child_run(fetch *f, char **argv, int capture, child_done_fn done) {
 
 /* ---- check ------------------------------------------------------------------- */
 
-static void fetch_renamed(uv_fs_t *req) {
+static void moved_into_cache(uv_fs_t *req) {
     fetch *f = req->data;
     int rc = (int)req->result;
 
     uv_fs_req_cleanup(req);
     if (rc < 0) {
-        fetch_fail(f, rc, "cannot move %s to %s: %s", f->part, f->path, hdc_strerror(rc));
+        fail(f, rc, "cannot move %s to %s: %s", f->part, f->path, hdc_strerror(rc));
         return;
     }
-    fetch_end(f);
+    finish(f);
 }
 
-static void fetch_digested(fetch *f, int64_t exit_status) {
+static void digested(fetch *f, int64_t exit_status) {
     const char *checked = f->checking_part ? f->part : f->path;
     char actual[129];
 
     if (exit_status != 0 || fetch_parse_sha512(f->captured, f->cap_len, actual) != 0) {
-        fetch_fail(f, UV_EIO, "sha512sum %s failed (exit %lld): install coreutils", checked,
-                   (long long)exit_status);
+        fail(f, UV_EIO, "sha512sum %s failed (exit %lld): install coreutils", checked,
+             (long long)exit_status);
         return;
     }
     if (strcmp(actual, f->expected) != 0) {
         if (f->checking_part)
             remove(f->part); /* never left where a later build could take it */
-        fetch_fail(f, FETCH_ECHECKSUM,
-                   "%s has SHA-512 %.16s..., not the expected %.16s...: it is not the release "
-                   "(or it is damaged): remove it and build again",
-                   checked, actual, f->expected);
+        fail(f, FETCH_ECHECKSUM,
+             "%s has SHA-512 %.16s..., not the expected %.16s...: it is not the release "
+             "(or it is damaged): remove it and build again",
+             checked, actual, f->expected);
         return;
     }
-    fetch_say(f, "%s: SHA-512 checked", f->file);
+    say(f, "%s: SHA-512 checked", f->file);
     if (!f->checking_part) {
-        fetch_end(f);
+        finish(f);
         return;
     }
     f->fs.data = f;
-    if (uv_fs_rename(f->loop, &f->fs, f->part, f->path, fetch_renamed) != 0)
-        fetch_fail(f, UV_EIO, "cannot move %s into place", f->part);
+    if (uv_fs_rename(f->loop, &f->fs, f->part, f->path, moved_into_cache) != 0)
+        fail(f, UV_EIO, "cannot move %s into place", f->part);
 }
 
-static void fetch_check(fetch *f, int part) {
+static void start_check(fetch *f, int part) {
     char *argv[] = {"sha512sum", part ? f->part : f->path, NULL};
 
     f->checking_part = part;
-    child_run(f, argv, 1, fetch_digested);
+    child_run(f, argv, 1, digested);
 }
 
 /* ---- download ------------------------------------------------------------- */
 
-static void fetch_downloaded(fetch *f, int64_t exit_status) {
+static void downloaded_file(fetch *f, int64_t exit_status) {
     if (exit_status != 0) {
         remove(f->part);
-        fetch_fail(f, FETCH_EDOWNLOAD,
-                   "downloading %s failed (curl exit %lld; no network?): put %s into %s "
-                   "(--dist-cache DIR or HDC_DIST_CACHE), or pass --hadoop-tarball FILE",
-                   f->url, (long long)exit_status, f->file, f->cache);
+        fail(f, FETCH_EDOWNLOAD,
+             "downloading %s failed (curl exit %lld; no network?): put %s into %s "
+             "(--dist-cache DIR or HDC_DIST_CACHE), or pass --hadoop-tarball FILE",
+             f->url, (long long)exit_status, f->file, f->cache);
         return;
     }
-    fetch_check(f, 1);
+    start_check(f, 1);
 }
 
-static void fetch_download(fetch *f) {
+static void start_download(fetch *f) {
     char *argv[] = {"curl", "-fSL", "--retry", "2",    "--connect-timeout",
                     "20",   "-o",   f->part,   f->url, NULL};
 
-    fetch_say(f, "downloading %s", f->url);
-    child_run(f, argv, 0, fetch_downloaded);
+    say(f, "downloading %s", f->url);
+    child_run(f, argv, 0, downloaded_file);
 }
 
 /* ---- expect ------------------------------------------------------------------ */
 
-static void fetch_have_expected(fetch *f) {
+static void have_expected(fetch *f) {
     if (f->cached)
-        fetch_check(f, 0);
+        start_check(f, 0);
     else
-        fetch_download(f);
+        start_download(f);
 }
 
-static void fetch_published(fetch *f, int64_t exit_status) {
+static void downloaded_sum(fetch *f, int64_t exit_status) {
     if (exit_status == 0 && fetch_parse_sha512(f->captured, f->cap_len, f->expected) == 0) {
-        fetch_have_expected(f);
+        have_expected(f);
         return;
     }
     if (++f->published_tries < 2) {
         char url[2100];
         char *argv[] = {"curl", "-fsSL", "--retry", "2", "--connect-timeout", "20", url, NULL};
         snprintf(url, sizeof(url), "%s.mds", f->url);
-        child_run(f, argv, 1, fetch_published);
+        child_run(f, argv, 1, downloaded_sum);
         return;
     }
-    fetch_fail(f, FETCH_EDOWNLOAD,
-               "cannot get the published SHA-512 of %s (%s.sha512 or .mds; no network?): put "
-               "%s and its %s.sha512 into %s (--dist-cache DIR or HDC_DIST_CACHE), or pass "
-               "--hadoop-tarball FILE",
-               f->file, f->url, f->file, f->file, f->cache);
+    fail(f, FETCH_EDOWNLOAD,
+         "cannot get the published SHA-512 of %s (%s.sha512 or .mds; no network?): put "
+         "%s and its %s.sha512 into %s (--dist-cache DIR or HDC_DIST_CACHE), or pass "
+         "--hadoop-tarball FILE",
+         f->file, f->url, f->file, f->file, f->cache);
 }
 
-static void fetch_expect(fetch *f) {
+static void find_expected_sum(fetch *f) {
     char url[2100];
     char *argv[] = {"curl", "-fsSL", "--retry", "2", "--connect-timeout", "20", url, NULL};
 
     if ((f->flags & FETCH_GIVEN) && !f->cached) {
-        fetch_fail(f, FETCH_EDOWNLOAD, "%s: no such file", f->path);
+        fail(f, FETCH_EDOWNLOAD, "%s: no such file", f->path);
         return;
     }
     if (!fetch_sha512_unpinned(f->pinned) && !((f->flags & FETCH_GIVEN) && f->have_sums)) {
         snprintf(f->expected, sizeof(f->expected), "%s", f->pinned);
-        fetch_have_expected(f);
+        have_expected(f);
         return;
     }
     if (f->have_sums) {
         if (fetch_parse_sha512(f->captured, f->cap_len, f->expected) == 0) {
-            fetch_have_expected(f);
+            have_expected(f);
             return;
         }
-        fetch_fail(f, FETCH_ECHECKSUM, "%s holds no SHA-512: remove it and build again", f->sums);
+        fail(f, FETCH_ECHECKSUM, "%s holds no SHA-512: remove it and build again", f->sums);
         return;
     }
-    fetch_say(f, "getting the published SHA-512 of %s", f->file);
+    say(f, "getting the published SHA-512 of %s", f->file);
     snprintf(url, sizeof(url), "%s.sha512", f->url);
-    child_run(f, argv, 1, fetch_published);
+    child_run(f, argv, 1, downloaded_sum);
 }
 
 /* ---- look: on the thread pool ------------------------------------------------ */
 
-static int fetch_mkdirs(char *path) {
-    for (char *p = path + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-            *p = '/';
-            return -1;
-        }
-        *p = '/';
-    }
-    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static void fetch_look_work(uv_work_t *w) {
+static void look_work(uv_work_t *w) {
     fetch *f = w->data;
-    char dir[4096];
     struct stat st;
     FILE *sums;
 
-    snprintf(dir, sizeof(dir), "%s", f->cache);
-    if (fetch_mkdirs(dir) != 0) {
-        f->status = -errno;
+    if ((f->status = util_mkdir_p(f->cache, 0755)) != 0) {
         snprintf(f->msg, sizeof(f->msg), "cannot create the cache %s: %s: set HDC_DIST_CACHE",
-                 f->cache, strerror(errno));
+                 f->cache, strerror(-f->status));
         return;
     }
     f->cached = stat(f->path, &st) == 0 && S_ISREG(st.st_mode);
@@ -376,14 +360,14 @@ static void fetch_look_work(uv_work_t *w) {
     }
 }
 
-static void fetch_looked(uv_work_t *w, int status) {
+static void looked(uv_work_t *w, int status) {
     fetch *f = w->data;
 
     if (f->status != 0) {
-        fetch_end(f);
+        finish(f);
         return;
     }
-    fetch_expect(f);
+    find_expected_sum(f);
 }
 
 int fetch_artifact(uv_loop_t *loop, const char *cache_dir, const hdc_artifact *a, unsigned flags,
@@ -409,7 +393,7 @@ int fetch_artifact(uv_loop_t *loop, const char *cache_dir, const hdc_artifact *a
     snprintf(f->part, sizeof(f->part), "%s.part", f->path);
     snprintf(f->sums, sizeof(f->sums), "%s.sha512", f->path);
     f->work.data = f;
-    if (uv_queue_work(loop, &f->work, fetch_look_work, fetch_looked) != 0) {
+    if (uv_queue_work(loop, &f->work, look_work, looked) != 0) {
         free(f);
         return UV_EIO;
     }

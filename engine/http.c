@@ -35,10 +35,10 @@
 
 #include <llhttp.h>
 
-#define HTTP__READ_SIZE  (64 * 1024)
-#define HTTP__FILE_CHUNK (256 * 1024)
-#define HTTP__POOL_MAX   4
-#define HTTP__MAX_BODY   ((size_t)64 << 20)
+#define READ_SIZE  (64 * 1024)
+#define FILE_CHUNK (256 * 1024)
+#define POOL_MAX   4
+#define MAX_BODY   ((size_t)64 << 20)
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
@@ -351,7 +351,7 @@ struct http_conn {
     http_request *req; /* NULL while idle in the pool */
     http_conn *next, *prev;
     int closing, eof;
-    char buf[HTTP__READ_SIZE];
+    char buf[READ_SIZE];
 };
 
 struct http_client {
@@ -396,10 +396,10 @@ struct http_request {
         got_bytes : 1, sent : 1, complete : 1, upgraded : 1, fd_open : 1;
 };
 
-static void http__dispatch(http_request *req, int fresh);
-static void http__settle(http_request *req);
+static void dispatch(http_request *req, int fresh);
+static void settle(http_request *req);
 
-static void http__client_unref(http_client *client) {
+static void client_unref(http_client *client) {
     if (--client->refs > 0 || !client->closing)
         return;
     void (*cb)(void *) = client->close_cb;
@@ -411,7 +411,7 @@ static void http__client_unref(http_client *client) {
         cb(data);
 }
 
-static void http__conn_unlink(http_conn *conn) {
+static void conn_unlink(http_conn *conn) {
     http_client *client = conn->client;
     if (conn->prev != NULL)
         conn->prev->next = conn->next;
@@ -422,7 +422,7 @@ static void http__conn_unlink(http_conn *conn) {
     conn->next = conn->prev = NULL;
 }
 
-static void http__conn_link_front(http_conn *conn) {
+static void conn_link_front(http_conn *conn) {
     http_client *client = conn->client;
     conn->prev = NULL;
     conn->next = client->conns;
@@ -431,14 +431,14 @@ static void http__conn_link_front(http_conn *conn) {
     client->conns = conn;
 }
 
-static void http__conn_closed(uv_handle_t *handle) {
+static void conn_closed(uv_handle_t *handle) {
     http_conn *conn = handle->data;
     http_client *client = conn->client;
     free(conn);
-    http__client_unref(client);
+    client_unref(client);
 }
 
-static void http__conn_close(http_conn *conn) {
+static void conn_close(http_conn *conn) {
     if (conn->closing)
         return;
     conn->closing = 1;
@@ -446,11 +446,11 @@ static void http__conn_close(http_conn *conn) {
         conn->req->conn = NULL;
         conn->req = NULL;
     }
-    http__conn_unlink(conn);
-    uv_close(&conn->h.handle, http__conn_closed);
+    conn_unlink(conn);
+    uv_close(&conn->h.handle, conn_closed);
 }
 
-static http_conn *http__conn_new(http_client *client) {
+static http_conn *conn_new(http_client *client) {
     http_conn *conn = calloc(1, sizeof(*conn));
     if (conn == NULL)
         return NULL;
@@ -461,12 +461,12 @@ static http_conn *http__conn_new(http_client *client) {
         uv_tcp_init(client->loop, &conn->h.tcp);
     conn->h.handle.data = conn;
     client->refs++;
-    http__conn_link_front(conn);
+    conn_link_front(conn);
     return conn;
 }
 
 /* Puts a connection whose exchange ended cleanly back in the pool. */
-static void http__pool_put(http_conn *conn) {
+static void pool_put(http_conn *conn) {
     http_client *client = conn->client;
     int idle = 0;
 
@@ -474,18 +474,18 @@ static void http__pool_put(http_conn *conn) {
     conn->req = NULL;
     for (http_conn *c = client->conns; c != NULL; c = c->next)
         idle += c->req == NULL && c != conn;
-    if (client->closing || idle >= HTTP__POOL_MAX) {
-        http__conn_close(conn);
+    if (client->closing || idle >= POOL_MAX) {
+        conn_close(conn);
         return;
     }
-    http__conn_unlink(conn);
-    http__conn_link_front(conn);
+    conn_unlink(conn);
+    conn_link_front(conn);
     /* An idle connection does not keep the loop alive, as an idle libuv
      * handle would not: a program whose work is done can end. */
     uv_unref(&conn->h.handle);
 }
 
-static http_conn *http__pool_get(http_client *client) {
+static http_conn *pool_get(http_client *client) {
     for (http_conn *c = client->conns; c != NULL; c = c->next) {
         if (c->req == NULL && !c->closing && !c->eof) {
             uv_ref(&c->h.handle);
@@ -495,7 +495,7 @@ static http_conn *http__pool_get(http_client *client) {
     return NULL;
 }
 
-static void http__req_closed(uv_handle_t *handle) {
+static void req_closed(uv_handle_t *handle) {
     http_request *req = handle->data;
     http_client *client = req->client;
 
@@ -512,40 +512,40 @@ static void http__req_closed(uv_handle_t *handle) {
     free(req->chunk);
     free(req->rbody);
     free(req);
-    http__client_unref(client);
+    client_unref(client);
 }
 
-static void http__fs_closed(uv_fs_t *fs) {
+static void fs_closed(uv_fs_t *fs) {
     http_request *req = container_of(fs, http_request, fs);
     uv_fs_req_cleanup(fs);
     req->pending--;
-    http__settle(req);
+    settle(req);
 }
 
 /* Called after each libuv callback of the request: frees it once done and
  * quiet, or starts the retry that waited for the old attempt to go quiet. */
-static void http__settle(http_request *req) {
+static void settle(http_request *req) {
     if (req->freeing || req->pending > 0)
         return;
     if (req->done) {
         if (req->fd_open) {
             req->fd_open = 0;
-            if (uv_fs_close(req->client->loop, &req->fs, req->fd, http__fs_closed) == 0) {
+            if (uv_fs_close(req->client->loop, &req->fs, req->fd, fs_closed) == 0) {
                 req->pending++;
                 return;
             }
         }
         req->freeing = 1;
-        uv_close((uv_handle_t *)&req->timer, http__req_closed);
+        uv_close((uv_handle_t *)&req->timer, req_closed);
         return;
     }
     if (req->retry_wait && !req->deferred) {
         req->retry_wait = 0;
-        http__dispatch(req, 1);
+        dispatch(req, 1);
     }
 }
 
-static void http__finish(http_request *req, int status) {
+static void finish(http_request *req, int status) {
     http_conn *conn = req->conn;
     const http_response *head;
     http_response res;
@@ -557,9 +557,9 @@ static void http__finish(http_request *req, int status) {
     if (conn != NULL) {
         if (status == 0 && !req->upgraded && req->sent && !conn->eof &&
             http_parser_keep_alive(req->parser))
-            http__pool_put(conn);
+            pool_put(conn);
         else
-            http__conn_close(conn);
+            conn_close(conn);
     }
     head = req->parser != NULL ? http_parser_response(req->parser) : NULL;
     if (head != NULL) {
@@ -570,42 +570,42 @@ static void http__finish(http_request *req, int status) {
         }
     }
     req->cbs.on_done(req->data, status, head != NULL ? &res : NULL);
-    http__settle(req);
+    settle(req);
 }
 
-static void http__timer_cb(uv_timer_t *timer) {
+static void timer_cb(uv_timer_t *timer) {
     http_request *req = timer->data;
-    http__finish(req, req->deferred ? req->err : UV_ETIMEDOUT);
+    finish(req, req->deferred ? req->err : UV_ETIMEDOUT);
 }
 
 /* Ends the request with err from the next loop iteration: for failures found
  * inside an API call, and for cancellation. The connection closes now. */
-static void http__fail_later(http_request *req, int err) {
+static void fail_later(http_request *req, int err) {
     if (req->done || req->deferred)
         return;
     req->deferred = 1;
     req->err = err;
     if (req->conn != NULL)
-        http__conn_close(req->conn);
-    uv_timer_start(&req->timer, http__timer_cb, 0, 0);
+        conn_close(req->conn);
+    uv_timer_start(&req->timer, timer_cb, 0, 0);
 }
 
 /* The connection failed before the response was complete. */
-static void http__fail_io(http_request *req, int err) {
+static void fail_io(http_request *req, int err) {
     if (!req->got_bytes && req->reused && !req->retried) {
         req->retried = 1;
         if (req->conn != NULL)
-            http__conn_close(req->conn);
+            conn_close(req->conn);
         req->retry_wait = 1;
-        http__settle(req);
+        settle(req);
         return;
     }
-    http__finish(req, err);
+    finish(req, err);
 }
 
 /* ---- parser events of a request ---- */
 
-static int http__on_head(void *data, const http_response *res) {
+static int conn_on_head(void *data, const http_response *res) {
     http_request *req = data;
     req->upgraded = http_parser_upgraded(req->parser);
     if ((req->flags & HTTP_BUFFER_BODY) && !req->upgraded && !(req->pflags & HTTP_PARSER_HEAD)) {
@@ -618,7 +618,7 @@ static int http__on_head(void *data, const http_response *res) {
     return req->done || req->deferred ? UV_ECANCELED : 0;
 }
 
-static int http__on_body(void *data, const char *buf, size_t len) {
+static int conn_on_body(void *data, const char *buf, size_t len) {
     http_request *req = data;
     if ((req->flags & HTTP_BUFFER_BODY) && !req->upgraded) {
         size_t need = req->rbody_len + len;
@@ -644,33 +644,33 @@ static int http__on_body(void *data, const char *buf, size_t len) {
     return req->done || req->deferred ? UV_ECANCELED : 0;
 }
 
-static int http__on_upgrade(void *data, size_t offset) {
+static int conn_on_upgrade(void *data, size_t offset) {
     http_request *req = data;
     req->upgraded = 1;
     return 0;
 }
 
-static int http__on_complete(void *data) {
+static int conn_on_complete(void *data) {
     http_request *req = data;
     req->complete = 1;
     return req->upgraded ? 0 : HTTP_PARSER_PAUSE;
 }
 
-static const http_parser_cbs http__parser_cbs = {
-    .on_head = http__on_head,
-    .on_body = http__on_body,
-    .on_upgrade = http__on_upgrade,
-    .on_complete = http__on_complete,
+static const http_parser_cbs parser_cbs = {
+    .on_head = conn_on_head,
+    .on_body = conn_on_body,
+    .on_upgrade = conn_on_upgrade,
+    .on_complete = conn_on_complete,
 };
 
 /* ---- reading ---- */
 
-static void http__alloc_cb(uv_handle_t *handle, size_t size, uv_buf_t *buf) {
+static void alloc_cb(uv_handle_t *handle, size_t size, uv_buf_t *buf) {
     http_conn *conn = handle->data;
     *buf = uv_buf_init(conn->buf, sizeof(conn->buf));
 }
 
-static void http__read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     http_conn *conn = stream->data;
     http_request *req = conn->req;
     ssize_t n;
@@ -679,24 +679,24 @@ static void http__read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *bu
         return;
     if (req == NULL) {
         /* Idle: the peer closed the connection, or sent what nobody asked for. */
-        http__conn_close(conn);
+        conn_close(conn);
         return;
     }
     if (nread < 0) {
         if (nread == UV_EOF)
             conn->eof = 1;
         if (!req->got_bytes) {
-            http__fail_io(req, nread == UV_EOF ? HTTP_ETRUNC : (int)nread);
+            fail_io(req, nread == UV_EOF ? HTTP_ETRUNC : (int)nread);
             return;
         }
         if (nread != UV_EOF) {
-            http__finish(req, (int)nread);
+            finish(req, (int)nread);
             return;
         }
         int rc = http_parser_finish(req->parser);
         if (req->done || req->deferred)
             return;
-        http__finish(req, rc != 0 ? rc : req->complete ? 0 : HTTP_ETRUNC);
+        finish(req, rc != 0 ? rc : req->complete ? 0 : HTTP_ETRUNC);
         return;
     }
     req->got_bytes = 1;
@@ -704,70 +704,70 @@ static void http__read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *bu
     if (req->done || req->deferred)
         return;
     if (n < 0) {
-        http__finish(req, (int)n);
+        finish(req, (int)n);
         return;
     }
     if (req->complete) {
         if (n < nread)
             conn->eof = 1; /* bytes after the response: never reuse */
-        http__finish(req, 0);
+        finish(req, 0);
     }
 }
 
 /* ---- writing ---- */
 
-static int http__stale(http_request *req, uv_stream_t *stream) {
+static int stale(http_request *req, uv_stream_t *stream) {
     return req->done || req->deferred || req->retry_wait || req->conn == NULL ||
            &req->conn->h.stream != stream;
 }
 
-static void http__write_cb(uv_write_t *w, int status);
+static void write_cb(uv_write_t *w, int status);
 
-static void http__fs_read_cb(uv_fs_t *fs) {
+static void fs_read_cb(uv_fs_t *fs) {
     http_request *req = container_of(fs, http_request, fs);
     ssize_t result = fs->result;
 
     uv_fs_req_cleanup(fs);
     req->pending--;
     if (req->done || req->deferred || req->retry_wait || req->conn == NULL) {
-        http__settle(req);
+        settle(req);
         return;
     }
     if (result <= 0) {
-        http__finish(req, result < 0 ? (int)result : UV_EIO); /* the file shrank */
+        finish(req, result < 0 ? (int)result : UV_EIO); /* the file shrank */
         return;
     }
     req->file_off += (uint64_t)result;
     uv_buf_t b = uv_buf_init(req->chunk, (unsigned)result);
-    int rc = uv_write(&req->write, &req->conn->h.stream, &b, 1, http__write_cb);
+    int rc = uv_write(&req->write, &req->conn->h.stream, &b, 1, write_cb);
     if (rc != 0) {
-        http__finish(req, rc);
+        finish(req, rc);
         return;
     }
     req->pending++;
 }
 
-static void http__write_cb(uv_write_t *w, int status) {
+static void write_cb(uv_write_t *w, int status) {
     http_request *req = container_of(w, http_request, write);
 
     req->pending--;
-    if (status == UV_ECANCELED || http__stale(req, w->handle)) {
-        http__settle(req);
+    if (status == UV_ECANCELED || stale(req, w->handle)) {
+        settle(req);
         return;
     }
     if (status < 0) {
-        http__fail_io(req, status);
+        fail_io(req, status);
         return;
     }
     if (req->fd_open && req->file_off < req->file_size) {
-        size_t n = HTTP__FILE_CHUNK;
+        size_t n = FILE_CHUNK;
         if (req->file_size - req->file_off < n)
             n = (size_t)(req->file_size - req->file_off);
         uv_buf_t b = uv_buf_init(req->chunk, (unsigned)n);
         int rc = uv_fs_read(req->client->loop, &req->fs, req->fd, &b, 1, (int64_t)req->file_off,
-                            http__fs_read_cb);
+                            fs_read_cb);
         if (rc != 0) {
-            http__finish(req, rc);
+            finish(req, rc);
             return;
         }
         req->pending++;
@@ -777,14 +777,14 @@ static void http__write_cb(uv_write_t *w, int status) {
 }
 
 /* Starts the exchange on req->conn, now connected. */
-static void http__send(http_request *req) {
+static void send_request(http_request *req) {
     uv_buf_t bufs[2];
     unsigned n = 0;
     int rc;
 
     http_parser_free(req->parser);
     req->parser = NULL;
-    rc = http_parser_new(req->pflags, &http__parser_cbs, req, &req->parser);
+    rc = http_parser_new(req->pflags, &parser_cbs, req, &req->parser);
     if (rc != 0)
         goto fail;
     req->got_bytes = req->complete = req->upgraded = req->sent = 0;
@@ -793,70 +793,70 @@ static void http__send(http_request *req) {
     bufs[n++] = uv_buf_init(req->head, (unsigned)req->head_len);
     if (req->body_len > 0)
         bufs[n++] = uv_buf_init(req->body, (unsigned)req->body_len);
-    rc = uv_write(&req->write, &req->conn->h.stream, bufs, n, http__write_cb);
+    rc = uv_write(&req->write, &req->conn->h.stream, bufs, n, write_cb);
     if (rc != 0)
         goto fail;
     req->pending++;
     return;
 fail:
-    http__fail_later(req, rc);
+    fail_later(req, rc);
 }
 
-static void http__connect_cb(uv_connect_t *c, int status) {
+static void connect_cb(uv_connect_t *c, int status) {
     http_conn *conn = container_of(c, http_conn, connect);
     http_request *req = conn->req;
 
     if (status == UV_ECANCELED || conn->closing)
         return;
     if (req == NULL) {
-        http__conn_close(conn);
+        conn_close(conn);
         return;
     }
     if (status == 0)
-        status = uv_read_start(&conn->h.stream, http__alloc_cb, http__read_cb);
+        status = uv_read_start(&conn->h.stream, alloc_cb, read_cb);
     if (status != 0) {
-        http__finish(req, status);
+        finish(req, status);
         return;
     }
-    http__send(req);
+    send_request(req);
 }
 
 /* Finds the request a connection: an idle one from the pool unless fresh,
  * else a new one. */
-static void http__dispatch(http_request *req, int fresh) {
+static void dispatch(http_request *req, int fresh) {
     http_client *client = req->client;
-    http_conn *conn = fresh ? NULL : http__pool_get(client);
+    http_conn *conn = fresh ? NULL : pool_get(client);
     int rc = 0;
 
     if (conn != NULL) {
         req->reused = 1;
         conn->req = req;
         req->conn = conn;
-        http__send(req);
+        send_request(req);
         return;
     }
     req->reused = 0;
-    conn = http__conn_new(client);
+    conn = conn_new(client);
     if (conn == NULL) {
-        http__fail_later(req, UV_ENOMEM);
+        fail_later(req, UV_ENOMEM);
         return;
     }
     conn->req = req;
     req->conn = conn;
     if (client->path != NULL) {
-        uv_pipe_connect(&conn->connect, &conn->h.pipe, client->path, http__connect_cb);
+        uv_pipe_connect(&conn->connect, &conn->h.pipe, client->path, connect_cb);
     } else {
         uv_tcp_nodelay(&conn->h.tcp, 1);
         rc = uv_tcp_connect(&conn->connect, &conn->h.tcp, (const struct sockaddr *)&client->addr,
-                            http__connect_cb);
+                            connect_cb);
     }
     if (rc != 0)
-        http__fail_later(req, rc);
+        fail_later(req, rc);
 }
 
 /* ---- body files ---- */
 
-static int http__head_end(http_request *req, int with_length, uint64_t length) {
+static int head_end(http_request *req, int with_length, uint64_t length) {
     char tail[64];
     int n = with_length ? snprintf(tail, sizeof(tail), "Content-Length: %llu\r\n\r\n",
                                    (unsigned long long)length)
@@ -870,7 +870,7 @@ static int http__head_end(http_request *req, int with_length, uint64_t length) {
     return 0;
 }
 
-static void http__fs_stat_cb(uv_fs_t *fs) {
+static void fs_stat_cb(uv_fs_t *fs) {
     http_request *req = container_of(fs, http_request, fs);
     ssize_t result = fs->result;
     uint64_t size = fs->statbuf.st_size;
@@ -879,24 +879,24 @@ static void http__fs_stat_cb(uv_fs_t *fs) {
     uv_fs_req_cleanup(fs);
     req->pending--;
     if (req->done || req->deferred) {
-        http__settle(req);
+        settle(req);
         return;
     }
     if (result < 0) {
-        http__finish(req, (int)result);
+        finish(req, (int)result);
         return;
     }
     req->file_size = size;
-    req->chunk = malloc(HTTP__FILE_CHUNK);
-    rc = req->chunk == NULL ? UV_ENOMEM : http__head_end(req, 1, size);
+    req->chunk = malloc(FILE_CHUNK);
+    rc = req->chunk == NULL ? UV_ENOMEM : head_end(req, 1, size);
     if (rc != 0) {
-        http__finish(req, rc);
+        finish(req, rc);
         return;
     }
-    http__dispatch(req, 0);
+    dispatch(req, 0);
 }
 
-static void http__fs_open_cb(uv_fs_t *fs) {
+static void fs_open_cb(uv_fs_t *fs) {
     http_request *req = container_of(fs, http_request, fs);
     ssize_t result = fs->result;
     int rc;
@@ -908,16 +908,16 @@ static void http__fs_open_cb(uv_fs_t *fs) {
         req->fd_open = 1;
     }
     if (req->done || req->deferred) {
-        http__settle(req);
+        settle(req);
         return;
     }
     if (result < 0) {
-        http__finish(req, (int)result);
+        finish(req, (int)result);
         return;
     }
-    rc = uv_fs_fstat(req->client->loop, &req->fs, req->fd, http__fs_stat_cb);
+    rc = uv_fs_fstat(req->client->loop, &req->fs, req->fd, fs_stat_cb);
     if (rc != 0) {
-        http__finish(req, rc);
+        finish(req, rc);
         return;
     }
     req->pending++;
@@ -925,25 +925,24 @@ static void http__fs_open_cb(uv_fs_t *fs) {
 
 /* ---- the API ---- */
 
-static int http__has_crlf(const char *s) {
+static int has_crlf(const char *s) {
     return strpbrk(s, "\r\n") != NULL;
 }
 
 /* The request head up to, not including, Content-Length and the blank line. */
-static int http__head_start(http_request *req, const http_client *client,
-                            const http_request_opts *opts) {
+static int head_start(http_request *req, const http_client *client, const http_request_opts *opts) {
     size_t cap = strlen(opts->method) + strlen(opts->target) + strlen(client->host) + 128;
     int own_host = 0;
     char *s;
     size_t len;
 
-    if (http__has_crlf(opts->method) || http__has_crlf(opts->target) || strchr(opts->method, ' ') ||
+    if (has_crlf(opts->method) || has_crlf(opts->target) || strchr(opts->method, ' ') ||
         strchr(opts->target, ' '))
         return UV_EINVAL;
     for (size_t i = 0; i < opts->n_headers; i++) {
         const http_header *h = &opts->headers[i];
-        if (h->name == NULL || h->value == NULL || http__has_crlf(h->name) ||
-            http__has_crlf(h->value) || strchr(h->name, ':'))
+        if (h->name == NULL || h->value == NULL || has_crlf(h->name) || has_crlf(h->value) ||
+            strchr(h->name, ':'))
             return UV_EINVAL;
         cap += strlen(h->name) + strlen(h->value) + 4;
         own_host |= strcasecmp(h->name, "Host") == 0;
@@ -985,10 +984,10 @@ int http_request_start(http_client *client, const http_request_opts *opts,
     req->cbs = *cbs;
     req->data = data;
     req->flags = opts->flags;
-    req->max_body = opts->max_body ? opts->max_body : HTTP__MAX_BODY;
+    req->max_body = opts->max_body ? opts->max_body : MAX_BODY;
     req->pflags = (opts->flags & HTTP_UPGRADE ? HTTP_PARSER_UPGRADE : 0) |
                   (strcasecmp(opts->method, "HEAD") == 0 ? HTTP_PARSER_HEAD : 0);
-    rc = http__head_start(req, client, opts);
+    rc = head_start(req, client, opts);
     if (rc != 0)
         goto fail;
     if (opts->body_file != NULL) {
@@ -1011,7 +1010,7 @@ int http_request_start(http_client *client, const http_request_opts *opts,
             memcpy(req->body, opts->body, opts->body_len);
             req->body_len = opts->body_len;
         }
-        rc = http__head_end(req, wants_length, req->body_len);
+        rc = head_end(req, wants_length, req->body_len);
         if (rc != 0)
             goto fail;
     }
@@ -1024,16 +1023,16 @@ int http_request_start(http_client *client, const http_request_opts *opts,
     client->reqs = req;
     client->refs++;
     if (opts->timeout_ms > 0)
-        uv_timer_start(&req->timer, http__timer_cb, opts->timeout_ms, 0);
+        uv_timer_start(&req->timer, timer_cb, opts->timeout_ms, 0);
     if (req->file_path != NULL) {
-        rc = uv_fs_open(client->loop, &req->fs, req->file_path, O_RDONLY | O_CLOEXEC, 0,
-                        http__fs_open_cb);
+        rc =
+            uv_fs_open(client->loop, &req->fs, req->file_path, O_RDONLY | O_CLOEXEC, 0, fs_open_cb);
         if (rc != 0)
-            http__fail_later(req, rc);
+            fail_later(req, rc);
         else
             req->pending++;
     } else {
-        http__dispatch(req, 0);
+        dispatch(req, 0);
     }
     if (out != NULL)
         *out = req;
@@ -1052,40 +1051,40 @@ int http_request_cancel(http_request *req) {
         return UV_EINVAL;
     if (req->deferred)
         return UV_EALREADY;
-    http__fail_later(req, UV_ECANCELED);
+    fail_later(req, UV_ECANCELED);
     return 0;
 }
 
-typedef struct http__raw_write {
+typedef struct raw_write {
     union {
         uv_write_t write;
         uv_shutdown_t shutdown;
     } u;
     http_request *req;
     char data[];
-} http__raw_write;
+} raw_write;
 
-static void http__raw_done(http__raw_write *w, int status) {
+static void raw_done(raw_write *w, int status) {
     http_request *req = w->req;
     free(w);
     req->pending--;
     if (status < 0 && status != UV_ECANCELED && !req->done && !req->deferred) {
-        http__finish(req, status);
+        finish(req, status);
         return;
     }
-    http__settle(req);
+    settle(req);
 }
 
-static void http__raw_write_cb(uv_write_t *w, int status) {
-    http__raw_done(container_of(w, http__raw_write, u.write), status);
+static void raw_write_cb(uv_write_t *w, int status) {
+    raw_done(container_of(w, raw_write, u.write), status);
 }
 
-static void http__raw_shutdown_cb(uv_shutdown_t *s, int status) {
-    http__raw_done(container_of(s, http__raw_write, u.shutdown), status);
+static void raw_shutdown_cb(uv_shutdown_t *s, int status) {
+    raw_done(container_of(s, raw_write, u.shutdown), status);
 }
 
 int http_request_write(http_request *req, const void *buf, size_t len) {
-    http__raw_write *w;
+    raw_write *w;
     int rc;
 
     if (req == NULL || req->done || req->deferred || !req->upgraded || req->conn == NULL)
@@ -1096,7 +1095,7 @@ int http_request_write(http_request *req, const void *buf, size_t len) {
     w->req = req;
     memcpy(w->data, buf, len);
     uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
-    rc = uv_write(&w->u.write, &req->conn->h.stream, &b, 1, http__raw_write_cb);
+    rc = uv_write(&w->u.write, &req->conn->h.stream, &b, 1, raw_write_cb);
     if (rc != 0) {
         free(w);
         return rc;
@@ -1106,7 +1105,7 @@ int http_request_write(http_request *req, const void *buf, size_t len) {
 }
 
 int http_request_shutdown(http_request *req) {
-    http__raw_write *w;
+    raw_write *w;
     int rc;
 
     if (req == NULL || req->done || req->deferred || !req->upgraded || req->conn == NULL)
@@ -1115,7 +1114,7 @@ int http_request_shutdown(http_request *req) {
     if (w == NULL)
         return UV_ENOMEM;
     w->req = req;
-    rc = uv_shutdown(&w->u.shutdown, &req->conn->h.stream, http__raw_shutdown_cb);
+    rc = uv_shutdown(&w->u.shutdown, &req->conn->h.stream, raw_shutdown_cb);
     if (rc != 0) {
         free(w);
         return rc;
@@ -1126,7 +1125,7 @@ int http_request_shutdown(http_request *req) {
 
 /* "unix:///path", "tcp://host:port", "http://host:port[/...]"; the host is a
  * numeric IPv4 or [IPv6] address, or localhost. */
-static int http__parse_address(http_client *client, const char *address) {
+static int parse_address(http_client *client, const char *address) {
     const char *rest;
     char host[64];
     const char *port, *end;
@@ -1203,7 +1202,7 @@ int http_client_new(uv_loop_t *loop, const char *address, const char *host_heade
         rc = UV_ENOMEM;
         goto fail;
     }
-    rc = http__parse_address(client, address);
+    rc = parse_address(client, address);
     if (rc != 0)
         goto fail;
     if (client->host == NULL && (client->host = strdup("localhost")) == NULL) {
@@ -1227,8 +1226,8 @@ fail:
     return rc;
 }
 
-static void http__client_handle_closed(uv_handle_t *handle) {
-    http__client_unref(handle->data);
+static void client_handle_closed(uv_handle_t *handle) {
+    client_unref(handle->data);
 }
 
 void http_client_close(http_client *client, void (*cb)(void *data), void *data) {
@@ -1238,10 +1237,10 @@ void http_client_close(http_client *client, void (*cb)(void *data), void *data) 
     client->close_cb = cb;
     client->close_data = data;
     for (http_request *req = client->reqs; req != NULL; req = req->next)
-        http__fail_later(req, UV_ECANCELED);
+        fail_later(req, UV_ECANCELED);
     while (client->conns != NULL)
-        http__conn_close(client->conns);
-    uv_close((uv_handle_t *)&client->handle, http__client_handle_closed);
+        conn_close(client->conns);
+    uv_close((uv_handle_t *)&client->handle, client_handle_closed);
 }
 
 const char *http_response_header(const http_response *res, const char *name) {

@@ -30,7 +30,7 @@ void lines_free(lines *l) {
     l->len = l->cap = 0;
 }
 
-static int lines__append(lines *l, const char *p, size_t n) {
+static int append(lines *l, const char *p, size_t n) {
     /* +2: room for a "\r" that may precede the "\n", and the NUL. */
     if (l->len + n + 2 > l->cap) {
         size_t cap = l->cap ? l->cap : 256;
@@ -49,7 +49,7 @@ static int lines__append(lines *l, const char *p, size_t n) {
 }
 
 /* The buffer holds a complete line (without "\n"): pass it on. */
-static int lines__emit(lines *l) {
+static int emit(lines *l) {
     size_t n = l->len;
     int rc;
 
@@ -57,7 +57,7 @@ static int lines__emit(lines *l) {
         n--;
     if (n > l->max_line)
         return LINES_ETOOLONG;
-    if (!l->buf && (rc = lines__append(l, "", 0)) != 0)
+    if (!l->buf && (rc = append(l, "", 0)) != 0)
         return rc;
     l->buf[n] = '\0';
     l->len = 0;
@@ -75,20 +75,20 @@ int lines_feed(lines *l, const char *buf, size_t len) {
         size_t n = (size_t)((nl ? nl : end) - p);
         size_t total = l->len + n;
         /* The line so far may be one byte over the limit if that byte is
-         * a "\r" which the "\n" still to come will remove; lines__emit
+         * a "\r" which the "\n" still to come will remove; emit
          * checks the finished line. */
         if (total > l->max_line + 1 || (!nl && total == l->max_line + 1 && p[n - 1] != '\r')) {
             l->error = LINES_ETOOLONG;
             return l->error;
         }
-        if ((rc = lines__append(l, p, n)) != 0) {
+        if ((rc = append(l, p, n)) != 0) {
             l->error = rc;
             return rc;
         }
         if (!nl)
             break;
         p = nl + 1;
-        if ((rc = lines__emit(l)) != 0) {
+        if ((rc = emit(l)) != 0) {
             l->error = rc;
             return rc;
         }
@@ -108,7 +108,7 @@ int lines_finish(lines *l) {
         return l->error;
     }
     /* An unterminated last line keeps a trailing "\r": only "\r\n" ends a line. */
-    if ((rc = lines__append(l, "", 0)) != 0)
+    if ((rc = append(l, "", 0)) != 0)
         return l->error = rc;
     l->buf[l->len] = '\0';
     rc = l->cb(l->data, l->buf, l->len);

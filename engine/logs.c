@@ -44,9 +44,9 @@ struct logs_sink {
     void *close_data;
 };
 
-static void logs_sink_pump(logs_sink *s);
+static void sink_pump(logs_sink *s);
 
-static void logs_sink_free(logs_sink *s) {
+static void sink_free(logs_sink *s) {
     free(s->out.data);
     free(s->fill.data);
     if (s->close_cb != NULL)
@@ -54,14 +54,14 @@ static void logs_sink_free(logs_sink *s) {
     free(s);
 }
 
-static void logs_sink_closed(uv_fs_t *req) {
+static void sink_closed(uv_fs_t *req) {
     logs_sink *s = req->data;
 
     uv_fs_req_cleanup(req);
-    logs_sink_free(s);
+    sink_free(s);
 }
 
-static void logs_sink_written(uv_fs_t *req) {
+static void sink_written(uv_fs_t *req) {
     logs_sink *s = req->data;
 
     if (req->result < 0 && s->error == 0)
@@ -69,10 +69,10 @@ static void logs_sink_written(uv_fs_t *req) {
     uv_fs_req_cleanup(req);
     s->writing = 0;
     s->out.len = 0;
-    logs_sink_pump(s);
+    sink_pump(s);
 }
 
-static void logs_sink_opened(uv_fs_t *req) {
+static void sink_opened(uv_fs_t *req) {
     logs_sink *s = req->data;
 
     s->opening = 0;
@@ -81,12 +81,12 @@ static void logs_sink_opened(uv_fs_t *req) {
     else
         s->fd = (uv_file)req->result;
     uv_fs_req_cleanup(req);
-    logs_sink_pump(s);
+    sink_pump(s);
 }
 
 /* Starts the next write (everything filled so far), or finishes a close
  * once nothing is left. */
-static void logs_sink_pump(logs_sink *s) {
+static void sink_pump(logs_sink *s) {
     if (s->opening || s->writing)
         return;
     if (s->fill.len > 0 && s->fd >= 0 && s->error == 0) {
@@ -98,7 +98,7 @@ static void logs_sink_pump(logs_sink *s) {
         buf = uv_buf_init(s->out.data, (unsigned)s->out.len);
         s->writing = 1;
         s->req.data = s;
-        if (uv_fs_write(s->loop, &s->req, s->fd, &buf, 1, -1, logs_sink_written) == 0)
+        if (uv_fs_write(s->loop, &s->req, s->fd, &buf, 1, -1, sink_written) == 0)
             return;
         s->writing = 0;
         s->error = UV_EIO;
@@ -109,10 +109,10 @@ static void logs_sink_pump(logs_sink *s) {
         return;
     if (s->fd >= 0) {
         s->req.data = s;
-        if (uv_fs_close(s->loop, &s->req, s->fd, logs_sink_closed) == 0)
+        if (uv_fs_close(s->loop, &s->req, s->fd, sink_closed) == 0)
             return;
     }
-    logs_sink_free(s); /* only from a callback: closing never ends in the call */
+    sink_free(s); /* only from a callback: closing never ends in the call */
 }
 
 int logs_sink_open(uv_loop_t *loop, const char *path, int truncate, logs_sink **out) {
@@ -127,7 +127,7 @@ int logs_sink_open(uv_loop_t *loop, const char *path, int truncate, logs_sink **
     s->req.data = s;
     err = uv_fs_open(loop, &s->req, path,
                      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0644,
-                     logs_sink_opened);
+                     sink_opened);
     if (err != 0) {
         free(s);
         return err;
@@ -136,7 +136,7 @@ int logs_sink_open(uv_loop_t *loop, const char *path, int truncate, logs_sink **
     return 0;
 }
 
-static void logs_ring_add(logs_sink *s, const char *buf, size_t len) {
+static void ring_add(logs_sink *s, const char *buf, size_t len) {
     size_t end, first;
 
     if (len >= LOGS_TAIL_BYTES) {
@@ -160,7 +160,7 @@ static void logs_ring_add(logs_sink *s, const char *buf, size_t len) {
 void logs_sink_append(logs_sink *s, const char *buf, size_t len) {
     if (len == 0 || s->closing)
         return;
-    logs_ring_add(s, buf, len);
+    ring_add(s, buf, len);
     if (s->error != 0 || (s->fd < 0 && !s->opening))
         return;
     if (s->fill.len + len > s->fill.cap) {
@@ -178,7 +178,7 @@ void logs_sink_append(logs_sink *s, const char *buf, size_t len) {
     }
     memcpy(s->fill.data + s->fill.len, buf, len);
     s->fill.len += len;
-    logs_sink_pump(s);
+    sink_pump(s);
 }
 
 size_t logs_sink_tail(const logs_sink *s, unsigned lines, char *out, size_t out_len) {
@@ -224,20 +224,20 @@ void logs_sink_close(logs_sink *s, void (*cb)(void *data), void *data) {
     /* Defer to the loop so cb never runs inside this call. */
     s->req.data = s;
     if (s->fd >= 0) {
-        if (uv_fs_close(s->loop, &s->req, s->fd, logs_sink_closed) == 0) {
+        if (uv_fs_close(s->loop, &s->req, s->fd, sink_closed) == 0) {
             s->fd = -1;
             return;
         }
     }
     /* No file: a no-op request on the thread pool brings us back. */
-    if (uv_fs_stat(s->loop, &s->req, "/", logs_sink_closed) != 0)
-        logs_sink_free(s); /* cannot defer: the caller's cb runs now, the one exception */
+    if (uv_fs_stat(s->loop, &s->req, "/", sink_closed) != 0)
+        sink_free(s); /* cannot defer: the caller's cb runs now, the one exception */
 }
 
-static int logs_fail(char *err, size_t err_len, int code, const char *fmt, ...)
+static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static int logs_fail(char *err, size_t err_len, int code, const char *fmt, ...) {
+static int fail(char *err, size_t err_len, int code, const char *fmt, ...) {
     va_list ap;
 
     if (err != NULL && err_len > 0) {
@@ -256,19 +256,18 @@ int logs_prepare_dir(const char *root, const char *cluster, int pid, int *moved,
     *moved = 0;
     snprintf(dir, sizeof(dir), "%s/%s", root, cluster);
     if (mkdir(root, 0755) != 0 && errno != EEXIST)
-        return logs_fail(err, err_len, -errno, "cannot create %s: %s", root, strerror(errno));
+        return fail(err, err_len, -errno, "cannot create %s: %s", root, strerror(errno));
     if (stat(dir, &st) == 0) {
         snprintf(backup_root, sizeof(backup_root), "%s.backup.%d", root, pid);
         snprintf(backup, sizeof(backup), "%s/%s", backup_root, cluster);
         if (mkdir(backup_root, 0755) != 0 && errno != EEXIST)
-            return logs_fail(err, err_len, -errno, "cannot create %s: %s", backup_root,
-                             strerror(errno));
+            return fail(err, err_len, -errno, "cannot create %s: %s", backup_root, strerror(errno));
         if (rename(dir, backup) != 0)
-            return logs_fail(err, err_len, -errno, "cannot move %s to %s: %s", dir, backup,
-                             strerror(errno));
+            return fail(err, err_len, -errno, "cannot move %s to %s: %s", dir, backup,
+                        strerror(errno));
         *moved = 1;
     }
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return logs_fail(err, err_len, -errno, "cannot create %s: %s", dir, strerror(errno));
+        return fail(err, err_len, -errno, "cannot create %s: %s", dir, strerror(errno));
     return 0;
 }

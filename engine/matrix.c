@@ -86,7 +86,7 @@ typedef struct matrix_buf {
     int oom;
 } matrix_buf;
 
-static void matrix_buf_add(matrix_buf *b, const char *s, size_t n) {
+static void buf_add(matrix_buf *b, const char *s, size_t n) {
     if (b->oom)
         return;
     if (b->len + n + 1 > b->cap) {
@@ -107,14 +107,13 @@ static void matrix_buf_add(matrix_buf *b, const char *s, size_t n) {
     b->s[b->len] = '\0';
 }
 
-static void matrix_buf_str(matrix_buf *b, const char *s) {
-    matrix_buf_add(b, s, strlen(s));
+static void buf_str(matrix_buf *b, const char *s) {
+    buf_add(b, s, strlen(s));
 }
 
-static void matrix_buf_printf(matrix_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void buf_printf(matrix_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void matrix_buf_printf(matrix_buf *b, const char *fmt, ...) {
+static void buf_printf(matrix_buf *b, const char *fmt, ...) {
     char tmp[512];
     va_list ap;
     int n;
@@ -123,12 +122,12 @@ static void matrix_buf_printf(matrix_buf *b, const char *fmt, ...) {
     n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
     if (n > 0)
-        matrix_buf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+        buf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
 /* The length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
  * forms, no surrogates, at most U+10FFFF), or 0. */
-static size_t matrix_utf8_len(const unsigned char *s, size_t avail, uint32_t *cp) {
+static size_t utf8_len(const unsigned char *s, size_t avail, uint32_t *cp) {
     size_t n;
     uint32_t c, min;
 
@@ -158,17 +157,17 @@ static size_t matrix_utf8_len(const unsigned char *s, size_t avail, uint32_t *cp
     return n;
 }
 
-static void matrix_xml_add(matrix_buf *b, const char *s, size_t len, int attr) {
+static void xml_add(matrix_buf *b, const char *s, size_t len, int attr) {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
 
     while (i < len) {
         uint32_t cp;
-        size_t n = matrix_utf8_len(u + i, len - i, &cp);
+        size_t n = utf8_len(u + i, len - i, &cp);
         const char *rep = NULL;
 
         if (n == 0) {
-            matrix_buf_str(b, "\xEF\xBF\xBD"); /* U+FFFD for a byte that is not UTF-8 */
+            buf_str(b, "\xEF\xBF\xBD"); /* U+FFFD for a byte that is not UTF-8 */
             i++;
             continue;
         }
@@ -189,9 +188,9 @@ static void matrix_xml_add(matrix_buf *b, const char *s, size_t len, int attr) {
             break;
         }
         if (rep != NULL)
-            matrix_buf_str(b, rep);
+            buf_str(b, rep);
         else
-            matrix_buf_add(b, s + i, n);
+            buf_add(b, s + i, n);
         i += n;
     }
 }
@@ -199,8 +198,8 @@ static void matrix_xml_add(matrix_buf *b, const char *s, size_t len, int attr) {
 char *matrix_xml_escape(const char *s, size_t len, int attr) {
     matrix_buf b = {0};
 
-    matrix_buf_add(&b, "", 0);
-    matrix_xml_add(&b, s, len, attr);
+    buf_add(&b, "", 0);
+    xml_add(&b, s, len, attr);
     if (b.oom) {
         free(b.s);
         return NULL;
@@ -208,60 +207,60 @@ char *matrix_xml_escape(const char *s, size_t len, int attr) {
     return b.s;
 }
 
-static void matrix_xml_attr(matrix_buf *b, const char *name, const char *value) {
-    matrix_buf_printf(b, " %s=\"", name);
-    matrix_xml_add(b, value, strlen(value), 1);
-    matrix_buf_str(b, "\"");
+static void xml_attr(matrix_buf *b, const char *name, const char *value) {
+    buf_printf(b, " %s=\"", name);
+    xml_add(b, value, strlen(value), 1);
+    buf_str(b, "\"");
 }
 
 /* A failure's message attribute: its first line. */
-static void matrix_xml_first_line(matrix_buf *b, const char *msg) {
+static void xml_first_line(matrix_buf *b, const char *msg) {
     const char *nl = strchr(msg, '\n');
 
-    matrix_buf_str(b, " message=\"");
-    matrix_xml_add(b, msg, nl != NULL ? (size_t)(nl - msg) : strlen(msg), 1);
-    matrix_buf_str(b, "\"");
+    buf_str(b, " message=\"");
+    xml_add(b, msg, nl != NULL ? (size_t)(nl - msg) : strlen(msg), 1);
+    buf_str(b, "\"");
 }
 
-static void matrix_junit_case(matrix_buf *b, const matrix_result *r) {
-    matrix_buf_str(b, "    <testcase classname=\"hdc.matrix\"");
-    matrix_xml_attr(b, "name", r->dist);
-    matrix_buf_printf(b, " time=\"%.3f\">\n", r->time_s > 0 ? r->time_s : 0.0);
+static void junit_case(matrix_buf *b, const matrix_result *r) {
+    buf_str(b, "    <testcase classname=\"hdc.matrix\"");
+    xml_attr(b, "name", r->dist);
+    buf_printf(b, " time=\"%.3f\">\n", r->time_s > 0 ? r->time_s : 0.0);
     if (r->outcome != MATRIX_PASSED) {
         const char *el = r->outcome == MATRIX_ERROR ? "error" : "failure";
         const char *msg = r->message != NULL ? r->message : "failed";
-        matrix_buf_printf(b, "      <%s", el);
-        matrix_xml_first_line(b, msg);
-        matrix_xml_attr(b, "type", r->failure_type != NULL ? r->failure_type : "failure");
-        matrix_buf_str(b, ">");
+        buf_printf(b, "      <%s", el);
+        xml_first_line(b, msg);
+        xml_attr(b, "type", r->failure_type != NULL ? r->failure_type : "failure");
+        buf_str(b, ">");
         if (r->cluster != NULL && strncmp(msg, r->cluster, strlen(r->cluster)) != 0) {
-            matrix_buf_str(b, "cluster ");
-            matrix_xml_add(b, r->cluster, strlen(r->cluster), 0);
-            matrix_buf_str(b, ": ");
+            buf_str(b, "cluster ");
+            xml_add(b, r->cluster, strlen(r->cluster), 0);
+            buf_str(b, ": ");
         }
-        matrix_xml_add(b, msg, strlen(msg), 0);
-        matrix_buf_printf(b, "</%s>\n", el);
+        xml_add(b, msg, strlen(msg), 0);
+        buf_printf(b, "</%s>\n", el);
     }
     if (r->output != NULL) {
         const char *out = r->output;
         size_t len = r->output_len;
-        matrix_buf_str(b, "      <system-out>");
+        buf_str(b, "      <system-out>");
         if (r->output_cut > 0) {
             /* Start at a character, not inside one. */
             for (int k = 0; k < 3 && len > 0 && ((unsigned char)out[0] & 0xC0) == 0x80; k++)
                 out++, len--;
-            matrix_buf_printf(b, "[hdc: the first %zu bytes are cut", r->output_cut);
+            buf_printf(b, "[hdc: the first %zu bytes are cut", r->output_cut);
             if (r->log_path != NULL) {
-                matrix_buf_str(b, "; ");
-                matrix_xml_add(b, r->log_path, strlen(r->log_path), 0);
-                matrix_buf_str(b, " has them all");
+                buf_str(b, "; ");
+                xml_add(b, r->log_path, strlen(r->log_path), 0);
+                buf_str(b, " has them all");
             }
-            matrix_buf_str(b, "]\n");
+            buf_str(b, "]\n");
         }
-        matrix_xml_add(b, out, len, 0);
-        matrix_buf_str(b, "</system-out>\n");
+        xml_add(b, out, len, 0);
+        buf_str(b, "</system-out>\n");
     }
-    matrix_buf_str(b, "    </testcase>\n");
+    buf_str(b, "    </testcase>\n");
 }
 
 char *matrix_junit_xml(const matrix_result *results, size_t n, const matrix_suite *suite) {
@@ -280,24 +279,23 @@ char *matrix_junit_xml(const matrix_result *results, size_t n, const matrix_suit
     snprintf(counts, sizeof(counts), " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\"", n, failures,
              errors);
 
-    matrix_buf_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    matrix_buf_printf(&b, "<testsuites name=\"hdc matrix\"%s time=\"%.3f\">\n", counts,
-                      suite->time_s);
-    matrix_buf_printf(&b,
-                      "  <testsuite name=\"hdc matrix\"%s skipped=\"0\" time=\"%.3f\" "
-                      "timestamp=\"%s\"",
-                      counts, suite->time_s, stamp);
+    buf_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    buf_printf(&b, "<testsuites name=\"hdc matrix\"%s time=\"%.3f\">\n", counts, suite->time_s);
+    buf_printf(&b,
+               "  <testsuite name=\"hdc matrix\"%s skipped=\"0\" time=\"%.3f\" "
+               "timestamp=\"%s\"",
+               counts, suite->time_s, stamp);
     if (suite->hostname != NULL && suite->hostname[0] != '\0')
-        matrix_xml_attr(&b, "hostname", suite->hostname);
-    matrix_buf_str(&b, ">\n");
+        xml_attr(&b, "hostname", suite->hostname);
+    buf_str(&b, ">\n");
     if (suite->command != NULL) {
-        matrix_buf_str(&b, "    <properties>\n      <property name=\"command\"");
-        matrix_xml_attr(&b, "value", suite->command);
-        matrix_buf_str(&b, "/>\n    </properties>\n");
+        buf_str(&b, "    <properties>\n      <property name=\"command\"");
+        xml_attr(&b, "value", suite->command);
+        buf_str(&b, "/>\n    </properties>\n");
     }
     for (size_t i = 0; i < n; i++)
-        matrix_junit_case(&b, &results[i]);
-    matrix_buf_str(&b, "  </testsuite>\n</testsuites>\n");
+        junit_case(&b, &results[i]);
+    buf_str(&b, "  </testsuite>\n</testsuites>\n");
     if (b.oom) {
         free(b.s);
         return NULL;

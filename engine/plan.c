@@ -26,10 +26,10 @@
 
 #include "plugin.h"
 
-static int plan_fail(char *err, size_t err_len, const char *fmt, ...)
+static int fail(char *err, size_t err_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int plan_fail(char *err, size_t err_len, const char *fmt, ...) {
+static int fail(char *err, size_t err_len, const char *fmt, ...) {
     va_list ap;
 
     if (err != NULL && err_len > 0) {
@@ -44,18 +44,18 @@ int plan_name_check(const char *name, char *err, size_t err_len) {
     size_t len = name != NULL ? strlen(name) : 0;
 
     if (len == 0)
-        return plan_fail(err, err_len, "a cluster name cannot be empty");
+        return fail(err, err_len, "a cluster name cannot be empty");
     if (len > PLAN_MAX_NAME)
-        return plan_fail(err, err_len, "cluster name '%s' is longer than %d characters", name,
-                         PLAN_MAX_NAME);
+        return fail(err, err_len, "cluster name '%s' is longer than %d characters", name,
+                    PLAN_MAX_NAME);
     if (!islower((unsigned char)name[0]) && !isdigit((unsigned char)name[0]))
-        return plan_fail(err, err_len,
-                         "cluster name '%s' must start with a lowercase letter or a digit", name);
+        return fail(err, err_len, "cluster name '%s' must start with a lowercase letter or a digit",
+                    name);
     for (size_t i = 1; i < len; i++) {
         unsigned char c = (unsigned char)name[i];
         if (!(islower(c) || isdigit(c) || c == '-'))
-            return plan_fail(err, err_len, "cluster name '%s' has '%c': use only a-z, 0-9 and '-'",
-                             name, c);
+            return fail(err, err_len, "cluster name '%s' has '%c': use only a-z, 0-9 and '-'", name,
+                        c);
     }
     return 0;
 }
@@ -103,26 +103,26 @@ int plan_pool_parse(const char *spec, plan_pool *pool, char *err, size_t err_len
     if (*end != '\0')
         goto malformed;
     if (prefix < 8 || prefix > 28 || size < prefix || size > 28)
-        return plan_fail(err, err_len,
-                         "subnet pool '%s': the pool's prefix must be 8..28 and the "
-                         "cluster subnets' size between it and 28: fix HDC_SUBNET_POOL",
-                         spec);
+        return fail(err, err_len,
+                    "subnet pool '%s': the pool's prefix must be 8..28 and the "
+                    "cluster subnets' size between it and 28: fix HDC_SUBNET_POOL",
+                    spec);
     base = ntohl(in.s_addr);
     mask = ~0u << (32 - prefix);
     if ((base & ~mask) != 0)
-        return plan_fail(err, err_len,
-                         "subnet pool '%s': %s has bits set past /%lu: use %u.%u.%u.%u/%lu", spec,
-                         addr, prefix, (base & mask) >> 24, ((base & mask) >> 16) & 255,
-                         ((base & mask) >> 8) & 255, (base & mask) & 255, prefix);
+        return fail(err, err_len,
+                    "subnet pool '%s': %s has bits set past /%lu: use %u.%u.%u.%u/%lu", spec, addr,
+                    prefix, (base & mask) >> 24, ((base & mask) >> 16) & 255,
+                    ((base & mask) >> 8) & 255, (base & mask) & 255, prefix);
     pool->base = base;
     pool->prefix = (unsigned)prefix;
     pool->size = (unsigned)size;
     return 0;
 
 malformed:
-    return plan_fail(err, err_len,
-                     "subnet pool '%s' is not BASE/PREFIX[:SIZE] (e.g. %s): fix HDC_SUBNET_POOL",
-                     spec, PLAN_DEFAULT_POOL);
+    return fail(err, err_len,
+                "subnet pool '%s' is not BASE/PREFIX[:SIZE] (e.g. %s): fix HDC_SUBNET_POOL", spec,
+                PLAN_DEFAULT_POOL);
 }
 
 uint32_t plan_pool_count(const plan_pool *pool) {
@@ -139,11 +139,11 @@ uint32_t plan_pool_start(const plan_pool *pool, const char *cluster) {
     return h % plan_pool_count(pool);
 }
 
-static void plan_format_ip(uint32_t ip, char out[16]) {
+static void format_ip(uint32_t ip, char out[16]) {
     snprintf(out, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 }
 
-static int plan_build_hosts(plan *p) {
+static int build_hosts(plan *p) {
     if (p->extra_hosts != NULL) {
         for (char **h = p->extra_hosts; *h != NULL; h++)
             free(*h);
@@ -167,16 +167,16 @@ void plan_readdress(plan *p, const plan_pool *pool, uint32_t index) {
     uint32_t net = pool->base + (index % plan_pool_count(pool)) * span;
     char ip[16];
 
-    plan_format_ip(net, ip);
+    format_ip(net, ip);
     snprintf(p->subnet, sizeof(p->subnet), "%s/%u", ip, pool->size);
-    plan_format_ip(net + 1, p->gateway);
+    format_ip(net + 1, p->gateway);
     for (size_t i = 0; i < p->n_nodes; i++)
-        plan_format_ip(net + 2 + (uint32_t)i, p->nodes[i].address);
-    plan_build_hosts(p);
+        format_ip(net + 2 + (uint32_t)i, p->nodes[i].address);
+    build_hosts(p);
 }
 
-static int plan_add(plan *p, const hdc_service *svc, const char *service, unsigned instance,
-                    int numbered) {
+static int add(plan *p, const hdc_service *svc, const char *service, unsigned instance,
+               int numbered) {
     plan_node *n = &p->nodes[p->n_nodes++];
     const char *host = svc != NULL && svc->hostname != NULL ? svc->hostname : service;
 
@@ -204,8 +204,8 @@ int plan_make(plan *p, const hdc_plugin_desc *desc, const char *name, unsigned d
     if (rc != 0)
         return rc;
     if (datanodes < 1 || datanodes > PLUGIN_MAX_INSTANCES)
-        return plan_fail(err, err_len, "--datanodes %u: it must be between 1 and %d", datanodes,
-                         PLUGIN_MAX_INSTANCES);
+        return fail(err, err_len, "--datanodes %u: it must be between 1 and %d", datanodes,
+                    PLUGIN_MAX_INSTANCES);
     snprintf(p->cluster, sizeof(p->cluster), "%s", name);
     snprintf(p->network, sizeof(p->network), "hdc_%s", name);
     p->desc = desc;
@@ -213,19 +213,19 @@ int plan_make(plan *p, const hdc_plugin_desc *desc, const char *name, unsigned d
     for (const hdc_service *s = desc->services; s != NULL && s->name != NULL; s++)
         total += plugin_instances(s, datanodes);
     if (total > usable)
-        return plan_fail(err, err_len,
-                         "%zu nodes do not fit in a /%u subnet (%u addresses): ask for fewer "
-                         "datanodes or set HDC_SUBNET_POOL with a larger size",
-                         total, pool->size, usable);
+        return fail(err, err_len,
+                    "%zu nodes do not fit in a /%u subnet (%u addresses): ask for fewer "
+                    "datanodes or set HDC_SUBNET_POOL with a larger size",
+                    total, pool->size, usable);
     p->nodes = calloc(total, sizeof(*p->nodes));
     if (p->nodes == NULL)
         return UV_ENOMEM;
-    plan_add(p, NULL, "zookeeper", 1, 0);
+    add(p, NULL, "zookeeper", 1, 0);
     for (const hdc_service *s = desc->services; s != NULL && s->name != NULL; s++) {
         unsigned count = plugin_instances(s, datanodes);
         int numbered = s->instances > 1 || s->instances == HDC_COUNT_DATANODES;
         for (unsigned i = 1; i <= count; i++)
-            plan_add(p, s, s->name, i, numbered);
+            add(p, s, s->name, i, numbered);
     }
     plan_readdress(p, pool, index);
     if (p->extra_hosts == NULL || p->extra_hosts[p->n_nodes - 1] == NULL)

@@ -49,7 +49,7 @@ typedef struct plan {
     char **extra_hosts; /* "hostname:address" for every node, NULL-terminated */
 } plan;
 
-/* Cluster names: [a-z0-9][a-z0-9-]{0,31} (CLI.md). 0, or PLAN_EINVAL with
+/* Cluster names: [a-z0-9][a-z0-9-]{0,31} (docs/cli.md). 0, or PLAN_EINVAL with
  * the reason in err. */
 int plan_name_check(const char *name, char *err, size_t err_len);
 

@@ -51,9 +51,9 @@ struct probe {
     int open_handles; /* timer and client, until closed */
 };
 
-static void probe_attempt(probe *p);
+static void attempt_once(probe *p);
 
-static void probe_closed(probe *p) {
+static void release(probe *p) {
     probe_result res;
 
     if (--p->open_handles > 0)
@@ -69,16 +69,16 @@ static void probe_closed(probe *p) {
     free(p);
 }
 
-static void probe_timer_closed(uv_handle_t *handle) {
-    probe_closed(handle->data);
+static void timer_closed(uv_handle_t *handle) {
+    release(handle->data);
 }
 
-static void probe_client_closed(void *data) {
-    probe_closed(data);
+static void client_closed(void *data) {
+    release(data);
 }
 
 /* Decides the outcome and closes everything; the callback follows. */
-static void probe_finish(probe *p, int status) {
+static void finish(probe *p, int status) {
     http_client *client = p->client;
 
     p->ending = 1;
@@ -86,22 +86,22 @@ static void probe_finish(probe *p, int status) {
     p->client = NULL;
     p->req = NULL;
     uv_timer_stop(&p->timer);
-    uv_close((uv_handle_t *)&p->timer, probe_timer_closed);
-    http_client_close(client, probe_client_closed, p);
+    uv_close((uv_handle_t *)&p->timer, timer_closed);
+    http_client_close(client, client_closed, p);
 }
 
-static void probe_timer_fired(uv_timer_t *timer) {
-    probe_attempt(timer->data);
+static void timer_fired(uv_timer_t *timer) {
+    attempt_once(timer->data);
 }
 
 /* The last attempt failed (p->why says why): try again after the backoff,
  * or give up at the deadline. */
-static void probe_retry(probe *p) {
+static void retry(probe *p) {
     uint64_t now = uv_now(p->loop);
     uint64_t delay = p->backoff_ms;
 
     if (p->timeout_ms == 0 || now >= p->deadline_ms) {
-        probe_finish(p, UV_ETIMEDOUT);
+        finish(p, UV_ETIMEDOUT);
         return;
     }
     if (delay > p->deadline_ms - now)
@@ -109,42 +109,42 @@ static void probe_retry(probe *p) {
     p->backoff_ms *= 2;
     if (p->backoff_ms > PROBE_MAX_BACKOFF_MS)
         p->backoff_ms = PROBE_MAX_BACKOFF_MS;
-    uv_timer_start(&p->timer, probe_timer_fired, delay, 0);
+    uv_timer_start(&p->timer, timer_fired, delay, 0);
 }
 
-static void probe_answered(void *data, int status, const http_response *res) {
+static void answered(void *data, int status, const http_response *res) {
     probe *p = data;
 
     p->req = NULL;
     if (p->ending)
-        return; /* closing the client canceled us: probe_finish is under way */
+        return; /* closing the client canceled us: finish is under way */
     if (status == UV_ECANCELED) {
-        probe_finish(p, UV_ECANCELED);
+        finish(p, UV_ECANCELED);
         return;
     }
     if (status < 0) {
         snprintf(p->why, sizeof(p->why), "%s", hdc_strerror(status));
-        probe_retry(p);
+        retry(p);
         return;
     }
     p->http_status = res->status;
     if (res->status < 200 || res->status > 299) {
         snprintf(p->why, sizeof(p->why), "HTTP %d from %s%s", res->status, p->target.address,
                  p->target.probe->path);
-        probe_retry(p);
+        retry(p);
         return;
     }
     p->healthy = plugin_judge(p->target.desc, p->target.probe, res->body, res->body_len,
                               p->target.cluster, p->target.datanodes, p->why, sizeof(p->why));
     if (p->healthy)
-        probe_finish(p, 0);
+        finish(p, 0);
     else
-        probe_retry(p);
+        retry(p);
 }
 
-static void probe_attempt(probe *p) {
+static void attempt_once(probe *p) {
     static const http_header accept_json[] = {{"Accept", "application/json"}};
-    static const http_request_cbs cbs = {.on_done = probe_answered};
+    static const http_request_cbs cbs = {.on_done = answered};
     uint64_t now = uv_now(p->loop);
     uint64_t timeout = PROBE_ATTEMPT_TIMEOUT_MS;
     http_request_opts opts = {
@@ -159,7 +159,7 @@ static void probe_attempt(probe *p) {
 
     if (p->timeout_ms > 0) {
         if (now >= p->deadline_ms) {
-            probe_finish(p, UV_ETIMEDOUT);
+            finish(p, UV_ETIMEDOUT);
             return;
         }
         if (timeout > p->deadline_ms - now)
@@ -172,7 +172,7 @@ static void probe_attempt(probe *p) {
     if (err != 0) {
         p->req = NULL;
         snprintf(p->why, sizeof(p->why), "%s", hdc_strerror(err));
-        probe_retry(p);
+        retry(p);
     }
 }
 
@@ -206,7 +206,7 @@ int probe_start(uv_loop_t *loop, const probe_target *target, uint64_t timeout_ms
     p->timer.data = p;
     /* The first attempt starts from the loop, so cb can never run inside
      * probe_start. */
-    uv_timer_start(&p->timer, probe_timer_fired, 0, 0);
+    uv_timer_start(&p->timer, timer_fired, 0, 0);
     if (out != NULL)
         *out = p;
     return 0;
@@ -217,10 +217,10 @@ int probe_cancel(probe *p) {
         return UV_EALREADY;
     snprintf(p->why, sizeof(p->why), "canceled");
     if (p->req != NULL) {
-        /* probe_answered follows with UV_ECANCELED and finishes. */
+        /* answered follows with UV_ECANCELED and finishes. */
         http_request_cancel(p->req);
         return 0;
     }
-    probe_finish(p, UV_ECANCELED);
+    finish(p, UV_ECANCELED);
     return 0;
 }

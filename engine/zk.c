@@ -1,5 +1,5 @@
 /* ZooKeeper on the libuv loop: sessions, reads and writes, watches, and
- * zk_wait_for, the rendezvous of the bootstrap protocol (DESIGN.md).
+ * zk_wait_for, the rendezvous of the bootstrap protocol (docs/design.md).
  *
  * libzookeeper-mt runs an IO thread and a completion thread per handle, and
  * calls its watchers and completions on the latter. Nothing of ours runs

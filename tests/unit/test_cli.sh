@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The command line's contract (CLI.md) that needs no Docker: exit codes,
+# The command line's contract (docs/cli.md) that needs no Docker: exit codes,
 # one clear line for bad usage, and `hdc plugins`.
 set -u
 hdc=${HDC_BUILD_DIR:?}/hdc

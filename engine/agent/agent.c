@@ -6,7 +6,7 @@
  *             [--ready-timeout S] [--pidfile FILE] [--user USER] [--zk-timeout S]
  *             -- DAEMON ARGV...
  *
- * The service side of the bootstrap protocol (DESIGN.md): wait on a watch
+ * The service side of the bootstrap protocol (docs/design.md): wait on a watch
  * until /NAME reads "boot" (or "up"/"failed:..." when the container restarts
  * after its service was booted), run the daemon, check its readiness, write "up";
  * when the daemon exits, or never gets ready, write "failed:<reason>" so the
