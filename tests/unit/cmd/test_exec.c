@@ -1,0 +1,152 @@
+/* engine/cmd/exec.c's parse: NAME SERVICE -- CMD, CMD left as it is, and
+ * what it refuses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cmd.h"
+
+static const cmd_ctx ctx;
+
+static int argc_of(char **argv) {
+    int n = 0;
+
+    while (argv[n] != NULL)
+        n++;
+    return n;
+}
+
+static int parse(cmd_exec_opts *o, char *err, size_t len, char **argv) {
+    memset(o, 0, sizeof(*o));
+    err[0] = '\0';
+    return cmd_exec_parse(&ctx, argc_of(argv), argv, o, err, len);
+}
+
+static void name_service_and_command(void **state) {
+    char *argv[] = {"exec", "c1", "namenode", "--", "hdfs", "dfs", "-ls", "/", NULL};
+    cmd_exec_opts o;
+    char err[256];
+
+    assert_int_equal(parse(&o, err, sizeof(err), argv), 0);
+    assert_string_equal(o.name, "c1");
+    assert_string_equal(o.service, "namenode");
+    assert_int_equal(o.n_cmd, 4);
+    assert_ptr_equal(o.cmd, argv + 4); /* borrowed, not copied */
+    assert_string_equal(o.cmd[0], "hdfs");
+    assert_string_equal(o.cmd[3], "/");
+}
+
+static void a_one_word_command(void **state) {
+    char *argv[] = {"exec", "c-2", "nn1.c-2", "--", "true", NULL};
+    cmd_exec_opts o;
+    char err[256];
+
+    assert_int_equal(parse(&o, err, sizeof(err), argv), 0);
+    assert_string_equal(o.service, "nn1.c-2");
+    assert_int_equal(o.n_cmd, 1);
+    assert_string_equal(o.cmd[0], "true");
+}
+
+static void the_command_keeps_its_flags_and_dashes(void **state) {
+    char *argv[] = {"exec", "c1", "namenode", "--", "sh", "-h", "--json", "--", "x", NULL};
+    cmd_exec_opts o;
+    char err[256];
+
+    assert_int_equal(parse(&o, err, sizeof(err), argv), 0);
+    assert_int_equal(o.n_cmd, 5);
+    assert_string_equal(o.cmd[1], "-h");
+    assert_string_equal(o.cmd[2], "--json");
+    assert_string_equal(o.cmd[3], "--");
+    assert_string_equal(o.cmd[4], "x");
+}
+
+static void a_service_may_look_like_a_flag(void **state) {
+    char *argv[] = {"exec", "c1", "-x", "--", "true", NULL};
+    cmd_exec_opts o;
+    char err[256];
+
+    assert_int_equal(parse(&o, err, sizeof(err), argv), 0);
+    assert_string_equal(o.service, "-x");
+}
+
+static void usage_errors(void **state) {
+    static const char *const usage = "exec: usage: hdc exec NAME SERVICE -- CMD [ARG...]";
+    char *none[] = {"exec", NULL};
+    char *flag[] = {"exec", "--frobnicate", NULL};
+    char *name[] = {"exec", "c1", NULL};
+    char *service[] = {"exec", "c1", "namenode", NULL};
+    char *no_dash[] = {"exec", "c1", "namenode", "hostname", NULL};
+    char *no_cmd[] = {"exec", "c1", "namenode", "--", NULL};
+    char *no_service[] = {"exec", "c1", "--", "hostname", NULL};
+    char *extra[] = {"exec", "c1", "namenode", "extra", "--", "hostname", NULL};
+    char *user[] = {"exec", "c1", "namenode", "--user", "root", "--", "id", NULL};
+    char *first_dash[] = {"exec", "--", "c1", "namenode", "--", "true", NULL};
+    char **cases[] = {none,   flag,       name,  service, no_dash,
+                      no_cmd, no_service, extra, user,    first_dash};
+    cmd_exec_opts o;
+    char err[256];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(parse(&o, err, sizeof(err), cases[i]), RUNNER_USAGE);
+        assert_string_equal(err, usage);
+    }
+}
+
+static void bad_names_are_refused_after_the_shape(void **state) {
+    char *empty[] = {"exec", "", "namenode", "--", "true", NULL};
+    char *dot[] = {"exec", "c.a", "namenode", "--", "true", NULL};
+    char *upper[] = {"exec", "Bad", "namenode", "--", "true", NULL};
+    char *dash[] = {"exec", "-c", "namenode", "--", "true", NULL};
+    char *longer[] = {"exec", "a23456789012345678901234567890123", "nn", "--", "true", NULL};
+    char *bad_and_short[] = {"exec", "Bad", "namenode", NULL};
+    cmd_exec_opts o;
+    char err[256];
+
+    assert_int_equal(parse(&o, err, sizeof(err), empty), RUNNER_USAGE);
+    assert_string_equal(err, "exec: a cluster name cannot be empty");
+    assert_int_equal(parse(&o, err, sizeof(err), dot), RUNNER_USAGE);
+    assert_string_equal(err, "exec: cluster name 'c.a' has '.': use only a-z, 0-9 and '-'");
+    assert_int_equal(parse(&o, err, sizeof(err), upper), RUNNER_USAGE);
+    assert_string_equal(err,
+                        "exec: cluster name 'Bad' must start with a lowercase letter or a digit");
+    assert_int_equal(parse(&o, err, sizeof(err), dash), RUNNER_USAGE);
+    assert_string_equal(err,
+                        "exec: cluster name '-c' must start with a lowercase letter or a digit");
+    assert_int_equal(parse(&o, err, sizeof(err), longer), RUNNER_USAGE);
+    assert_string_equal(
+        err, "exec: cluster name 'a23456789012345678901234567890123' is longer than 32 characters");
+    /* The shape is checked first. */
+    assert_int_equal(parse(&o, err, sizeof(err), bad_and_short), RUNNER_USAGE);
+    assert_string_equal(err, "exec: usage: hdc exec NAME SERVICE -- CMD [ARG...]");
+}
+
+static void the_table_entry_parses_as_the_module_does(void **state) {
+    char *argv[] = {"exec", "c1", "namenode", "--", "true", NULL};
+    cmd_exec_opts o;
+    char err[256];
+
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(cmd_exec.opts_size, sizeof(cmd_exec_opts));
+    assert_int_equal(cmd_exec.parse(&ctx, 5, argv, &o, err, sizeof(err)), 0);
+    assert_string_equal(o.name, "c1");
+    assert_null(cmd_exec.free);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(name_service_and_command),
+        cmocka_unit_test(a_one_word_command),
+        cmocka_unit_test(the_command_keeps_its_flags_and_dashes),
+        cmocka_unit_test(a_service_may_look_like_a_flag),
+        cmocka_unit_test(usage_errors),
+        cmocka_unit_test(bad_names_are_refused_after_the_shape),
+        cmocka_unit_test(the_table_entry_parses_as_the_module_does),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
