@@ -18,7 +18,7 @@
  * - Executors may call done from inside start_step or cancel_step: the
  *   scheduler is not reentrant; a nested call only asks it for another
  *   pass.
- * - The DAG check (boot_check) lives here and plugin.c calls it: one
+ * - The DAG check (boot_check) lives here and plugin_host.c calls it: one
  *   definition of a valid step graph.
  */
 #include "boot.h"

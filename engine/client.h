@@ -17,7 +17,7 @@
 
 #include "docker.h"
 #include "err.h" /* CLIENT_ENOCLUSTER, CLIENT_ENOCLIENT */
-#include "plugin.h"
+#include "plugin_host.h"
 
 typedef struct client_opts {
     const char *cluster;

@@ -41,7 +41,7 @@
 #include "cluster_spec.h"
 #include "cluster_steps.h"
 #include "logs.h"
-#include "plugin.h"
+#include "plugin_host.h"
 #include "probe.h"
 #include "zk.h"
 

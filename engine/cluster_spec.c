@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "plugin.h"
+#include "plugin_host.h"
 
 void cluster_image_ref(const hdc_plugin_desc *desc, const char *image, char *out, size_t len) {
     if (strchr(image, '/') != NULL || strchr(image, ':') != NULL)

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "cluster_spec.h"
-#include "plugin.h"
+#include "plugin_host.h"
 #include "probe.h"
 
 #define OUTPUT_TAIL 2048

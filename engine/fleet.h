@@ -20,7 +20,7 @@
 #include "cluster.h"
 #include "docker.h"
 #include "plan.h"
-#include "plugin.h"
+#include "plugin_host.h"
 
 typedef struct fleet fleet;
 typedef struct fleet_member fleet_member;

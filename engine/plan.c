@@ -24,7 +24,7 @@
 
 #include <uv.h>
 
-#include "plugin.h"
+#include "plugin_host.h"
 
 static int fail(char *err, size_t err_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "http.h"
-#include "plugin.h"
+#include "plugin_host.h"
 
 #define PROBE_FIRST_BACKOFF_MS   100
 #define PROBE_MAX_BACKOFF_MS     500

@@ -13,7 +13,7 @@
 #include <uv.h>
 
 #include "docker.h"
-#include "plugin.h"
+#include "plugin_host.h"
 
 /* Exit statuses (docs/cli.md). */
 enum runner_exit {

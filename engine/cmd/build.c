@@ -11,7 +11,7 @@
 #include "cluster_spec.h"
 #include "cmd.h"
 #include "images.h"
-#include "plugin.h"
+#include "plugin_host.h"
 #include "util.h"
 
 typedef struct build_ctx {

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h" /* the commands not moved here yet */
 #include "hdc/plugin.h"
 #include "util.h"
 
@@ -25,14 +24,6 @@ const cmd *const cmd_table[] = {
     &cmd_export_logs, &cmd_matrix, &cmd_plugins, &cmd_help, NULL,
 };
 
-/* Until every command has moved here from engine/cli.c: the arguments as
- * main got them, for cli_main. */
-static int legacy_argc;
-static char **legacy_argv;
-
-int cmd_legacy_run(void) {
-    return cli_main(legacy_argc, legacy_argv);
-}
 
 const cmd *cmd_find(const char *name) {
     for (const cmd *const *c = cmd_table; *c != NULL; c++)
@@ -145,12 +136,6 @@ static int dispatch(const cmd_ctx *ctx, const cmd *c, int argc, char **argv) {
 int cmd_main(int argc, char **argv) {
     cmd_ctx ctx = {0};
     const cmd *c;
-    char **orig = calloc((size_t)argc + 1, sizeof(*orig));
-    int orig_argc = argc;
-
-    memcpy(orig, argv, (size_t)argc * sizeof(*orig));
-    legacy_argc = orig_argc;
-    legacy_argv = orig;
     read_env(&ctx.env);
     argc = global_flags(argc, argv, &ctx);
     if (argc < 0)

@@ -57,9 +57,6 @@ int cmd_main(int argc, char **argv);
 extern const cmd *const cmd_table[];
 const cmd *cmd_find(const char *name);
 
-/* Until every command has moved from engine/cli.c: runs it there. */
-int cmd_legacy_run(void);
-
 /* hdc's usage: every command's usage line and summary. */
 void cmd_usage(FILE *f);
 

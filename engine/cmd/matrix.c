@@ -57,7 +57,7 @@
 #include "logs.h"
 #include "matrix.h"
 #include "plan.h"
-#include "plugin.h"
+#include "plugin_host.h"
 #include "util.h"
 
 #define MAX_DISTS      16

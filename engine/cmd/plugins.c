@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "cmd.h"
-#include "plugin.h"
+#include "plugin_host.h"
 
 static int parse(const cmd_ctx *ctx, int argc, char **argv, void *opts, char *err, size_t err_len) {
     return cmd_no_args_parse("plugins", argc, argv, err, err_len);

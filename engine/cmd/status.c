@@ -23,7 +23,7 @@
 #include "cluster_query.h"
 #include "cmd.h"
 #include "plan.h"
-#include "plugin.h"
+#include "plugin_host.h"
 #include "probe.h"
 #include "util.h"
 

@@ -23,6 +23,7 @@
  *    test's unique label hdc.test=<pid>-<time>.
  * Cleanup by label also runs at teardown, so a failure leaves nothing.
  * Without an engine the test fails, saying so. */
+#define _GNU_SOURCE /* asprintf */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -429,7 +430,7 @@ static int group_teardown(void **state) {
 
 /* Builds peer.c statically into dir/ctx/peer, with a Dockerfile next to it. */
 static void make_context(char *ctx, size_t len) {
-    char cmd[2048], path[512];
+    char cmd[2048], *path;
     FILE *f;
 
     snprintf(tmpdir, sizeof(tmpdir), "%s/hdc-docker-test-XXXXXX",
@@ -441,12 +442,14 @@ static void make_context(char *ctx, size_t len) {
              HDC_SOURCE_DIR "/tests/integration/docker/peer.c");
     if (system(cmd) != 0)
         fail_msg("could not compile the test program with gcc -static: %s", cmd);
-    snprintf(path, sizeof(path), "%s/Dockerfile", ctx);
+    if (asprintf(&path, "%s/Dockerfile", ctx) < 0)
+        fail_msg("out of memory");
     f = fopen(path, "w");
     if (!f)
         fail_msg("cannot write %s", path);
     fputs("FROM scratch\nCOPY peer /peer\nENTRYPOINT [\"/peer\"]\n", f);
     fclose(f);
+    free(path);
 }
 
 /* ---- the scenario ---- */

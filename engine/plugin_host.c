@@ -17,7 +17,7 @@
  *   functions (plugin_host), so hdc needs no -rdynamic and plugins link
  *   against nothing.
  */
-#include "plugin.h"
+#include "plugin_host.h"
 
 #include <dirent.h>
 #include <dlfcn.h>

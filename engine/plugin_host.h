@@ -3,7 +3,7 @@
  * the reason, and evaluates their probes' predicates. The ABI itself is
  * include/hdc/plugin.h.
  *
- * Every call that can fail returns 0 or a negative error (PLUGIN_E* below,
+ * Every call that can fail returns 0 or a negative error (PLUGIN_E* of err.h,
  * or UV_ENOMEM) and, where it takes err/err_len, writes a message for the
  * user there: "plugins/bad.so: step 'format' depends on unknown step
  * 'boot-nn'".

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "plugin.h"
+#include "plugin_host.h"
 
 #ifndef HDC_TEST_PLUGIN_DIR
 #error "HDC_TEST_PLUGIN_DIR must name the directory of the test plugins"
