@@ -52,12 +52,12 @@ typedef struct client {
     plan_node *node;
 
     uv_work_t work;
-    char key_path[4200];
+    char *key_path; /* made by key_work */
     char pubkey[1024];
     int key_rc;
     char *init; /* the init script's text, read with the key */
     size_t init_len;
-    char init_path[4200];
+    char *init_path; /* the initialize.sh found, or NULL */
 
     zk_session *zk;
     char container_id[80];
@@ -65,7 +65,7 @@ typedef struct client {
     int existed;
 
     int status;
-    char msg[9000];
+    char msg[8192];
 } client;
 
 static void inspect_client(client *c);
@@ -82,6 +82,8 @@ static void free_client(client *c) {
     free(c->key_dir);
     free(c->test_user);
     free(c->init);
+    free(c->key_path);
+    free(c->init_path);
     free(c);
 }
 
@@ -334,40 +336,45 @@ static void zk_connected(void *data, int status, zk_session *s) {
 
 static void key_work(uv_work_t *w) {
     client *c = w->data;
-    char dir[4096], cmd[8800], pub[4300];
+    char *dir = util_asprintf("%s/%s", c->key_dir, c->cluster);
+    char *pub = NULL, *cmd = NULL;
     struct stat st;
     FILE *f;
 
-    snprintf(dir, sizeof(dir), "%s/%s", c->key_dir, c->cluster);
-    snprintf(c->key_path, sizeof(c->key_path), "%s/id_ed25519", dir);
-    snprintf(pub, sizeof(pub), "%s.pub", c->key_path);
+    c->key_path = dir != NULL ? util_asprintf("%s/id_ed25519", dir) : NULL;
+    pub = c->key_path != NULL ? util_asprintf("%s.pub", c->key_path) : NULL;
+    if (pub == NULL) {
+        c->key_rc = UV_ENOMEM;
+        snprintf(c->msg, sizeof(c->msg), "out of memory");
+        goto exit;
+    }
     if ((c->key_rc = util_mkdir_p(dir, 0700)) != 0) {
         snprintf(c->msg, sizeof(c->msg), "cannot create %s: %s: set HDC_STATE_DIR", dir,
                  strerror(-c->key_rc));
-        return;
+        goto exit;
     }
     if (stat(c->key_path, &st) != 0) {
-        snprintf(cmd, sizeof(cmd),
-                 "ssh-keygen -q -t ed25519 -N '' -C 'hdc %s' -f '%s' "
-                 "</dev/null >/dev/null 2>&1",
-                 c->cluster, c->key_path);
-        if (system(cmd) != 0) {
+        cmd = util_asprintf("ssh-keygen -q -t ed25519 -N '' -C 'hdc %s' -f '%s' "
+                            "</dev/null >/dev/null 2>&1",
+                            c->cluster, c->key_path);
+        if (cmd == NULL || system(cmd) != 0) {
             c->key_rc = UV_EIO;
             snprintf(c->msg, sizeof(c->msg),
                      "ssh-keygen could not make %s: install "
                      "openssh-client (scripts/setup.sh does)",
                      c->key_path);
-            return;
+            goto exit;
         }
     }
     for (const char *const *d = c->opts.init_dirs; d != NULL && *d != NULL; d++) {
-        snprintf(c->init_path, sizeof(c->init_path), "%s/%s/initialize.sh", *d,
-                 c->client_plug->desc->name);
-        if (stat(c->init_path, &st) == 0)
+        free(c->init_path);
+        c->init_path = util_asprintf("%s/%s/initialize.sh", *d, c->client_plug->desc->name);
+        if (c->init_path != NULL && stat(c->init_path, &st) == 0)
             break;
-        c->init_path[0] = '\0';
+        free(c->init_path);
+        c->init_path = NULL;
     }
-    if (c->init_path[0] != '\0') {
+    if (c->init_path != NULL) {
         FILE *in = fopen(c->init_path, "r");
         char buf[65536];
         size_t n = in != NULL ? fread(buf, 1, sizeof(buf), in) : 0;
@@ -381,7 +388,7 @@ static void key_work(uv_work_t *w) {
         if (in != NULL)
             fclose(in);
         if (c->key_rc != 0)
-            return;
+            goto exit;
     }
     f = fopen(pub, "r");
     if (f == NULL || fgets(c->pubkey, sizeof(c->pubkey), f) == NULL) {
@@ -391,6 +398,10 @@ static void key_work(uv_work_t *w) {
     if (f != NULL)
         fclose(f);
     c->pubkey[strcspn(c->pubkey, "\n")] = '\0';
+exit:
+    free(cmd);
+    free(pub);
+    free(dir);
 }
 
 static void key_done(uv_work_t *w, int status) {

@@ -43,6 +43,7 @@
 #include "logs.h"
 #include "plugin_host.h"
 #include "probe.h"
+#include "util.h"
 #include "zk.h"
 
 #define LOG_SETTLE_MS         1000
@@ -62,9 +63,9 @@ struct up {
     void *data;
 
     plan plan;
-    char network_id[80];    /* ours: the name alone may be ambiguous */
-    int lost_race;          /* another up of this name holds it */
-    char logs_backup[4200]; /* where a previous run's logs went, or "" */
+    char network_id[80]; /* ours: the name alone may be ambiguous */
+    int lost_race;       /* another up of this name holds it */
+    char *logs_backup;   /* where a previous run's logs went, or NULL */
     uv_work_t logs_work;
     int logs_rc;
     char logs_err[1024];
@@ -343,16 +344,17 @@ static void up_image_checked(void *data, int status, const char *msg,
     if (--u->pending > 0 || up_stopping(u))
         return;
     if (u->status != 0) {
-        char what[4096];
-        snprintf(what, sizeof(what), "%s", u->message);
+        char *what = strdup(u->message);
         u->failing = 1;
         if (u->status == CLUSTER_ENOIMAGE)
             snprintf(u->message, sizeof(u->message),
                      "%s: images missing (%s): run `hdc build %s` (and `hdc build-base`) "
                      "first",
-                     u->plan.cluster, what, u->plan.desc->name);
+                     u->plan.cluster, what != NULL ? what : "", u->plan.desc->name);
         else
-            snprintf(u->message, sizeof(u->message), "%s: %s", u->plan.cluster, what);
+            snprintf(u->message, sizeof(u->message), "%s: %s", u->plan.cluster,
+                     what != NULL ? what : "");
+        free(what);
         up_finish(u);
         return;
     }
@@ -535,21 +537,13 @@ static void node_created(void *data, int status, const char *msg, const char *id
 static void up_logs_work(uv_work_t *w) {
     node_rt *n = w->data;
     up *u = n->u;
-    char root[4096];
-    char *slash;
     int moved = 0;
 
-    snprintf(root, sizeof(root), "%s", u->logs_dir);
-    slash = strrchr(root, '/');
-    if (slash != NULL)
-        *slash = '\0';
-    else
-        snprintf(root, sizeof(root), ".");
-    u->logs_rc = logs_prepare_dir(root, u->plan.cluster, (int)getpid(), &moved, u->logs_err,
-                                  sizeof(u->logs_err));
+    u->logs_rc = logs_prepare_dir(u->opts.logs_root, u->plan.cluster, (int)getpid(), &moved,
+                                  u->logs_err, sizeof(u->logs_err));
     if (u->logs_rc == 0 && moved)
-        snprintf(u->logs_backup, sizeof(u->logs_backup), "%s.backup.%d/%s", root, (int)getpid(),
-                 u->plan.cluster);
+        u->logs_backup =
+            util_asprintf("%s.backup.%d/%s", u->opts.logs_root, (int)getpid(), u->plan.cluster);
 }
 
 static void up_logs_ready(uv_work_t *w, int status) {
@@ -593,10 +587,10 @@ static void node_started(void *data, int status, const char *msg) {
         return;
     }
     {
-        char path[4200];
-        snprintf(path, sizeof(path), "%s/%s.log", u->logs_dir, n->pn->hostname);
-        if (logs_sink_open(u->loop, path, 0, &n->sink) != 0)
+        char *path = util_asprintf("%s/%s.log", u->logs_dir, n->pn->hostname);
+        if (path == NULL || logs_sink_open(u->loop, path, 0, &n->sink) != 0)
             n->sink = NULL;
+        free(path);
     }
     if (n->sink != NULL)
         node_follow_logs(n);
@@ -1060,7 +1054,7 @@ static void up_report_to(up *u, cluster_up_cb cb) {
         .step_end_ms = end,
         .n_steps = n_steps,
         .logs_dir = u->logs_dir,
-        .logs_backup = u->logs_backup[0] != '\0' ? u->logs_backup : NULL,
+        .logs_backup = u->logs_backup,
     };
 
     for (size_t i = 0; reps != NULL && i < u->plan.n_nodes; i++)
@@ -1078,6 +1072,7 @@ static void up_free(up *u) {
     free(u->nodes);
     free(u->endpoints);
     free(u->logs_dir);
+    free(u->logs_backup);
     free(u->test_user);
     plan_free(&u->plan);
     free(u);

@@ -31,13 +31,13 @@ typedef void (*child_done_fn)(fetch *f, int64_t exit_status);
 
 struct fetch {
     uv_loop_t *loop;
-    char cache[4096];
-    char file[256], url[2048], pinned[129];
+    char *cache, *file, *url;
+    char pinned[129];
     fetch_progress_cb progress;
     fetch_cb cb;
     void *data;
 
-    char path[4400], part[4410], sums[4410];
+    char *path, *part, *sums; /* <cache>/<file>, then .part and .sha512 */
     int cached, have_sums;
     unsigned flags;
     char expected[129];
@@ -96,10 +96,20 @@ int fetch_parse_sha512(const char *text, size_t len, char out[129]) {
 
 /* ---- the end -------------------------------------------------------------- */
 
-static void finish(fetch *f) {
-    f->cb(f->data, f->status, f->status != 0 ? f->msg : NULL, f->path);
+static void free_fetch(fetch *f) {
+    free(f->cache);
+    free(f->file);
+    free(f->url);
+    free(f->path);
+    free(f->part);
+    free(f->sums);
     free(f->captured);
     free(f);
+}
+
+static void finish(fetch *f) {
+    f->cb(f->data, f->status, f->status != 0 ? f->msg : NULL, f->path);
+    free_fetch(f);
 }
 
 static void fail(fetch *f, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -385,16 +395,21 @@ int fetch_artifact(uv_loop_t *loop, const char *cache_dir, const hdc_artifact *a
     f->progress = progress;
     f->cb = cb;
     f->data = data;
-    snprintf(f->cache, sizeof(f->cache), "%s", cache_dir);
-    snprintf(f->file, sizeof(f->file), "%s", a->file);
-    snprintf(f->url, sizeof(f->url), "%s", a->url);
     snprintf(f->pinned, sizeof(f->pinned), "%s", a->sha512 != NULL ? a->sha512 : "");
-    snprintf(f->path, sizeof(f->path), "%s/%s", cache_dir, a->file);
-    snprintf(f->part, sizeof(f->part), "%s.part", f->path);
-    snprintf(f->sums, sizeof(f->sums), "%s.sha512", f->path);
+    f->cache = strdup(cache_dir);
+    f->file = strdup(a->file);
+    f->url = strdup(a->url);
+    f->path = util_asprintf("%s/%s", cache_dir, a->file);
+    f->part = util_asprintf("%s/%s.part", cache_dir, a->file);
+    f->sums = util_asprintf("%s/%s.sha512", cache_dir, a->file);
+    if (f->cache == NULL || f->file == NULL || f->url == NULL || f->path == NULL ||
+        f->part == NULL || f->sums == NULL) {
+        free_fetch(f);
+        return UV_ENOMEM;
+    }
     f->work.data = f;
     if (uv_queue_work(loop, &f->work, look_work, looked) != 0) {
-        free(f);
+        free_fetch(f);
         return UV_EIO;
     }
     return 0;

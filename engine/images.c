@@ -28,6 +28,7 @@
 #include "cluster_query.h"
 #include "cluster_spec.h"
 #include "fetch.h"
+#include "util.h"
 
 #define MAX_ITEMS  16
 #define MAX_EXTRAS 8
@@ -62,7 +63,7 @@ typedef struct build_job {
     uv_work_t work;
     char staged[4096]; /* the current staged context, or "" */
     int status;
-    char msg[8800];
+    char msg[8192];
     char line[4096]; /* a progress line being assembled */
     size_t line_len;
 } build_job;
@@ -195,15 +196,19 @@ static void stage_work(uv_work_t *w) {
         return;
     }
     for (size_t i = 0; i < it->n_extras; i++) {
-        char to[4400];
+        char *to;
+        int rc;
         if (stat(it->extra_src[i], &st) != 0) {
             job->status = IMAGES_EMISSING;
             snprintf(job->msg, sizeof(job->msg), "%s is missing: %s", it->extra_src[i],
                      strerror(errno));
             return;
         }
-        snprintf(to, sizeof(to), "%s/%s", job->staged, it->extra_dst[i]);
-        if (copy_file(it->extra_src[i], to, st.st_mode, job->msg, sizeof(job->msg)) != 0) {
+        to = util_asprintf("%s/%s", job->staged, it->extra_dst[i]);
+        rc = to != NULL ? copy_file(it->extra_src[i], to, st.st_mode, job->msg, sizeof(job->msg))
+                        : -1;
+        free(to);
+        if (rc != 0) {
             job->status = UV_EIO;
             return;
         }
@@ -300,9 +305,10 @@ static void staged(uv_work_t *w, int status) {
         return;
     }
     if (job->progress != NULL) {
-        char line[512];
-        snprintf(line, sizeof(line), "building %s from %s", it->tag, it->context);
-        job->progress(job->data, it->tag, line);
+        char *line = util_asprintf("building %s from %s", it->tag, it->context);
+        if (line != NULL)
+            job->progress(job->data, it->tag, line);
+        free(line);
     }
     err = docker_build(job->d, &bo, build_progress, built, job, NULL);
     if (err != 0)

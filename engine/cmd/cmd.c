@@ -47,8 +47,10 @@ int cmd_uint(const char *flag, const char *s, unsigned min, unsigned max, unsign
 
     if (s == NULL)
         return util_fail(err, err_len, RUNNER_USAGE, "%s needs a value", flag);
+    /* Digits only: strtoul would take a sign and leading blanks too. */
+    errno = 0;
     v = strtoul(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || s[0] == '-' || v < min || v > max)
+    if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < min || v > max)
         return util_fail(err, err_len, RUNNER_USAGE, "%s '%s': give a whole number from %u to %u",
                          flag, s, min, max);
     *out = (unsigned)v;

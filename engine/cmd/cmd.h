@@ -65,9 +65,10 @@ void cmd_usage(FILE *f);
 const char *cmd_logs_root(const cmd_env *env);
 const char *cmd_state_dir(const cmd_env *env);
 
-/* A decimal in [min, max] for flag, written to *out: 0, or RUNNER_USAGE
- * with "FLAG 'S': give a whole number from MIN to MAX" (or "FLAG needs a
- * value" for s NULL) in err. */
+/* A decimal in [min, max] for flag, digits only, written to *out: 0, or
+ * RUNNER_USAGE with "FLAG 'S': give a whole number from MIN to MAX" (or
+ * "FLAG needs a value" for s NULL) in err. Every number flag of every
+ * command goes through it. */
 int cmd_uint(const char *flag, const char *s, unsigned min, unsigned max, unsigned *out, char *err,
              size_t err_len);
 

@@ -38,7 +38,7 @@ typedef struct export_ctx {
 typedef struct export_file {
     export_ctx *ctx;
     logs_sink *sink; /* NULL until opened */
-    char path[4200];
+    char *path;
     char what[600];
 } export_file;
 
@@ -68,9 +68,10 @@ static export_file *new_file(export_ctx *ctx, const char *file, const char *what
     if (f == NULL)
         return NULL;
     f->ctx = ctx;
-    snprintf(f->path, sizeof(f->path), "%s/%s", ctx->dir, file);
+    f->path = util_asprintf("%s/%s", ctx->dir, file);
     snprintf(f->what, sizeof(f->what), "%s", what);
-    if (!lazy && open_sink(f) != 0) {
+    if (f->path == NULL || (!lazy && open_sink(f) != 0)) {
+        free(f->path);
         free(f);
         return NULL;
     }
@@ -92,6 +93,7 @@ static void file_closed(void *data) {
     if (logs_sink_error(f->sink) != 0)
         runner_fail(ctx->r, RUNNER_FAILED, "export-logs: writing %s failed: %s", f->what,
                     hdc_strerror(logs_sink_error(f->sink)));
+    free(f->path);
     free(f);
     release(ctx);
 }
@@ -106,6 +108,7 @@ static void stream_done(void *data, int status, const char *msg) {
     /* logs_sink_error is read in the close callback, before the free. */
     if (f->sink == NULL) {
         export_ctx *ctx = f->ctx;
+        free(f->path);
         free(f);
         release(ctx);
         return;

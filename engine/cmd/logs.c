@@ -41,7 +41,7 @@ typedef struct log_follow {
 typedef struct logs_query {
     struct logs_ctx *ctx;
     const char *name;
-    char dir[4200];      /* where its <host>.log files go, or "" for stdout */
+    char *dir;           /* where its <host>.log files go, or NULL for stdout */
     log_follow *follows; /* its wanted nodes, once listed */
     size_t n_follows;
 } logs_query;
@@ -142,11 +142,13 @@ static void listed(void *data, int status, const char *msg, const cluster_contai
         snprintf(f->host, sizeof(f->host), "%s", list[i].hostname);
         if (strlen(f->host) > ctx->width)
             ctx->width = strlen(f->host);
-        if (q->dir[0] != '\0') {
-            char path[4400];
-            snprintf(path, sizeof(path), "%s/%s.log", q->dir, f->host);
-            if (logs_sink_open(&ctx->r->loop, path, 1, &f->sink) != 0) {
-                runner_error("logs: cannot write %s", path);
+        if (q->dir != NULL) {
+            char *path = util_asprintf("%s/%s.log", q->dir, f->host);
+            int rc = path != NULL ? logs_sink_open(&ctx->r->loop, path, 1, &f->sink) : UV_ENOMEM;
+            if (rc != 0)
+                runner_error("logs: cannot write %s/%s.log", q->dir, f->host);
+            free(path);
+            if (rc != 0) {
                 ctx->r->status = RUNNER_FAILED;
                 continue;
             }
@@ -230,9 +232,9 @@ static int run(const cmd_ctx *cc, void *opts) {
         q->ctx = &ctx;
         q->name = o->names[i];
         if (o->write_root != NULL)
-            snprintf(q->dir, sizeof(q->dir), "%s/%s", o->write_root, o->names[i]);
+            q->dir = util_asprintf("%s/%s", o->write_root, o->names[i]);
         else if (o->write_to != NULL)
-            snprintf(q->dir, sizeof(q->dir), "%s", o->write_to);
+            q->dir = strdup(o->write_to);
     }
     if ((err = runner_open(&r, NULL)) != 0)
         goto exit;
@@ -257,8 +259,10 @@ static int run(const cmd_ctx *cc, void *opts) {
     err = runner_finish(&r);
 
 exit:
-    for (size_t i = 0; i < o->n_names; i++)
+    for (size_t i = 0; i < o->n_names; i++) {
         free(ctx.queries[i].follows);
+        free(ctx.queries[i].dir);
+    }
     free(ctx.queries);
     return err;
 }

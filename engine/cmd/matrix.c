@@ -60,7 +60,6 @@
 #include "plugin_host.h"
 #include "util.h"
 
-#define MAX_DISTS      16
 #define LINE_MAX_BYTES 4096
 
 /* ---- arguments (pure) --------------------------------------------------------- */
@@ -100,17 +99,13 @@ static const char *flag_value(int argc, char **argv, int *i, const char *flag, i
     return argv[++*i];
 }
 
+/* A number flag through cmd_uint, its message prefixed as matrix's are. */
 static int parse_uint(const char *flag, const char *s, unsigned min, unsigned max, unsigned *out,
                       char *err, size_t err_len) {
-    char *end;
-    unsigned long v;
+    char why[256];
 
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || s[0] == '-' || s[0] == '+' || errno != 0 || v < min ||
-        v > max)
-        return fail(err, err_len, "%s '%s': give a whole number from %u to %u", flag, s, min, max);
-    *out = (unsigned)v;
+    if (cmd_uint(flag, s, min, max, out, why, sizeof(why)) != 0)
+        return fail(err, err_len, "%s", why);
     return 0;
 }
 
@@ -169,8 +164,6 @@ int cmd_matrix_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_matrix_opts 
                         "usage",
                         a);
         } else {
-            if (out->n_dists == MAX_DISTS)
-                return fail(err, err_len, "at most %d distributions in one matrix", MAX_DISTS);
             for (size_t k = 0; k < out->n_dists; k++)
                 if (strcmp(out->dists[k], a) == 0)
                     return fail(err, err_len,
@@ -628,14 +621,18 @@ static void after_follow(target *t) {
 /* The client's key pair (client.c makes it even when the node then fails):
  * the name was this run's, so is the key. */
 static void forget_key(target *t) {
-    char path[4200];
+    static const char *const files[] = {"id_ed25519", "id_ed25519.pub"};
+    char *dir = util_asprintf("%s/%s", t->m->key_dir, t->name);
 
-    snprintf(path, sizeof(path), "%s/%s/id_ed25519", t->m->key_dir, t->name);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/%s/id_ed25519.pub", t->m->key_dir, t->name);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/%s", t->m->key_dir, t->name);
-    rmdir(path);
+    for (size_t i = 0; dir != NULL && i < 2; i++) {
+        char *path = util_asprintf("%s/%s", dir, files[i]);
+        if (path != NULL)
+            unlink(path);
+        free(path);
+    }
+    if (dir != NULL)
+        rmdir(dir);
+    free(dir);
 }
 
 static void down_done(void *data, int status, const char *msg, unsigned removed) {

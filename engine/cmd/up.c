@@ -23,8 +23,6 @@
 #include "plan.h"
 #include "util.h"
 
-#define MAX_TARGETS 16
-
 typedef struct up_run up_run;
 
 /* One cluster of the command line. */
@@ -108,9 +106,6 @@ int cmd_up_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_up_opts *o, char
             return util_fail(err, err_len, RUNNER_USAGE,
                              "up: unknown flag '%s'; 'hdc help up' shows the usage", a);
         } else {
-            if (o->n_targets == MAX_TARGETS)
-                return util_fail(err, err_len, RUNNER_USAGE, "up: at most %d clusters at once",
-                                 MAX_TARGETS);
             if (util_grow(&o->targets, &o->cap, o->n_targets + 1, sizeof(*o->targets)) != 0)
                 return util_fail(err, err_len, RUNNER_USAGE, "out of memory");
             memset(&o->targets[o->n_targets], 0, sizeof(o->targets[0]));

@@ -71,8 +71,8 @@ static void ports_at_the_edges_and_a_plus_sign(void **state) {
 
     assert_int_equal(parse(&o, err, sizeof(err), top), 0);
     assert_int_equal(o.port, 65535);
-    assert_int_equal(parse(&o, err, sizeof(err), plus), 0); /* strtoul's '+', as before */
-    assert_int_equal(o.port, 22);
+    assert_int_equal(parse(&o, err, sizeof(err), plus), RUNNER_USAGE); /* digits only */
+    assert_string_equal(err, "--port '+22': give a whole number from 0 to 65535");
     assert_int_equal(parse(&o, err, sizeof(err), twice), 0);
     assert_int_equal(o.port, 2);
 }

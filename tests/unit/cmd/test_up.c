@@ -83,6 +83,10 @@ static void refusals_say_what_is_wrong(void **state) {
         {{"testdist", "--datanodes", "0", NULL},
          "--datanodes '0': give a whole number from 1 to 64"},
         {{"testdist", "--datanodes", NULL}, "--datanodes needs a value"},
+        {{"testdist", "--datanodes", "+3", NULL},
+         "--datanodes '+3': give a whole number from 1 to 64"},
+        {{"testdist", "--datanodes", " 3", NULL},
+         "--datanodes ' 3': give a whole number from 1 to 64"},
         {{"testdist", "--timeout", "86401", NULL},
          "--timeout '86401': give a whole number from 1 to 86400"},
         {{"___", NULL}, "up: '___' gives no valid default name: pass --name"},
@@ -107,6 +111,26 @@ static void refusals_say_what_is_wrong(void **state) {
     }
 }
 
+static void any_number_of_clusters(void **state) {
+    char *argv[92] = {"up"};
+    char names[30][8];
+    int argc = 1;
+    cmd_ctx ctx = {0};
+    cmd_up_opts o = {0};
+    char err[256];
+
+    for (int i = 0; i < 30; i++) {
+        snprintf(names[i], sizeof(names[i]), "c%d", i);
+        argv[argc++] = "testdist";
+        argv[argc++] = "--name";
+        argv[argc++] = names[i];
+    }
+    assert_int_equal(cmd_up_parse(&ctx, 91, argv, &o, err, sizeof(err)), 0);
+    assert_int_equal(o.n_targets, 30);
+    assert_string_equal(o.targets[29].name, "c29");
+    free(o.targets);
+}
+
 static void a_name_longer_than_32_is_refused(void **state) {
     cmd_ctx ctx = {0};
     cmd_up_opts o;
@@ -125,6 +149,7 @@ int main(void) {
         cmocka_unit_test(dists_names_and_flags),
         cmocka_unit_test(defaults_come_from_the_environment),
         cmocka_unit_test(refusals_say_what_is_wrong),
+        cmocka_unit_test(any_number_of_clusters),
         cmocka_unit_test(a_name_longer_than_32_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
