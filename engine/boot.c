@@ -22,6 +22,7 @@
  *   definition of a valid step graph.
  */
 #include "boot.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,16 +66,6 @@ struct boot_dag {
 };
 
 static void schedule(boot_dag *dag);
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...) {
-    va_list ap;
-
-    if (err == NULL || err_len == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 static size_t count_steps(const hdc_step *steps) {
     size_t n = 0;
@@ -136,39 +127,41 @@ int boot_check(const hdc_step *steps, char *err, size_t err_len) {
         return 0;
     n = count_steps(steps);
     if (n > BOOT_MAX_STEPS) {
-        set_err(err, err_len, "more than %d steps (is the list {0}-terminated?)", BOOT_MAX_STEPS);
+        util_set_err(err, err_len, "more than %d steps (is the list {0}-terminated?)",
+                     BOOT_MAX_STEPS);
         return BOOT_EINVALID;
     }
     for (size_t i = 0; i < n; i++) {
         const hdc_step *s = &steps[i];
 
         if (s->name[0] == '\0') {
-            set_err(err, err_len, "step %zu has an empty name", i + 1);
+            util_set_err(err, err_len, "step %zu has an empty name", i + 1);
             return BOOT_EINVALID;
         }
         if (find_step(steps, i, s->name) >= 0) {
-            set_err(err, err_len, "two steps are named '%s'", s->name);
+            util_set_err(err, err_len, "two steps are named '%s'", s->name);
             return BOOT_EINVALID;
         }
         if (s->timeout_s == 0) {
-            set_err(err, err_len, "step '%s' has no deadline (timeout_s must be > 0)", s->name);
+            util_set_err(err, err_len, "step '%s' has no deadline (timeout_s must be > 0)",
+                         s->name);
             return BOOT_EINVALID;
         }
         for (size_t k = 0; s->after != NULL && s->after[k] != NULL; k++) {
             if (k >= BOOT_MAX_STEPS) {
-                set_err(err, err_len,
-                        "step '%s': `after` has more than %d names "
-                        "(is it NULL-terminated?)",
-                        s->name, BOOT_MAX_STEPS);
+                util_set_err(err, err_len,
+                             "step '%s': `after` has more than %d names "
+                             "(is it NULL-terminated?)",
+                             s->name, BOOT_MAX_STEPS);
                 return BOOT_EINVALID;
             }
             if (strcmp(s->after[k], s->name) == 0) {
-                set_err(err, err_len, "step '%s' depends on itself", s->name);
+                util_set_err(err, err_len, "step '%s' depends on itself", s->name);
                 return BOOT_EINVALID;
             }
             if (find_step(steps, n, s->after[k]) < 0) {
-                set_err(err, err_len, "step '%s' depends on unknown step '%s'", s->name,
-                        s->after[k]);
+                util_set_err(err, err_len, "step '%s' depends on unknown step '%s'", s->name,
+                             s->after[k]);
                 return BOOT_EINVALID;
             }
         }

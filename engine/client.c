@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cluster.h"
 #include "cluster_query.h"
@@ -541,4 +542,19 @@ int client_start(uv_loop_t *loop, docker *d, const client_opts *opts, client_cb 
     if (err != 0)
         free_client(c);
     return err;
+}
+
+void client_forget_key(const char *key_dir, const char *name) {
+    static const char *const files[] = {"id_ed25519", "id_ed25519.pub"};
+    char *dir = util_asprintf("%s/%s", key_dir, name);
+
+    for (size_t i = 0; dir != NULL && i < 2; i++) {
+        char *path = util_asprintf("%s/%s", dir, files[i]);
+        if (path != NULL)
+            unlink(path);
+        free(path);
+    }
+    if (dir != NULL)
+        rmdir(dir);
+    free(dir);
 }

@@ -50,4 +50,8 @@ typedef void (*client_cb)(void *data, int status, const char *msg, const client_
 
 int client_start(uv_loop_t *loop, docker *d, const client_opts *opts, client_cb cb, void *data);
 
+/* Removes the key pair client_start made for cluster `name` under key_dir (once
+ * the cluster is gone). Blocking: a few unlinks. */
+void client_forget_key(const char *key_dir, const char *name);
+
 #endif

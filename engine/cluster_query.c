@@ -240,3 +240,7 @@ int cluster_list(uv_loop_t *loop, docker *d, const char *name, cluster_list_cb c
         free(l);
     return err;
 }
+
+int cluster_container_active(const char *state) {
+    return strcmp(state, "exited") != 0 && strcmp(state, "dead") != 0;
+}

@@ -35,4 +35,8 @@ typedef void (*cluster_list_cb)(void *data, int status, const char *msg,
                                 const cluster_container *list, size_t n);
 int cluster_list(uv_loop_t *loop, docker *d, const char *name, cluster_list_cb cb, void *data);
 
+/* Whether a container in that state may be in use: anything but exited or
+ * dead (created is an `hdc up` at work, restarting is Docker's). */
+int cluster_container_active(const char *state);
+
 #endif

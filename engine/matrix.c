@@ -302,3 +302,61 @@ char *matrix_junit_xml(const matrix_result *results, size_t n, const matrix_suit
     }
     return b.s;
 }
+
+/* ---- the command line and the summary ----------------------------------------- */
+
+char *matrix_command_line(char *const *cmd, size_t n) {
+    char line[1024];
+    size_t used = 0;
+
+    line[0] = '\0';
+    for (size_t i = 0; i < n && used < sizeof(line) - 1; i++) {
+        const char *a = cmd[i];
+        int quote = a[0] == '\0' || strpbrk(a, " \t\n'\"\\$&|;<>()*?") != NULL;
+        used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s%s%s", i > 0 ? " " : "",
+                                 quote ? "'" : "", a, quote ? "'" : "");
+    }
+    if (used >= sizeof(line) - 1)
+        snprintf(line + sizeof(line) - 5, 5, "...");
+    return strdup(line);
+}
+
+const char *matrix_outcome_name(enum matrix_outcome o) {
+    return o == MATRIX_PASSED ? "passed" : o == MATRIX_FAILED ? "failed" : "interrupted";
+}
+
+void matrix_summary(FILE *f, const matrix_result *results, size_t n, const char *command) {
+    size_t width = 4, passed = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (strlen(results[i].dist) > width)
+            width = strlen(results[i].dist);
+    fprintf(f, "\nhdc: matrix summary (%s):\n", command);
+    for (size_t i = 0; i < n; i++) {
+        const matrix_result *r = &results[i];
+        const char *msg = r->message != NULL ? r->message : "";
+        const char *nl = strchr(msg, '\n');
+        /* Messages of the cluster's own start with its name. */
+        int named = strncmp(msg, r->cluster, strlen(r->cluster)) == 0;
+        passed += r->outcome == MATRIX_PASSED;
+        fprintf(f, "  %-*s %-11s %7.1f s  %s%s%.*s\n", (int)width, r->dist,
+                matrix_outcome_name(r->outcome), r->time_s, named ? "" : r->cluster,
+                msg[0] != '\0' && !named ? ": " : "",
+                nl != NULL ? (int)(nl - msg) : (int)strlen(msg), msg);
+    }
+    fprintf(f, "  %zu of %zu passed\n", passed, n);
+}
+
+json_t *matrix_results_json(const matrix_result *results, size_t n) {
+    json_t *arr = json_array();
+
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        const matrix_result *r = &results[i];
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:f, s:s?, s:b}", "dist",
+                                             r->dist, "cluster", r->cluster, "result",
+                                             matrix_outcome_name(r->outcome), "type",
+                                             r->failure_type, "message", r->message, "time_s",
+                                             r->time_s, "logs", r->logs_dir, "kept", r->kept));
+    }
+    return arr;
+}

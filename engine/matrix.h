@@ -5,7 +5,9 @@
 #ifndef HDC_MATRIX_H
 #define HDC_MATRIX_H
 
+#include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #define MATRIX_OUTPUT_CAP 65536 /* of each command's output, kept for the report */
@@ -52,6 +54,8 @@ typedef struct matrix_result {
     size_t output_len;
     size_t output_cut;    /* bytes dropped before output */
     const char *log_path; /* where the whole output is, or NULL */
+    const char *logs_dir; /* the cluster's logs */
+    int kept;             /* the cluster was kept (--keep, --keep-failed) */
     double time_s;
 } matrix_result;
 
@@ -66,5 +70,19 @@ typedef struct matrix_suite {
  * <testsuite name="hdc matrix">, a <testcase classname="hdc.matrix"> per
  * result). malloc'd; NULL on ENOMEM. */
 char *matrix_junit_xml(const matrix_result *results, size_t n, const matrix_suite *suite);
+
+/* CMD as one line for messages, each argument quoted that needs it, cut
+ * with "..." past 1023 bytes. malloc'd; NULL on ENOMEM. */
+char *matrix_command_line(char *const *cmd, size_t n);
+
+/* "passed", "failed", "interrupted". */
+const char *matrix_outcome_name(enum matrix_outcome o);
+
+/* The summary a person reads at the end of a run: a line per DIST (its
+ * outcome, time, and the first line of its message), then the count. */
+void matrix_summary(FILE *f, const matrix_result *results, size_t n, const char *command);
+
+/* The results as JSON (`hdc --json matrix`): a new reference, or NULL. */
+json_t *matrix_results_json(const matrix_result *results, size_t n);
 
 #endif

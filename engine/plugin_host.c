@@ -31,22 +31,13 @@
 #include <uv.h>
 
 #include "boot.h"
+#include "util.h"
 
 #ifndef HDC_PLUGIN_INSTALL_DIR
 #define HDC_PLUGIN_INSTALL_DIR "/usr/local/lib/hdc/plugins"
 #endif
 
 #define MAX_LIST 256 /* items in any descriptor list: a guard against a missing {0} */
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...) {
-    va_list ap;
-
-    if (err == NULL || err_len == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- search path ---- */
 
@@ -173,13 +164,13 @@ static int check_strings(const char *const *list, const char *what, const char *
     size_t n = COUNT(list);
 
     if (n > MAX_LIST) {
-        set_err(err, err_len, "%s: %s has more than %d entries (is it NULL-terminated?)", owner,
-                what, MAX_LIST);
+        util_set_err(err, err_len, "%s: %s has more than %d entries (is it NULL-terminated?)",
+                     owner, what, MAX_LIST);
         return PLUGIN_EINVALID;
     }
     for (size_t i = 0; i < n; i++)
         if (!valid_kv(list[i])) {
-            set_err(err, err_len, "%s: %s entry '%s' is not KEY=VALUE", owner, what, list[i]);
+            util_set_err(err, err_len, "%s: %s entry '%s' is not KEY=VALUE", owner, what, list[i]);
             return PLUGIN_EINVALID;
         }
     return 0;
@@ -232,7 +223,7 @@ static int validate_images(const hdc_plugin_desc *d, char *err, size_t err_len) 
     size_t n = COUNT(d->images);
 
     if (n > MAX_LIST) {
-        set_err(err, err_len, "more than %d images (is the list {0}-terminated?)", MAX_LIST);
+        util_set_err(err, err_len, "more than %d images (is the list {0}-terminated?)", MAX_LIST);
         return PLUGIN_EINVALID;
     }
     for (size_t i = 0; i < n; i++) {
@@ -242,11 +233,11 @@ static int validate_images(const hdc_plugin_desc *d, char *err, size_t err_len) 
 
         snprintf(owner, sizeof(owner), "image '%s'", im->name);
         if (!valid_image_name(im->name)) {
-            set_err(err, err_len, "image name '%s' is not [a-z0-9][a-z0-9._-]*", im->name);
+            util_set_err(err, err_len, "image name '%s' is not [a-z0-9][a-z0-9._-]*", im->name);
             return PLUGIN_EINVALID;
         }
         if (find_image(d, im->name) != im) {
-            set_err(err, err_len, "two images are named '%s'", im->name);
+            util_set_err(err, err_len, "two images are named '%s'", im->name);
             return PLUGIN_EINVALID;
         }
         /* Relative contexts stay inside clusters/; an absolute one is a
@@ -255,36 +246,36 @@ static int validate_images(const hdc_plugin_desc *d, char *err, size_t err_len) 
             strncmp(im->context, "../", 3) == 0 || strstr(im->context, "/../") != NULL ||
             (strlen(im->context) >= 3 &&
              strcmp(im->context + strlen(im->context) - 3, "/..") == 0)) {
-            set_err(err, err_len,
-                    "%s: context must be a directory under clusters/ or an absolute path, "
-                    "not '%s'",
-                    owner, im->context != NULL ? im->context : "(null)");
+            util_set_err(err, err_len,
+                         "%s: context must be a directory under clusters/ or an absolute path, "
+                         "not '%s'",
+                         owner, im->context != NULL ? im->context : "(null)");
             return PLUGIN_EINVALID;
         }
         if (check_strings(im->build_args, "build_args", owner, err, err_len) != 0)
             return PLUGIN_EINVALID;
         n_art = COUNT(im->artifacts);
         if (n_art > MAX_LIST) {
-            set_err(err, err_len, "%s: more than %d artifacts (is the list {0}-terminated?)", owner,
-                    MAX_LIST);
+            util_set_err(err, err_len, "%s: more than %d artifacts (is the list {0}-terminated?)",
+                         owner, MAX_LIST);
             return PLUGIN_EINVALID;
         }
         for (size_t k = 0; k < n_art; k++) {
             const hdc_artifact *a = &im->artifacts[k];
             if (a->file[0] == '\0' || strchr(a->file, '/') != NULL || a->file[0] == '.') {
-                set_err(err, err_len, "%s: artifact file '%s' must be a plain file name", owner,
-                        a->file);
+                util_set_err(err, err_len, "%s: artifact file '%s' must be a plain file name",
+                             owner, a->file);
                 return PLUGIN_EINVALID;
             }
             if (a->url == NULL || a->url[0] == '\0') {
-                set_err(err, err_len, "%s: artifact '%s' has no url", owner, a->file);
+                util_set_err(err, err_len, "%s: artifact '%s' has no url", owner, a->file);
                 return PLUGIN_EINVALID;
             }
             if (a->sha512 != NULL && !is_hex(a->sha512, 128)) {
-                set_err(err, err_len,
-                        "%s: artifact '%s': sha512 must be 128 hex digits "
-                        "(or NULL: the one published next to the url)",
-                        owner, a->file);
+                util_set_err(err, err_len,
+                             "%s: artifact '%s': sha512 must be 128 hex digits "
+                             "(or NULL: the one published next to the url)",
+                             owner, a->file);
                 return PLUGIN_EINVALID;
             }
         }
@@ -306,11 +297,11 @@ static int validate_services(const hdc_plugin_desc *d, char *err, size_t err_len
     size_t n = COUNT(d->services);
 
     if (n == 0) {
-        set_err(err, err_len, "no services");
+        util_set_err(err, err_len, "no services");
         return PLUGIN_EINVALID;
     }
     if (n > MAX_LIST) {
-        set_err(err, err_len, "more than %d services (is the list {0}-terminated?)", MAX_LIST);
+        util_set_err(err, err_len, "more than %d services (is the list {0}-terminated?)", MAX_LIST);
         return PLUGIN_EINVALID;
     }
     for (size_t i = 0; i < n; i++) {
@@ -320,55 +311,57 @@ static int validate_services(const hdc_plugin_desc *d, char *err, size_t err_len
 
         snprintf(owner, sizeof(owner), "service '%s'", s->name);
         if (!valid_service_name(s->name)) {
-            set_err(err, err_len,
-                    "service name '%s' is not [a-z0-9][a-z0-9-]* "
-                    "(up to 32 characters)",
-                    s->name);
+            util_set_err(err, err_len,
+                         "service name '%s' is not [a-z0-9][a-z0-9-]* "
+                         "(up to 32 characters)",
+                         s->name);
             return PLUGIN_EINVALID;
         }
         if (strcmp(s->name, "zookeeper") == 0) {
-            set_err(err, err_len,
-                    "service name 'zookeeper' is reserved: "
-                    "hdc runs ZooKeeper itself");
+            util_set_err(err, err_len,
+                         "service name 'zookeeper' is reserved: "
+                         "hdc runs ZooKeeper itself");
             return PLUGIN_EINVALID;
         }
         if (plugin_service(d, s->name) != s) {
-            set_err(err, err_len, "two services are named '%s'", s->name);
+            util_set_err(err, err_len, "two services are named '%s'", s->name);
             return PLUGIN_EINVALID;
         }
         if (s->image == NULL || s->image[0] == '\0') {
-            set_err(err, err_len, "%s has no image", owner);
+            util_set_err(err, err_len, "%s has no image", owner);
             return PLUGIN_EINVALID;
         }
         if (strpbrk(s->image, "/:") == NULL && find_image(d, s->image) == NULL) {
-            set_err(err, err_len,
-                    "%s uses unknown image '%s' (declare it in images, "
-                    "or give a Docker reference with '/' or ':')",
-                    owner, s->image);
+            util_set_err(err, err_len,
+                         "%s uses unknown image '%s' (declare it in images, "
+                         "or give a Docker reference with '/' or ':')",
+                         owner, s->image);
             return PLUGIN_EINVALID;
         }
         if (s->hostname != NULL && !valid_hostname(s->hostname)) {
-            set_err(err, err_len, "%s: hostname '%s' is not a valid host name", owner, s->hostname);
+            util_set_err(err, err_len, "%s: hostname '%s' is not a valid host name", owner,
+                         s->hostname);
             return PLUGIN_EINVALID;
         }
         n_ports = COUNT(s->ports);
         if (n_ports > MAX_LIST) {
-            set_err(err, err_len, "%s: more than %d ports (is the list {0}-terminated?)", owner,
-                    MAX_LIST);
+            util_set_err(err, err_len, "%s: more than %d ports (is the list {0}-terminated?)",
+                         owner, MAX_LIST);
             return PLUGIN_EINVALID;
         }
         for (size_t k = 0; k < n_ports; k++) {
             const hdc_port *p = &s->ports[k];
             if (p->role[0] == '\0') {
-                set_err(err, err_len, "%s: port %d has an empty role", owner, p->port);
+                util_set_err(err, err_len, "%s: port %d has an empty role", owner, p->port);
                 return PLUGIN_EINVALID;
             }
             if (plugin_port(s, p->role) != p) {
-                set_err(err, err_len, "%s declares port role '%s' twice", owner, p->role);
+                util_set_err(err, err_len, "%s declares port role '%s' twice", owner, p->role);
                 return PLUGIN_EINVALID;
             }
             if (p->port < 1 || p->port > 65535) {
-                set_err(err, err_len, "%s: port '%s' is %d, not 1..65535", owner, p->role, p->port);
+                util_set_err(err, err_len, "%s: port '%s' is %d, not 1..65535", owner, p->role,
+                             p->port);
                 return PLUGIN_EINVALID;
             }
         }
@@ -376,37 +369,38 @@ static int validate_services(const hdc_plugin_desc *d, char *err, size_t err_len
             return PLUGIN_EINVALID;
         n_vols = COUNT(s->volumes);
         if (n_vols > MAX_LIST) {
-            set_err(err, err_len, "%s: more than %d volumes (is the list {0}-terminated?)", owner,
-                    MAX_LIST);
+            util_set_err(err, err_len, "%s: more than %d volumes (is the list {0}-terminated?)",
+                         owner, MAX_LIST);
             return PLUGIN_EINVALID;
         }
         for (size_t k = 0; k < n_vols; k++) {
             const hdc_volume *v = &s->volumes[k];
             if (!valid_image_name(v->name)) {
-                set_err(err, err_len, "%s: volume name '%s' is not [a-z0-9][a-z0-9._-]*", owner,
-                        v->name);
+                util_set_err(err, err_len, "%s: volume name '%s' is not [a-z0-9][a-z0-9._-]*",
+                             owner, v->name);
                 return PLUGIN_EINVALID;
             }
             if (v->path == NULL || v->path[0] != '/') {
-                set_err(err, err_len, "%s: volume '%s' needs an absolute path", owner, v->name);
+                util_set_err(err, err_len, "%s: volume '%s' needs an absolute path", owner,
+                             v->name);
                 return PLUGIN_EINVALID;
             }
         }
         if (s->ready_port != NULL && plugin_port(s, s->ready_port) == NULL) {
             char roles[256];
             list_roles(s, roles, sizeof(roles));
-            set_err(err, err_len, "%s: ready_port '%s' is not one of its port roles (%s)", owner,
-                    s->ready_port, roles);
+            util_set_err(err, err_len, "%s: ready_port '%s' is not one of its port roles (%s)",
+                         owner, s->ready_port, roles);
             return PLUGIN_EINVALID;
         }
         if (s->instances != HDC_COUNT_DATANODES &&
             (s->instances < 0 || s->instances > PLUGIN_MAX_INSTANCES)) {
-            set_err(err, err_len, "%s: instances is %d, not 1..%d or HDC_COUNT_DATANODES", owner,
-                    s->instances, PLUGIN_MAX_INSTANCES);
+            util_set_err(err, err_len, "%s: instances is %d, not 1..%d or HDC_COUNT_DATANODES",
+                         owner, s->instances, PLUGIN_MAX_INSTANCES);
             return PLUGIN_EINVALID;
         }
         if ((s->flags & ~(unsigned)HDC_SERVICE_CLIENT) != 0) {
-            set_err(err, err_len, "%s: unknown flags 0x%x", owner, s->flags);
+            util_set_err(err, err_len, "%s: unknown flags 0x%x", owner, s->flags);
             return PLUGIN_EINVALID;
         }
     }
@@ -428,7 +422,7 @@ static int validate_steps(const hdc_plugin_desc *d, char *err, size_t err_len) {
     int rc;
 
     if (n > MAX_LIST) {
-        set_err(err, err_len, "more than %d steps (is the list {0}-terminated?)", MAX_LIST);
+        util_set_err(err, err_len, "more than %d steps (is the list {0}-terminated?)", MAX_LIST);
         return PLUGIN_EINVALID;
     }
     for (size_t i = 0; i < n; i++) {
@@ -437,64 +431,64 @@ static int validate_steps(const hdc_plugin_desc *d, char *err, size_t err_len) {
         const hdc_service *svc;
 
         if (st->kind < HDC_STEP_BOOT || st->kind > HDC_STEP_PROBE) {
-            set_err(err, err_len, "step '%s' has unknown kind %d", st->name, st->kind);
+            util_set_err(err, err_len, "step '%s' has unknown kind %d", st->name, st->kind);
             return PLUGIN_EINVALID;
         }
         if (st->kind == HDC_STEP_PROBE) {
             const hdc_probe *probe = st->probe != NULL ? plugin_probe(d, st->probe) : NULL;
 
             if (probe == NULL) {
-                set_err(err, err_len, "step '%s' probes unknown probe '%s'", st->name,
-                        st->probe != NULL ? st->probe : "(null)");
+                util_set_err(err, err_len, "step '%s' probes unknown probe '%s'", st->name,
+                             st->probe != NULL ? st->probe : "(null)");
                 return PLUGIN_EINVALID;
             }
             if (plugin_service(d, probe->service)->flags & HDC_SERVICE_CLIENT) {
-                set_err(err, err_len,
-                        "step '%s' probes the client service '%s', which "
-                        "`hdc up` does not create",
-                        st->name, probe->service);
+                util_set_err(err, err_len,
+                             "step '%s' probes the client service '%s', which "
+                             "`hdc up` does not create",
+                             st->name, probe->service);
                 return PLUGIN_EINVALID;
             }
             if (st->service != NULL) {
-                set_err(err, err_len,
-                        "step '%s' (probe) names a service: the probe "
-                        "says which",
-                        st->name);
+                util_set_err(err, err_len,
+                             "step '%s' (probe) names a service: the probe "
+                             "says which",
+                             st->name);
                 return PLUGIN_EINVALID;
             }
         } else {
             if (st->service == NULL) {
-                set_err(err, err_len, "step '%s' (%s) names no service", st->name, kind);
+                util_set_err(err, err_len, "step '%s' (%s) names no service", st->name, kind);
                 return PLUGIN_EINVALID;
             }
             svc = plugin_service(d, st->service);
             if (svc == NULL) {
-                set_err(err, err_len, "step '%s' refers to unknown service '%s'", st->name,
-                        st->service);
+                util_set_err(err, err_len, "step '%s' refers to unknown service '%s'", st->name,
+                             st->service);
                 return PLUGIN_EINVALID;
             }
             if (svc->flags & HDC_SERVICE_CLIENT) {
-                set_err(err, err_len,
-                        "step '%s' refers to the client service '%s', "
-                        "which `hdc up` does not create",
-                        st->name, st->service);
+                util_set_err(err, err_len,
+                             "step '%s' refers to the client service '%s', "
+                             "which `hdc up` does not create",
+                             st->name, st->service);
                 return PLUGIN_EINVALID;
             }
             if (st->probe != NULL) {
-                set_err(err, err_len, "step '%s' (%s) names a probe: only probe steps do", st->name,
-                        kind);
+                util_set_err(err, err_len, "step '%s' (%s) names a probe: only probe steps do",
+                             st->name, kind);
                 return PLUGIN_EINVALID;
             }
         }
         if (st->kind == HDC_STEP_EXEC && (st->command == NULL || st->command[0] == '\0')) {
-            set_err(err, err_len, "step '%s' (exec) has no command", st->name);
+            util_set_err(err, err_len, "step '%s' (exec) has no command", st->name);
             return PLUGIN_EINVALID;
         }
         if (st->kind != HDC_STEP_EXEC && (st->command != NULL || st->user != NULL)) {
-            set_err(err, err_len,
-                    "step '%s' (%s) has a command or user: only exec "
-                    "steps run one",
-                    st->name, kind);
+            util_set_err(err, err_len,
+                         "step '%s' (%s) has a command or user: only exec "
+                         "steps run one",
+                         st->name, kind);
             return PLUGIN_EINVALID;
         }
     }
@@ -512,7 +506,8 @@ static int validate_steps(const hdc_plugin_desc *d, char *err, size_t err_len) {
         for (size_t k = 0; k < n && !booted; k++)
             booted = d->steps[k].kind == HDC_STEP_BOOT && strcmp(d->steps[k].service, s->name) == 0;
         if (!booted) {
-            set_err(err, err_len, "service '%s' is never booted: no boot step names it", s->name);
+            util_set_err(err, err_len, "service '%s' is never booted: no boot step names it",
+                         s->name);
             return PLUGIN_EINVALID;
         }
     }
@@ -532,7 +527,7 @@ static int validate_probes(const hdc_plugin_desc *d, char *err, size_t err_len) 
     size_t n = COUNT(d->probes);
 
     if (n > MAX_LIST) {
-        set_err(err, err_len, "more than %d probes (is the list {0}-terminated?)", MAX_LIST);
+        util_set_err(err, err_len, "more than %d probes (is the list {0}-terminated?)", MAX_LIST);
         return PLUGIN_EINVALID;
     }
     for (size_t i = 0; i < n; i++) {
@@ -541,75 +536,75 @@ static int validate_probes(const hdc_plugin_desc *d, char *err, size_t err_len) 
         size_t n_checks;
 
         if (p->name[0] == '\0') {
-            set_err(err, err_len, "probe %zu has an empty name", i + 1);
+            util_set_err(err, err_len, "probe %zu has an empty name", i + 1);
             return PLUGIN_EINVALID;
         }
         if (plugin_probe(d, p->name) != p) {
-            set_err(err, err_len, "two probes are named '%s'", p->name);
+            util_set_err(err, err_len, "two probes are named '%s'", p->name);
             return PLUGIN_EINVALID;
         }
         svc = p->service != NULL ? plugin_service(d, p->service) : NULL;
         if (svc == NULL) {
-            set_err(err, err_len, "probe '%s' refers to unknown service '%s'", p->name,
-                    p->service != NULL ? p->service : "(null)");
+            util_set_err(err, err_len, "probe '%s' refers to unknown service '%s'", p->name,
+                         p->service != NULL ? p->service : "(null)");
             return PLUGIN_EINVALID;
         }
         if (p->port_role == NULL || plugin_port(svc, p->port_role) == NULL) {
             char roles[256];
             list_roles(svc, roles, sizeof(roles));
-            set_err(err, err_len,
-                    "probe '%s' uses port role '%s', which service '%s' "
-                    "does not declare (it has: %s)",
-                    p->name, p->port_role != NULL ? p->port_role : "(null)", svc->name, roles);
+            util_set_err(err, err_len,
+                         "probe '%s' uses port role '%s', which service '%s' "
+                         "does not declare (it has: %s)",
+                         p->name, p->port_role != NULL ? p->port_role : "(null)", svc->name, roles);
             return PLUGIN_EINVALID;
         }
         if (p->path == NULL || p->path[0] != '/') {
-            set_err(err, err_len, "probe '%s': path must start with '/'", p->name);
+            util_set_err(err, err_len, "probe '%s': path must start with '/'", p->name);
             return PLUGIN_EINVALID;
         }
         n_checks = COUNT(p->checks);
         if (n_checks > MAX_LIST) {
-            set_err(err, err_len,
-                    "probe '%s': more than %d checks (is the list "
-                    "{0}-terminated?)",
-                    p->name, MAX_LIST);
+            util_set_err(err, err_len,
+                         "probe '%s': more than %d checks (is the list "
+                         "{0}-terminated?)",
+                         p->name, MAX_LIST);
             return PLUGIN_EINVALID;
         }
         for (size_t k = 0; k < n_checks; k++) {
             const hdc_check *c = &p->checks[k];
 
             if (!valid_json_path(c->path)) {
-                set_err(err, err_len, "probe '%s': check path '%s' has an empty segment", p->name,
-                        c->path);
+                util_set_err(err, err_len, "probe '%s': check path '%s' has an empty segment",
+                             p->name, c->path);
                 return PLUGIN_EINVALID;
             }
             if (c->op < HDC_OP_EQ || c->op > HDC_OP_EXISTS) {
-                set_err(err, err_len, "probe '%s': check on '%s' has unknown op %d", p->name,
-                        c->path, c->op);
+                util_set_err(err, err_len, "probe '%s': check on '%s' has unknown op %d", p->name,
+                             c->path, c->op);
                 return PLUGIN_EINVALID;
             }
             if (c->op == HDC_OP_EXISTS) {
                 if (c->value != NULL || c->count_of != NULL) {
-                    set_err(err, err_len,
-                            "probe '%s': check on '%s' (exists) takes no "
-                            "value and no count_of",
-                            p->name, c->path);
+                    util_set_err(err, err_len,
+                                 "probe '%s': check on '%s' (exists) takes no "
+                                 "value and no count_of",
+                                 p->name, c->path);
                     return PLUGIN_EINVALID;
                 }
                 continue;
             }
             if ((c->value == NULL) == (c->count_of == NULL)) {
-                set_err(err, err_len,
-                        "probe '%s': check on '%s' needs either a value "
-                        "or count_of",
-                        p->name, c->path);
+                util_set_err(err, err_len,
+                             "probe '%s': check on '%s' needs either a value "
+                             "or count_of",
+                             p->name, c->path);
                 return PLUGIN_EINVALID;
             }
             if (c->count_of != NULL && plugin_service(d, c->count_of) == NULL) {
-                set_err(err, err_len,
-                        "probe '%s': check on '%s' counts unknown service "
-                        "'%s'",
-                        p->name, c->path, c->count_of);
+                util_set_err(err, err_len,
+                             "probe '%s': check on '%s' counts unknown service "
+                             "'%s'",
+                             p->name, c->path, c->count_of);
                 return PLUGIN_EINVALID;
             }
             if (c->value != NULL) {
@@ -619,17 +614,17 @@ static int validate_probes(const hdc_plugin_desc *d, char *err, size_t err_len) 
 
                 json_decref(v);
                 if (v == NULL) {
-                    set_err(err, err_len,
-                            "probe '%s': check on '%s': value '%s' is not "
-                            "JSON (strings need quotes: \"\\\"ACTIVE\\\"\")",
-                            p->name, c->path, c->value);
+                    util_set_err(err, err_len,
+                                 "probe '%s': check on '%s': value '%s' is not "
+                                 "JSON (strings need quotes: \"\\\"ACTIVE\\\"\")",
+                                 p->name, c->path, c->value);
                     return PLUGIN_EINVALID;
                 }
                 if (c->op >= HDC_OP_LT && c->op <= HDC_OP_GE && !numeric) {
-                    set_err(err, err_len,
-                            "probe '%s': check on '%s' orders by value "
-                            "'%s', which is not a number",
-                            p->name, c->path, c->value);
+                    util_set_err(err, err_len,
+                                 "probe '%s': check on '%s' orders by value "
+                                 "'%s', which is not a number",
+                                 p->name, c->path, c->value);
                     return PLUGIN_EINVALID;
                 }
             }
@@ -642,10 +637,10 @@ int plugin_validate(const hdc_plugin_desc *d, char *err, size_t err_len) {
     int rc;
 
     if (d->name == NULL || !valid_dist_name(d->name)) {
-        set_err(err, err_len,
-                "distribution name '%s' is not [A-Za-z0-9][A-Za-z0-9._-]* "
-                "(up to 64 characters)",
-                d->name != NULL ? d->name : "(null)");
+        util_set_err(err, err_len,
+                     "distribution name '%s' is not [A-Za-z0-9][A-Za-z0-9._-]* "
+                     "(up to 64 characters)",
+                     d->name != NULL ? d->name : "(null)");
         return PLUGIN_EINVALID;
     }
     rc = validate_images(d, err, err_len);
@@ -690,45 +685,45 @@ static int load(const char *file, plugin **out, char *err, size_t err_len, uint3
             dlmsg += strlen(path) + 1;
         while (*dlmsg == ' ')
             dlmsg++;
-        set_err(err, err_len, "%s: cannot load: %s", file, dlmsg);
+        util_set_err(err, err_len, "%s: cannot load: %s", file, dlmsg);
         rc = PLUGIN_EOPEN;
         goto exit;
     }
     desc = dlsym(dl, HDC_PLUGIN_SYMBOL);
     if (desc == NULL) {
-        set_err(err, err_len,
-                "%s: no symbol '%s': not an hdc plugin, or hdc_plugin is "
-                "not marked HDC_PLUGIN_EXPORT",
-                file, HDC_PLUGIN_SYMBOL);
+        util_set_err(err, err_len,
+                     "%s: no symbol '%s': not an hdc plugin, or hdc_plugin is "
+                     "not marked HDC_PLUGIN_EXPORT",
+                     file, HDC_PLUGIN_SYMBOL);
         rc = PLUGIN_ESYMBOL;
         goto exit;
     }
     *abi_seen = desc->abi_version;
     if (desc->abi_version != HDC_PLUGIN_ABI_VERSION) {
-        set_err(err, err_len,
-                "%s: wrong ABI version %u (this hdc speaks %d): rebuild the "
-                "plugin against include/hdc/plugin.h",
-                file, desc->abi_version, HDC_PLUGIN_ABI_VERSION);
+        util_set_err(err, err_len,
+                     "%s: wrong ABI version %u (this hdc speaks %d): rebuild the "
+                     "plugin against include/hdc/plugin.h",
+                     file, desc->abi_version, HDC_PLUGIN_ABI_VERSION);
         rc = PLUGIN_EABI;
         goto exit;
     }
     if (desc->size != sizeof(hdc_plugin_desc)) {
-        set_err(err, err_len,
-                "%s: descriptor is %u bytes, this hdc expects %zu: rebuild "
-                "the plugin against include/hdc/plugin.h",
-                file, desc->size, sizeof(hdc_plugin_desc));
+        util_set_err(err, err_len,
+                     "%s: descriptor is %u bytes, this hdc expects %zu: rebuild "
+                     "the plugin against include/hdc/plugin.h",
+                     file, desc->size, sizeof(hdc_plugin_desc));
         rc = PLUGIN_EABI;
         goto exit;
     }
     rc = plugin_validate(desc, reason, sizeof(reason));
     if (rc != 0) {
-        set_err(err, err_len, "%s: %s", file, reason);
+        util_set_err(err, err_len, "%s: %s", file, reason);
         goto exit;
     }
     rc = UV_ENOMEM;
     p = calloc(1, sizeof(*p));
     if (p == NULL || (p->path = strdup(file)) == NULL) {
-        set_err(err, err_len, "%s: out of memory", file);
+        util_set_err(err, err_len, "%s: out of memory", file);
         goto exit;
     }
     p->dl = dl;
@@ -777,7 +772,7 @@ int plugin_find(const plugin_path *pp, const char *dist, plugin **out, char *err
 
     *out = NULL;
     if (!valid_dist_name(dist)) {
-        set_err(err, err_len, "'%s' is not a distribution name (e.g. apache_2.6.0)", dist);
+        util_set_err(err, err_len, "'%s' is not a distribution name (e.g. apache_2.6.0)", dist);
         return PLUGIN_ENOTFOUND;
     }
     for (size_t i = 0; i < pp->n; i++) {
@@ -788,10 +783,10 @@ int plugin_find(const plugin_path *pp, const char *dist, plugin **out, char *err
         if (rc != 0)
             return rc;
         if (strcmp((*out)->desc->name, dist) != 0) {
-            set_err(err, err_len,
-                    "%s: declares distribution '%s', but the file is named "
-                    "for '%s'",
-                    file, (*out)->desc->name, dist);
+            util_set_err(err, err_len,
+                         "%s: declares distribution '%s', but the file is named "
+                         "for '%s'",
+                         file, (*out)->desc->name, dist);
             plugin_unload(*out);
             *out = NULL;
             return PLUGIN_EINVALID;
@@ -799,10 +794,10 @@ int plugin_find(const plugin_path *pp, const char *dist, plugin **out, char *err
         return 0;
     }
     join_dirs(pp, dirs, sizeof(dirs));
-    set_err(err, err_len,
-            "no plugin '%s' in %s (`hdc plugins` lists those found; "
-            "--plugin-path or HDC_PLUGIN_PATH add directories)",
-            dist, dirs[0] != '\0' ? dirs : "an empty search path");
+    util_set_err(err, err_len,
+                 "no plugin '%s' in %s (`hdc plugins` lists those found; "
+                 "--plugin-path or HDC_PLUGIN_PATH add directories)",
+                 dist, dirs[0] != '\0' ? dirs : "an empty search path");
     return PLUGIN_ENOTFOUND;
 }
 
@@ -1026,7 +1021,7 @@ static int check_holds(const hdc_plugin_desc *d, const hdc_check *c, json_t *roo
     int holds = 0;
 
     if (got == NULL) {
-        set_err(why, why_len, "%s is absent", c->path);
+        util_set_err(why, why_len, "%s is absent", c->path);
         return 0;
     }
     if (c->op == HDC_OP_EXISTS)
@@ -1038,7 +1033,7 @@ static int check_holds(const hdc_plugin_desc *d, const hdc_check *c, json_t *roo
         want = json_loads(c->value, JSON_DECODE_ANY, NULL);
     }
     if (want == NULL) {
-        set_err(why, why_len, "%s: cannot read the expected value", c->path);
+        util_set_err(why, why_len, "%s: cannot read the expected value", c->path);
         return 0;
     }
     if (json_is_number(got) && json_is_number(want)) {
@@ -1060,11 +1055,11 @@ static int check_holds(const hdc_plugin_desc *d, const hdc_check *c, json_t *roo
         render(got, got_text, sizeof(got_text));
         render(want, want_text, sizeof(want_text));
         if (c->count_of != NULL)
-            set_err(why, why_len, "%s is %s, want %s %s (instances of %s)", c->path, got_text,
-                    op_text(c->op), want_text, c->count_of);
+            util_set_err(why, why_len, "%s is %s, want %s %s (instances of %s)", c->path, got_text,
+                         op_text(c->op), want_text, c->count_of);
         else
-            set_err(why, why_len, "%s is %s, want %s %s", c->path, got_text, op_text(c->op),
-                    want_text);
+            util_set_err(why, why_len, "%s is %s, want %s %s", c->path, got_text, op_text(c->op),
+                         want_text);
     }
     json_decref(want);
     return holds;
@@ -1077,12 +1072,12 @@ int plugin_judge(const hdc_plugin_desc *desc, const hdc_probe *probe, const char
     char *copy = NULL;
     int healthy = 0;
 
-    set_err(why, why_len, "%s", "");
+    util_set_err(why, why_len, "%s", "");
     if (probe->checks != NULL && probe->checks[0].path != NULL) {
         root = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
         if (root == NULL) {
-            set_err(why, why_len, "the answer is not JSON: %s (line %d, column %d)", jerr.text,
-                    jerr.line, jerr.column);
+            util_set_err(why, why_len, "the answer is not JSON: %s (line %d, column %d)", jerr.text,
+                         jerr.line, jerr.column);
             goto exit;
         }
         for (size_t i = 0; probe->checks[i].path != NULL; i++)
@@ -1101,7 +1096,7 @@ int plugin_judge(const hdc_plugin_desc *desc, const hdc_probe *probe, const char
         /* The callback is promised a NUL-terminated body. */
         copy = malloc(len + 1);
         if (copy == NULL) {
-            set_err(why, why_len, "out of memory");
+            util_set_err(why, why_len, "out of memory");
             goto exit;
         }
         memcpy(copy, body, len);
@@ -1112,7 +1107,7 @@ int plugin_judge(const hdc_plugin_desc *desc, const hdc_probe *probe, const char
         }
         if (probe->judge(copy, len, &ctx, why, why_len) != 1) {
             if (why[0] == '\0')
-                set_err(why, why_len, "the plugin judged the answer unhealthy");
+                util_set_err(why, why_len, "the plugin judged the answer unhealthy");
             goto exit;
         }
     }

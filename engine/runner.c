@@ -18,24 +18,26 @@
 
 #include "util.h"
 
+static void say(const char *fmt, va_list ap) {
+    fputs("hdc: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void runner_error(const char *fmt, ...) {
     va_list ap;
 
-    fputs("hdc: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void runner_fail(runner *r, int status, const char *fmt, ...) {
     va_list ap;
 
-    fputs("hdc: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     if (status > r->status)
         r->status = status;
 }
@@ -134,6 +136,7 @@ int runner_load(const char *flag_path, const char *env_path, const char *dist, p
     return rc;
 }
 
+
 static void free_handle(uv_handle_t *h) {
     free(h);
 }
@@ -159,21 +162,83 @@ int runner_spawn_file(runner *r, const char *file, const char *const *args) {
     return rc;
 }
 
-int runner_spawn_detached(runner *r, const char *const *args) {
-    char self[4096];
+
+/* A child of runner_run_self. */
+typedef struct child {
+    uv_process_t proc;
+    runner_child_cb done;
+    void *data;
+    int status;
+} child;
+
+static void child_closed(uv_handle_t *h) {
+    child *c = h->data;
+
+    c->done(c->data, c->status);
+    free(c);
+}
+
+static void child_exited(uv_process_t *p, int64_t exit_status, int term_signal) {
+    child *c = p->data;
+
+    c->status = term_signal != 0 ? 128 + term_signal : (int)exit_status;
+    uv_close((uv_handle_t *)p, child_closed);
+}
+
+/* The argv of `hdc ARGS...` (self is the path of this hdc). */
+static const char **self_argv(char *self, const char *const *args) {
     const char **argv;
     size_t n = 0;
+
+    while (args[n] != NULL)
+        n++;
+    argv = calloc(n + 2, sizeof(*argv));
+    if (argv != NULL) {
+        argv[0] = self;
+        memcpy(argv + 1, args, n * sizeof(*argv));
+    }
+    return argv;
+}
+
+int runner_run_self(runner *r, const char *const *args, runner_child_cb done, void *data) {
+    char self[4096];
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_IGNORE},
+        {.flags = UV_INHERIT_FD, .data.fd = 2},
+        {.flags = UV_INHERIT_FD, .data.fd = 2},
+    };
+    uv_process_options_t po = {.stdio = stdio, .stdio_count = 3, .exit_cb = child_exited};
+    child *c;
+    const char **argv;
     int rc;
 
     if ((rc = util_self_path(self, sizeof(self))) != 0)
         return rc;
-    while (args[n] != NULL)
-        n++;
-    argv = calloc(n + 2, sizeof(*argv));
-    if (argv == NULL)
+    if ((argv = self_argv(self, args)) == NULL || (c = calloc(1, sizeof(*c))) == NULL) {
+        free(argv);
         return UV_ENOMEM;
-    argv[0] = self;
-    memcpy(argv + 1, args, n * sizeof(*argv));
+    }
+    po.file = self;
+    po.args = (char **)argv;
+    c->done = done;
+    c->data = data;
+    c->proc.data = c;
+    rc = uv_spawn(&r->loop, &c->proc, &po);
+    free(argv);
+    if (rc != 0) /* closed as libuv requires; done is not called */
+        uv_close((uv_handle_t *)&c->proc, free_handle);
+    return rc;
+}
+
+int runner_spawn_detached(runner *r, const char *const *args) {
+    char self[4096];
+    const char **argv;
+    int rc;
+
+    if ((rc = util_self_path(self, sizeof(self))) != 0)
+        return rc;
+    if ((argv = self_argv(self, args)) == NULL)
+        return UV_ENOMEM;
     rc = runner_spawn_file(r, self, argv);
     free(argv);
     return rc;

@@ -70,6 +70,13 @@ int runner_load(const char *flag_path, const char *env_path, const char *dist, p
  * its own session, no stdio. 0, or a negative error (nothing runs then). */
 int runner_spawn_detached(runner *r, const char *const *args);
 
+/* Runs `hdc ARGS...` as a child whose output goes to stderr (stdout stays
+ * the command's), and calls done(data, status) when it has exited: its
+ * exit status, or 128 + a signal's number. 0, or a negative error (then
+ * nothing runs and done is never called). */
+typedef void (*runner_child_cb)(void *data, int status);
+int runner_run_self(runner *r, const char *const *args, runner_child_cb done, void *data);
+
 /* The same with another program: file, argv args (args[0] its name). */
 int runner_spawn_file(runner *r, const char *file, const char *const *args);
 

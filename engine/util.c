@@ -64,6 +64,16 @@ int util_self_dir(char *out, size_t len) {
     return 0;
 }
 
+void util_set_err(char *err, size_t err_len, const char *fmt, ...) {
+    va_list ap;
+
+    if (err == NULL || err_len == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
 int util_fail(char *err, size_t err_len, int code, const char *fmt, ...) {
     va_list ap;
 

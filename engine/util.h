@@ -19,7 +19,11 @@ int util_mkdir_p(const char *path, mode_t mode);
 int util_self_path(char *out, size_t len);
 int util_self_dir(char *out, size_t len);
 
-/* Writes the message into err (when err_len > 0) and returns code: for
+/* Writes the message into err (nothing when err is NULL or err_len 0). */
+void util_set_err(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The same, returning code: for
  * `return util_fail(err, err_len, PLAN_EINVAL, "...", ...)`. */
 int util_fail(char *err, size_t err_len, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

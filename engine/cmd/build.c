@@ -21,37 +21,9 @@ typedef struct build_ctx {
     char agent[4096];
 } build_ctx;
 
-/* The build contexts: HDC_CLUSTERS_DIR, else the source tree's. As in
- * build_base.c (kept static in each until they have a shared home). */
-static const char *clusters_dir(const cmd_env *env) {
-    return env->clusters_dir != NULL && *env->clusters_dir != '\0' ? env->clusters_dir
-                                                                   : HDC_SOURCE_DIR "/clusters";
-}
-
-/* hdc-agent, for the base images: next to this hdc, else in the build
- * directory. As in build_base.c. */
-static void agent_path(char *out, size_t len) {
-    char dir[2048];
-
-    if (util_self_dir(dir, sizeof(dir)) == 0) {
-        snprintf(out, len, "%s/hdc-agent", dir);
-        if (access(out, X_OK) == 0)
-            return;
-    }
-    snprintf(out, len, "%s/hdc-agent", HDC_BUILD_DIR);
-}
-
-static void progress(void *data, const char *image, const char *line) {
-    fprintf(stderr, "%s | %s\n", image, line);
-}
-
-static void built(void *data, int status, const char *msg) {
-    if (status != 0)
-        runner_fail(data, RUNNER_FAILED, "%s", msg);
-}
-
 static void build_dist(build_ctx *bc) {
-    int err = images_build_dist(&bc->r->loop, bc->r->d, bc->desc, bc->io, progress, built, bc->r);
+    int err = images_build_dist(&bc->r->loop, bc->r->d, bc->desc, bc->io, cmd_build_progress,
+                                cmd_build_done, bc->r);
 
     if (err != 0)
         runner_fail(bc->r, RUNNER_FAILED, "build %s: %s", bc->desc->name, hdc_strerror(err));
@@ -85,7 +57,7 @@ static void base_checked(void *data, int status, const char *msg, const docker_i
             "its default JDK layer)\n",
             CLUSTER_BASE_IMAGE);
     base.agent_path = bc->agent;
-    err = images_build_base(&bc->r->loop, bc->r->d, &base, progress, base_built, bc);
+    err = images_build_base(&bc->r->loop, bc->r->d, &base, cmd_build_progress, base_built, bc);
     if (err != 0)
         runner_fail(bc->r, RUNNER_FAILED,
                     "build-base: %s is missing: build it (cmake --build build)", bc->agent);
@@ -120,7 +92,7 @@ static int parse(const cmd_ctx *ctx, int argc, char **argv, void *opts, char *er
 static int run(const cmd_ctx *ctx, void *opts) {
     cmd_build_opts *o = opts;
     images_opts io = {
-        .clusters_dir = clusters_dir(&ctx->env),
+        .clusters_dir = cmd_clusters_dir(&ctx->env),
         .dist_cache = o->dist_cache,
         .hadoop_tarball = o->hadoop_tarball,
         .nocache = o->nocache,
@@ -147,7 +119,7 @@ static int run(const cmd_ctx *ctx, void *opts) {
         goto exit;
     bc.r = &r;
     bc.desc = p->desc;
-    agent_path(bc.agent, sizeof(bc.agent));
+    cmd_agent_path(bc.agent, sizeof(bc.agent));
     /* The base first, if it is not there: every image starts from it. */
     err = docker_image_inspect(r.d, CLUSTER_BASE_IMAGE, base_checked, &bc, NULL);
     if (err != 0)

@@ -11,33 +11,6 @@
 #include "images.h"
 #include "util.h"
 
-/* The build contexts: HDC_CLUSTERS_DIR, else the source tree's. */
-static const char *clusters_dir(const cmd_env *env) {
-    return env->clusters_dir != NULL && *env->clusters_dir != '\0' ? env->clusters_dir
-                                                                   : HDC_SOURCE_DIR "/clusters";
-}
-
-/* hdc-agent: next to this hdc, else in the build directory. */
-static void agent_path(char *out, size_t len) {
-    char dir[2048];
-
-    if (util_self_dir(dir, sizeof(dir)) == 0) {
-        snprintf(out, len, "%s/hdc-agent", dir);
-        if (access(out, X_OK) == 0)
-            return;
-    }
-    snprintf(out, len, "%s/hdc-agent", HDC_BUILD_DIR);
-}
-
-static void progress(void *data, const char *image, const char *line) {
-    fprintf(stderr, "%s | %s\n", image, line);
-}
-
-static void built(void *data, int status, const char *msg) {
-    if (status != 0)
-        runner_fail(data, RUNNER_FAILED, "%s", msg);
-}
-
 int cmd_build_base_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_build_base_opts *o,
                          char *err, size_t err_len) {
     for (int i = 1; i < argc; i++) {
@@ -62,7 +35,7 @@ static int run(const cmd_ctx *ctx, void *opts) {
     cmd_build_base_opts *o = opts;
     char agent[4096];
     images_opts io = {
-        .clusters_dir = clusters_dir(&ctx->env),
+        .clusters_dir = cmd_clusters_dir(&ctx->env),
         .agent_path = agent,
         .base_image = o->base_image,
         .zk_base_image = o->zk_base_image,
@@ -71,14 +44,14 @@ static int run(const cmd_ctx *ctx, void *opts) {
     runner r;
     int err;
 
-    agent_path(agent, sizeof(agent));
+    cmd_agent_path(agent, sizeof(agent));
     if (access(agent, X_OK) != 0) {
         runner_error("build-base: %s is missing: build it (cmake --build build)", agent);
         return RUNNER_USAGE;
     }
     if ((err = runner_open(&r, NULL)) != 0)
         return err;
-    err = images_build_base(&r.loop, r.d, &io, progress, built, &r);
+    err = images_build_base(&r.loop, r.d, &io, cmd_build_progress, cmd_build_done, &r);
     if (err != 0)
         runner_fail(&r, RUNNER_FAILED, "build-base: %s", hdc_strerror(err));
     return runner_finish(&r);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hdc/plugin.h"
 #include "util.h"
@@ -38,6 +39,41 @@ const char *cmd_logs_root(const cmd_env *env) {
 
 const char *cmd_state_dir(const cmd_env *env) {
     return env->state_dir != NULL && *env->state_dir != '\0' ? env->state_dir : ".hdc";
+}
+
+const char *cmd_clusters_dir(const cmd_env *env) {
+    return env->clusters_dir != NULL && *env->clusters_dir != '\0' ? env->clusters_dir
+                                                                   : HDC_SOURCE_DIR "/clusters";
+}
+
+void cmd_agent_path(char *out, size_t len) {
+    char dir[4096];
+
+    if (util_self_dir(dir, sizeof(dir)) == 0) {
+        snprintf(out, len, "%s/hdc-agent", dir);
+        if (access(out, X_OK) == 0)
+            return;
+    }
+    snprintf(out, len, "%s/hdc-agent", HDC_BUILD_DIR);
+}
+
+void cmd_build_progress(void *data, const char *image, const char *line) {
+    fprintf(stderr, "%s | %s\n", image, line);
+}
+
+void cmd_build_done(void *data, int status, const char *msg) {
+    if (status != 0)
+        runner_fail(data, RUNNER_FAILED, "%s", msg);
+}
+
+void cmd_report_down(runner *r, const char *name, int status, const char *msg, unsigned removed) {
+    if (status != 0)
+        runner_fail(r, RUNNER_FAILED, "down %s: %s", name != NULL ? name : "--all", msg);
+    else if (removed == 0 && name != NULL)
+        runner_fail(r, RUNNER_FAILED, "down: no cluster named '%s'; `hdc ls` lists them", name);
+    else
+        fprintf(stderr, "hdc: %s: removed %u containers, networks and volumes\n",
+                name != NULL ? name : "every cluster", removed);
 }
 
 int cmd_uint(const char *flag, const char *s, unsigned min, unsigned max, unsigned *out, char *err,

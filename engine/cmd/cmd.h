@@ -65,6 +65,21 @@ void cmd_usage(FILE *f);
 const char *cmd_logs_root(const cmd_env *env);
 const char *cmd_state_dir(const cmd_env *env);
 
+/* The build contexts: HDC_CLUSTERS_DIR, else the source tree's. */
+const char *cmd_clusters_dir(const cmd_env *env);
+
+/* hdc-agent, for the base images: next to this hdc, else in the build
+ * directory. */
+void cmd_agent_path(char *out, size_t len);
+
+/* What build and build-base print of a build: each line of its output on
+ * stderr, "IMAGE | LINE"; and its end (data: the runner). */
+void cmd_build_progress(void *data, const char *image, const char *line);
+void cmd_build_done(void *data, int status, const char *msg);
+
+/* What down and gc say of the removal of cluster name (NULL: every one). */
+void cmd_report_down(runner *r, const char *name, int status, const char *msg, unsigned removed);
+
 /* A decimal in [min, max] for flag, digits only, written to *out: 0, or
  * RUNNER_USAGE with "FLAG 'S': give a whole number from MIN to MAX" (or
  * "FLAG needs a value" for s NULL) in err. Every number flag of every

@@ -17,14 +17,7 @@ typedef struct down_one {
 static void down_done(void *data, int status, const char *msg, unsigned removed) {
     down_one *d = data;
 
-    if (status != 0)
-        runner_fail(d->r, RUNNER_FAILED, "down %s: %s", d->name != NULL ? d->name : "--all", msg);
-    else if (removed == 0 && d->name != NULL)
-        runner_fail(d->r, RUNNER_FAILED, "down: no cluster named '%s'; `hdc ls` lists them",
-                    d->name);
-    else
-        fprintf(stderr, "hdc: %s: removed %u containers, networks and volumes\n",
-                d->name != NULL ? d->name : "every cluster", removed);
+    cmd_report_down(d->r, d->name, status, msg, removed);
 }
 
 int cmd_down_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_down_opts *o, char *err,

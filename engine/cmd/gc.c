@@ -8,8 +8,8 @@
  *   gc must never pull a cluster from under it.
  * - Only clusters with containers are seen: a network or volume without
  *   containers is left for `hdc down NAME`.
- * - Each removal reports with the messages of `hdc down NAME`, written
- *   again here: down.c's callback is static to it.
+ * - Each removal reports with the messages of `hdc down NAME`
+ *   (cmd_report_down).
  * - The names are copied out of the listing (borrowed for its callback)
  *   into one allocation sized to the clusters found, which the removals
  *   use until the loop ends.
@@ -33,12 +33,6 @@ typedef struct gc_ctx {
     size_t n;
 } gc_ctx;
 
-/* Whether a container of that state may be in use: anything but exited or
- * dead (created is an `hdc up` at work, restarting is Docker's). */
-static int active(const char *state) {
-    return strcmp(state, "exited") != 0 && strcmp(state, "dead") != 0;
-}
-
 /* The end of the run of containers of list[i]'s cluster (the list is
  * sorted by cluster), and in *idle whether none of them is active. */
 static size_t group_end(const cluster_container *list, size_t n, size_t i, int *idle) {
@@ -46,7 +40,7 @@ static size_t group_end(const cluster_container *list, size_t n, size_t i, int *
 
     *idle = 1;
     for (; j < n && strcmp(list[j].cluster, list[i].cluster) == 0; j++)
-        if (active(list[j].state))
+        if (cluster_container_active(list[j].state))
             *idle = 0;
     return j;
 }
@@ -54,13 +48,7 @@ static size_t group_end(const cluster_container *list, size_t n, size_t i, int *
 static void removed(void *data, int status, const char *msg, unsigned count) {
     gc_one *one = data;
 
-    if (status != 0)
-        runner_fail(one->r, RUNNER_FAILED, "down %s: %s", one->name, msg);
-    else if (count == 0)
-        runner_fail(one->r, RUNNER_FAILED, "down: no cluster named '%s'; `hdc ls` lists them",
-                    one->name);
-    else
-        fprintf(stderr, "hdc: %s: removed %u containers, networks and volumes\n", one->name, count);
+    cmd_report_down(one->r, one->name, status, msg, count);
 }
 
 static void listed(void *data, int status, const char *msg, const cluster_container *list,

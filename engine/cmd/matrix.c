@@ -230,7 +230,6 @@ typedef struct target {
     int has_output;
     char user[64];
     char container[96];
-    uv_process_t proc; /* export-logs */
 } target;
 
 struct matrix_run {
@@ -245,7 +244,7 @@ struct matrix_run {
     int teardown_failed;
     int json;
     const char *logs_root, *key_dir, *test_user;
-    char command[1024]; /* CMD as one line, for messages */
+    char *command; /* CMD as one line, for messages */
     time_t started;
     uint64_t start_ms;
 };
@@ -518,57 +517,34 @@ static void up_started(fleet_member *member) {
 
 /* ---- bundle and teardown ------------------------------------------------------------ */
 
-static void bundle_closed(uv_handle_t *h) {
-    target *t = h->data;
+static void bundled(void *data, int status) {
+    target *t = data;
 
-    teardown(t);
-}
-
-static void bundle_exited(uv_process_t *p, int64_t exit_status, int term_signal) {
-    target *t = p->data;
-
-    if (exit_status != 0 || term_signal != 0)
+    if (status != 0)
         report_error("[%s] the logs bundle of %s is incomplete (export-logs: %s %d)", t->dist,
-                     t->name, term_signal != 0 ? "signal" : "status",
-                     term_signal != 0 ? term_signal : (int)exit_status);
-    uv_close((uv_handle_t *)p, bundle_closed);
+                     t->name, status > 128 ? "signal" : "status",
+                     status > 128 ? status - 128 : status);
+    teardown(t);
 }
 
 /* `hdc export-logs NAME logs/<cluster>/bundle`, as a child. 0, or an error
  * (nothing started). */
 static int bundle(target *t) {
-    char self[4096], dir[4200];
-    char *args[] = {self, "export-logs", t->name, dir, NULL};
-    uv_stdio_container_t stdio[3] = {
-        {.flags = UV_IGNORE},
-        {.flags = UV_INHERIT_FD, .data.fd = 2}, /* stdout stays the commands' */
-        {.flags = UV_INHERIT_FD, .data.fd = 2},
-    };
-    uv_process_options_t po = {
-        .file = self,
-        .args = args,
-        .exit_cb = bundle_exited,
-        .stdio = stdio,
-        .stdio_count = 3,
-    };
-    int err;
+    char *dir = util_asprintf("%s/bundle", t->logs_dir);
+    const char *args[] = {"export-logs", t->name, dir, NULL};
+    int err = dir != NULL ? 0 : UV_ENOMEM;
 
-    if ((err = util_self_path(self, sizeof(self))) != 0)
-        return err;
     make_dir(t->m->logs_root);
     make_dir(t->logs_dir);
-    snprintf(dir, sizeof(dir), "%s/bundle", t->logs_dir);
-    t->proc.data = t;
-    err = uv_spawn(&t->m->r.loop, &t->proc, &po);
-    if (err != 0) {
-        /* uv_spawn initialized the handle: it is closed, not reused. */
-        uv_close((uv_handle_t *)&t->proc, NULL);
+    if (err == 0)
+        err = runner_run_self(&t->m->r, args, bundled, t);
+    if (err != 0)
         report_error("[%s] cannot run export-logs for %s: %s", t->dist, t->name, hdc_strerror(err));
-        return err;
-    }
-    fprintf(stderr, "hdc: matrix: [%s] writing the logs bundle of %s to %s\n", t->dist, t->name,
-            dir);
-    return 0;
+    else
+        fprintf(stderr, "hdc: matrix: [%s] writing the logs bundle of %s to %s\n", t->dist, t->name,
+                dir);
+    free(dir);
+    return err;
 }
 
 /* The testcase is decided: report it, stop following the logs, then
@@ -618,23 +594,6 @@ static void after_follow(target *t) {
     teardown(t);
 }
 
-/* The client's key pair (client.c makes it even when the node then fails):
- * the name was this run's, so is the key. */
-static void forget_key(target *t) {
-    static const char *const files[] = {"id_ed25519", "id_ed25519.pub"};
-    char *dir = util_asprintf("%s/%s", t->m->key_dir, t->name);
-
-    for (size_t i = 0; dir != NULL && i < 2; i++) {
-        char *path = util_asprintf("%s/%s", dir, files[i]);
-        if (path != NULL)
-            unlink(path);
-        free(path);
-    }
-    if (dir != NULL)
-        rmdir(dir);
-    free(dir);
-}
-
 static void down_done(void *data, int status, const char *msg, unsigned removed) {
     target *t = data;
 
@@ -643,7 +602,9 @@ static void down_done(void *data, int status, const char *msg, unsigned removed)
                      t->name);
         t->m->teardown_failed = 1;
     } else {
-        forget_key(t);
+        /* client.c makes the key even when the node then fails: the name
+         * was this run's, so is the key. */
+        client_forget_key(t->m->key_dir, t->name);
     }
     finish(t);
 }
@@ -704,8 +665,31 @@ static void interrupted(runner *r, int signum) {
 
 /* ---- the end: report and summary ------------------------------------------------------ */
 
-static int write_junit(matrix_run *m) {
+/* Every DIST's result, for the report and the summary (malloc'd). */
+static matrix_result *results(const matrix_run *m) {
     matrix_result *res = calloc(m->n + 1, sizeof(*res));
+
+    for (size_t i = 0; res != NULL && i < m->n; i++) {
+        const target *t = &m->t[i];
+        res[i] = (matrix_result){
+            .dist = t->dist,
+            .cluster = t->name,
+            .outcome = t->outcome,
+            .failure_type = t->failure_type,
+            .message = t->message,
+            .output = t->has_output ? t->out.buf : NULL,
+            .output_len = t->out.len,
+            .output_cut = t->out.cut,
+            .log_path = t->log_path,
+            .logs_dir = t->logs_dir,
+            .kept = t->kept,
+            .time_s = seconds(t->start_ms, t->end_ms),
+        };
+    }
+    return res;
+}
+
+static int write_junit(matrix_run *m, const matrix_result *res) {
     char host[256] = "";
     matrix_suite suite = {
         .started = m->started,
@@ -717,28 +701,8 @@ static int write_junit(matrix_run *m) {
     FILE *f;
     int ok;
 
-    if (res == NULL) {
-        report_error("cannot write %s: out of memory", m->args.junit);
-        return -1;
-    }
     gethostname(host, sizeof(host) - 1);
-    for (size_t i = 0; i < m->n; i++) {
-        target *t = &m->t[i];
-        res[i] = (matrix_result){
-            .dist = t->dist,
-            .cluster = t->name,
-            .outcome = t->outcome,
-            .failure_type = t->failure_type,
-            .message = t->message,
-            .output = t->has_output ? t->out.buf : NULL,
-            .output_len = t->out.len,
-            .output_cut = t->out.cut,
-            .log_path = t->log_path,
-            .time_s = seconds(t->start_ms, t->end_ms),
-        };
-    }
     xml = matrix_junit_xml(res, m->n, &suite);
-    free(res);
     if (xml == NULL) {
         report_error("cannot write %s: out of memory", m->args.junit);
         return -1;
@@ -753,49 +717,6 @@ static int write_junit(matrix_run *m) {
     return ok ? 0 : -1;
 }
 
-static const char *outcome_name(const target *t) {
-    return t->outcome == MATRIX_PASSED   ? "passed"
-           : t->outcome == MATRIX_FAILED ? "failed"
-                                         : "interrupted";
-}
-
-static void summary(matrix_run *m) {
-    size_t width = 4, passed = 0;
-
-    for (size_t i = 0; i < m->n; i++)
-        if (strlen(m->t[i].dist) > width)
-            width = strlen(m->t[i].dist);
-    fprintf(stderr, "\nhdc: matrix summary (%s):\n", m->command);
-    for (size_t i = 0; i < m->n; i++) {
-        const target *t = &m->t[i];
-        const char *msg = t->message != NULL ? t->message : "";
-        const char *nl = strchr(msg, '\n');
-        /* Messages of the cluster's own start with its name. */
-        int named = strncmp(msg, t->name, strlen(t->name)) == 0;
-        passed += t->outcome == MATRIX_PASSED;
-        fprintf(stderr, "  %-*s %-11s %7.1f s  %s%s%.*s\n", (int)width, t->dist, outcome_name(t),
-                seconds(t->start_ms, t->end_ms), named ? "" : t->name,
-                msg[0] != '\0' && !named ? ": " : "",
-                nl != NULL ? (int)(nl - msg) : (int)strlen(msg), msg);
-    }
-    fprintf(stderr, "  %zu of %zu passed\n", passed, m->n);
-    if (m->json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < m->n; i++) {
-            const target *t = &m->t[i];
-            json_array_append_new(arr,
-                                  json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:f, s:s, s:b}", "dist",
-                                            t->dist, "cluster", t->name, "result", outcome_name(t),
-                                            "type", t->failure_type, "message", t->message,
-                                            "time_s", seconds(t->start_ms, t->end_ms), "logs",
-                                            t->logs_dir, "kept", t->kept));
-        }
-        json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
-        fputc('\n', stdout);
-        json_decref(arr);
-    }
-}
-
 /* Kept clusters go on writing their nodes' logs after we return, as after
  * `hdc up`: a detached `hdc logs NAME -f --write-to DIR`. */
 static void spawn_log_writer(target *t) {
@@ -806,20 +727,6 @@ static void spawn_log_writer(target *t) {
 }
 
 /* ---- the command's entry ------------------------------------------------------------- */
-
-static void join_command(matrix_run *m) {
-    size_t used = 0;
-
-    m->command[0] = '\0';
-    for (size_t i = 0; i < m->args.n_cmd && used < sizeof(m->command) - 1; i++) {
-        const char *a = m->args.cmd[i];
-        int quote = a[0] == '\0' || strpbrk(a, " \t\n'\"\\$&|;<>()*?") != NULL;
-        used += (size_t)snprintf(m->command + used, sizeof(m->command) - used, "%s%s%s%s",
-                                 i > 0 ? " " : "", quote ? "'" : "", a, quote ? "'" : "");
-    }
-    if (used >= sizeof(m->command) - 1)
-        snprintf(m->command + sizeof(m->command) - 5, 5, "...");
-}
 
 /* Loads every plugin, names and plans every cluster: 0, or RUNNER_USAGE
  * (the reason printed) before anything is created. */
@@ -911,15 +818,30 @@ static int all_done(const matrix_run *m) {
 /* After every DIST is done: the report, the summary, the exit status. */
 static int end(matrix_run *m) {
     int status = m->interrupted || m->teardown_failed;
+    matrix_result *res;
 
     for (size_t i = 0; i < m->n; i++)
         if (m->t[i].outcome != MATRIX_PASSED)
             status = 1;
-    if (m->args.junit != NULL && write_junit(m) != 0)
+    res = results(m);
+    if (res == NULL) {
+        report_error("out of memory");
         status = 1;
-    else if (m->args.junit != NULL)
+    } else if (m->args.junit != NULL && write_junit(m, res) != 0) {
+        status = 1;
+    } else if (m->args.junit != NULL) {
         fprintf(stderr, "hdc: matrix: JUnit report in %s\n", m->args.junit);
-    summary(m);
+    }
+    if (res != NULL) {
+        matrix_summary(stderr, res, m->n, m->command);
+        if (m->json) {
+            json_t *arr = matrix_results_json(res, m->n);
+            json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+            fputc('\n', stdout);
+            json_decref(arr);
+        }
+    }
+    free(res);
     for (size_t i = 0; i < m->n; i++)
         if (m->t[i].kept)
             spawn_log_writer(&m->t[i]);
@@ -948,7 +870,12 @@ static int run(const cmd_ctx *ctx, void *opts) {
         report_error("--junit %s: its directory is not there or not writable", m->args.junit);
         goto exit;
     }
-    join_command(m);
+    m->command = matrix_command_line(m->args.cmd, m->args.n_cmd);
+    if (m->command == NULL) {
+        report_error("out of memory");
+        status = RUNNER_FAILED;
+        goto exit;
+    }
     if ((status = prepare(m)) != 0 || (status = runner_open(&m->r, "matrix")) != 0)
         goto exit;
     fleet_attach(m->f, &m->r.loop, m->r.d);
@@ -972,6 +899,7 @@ exit:
         free(m->t[i].log_path);
     }
     fleet_free(m->f);
+    free(m->command);
     plugin_path_free(&m->pp);
     free(m->t);
     free(m);

@@ -275,12 +275,6 @@ static void done(fleet_member *m, int status, const cluster_report *r) {
 
 /* ---- leftovers of a stopped cluster of the same name ------------------------------- */
 
-/* Whether a container of that state may be in use: anything but exited
- * or dead (created is an `hdc up` at work, restarting is Docker's). */
-static int container_active(const char *state) {
-    return strcmp(state, "exited") != 0 && strcmp(state, "dead") != 0;
-}
-
 static void leftovers_removed(void *data, int status, const char *msg, unsigned removed) {
     target *t = data;
 
@@ -317,7 +311,7 @@ static void listed(void *data, int status, const char *msg, const cluster_contai
         return;
     }
     for (size_t i = 0; i < n; i++)
-        running |= container_active(list[i].state);
+        running |= cluster_container_active(list[i].state);
     if (running) {
         t->done = 1;
         runner_fail(&u->r, RUNNER_FAILED,

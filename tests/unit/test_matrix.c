@@ -306,8 +306,57 @@ static void an_empty_matrix_is_still_a_report(void **state) {
     free(xml);
 }
 
+static void the_command_line_quotes_what_needs_it(void **state) {
+    char *cmd[] = {"pytest", "-k", "a and b", "", "x'y"};
+    char *line = matrix_command_line(cmd, 5);
+    char *many[400];
+    char *cut;
+
+    assert_string_equal(line, "pytest -k 'a and b' '' 'x'y'");
+    free(line);
+    for (int i = 0; i < 400; i++)
+        many[i] = "argument";
+    cut = matrix_command_line(many, 400);
+    assert_int_equal(strlen(cut), 1022);
+    assert_string_equal(cut + 1019, "...");
+    free(cut);
+}
+
+static void the_summary_has_a_line_per_dist_and_the_count(void **state) {
+    matrix_result r[] = {
+        {.dist = "apache_2.6.0", .cluster = "apache260-m1", .outcome = MATRIX_PASSED, .time_s = 1},
+        {.dist = "apache_3.3.6",
+         .cluster = "apache336-m1",
+         .outcome = MATRIX_FAILED,
+         .message = "apache336-m1: datanode1 exited\nlast lines",
+         .time_s = 2.5},
+        {.dist = "b", .cluster = "b-m1", .outcome = MATRIX_ERROR, .message = "interrupted"},
+    };
+    char buf[2048] = "";
+    FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+    json_t *js;
+
+    matrix_summary(f, r, 3, "true");
+    fclose(f);
+    assert_non_null(strstr(buf, "hdc: matrix summary (true):"));
+    assert_non_null(strstr(buf, "apache_2.6.0 passed"));
+    /* the cluster's own message is not prefixed again; others are */
+    assert_non_null(strstr(buf, "apache_3.3.6 failed"));
+    assert_non_null(strstr(buf, "2.5 s  apache336-m1: datanode1 exited\n"));
+    assert_non_null(strstr(buf, "b-m1: interrupted"));
+    assert_null(strstr(buf, "last lines"));
+    assert_non_null(strstr(buf, "  1 of 3 passed\n"));
+    js = matrix_results_json(r, 3);
+    assert_int_equal(json_array_size(js), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(js, 2), "result")),
+                        "interrupted");
+    json_decref(js);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_command_line_quotes_what_needs_it),
+        cmocka_unit_test(the_summary_has_a_line_per_dist_and_the_count),
         cmocka_unit_test(names_are_the_default_name_and_the_pid),
         cmocka_unit_test(long_names_are_shortened_to_a_valid_name),
         cmocka_unit_test(the_tail_keeps_the_last_bytes_and_counts_the_rest),
