@@ -60,6 +60,25 @@ int plan_name_check(const char *name, char *err, size_t err_len) {
     return 0;
 }
 
+int plan_user_check(const char *what, const char *user, char *err, size_t err_len) {
+    size_t len = user != NULL ? strlen(user) : 0;
+    int ok = len > 0 && len <= 32 && (islower((unsigned char)user[0]) || user[0] == '_');
+
+    for (size_t i = 1; ok && i < len; i++) {
+        unsigned char c = (unsigned char)user[i];
+        ok = islower(c) || isdigit(c) || c == '_' || c == '-';
+    }
+    if (!ok)
+        return fail(err, err_len,
+                    "%s '%s': a user name is 1 to 32 of a-z, 0-9, '_' and '-', starting with a "
+                    "letter or '_'",
+                    what, user != NULL ? user : "");
+    if (strcmp(user, "root") == 0)
+        return fail(err, err_len,
+                    "%s 'root': the test user is an unprivileged user: choose another", what);
+    return 0;
+}
+
 int plan_default_name(const char *dist, char *out, size_t out_len) {
     size_t n = 0;
 

@@ -53,6 +53,12 @@ typedef struct plan {
  * the reason in err. */
 int plan_name_check(const char *name, char *err, size_t err_len);
 
+/* The test user's name (--test-user, HDC_TEST_USER), as useradd takes it:
+ * 1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or '_'; not
+ * root. what names where it came from ("--test-user"). 0, or PLAN_EINVAL
+ * with the reason in err. */
+int plan_user_check(const char *what, const char *user, char *err, size_t err_len);
+
 /* The classic default name: the distribution without punctuation,
  * "apache_2.6.0" -> "apache260". PLAN_EINVAL if that is not a valid name. */
 int plan_default_name(const char *dist, char *out, size_t out_len);

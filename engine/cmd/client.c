@@ -99,6 +99,10 @@ int cmd_client_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_client_opts 
         return util_fail(err, err_len, RUNNER_USAGE, "client: give a cluster name");
     if (plan_name_check(o->name, why, sizeof(why)) != 0)
         return util_fail(err, err_len, RUNNER_USAGE, "client: %s", why);
+    if (o->test_user != NULL &&
+        plan_user_check(o->test_user == ctx->env.test_user ? "HDC_TEST_USER" : "--test-user",
+                        o->test_user, why, sizeof(why)) != 0)
+        return util_fail(err, err_len, RUNNER_USAGE, "client: %s", why);
     return 0;
 }
 

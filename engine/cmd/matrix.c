@@ -111,6 +111,8 @@ static int parse_uint(const char *flag, const char *s, unsigned min, unsigned ma
 
 int cmd_matrix_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_matrix_opts *out, char *err,
                      size_t err_len) {
+    char why[256];
+
     static const struct {
         const char *flag;
         unsigned min, max;
@@ -151,6 +153,8 @@ int cmd_matrix_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_matrix_opts 
         } else if ((v = flag_value(argc, argv, &i, "--test-user", &missing)) != NULL) {
             if (missing || *v == '\0')
                 return fail(err, err_len, "--test-user needs a user name");
+            if (plan_user_check("--test-user", v, why, sizeof(why)) != 0)
+                return fail(err, err_len, "%s", why);
             out->test_user = v;
         } else if (strcmp(a, "--keep") == 0) {
             out->keep = 1;
@@ -187,6 +191,9 @@ int cmd_matrix_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_matrix_opts 
                     "[ARG...]");
     out->cmd = argv + dash + 1;
     out->n_cmd = (size_t)(argc - dash - 1);
+    if (out->test_user == NULL && ctx->env.test_user != NULL &&
+        plan_user_check("HDC_TEST_USER", ctx->env.test_user, why, sizeof(why)) != 0)
+        return fail(err, err_len, "%s", why);
     return 0;
 }
 

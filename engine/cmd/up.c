@@ -76,12 +76,10 @@ int cmd_up_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_up_opts *o, char
             if (o->n_targets == 0 || i + 1 >= argc)
                 return util_fail(err, err_len, RUNNER_USAGE,
                                  "up: --name NAME follows the distribution it names");
-            snprintf(o->targets[o->n_targets - 1].name, sizeof(o->targets[0].name), "%.32s",
-                     argv[++i]);
-            if (strlen(argv[i]) > PLAN_MAX_NAME)
-                return util_fail(err, err_len, RUNNER_USAGE,
-                                 "up: cluster name '%s' is longer than %d characters", argv[i],
-                                 PLAN_MAX_NAME);
+            /* Checked here: an empty name must not fall back to the default. */
+            if (plan_name_check(argv[++i], why, sizeof(why)) != 0)
+                return util_fail(err, err_len, RUNNER_USAGE, "up: %s", why);
+            snprintf(o->targets[o->n_targets - 1].name, sizeof(o->targets[0].name), "%s", argv[i]);
         } else if (strcmp(a, "--datanodes") == 0) {
             rc = cmd_uint(a, i + 1 < argc ? argv[++i] : NULL, 1, PLUGIN_MAX_INSTANCES,
                           &o->datanodes, err, err_len);
@@ -118,6 +116,9 @@ int cmd_up_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_up_opts *o, char
     if (o->publish_classic && o->n_targets > 1)
         return util_fail(err, err_len, RUNNER_USAGE,
                          "up: --publish-classic binds fixed host ports: one cluster at a time");
+    if (plan_user_check(o->test_user == ctx->env.test_user ? "HDC_TEST_USER" : "--test-user",
+                        o->test_user, why, sizeof(why)) != 0)
+        return util_fail(err, err_len, RUNNER_USAGE, "up: %s", why);
     /* Names: the default one where none is given, valid, and each once. */
     for (size_t i = 0; i < o->n_targets; i++) {
         cmd_up_target *t = &o->targets[i];

@@ -158,8 +158,26 @@ static void plan_refuses_bad_counts_and_names(void **state) {
     plan_free(&p);
 }
 
+static void test_users_are_names_useradd_takes_and_not_root(void **state) {
+    char err[256];
+
+    assert_int_equal(plan_user_check("--test-user", "hdc", err, sizeof(err)), 0);
+    assert_int_equal(plan_user_check("--test-user", "_ci-user_2", err, sizeof(err)), 0);
+    assert_int_equal(plan_user_check("--test-user", "a b", err, sizeof(err)), PLAN_EINVAL);
+    assert_string_equal(err, "--test-user 'a b': a user name is 1 to 32 of a-z, 0-9, '_' and '-', "
+                             "starting with a letter or '_'");
+    assert_int_equal(plan_user_check("HDC_TEST_USER", "", err, sizeof(err)), PLAN_EINVAL);
+    assert_int_equal(plan_user_check("x", "Alice", err, sizeof(err)), PLAN_EINVAL);
+    assert_int_equal(plan_user_check("x", "1abc", err, sizeof(err)), PLAN_EINVAL);
+    assert_int_equal(plan_user_check("x", "a23456789012345678901234567890123", err, sizeof(err)),
+                     PLAN_EINVAL);
+    assert_int_equal(plan_user_check("x", "root", err, sizeof(err)), PLAN_EINVAL);
+    assert_non_null(strstr(err, "unprivileged"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_users_are_names_useradd_takes_and_not_root),
         cmocka_unit_test(names_follow_the_cli_contract),
         cmocka_unit_test(default_name_drops_punctuation),
         cmocka_unit_test(pool_parses_and_refuses),
