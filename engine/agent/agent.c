@@ -4,13 +4,19 @@
  *             [--ready tcp:PORT | --ready http:PORT/PATH | --ready cmd:ARGV
  *              | --ready sh:SHELL-TEXT]...
  *             [--ready-timeout S] [--pidfile FILE] [--user USER] [--zk-timeout S]
- *             -- DAEMON ARGV...
+ *             [--boot-timeout S] -- DAEMON ARGV...
  *
  * The service side of the bootstrap protocol (docs/design.md): wait on a watch
  * until /NAME reads "boot" (or "up"/"failed:..." when the container restarts
  * after its service was booted), run the daemon, check its readiness, write "up";
  * when the daemon exits, or never gets ready, write "failed:<reason>" so the
  * engine fails fast, and exit with the daemon's status.
+ *
+ * Exit statuses: the daemon's (128+N if a signal N ended it); 1 when the agent
+ * fails (ZooKeeper unreachable, the daemon never ready); 2 for bad usage; 126
+ * or 127 when the daemon cannot run; 75 (AGENT_ABANDONED, EX_TEMPFAIL) when
+ * --boot-timeout passed without "boot": the `hdc up` that created the cluster
+ * is gone, and the daemon was never started.
  *
  * Decisions a newcomer would otherwise question:
  * - As PID 1 the agent reaps every orphan. libuv reaps the children it
@@ -24,11 +30,18 @@
  *   is missing, by kill(pid, 0) on a timer, as no event exists for it.
  * - Readiness http: is a plain connect, "GET", and a look at the status line
  *   (2xx): a probe needs no more of HTTP, and the agent stays small.
+ * - --boot-timeout counts from the agent's start, on a timer of the agent's
+ *   own, not zk_wait_for's: the wait's deadline would start only once
+ *   ZooKeeper answered. Reconnections and session renewals do not touch it;
+ *   reading "boot" (or "up"/"failed:" on a restart) stops it. An abandoned
+ *   agent writes nothing to its znode: "failed:" there would make a later
+ *   start of the container run the daemon at once.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -50,6 +63,7 @@
 #define PROBE_TIMEOUT_MS     2000
 #define CMD_PROBE_TIMEOUT_MS 30000
 #define KILL_GRACE_MS        5000
+#define AGENT_ABANDONED      75 /* no "boot" within --boot-timeout */
 
 enum ready_kind { READY_TCP, READY_HTTP, READY_CMD };
 
@@ -91,6 +105,7 @@ struct agent {
     int n_ready;
     unsigned ready_timeout_s;
     unsigned zk_timeout_s;
+    unsigned boot_timeout_s; /* 0: wait for "boot" forever */
     const char *pidfile;
     const char *user;
     uid_t uid;
@@ -102,6 +117,7 @@ struct agent {
     zk_session *zk;
     uv_signal_t sigterm, sigint, sigchld;
     uv_timer_t reap_timer;
+    uv_timer_t boot_deadline;
     uv_process_t daemon;
     int daemon_running; /* the spawned process has not exited */
     pid_t followed;     /* from --pidfile */
@@ -144,14 +160,16 @@ static void usage(void) {
             "                 [--ready tcp:PORT | --ready http:PORT/PATH | --ready cmd:ARGV\n"
             "                  | --ready sh:SHELL-TEXT]...\n"
             "                 [--ready-timeout S] [--pidfile FILE] [--user USER]\n"
-            "                 [--zk-timeout S] -- DAEMON ARGV...\n"
+            "                 [--zk-timeout S] [--boot-timeout S] -- DAEMON ARGV...\n"
             "\n"
             "Waits until the znode /NAME reads \"boot\", runs DAEMON (no shell), checks\n"
             "that every --ready passes (default timeout 300 s), writes \"up\" to /NAME, and\n"
             "when DAEMON exits (or never gets ready) writes \"failed:<reason>\" and exits\n"
             "with DAEMON's status (1 if it never got ready). --pidfile: DAEMON forks into\n"
             "the background and writes the daemon's PID to FILE; that process is followed.\n"
-            "--zk-timeout: how long to try reaching ZooKeeper at first (default 60 s).\n");
+            "--zk-timeout: how long to try reaching ZooKeeper at first (default 60 s).\n"
+            "--boot-timeout: if /NAME has not read \"boot\" S seconds after the start, the\n"
+            "cluster is abandoned: exit 75 without running DAEMON (default 0: wait forever).\n");
 }
 
 /* ---- options ------------------------------------------------------------------ */
@@ -276,6 +294,17 @@ static int parse_args(agent *a, int argc, char **argv) {
                 return -1;
             }
             a->zk_timeout_s = (unsigned)t;
+        } else if (strcmp(o, "--boot-timeout") == 0) {
+            unsigned long t;
+            /* Digits only: strtoul would take a sign and leading blanks. */
+            errno = 0;
+            t = strtoul(v, &end, 10);
+            if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || t > UINT_MAX) {
+                fprintf(stderr,
+                        "hdc-agent: bad --boot-timeout %s (whole seconds; 0: no deadline)\n", v);
+                return -1;
+            }
+            a->boot_timeout_s = (unsigned)t;
         } else if (strcmp(o, "--pidfile") == 0) {
             a->pidfile = v;
         } else if (strcmp(o, "--user") == 0) {
@@ -974,6 +1003,8 @@ static void write_up(agent *a) {
 
 static void on_boot(void *data, int status, const char *value, size_t len) {
     agent *a = data;
+    if (a->phase != WAIT_BOOT)
+        return; /* the agent is ending: its value came too late */
     if (status != 0) {
         if (status != UV_ECANCELED) {
             say(a, "waiting for %s: %s (%s)", a->path, hdc_strerror(status),
@@ -983,12 +1014,36 @@ static void on_boot(void *data, int status, const char *value, size_t len) {
         }
         return;
     }
+    uv_timer_stop(&a->boot_deadline);
     if (len == 4 && memcmp(value, "boot", 4) == 0)
         say(a, "%s = boot: starting %s", a->path, a->argv[0]);
     else
         say(a, "%s = %.*s: booted before, this container restarted: starting %s", a->path, (int)len,
             value, a->argv[0]);
     start_daemon(a);
+}
+
+/* No "boot" in time: nobody is left to write it. */
+static void on_boot_deadline(uv_timer_t *t) {
+    agent *a = t->data;
+    const char *cluster = getenv("HDC_CLUSTER");
+    char down[300];
+    if (a->phase != WAIT_ZK && a->phase != WAIT_BOOT)
+        return;
+    snprintf(down, sizeof(down), "`hdc down %s` removes the cluster",
+             cluster != NULL && cluster[0] != '\0' ? cluster : "NAME");
+    if (a->phase == WAIT_ZK)
+        say(a,
+            "%s did not read 'boot' within %u s: ZooKeeper at %s never answered, so no `hdc up` "
+            "can boot this cluster; exiting with status %d without starting %s (%s)",
+            a->path, a->boot_timeout_s, a->hosts, AGENT_ABANDONED, a->argv[0], down);
+    else
+        say(a,
+            "%s did not read 'boot' within %u s: the `hdc up` that created this cluster is gone; "
+            "exiting with status %d without starting %s (%s)",
+            a->path, a->boot_timeout_s, AGENT_ABANDONED, a->argv[0], down);
+    a->exit_status = AGENT_ABANDONED;
+    shutdown_agent(a);
 }
 
 static void on_created(void *data, int status) {
@@ -1019,6 +1074,8 @@ static void on_created(void *data, int status) {
 static void on_connected(void *data, int status, zk_session *s) {
     agent *a = data;
     int rc;
+    if (a->exiting)
+        return; /* cancelled by our own zk_close: the exit status is set */
     if (status != 0) {
         say(a, "%s", zk_session_error(s)[0] ? zk_session_error(s) : hdc_strerror(status));
         a->exit_status = 1;
@@ -1063,12 +1120,13 @@ int main(int argc, char **argv) {
     uv_signal_start(&a->sigint, on_signal, SIGINT);
     uv_signal_start(&a->sigchld, on_sigchld, SIGCHLD);
     uv_timer_init(a->loop, &a->reap_timer);
+    uv_timer_init(a->loop, &a->boot_deadline);
     uv_timer_init(a->loop, &a->follow_timer);
     uv_timer_init(a->loop, &a->ready_timer);
     uv_timer_init(a->loop, &a->ready_deadline);
     uv_timer_init(a->loop, &a->kill_timer);
     uv_timer_init(a->loop, &a->write_timer);
-    a->reap_timer.data = a->follow_timer.data = a->ready_timer.data = a;
+    a->reap_timer.data = a->boot_deadline.data = a->follow_timer.data = a->ready_timer.data = a;
     a->ready_deadline.data = a->kill_timer.data = a->write_timer.data = a;
 
     memset(&zo, 0, sizeof(zo));
@@ -1078,6 +1136,8 @@ int main(int argc, char **argv) {
     zo.on_event = on_zk_event;
     zo.event_data = a;
     a->phase = WAIT_ZK;
+    if (a->boot_timeout_s > 0)
+        uv_timer_start(&a->boot_deadline, on_boot_deadline, a->boot_timeout_s * 1000ull, 0);
     rc = zk_connect(a->loop, &zo, &a->zk, on_connected, a);
     if (rc != 0) {
         say(a, "cannot connect to ZooKeeper at %s: %s", a->hosts, hdc_strerror(rc));

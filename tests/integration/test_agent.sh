@@ -12,9 +12,15 @@
 #   pidfile_daemon            a daemon that forks into the background is followed
 #   pid1_reaps_orphans        as PID 1 (unshare -fp), orphans left by the daemon
 #                             are reaped: no zombie stays
+#   boot_timeout              no "boot" within --boot-timeout: exit 75 (abandoned),
+#                             the reason logged, no daemon, the znode untouched;
+#                             "boot" in time, or "up" on a restart: the daemon runs
+#                             past the deadline; a ZooKeeper restart while waiting
+#                             does not reset the deadline
 #   bad_input                 unreachable ZooKeeper: a clear error within
-#                             --zk-timeout; usage errors exit 2
-#   valgrind                  one whole run under valgrind: no errors, no leaks
+#                             --zk-timeout; usage errors exit 2 (bad --boot-timeout too)
+#   valgrind                  whole runs under valgrind (a daemon never ready, an
+#                             abandoned agent): no errors, no leaks
 set -euo pipefail
 
 BUILD=${HDC_BUILD_DIR:?HDC_BUILD_DIR must point at the build directory}
@@ -254,6 +260,76 @@ awk '$1 == 1 && $4 ~ /^hdc-agent/' "$WORK/ps.txt" | grep -q . \
 echo "# svc9: as PID 1, zombies after 5 orphans exited: $(cat "$WORK/zombies.txt"), exit $rc"
 
 # ---------------------------------------------------------------------------
+echo "== boot_timeout"
+# Nobody writes "boot": the agent gives up at the deadline, says why, starts
+# nothing and leaves the znode as it was.
+t0=$(now_ms)
+HDC_CLUSTER=c11 start_agent svc11 "$WORK/svc11.log" --boot-timeout 2 -- touch "$WORK/svc11.started"
+wait_exit "$APID" 20; rc=$RC
+took=$(($(now_ms) - t0))
+echo "# svc11: no boot: exit $rc after $took ms"
+grep "did not read" "$WORK/svc11.log" | sed 's/^/# log: /'
+[ "$rc" = 75 ] || fail "svc11: exit $rc, expected 75 (abandoned)"
+{ [ "$took" -ge 1900 ] && [ "$took" -le 8000 ]; } || fail "svc11: exited after $took ms, expected about 2000"
+grep -qF "/svc11 did not read 'boot' within 2 s: the \`hdc up\` that created this cluster is gone; exiting with status 75 without starting touch (\`hdc down c11\` removes the cluster)" \
+    "$WORK/svc11.log" || fail "svc11: the log does not say why it exited"
+[ -e "$WORK/svc11.started" ] && fail "svc11: the daemon ran"
+v=$(zkget /svc11)
+[ "$v" = wait ] || fail "svc11: value '$v', expected 'wait' (an abandoned agent writes nothing)"
+
+# "boot" before the deadline (svc12), and "up" on a restart (svc13): the
+# daemons start and are still running well past the deadline.
+zkset /svc13 up
+t0=$(now_ms)
+start_agent svc12 "$WORK/svc12.log" --boot-timeout 8 -- sleep 1000
+A12=$APID
+start_agent svc13 "$WORK/svc13.log" --boot-timeout 2 -- sleep 1000
+A13=$APID
+wait_value /svc12 wait 20 >/dev/null || fail "svc12: never created"
+zkset /svc12 boot
+tb=$(($(now_ms) - t0))
+[ "$tb" -lt 8000 ] || fail "svc12: boot written only after $tb ms, past the 8 s deadline: inconclusive"
+v=$(wait_value /svc12 up 20) || fail "svc12: value '$v', expected up"
+v=$(wait_value /svc13 up 20) || fail "svc13: value '$v', expected up"
+while [ $(($(now_ms) - t0)) -lt 9500 ]; do sleep 0.1; done
+for pair in "svc12:$A12" "svc13:$A13"; do
+    name=${pair%%:*} pid=${pair#*:}
+    alive "$pid" || fail "$name: the agent is gone past its deadline"
+    [ -n "$(pgrep -P "$pid" || true)" ] || fail "$name: no daemon under the agent past its deadline"
+    grep -q "did not read" "$WORK/$name.log" && fail "$name: the deadline fired after the daemon started"
+    v=$(zkget "/$name")
+    [ "$v" = up ] || fail "$name: value '$v' past the deadline, expected up"
+done
+echo "# svc12: boot written ${tb} ms after the start, daemon still running at 9.5 s (deadline 8 s)"
+echo "# svc13: 'up' (a restart) read at once, daemon still running at 9.5 s (deadline 2 s)"
+kill -TERM "$A12" "$A13"
+wait_exit "$A12" 20; rc=$RC
+[ "$rc" = 143 ] || fail "svc12: exit $rc after SIGTERM, expected 143"
+wait_exit "$A13" 20; rc=$RC
+[ "$rc" = 143 ] || fail "svc13: exit $rc after SIGTERM, expected 143"
+
+# ZooKeeper restarts while the agent waits: the agent reconnects, and the
+# deadline still counts from the agent's start.
+t0=$(now_ms)
+start_agent svc14 "$WORK/svc14.log" --boot-timeout 8 -- touch "$WORK/svc14.started"
+wait_value /svc14 wait 20 >/dev/null || fail "svc14: never created"
+bash "$ZKSERVER" stop "$WORK/zk"
+sleep 0.5
+bash "$ZKSERVER" start "$WORK/zk" >/dev/null
+tr=$(($(now_ms) - t0))
+wait_exit "$APID" 30; rc=$RC
+took=$(($(now_ms) - t0))
+echo "# svc14: ZooKeeper back ${tr} ms after the start; agent exit $rc after $took ms (deadline 8 s)"
+grep -E "ZooKeeper: |did not read" "$WORK/svc14.log" | sed 's/^/# log: /'
+[ "$rc" = 75 ] || fail "svc14: exit $rc, expected 75"
+{ [ "$took" -ge 7900 ] && [ "$took" -le 9500 ]; } \
+    || fail "svc14: exited after $took ms, expected about 8000 (from the start, not the reconnection)"
+awk '/ZooKeeper: (reconnected|new session)/ { back = NR } /did not read/ { gone = NR }
+     END { exit !(back && gone && back < gone) }' "$WORK/svc14.log" \
+    || fail "svc14: no reconnection before the deadline (inconclusive if ZooKeeper came back late)"
+[ -e "$WORK/svc14.started" ] && fail "svc14: the daemon ran"
+
+# ---------------------------------------------------------------------------
 echo "== bad_input"
 t0=$(now_ms)
 rc=0
@@ -269,6 +345,18 @@ rc=0
 rc=0
 "$AGENT" --zk "$ZK" --service x --ready bogus:1 -- true 2>/dev/null || rc=$?
 [ "$rc" = 2 ] || fail "usage: bad --ready: exit $rc, expected 2"
+for bad in x -1 "" +3 " 3" 2s 99999999999; do
+    rc=0
+    out=$("$AGENT" --zk "$ZK" --service x --boot-timeout "$bad" -- true 2>&1) || rc=$?
+    [ "$rc" = 2 ] || fail "usage: --boot-timeout '$bad': exit $rc, expected 2"
+    grep -qF "hdc-agent: bad --boot-timeout $bad (whole seconds; 0: no deadline)" <<<"$out" \
+        || fail "usage: --boot-timeout '$bad': unclear message: $out"
+done
+echo "# --boot-timeout x: $("$AGENT" --zk "$ZK" --service x --boot-timeout x -- true 2>&1 | head -1)"
+# 0: no deadline, accepted (here ZooKeeper is unreachable: exit 1, not 2).
+rc=0
+"$AGENT" --zk "127.0.0.1:$CLOSED" --zk-timeout 1 --service x --boot-timeout 0 -- true 2>/dev/null || rc=$?
+[ "$rc" = 1 ] || fail "--boot-timeout 0: exit $rc, expected 1 (accepted; ZooKeeper unreachable)"
 # --user: the daemon runs as that user, with its HOME.
 start_agent svc10 "$WORK/svc10.log" --user nobody -- /bin/sh -c \
     '[ "$(id -un)" = nobody ] && [ "$(id -u)" != 0 ] && [ "$USER" = nobody ] && exit 42; exit 1'
@@ -308,6 +396,13 @@ elif command -v valgrind >/dev/null 2>&1; then
     echo "# valgrind run: exit $rc, value '$v'"
     [ "$rc" = 1 ] || { fail "valgrind: exit $rc, expected 1"; cat "$WORK/vg.log" >&2; }
     [ -s "$WORK/vg.log" ] && { echo "# valgrind said:"; sed 's/^/# /' "$WORK/vg.log"; }
+    # An abandoned agent: its deadline passes during the wait for boot.
+    rc=0
+    valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        --show-leak-kinds=definite,indirect --log-file="$WORK/vg2.log" \
+        "$AGENT" --zk "$ZK" --service svc15 --boot-timeout 4 -- true 2>"$WORK/svc15.log" || rc=$?
+    echo "# valgrind run, abandoned: exit $rc"
+    [ "$rc" = 75 ] || { fail "valgrind: abandoned: exit $rc, expected 75"; cat "$WORK/vg2.log" >&2; }
 else
     fail "valgrind is not installed (scripts/setup.sh installs it)"
 fi
