@@ -1,29 +1,43 @@
 /* `hdc up` of one cluster: created on Docker and bootstrapped through
- * ZooKeeper, all on the loop. This file follows the order in which an up
- * runs.
+ * ZooKeeper, all on the loop.
  *
- * An up goes through these phases, each started from the callback of the
- * one before (docs/architecture.md has the protocol):
- *   images     every image the cluster needs is there (else: build it)
- *   network    hdc_<cluster> with a subnet of the pool: the reservation
- *              of the name; an overlapping subnet is retried with the next
- *   zookeeper  its container started, then a session through its
- *              published port
- *   containers every instance's znode written `wait`, then every service
- *              container created and started at once
- *   steps      the plugin's DAG (boot.c), each step done by
- *              cluster_steps.c on the nodes of its service
- * From the network on, an events stream watches the cluster's containers:
- * a `die` fails the up at once, naming the service and the last lines of
- * its log, instead of waiting for a deadline.
+ * The up is a state machine. Each resource of the cluster has a state of
+ * its own (enum res, enum node_phase): the images, the network, the
+ * record, the log directory, the ZooKeeper session, the znodes, the
+ * volumes, every node's container, the steps. One function, advance(),
+ * starts whatever those states now allow, in the order of the bootstrap
+ * protocol (docs/design.md), or winds everything down once the up has
+ * failed or is done. Every callback records what it learned in its
+ * resource and calls advance(); nothing else starts work, so reordering
+ * the bring-up is a change of advance()'s preconditions only.
+ *
+ *   images      every image the cluster needs is there (else: build it)
+ *   network     hdc_<cluster> with a subnet of the pool; an overlapping
+ *               subnet is retried with the next
+ *   ZooKeeper   its container created: the reservation of the name (of
+ *               two ups of one name, one creates it); then the record
+ *               ("creating"), a previous run's logs moved aside, the
+ *               container started, a session through its published port
+ *   znodes      every instance's `wait`, before any agent can look
+ *   volumes     the ones services share
+ *   containers  every service container created and started at once
+ *   steps       the plugin's DAG (boot.c), done by cluster_steps.c
+ *   record      "up" (or "failed" when the up fails and leaves it)
+ * From the network on, an events stream watches the cluster's objects: a
+ * container that dies fails the up at once, naming the service and the
+ * last lines of its log; one destroyed, or the network, means a `hdc down`
+ * of this name: the up stops and leaves the rest to it.
  *
  * Decisions a newcomer might question:
+ * - Docker, ZooKeeper and the probes are reached through a table of
+ *   operations (cluster_ops.h), so tests/unit/test_cluster.c drives every
+ *   phase against fakes, without a daemon.
  * - Every container's log is followed into logs/<cluster>/<host>.log from
  *   its start, and its tail kept in memory (logs.c): a failure message
  *   needs no extra round trip. When a container dies, the message waits
  *   (at most LOG_SETTLE_MS) for its log stream to end, so the last lines
  *   are really the last.
- * - Ending is one path (up_finish) whatever the cause: it stops every
+ * - Ending is one path (wind_down) whatever the cause: it stops every
  *   stream and the ZooKeeper session and calls back only once all of them
  *   have called back, so nothing of this file runs after the callback.
  */
@@ -35,16 +49,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "cluster_query.h"
-#include "cluster_spec.h"
+#include "cluster_ops.h"
+#include "cluster_record.h"
 #include "cluster_steps.h"
 #include "logs.h"
 #include "plugin_host.h"
-#include "probe.h"
 #include "util.h"
-#include "zk.h"
 
 #define LOG_SETTLE_MS         1000
 #define ZK_CONNECT_TIMEOUT_MS 60000
@@ -53,103 +66,80 @@
 typedef struct up up;
 typedef cluster_node node_rt;
 
+/* Where a resource of the cluster is. */
+enum res { RES_TODO, RES_BUSY, RES_DONE };
+
+/* Where a node's container is (cluster_node.phase). */
+enum node_phase {
+    NODE_TODO,
+    NODE_CREATING,
+    NODE_CREATED,
+    NODE_STARTING,
+    NODE_INSPECTING, /* started: its published ports being read */
+    NODE_READY,
+};
+
 struct up {
     uv_loop_t *loop;
     docker *d;
+    const cluster_ops *ops;
     cluster_up_opts opts;
     char *logs_dir, *test_user;
     cluster_progress_cb progress;
     cluster_up_cb cb;
     void *data;
-
     plan plan;
-    char network_id[80]; /* ours: the name alone may be ambiguous */
-    int lost_race;       /* another up of this name holds it */
-    char *logs_backup;   /* where a previous run's logs went, or NULL */
+    node_rt *nodes; /* plan.n_nodes; ZooKeeper first */
+    uint64_t start_ms;
+
+    /* The resources, in the order an up needs them. */
+    enum res images, network, events, record, logs, session, znodes, volumes, steps, last_record;
+    size_t images_pending, znodes_pending, volumes_pending;
+    int images_missing;
+    char missing[2048]; /* the images not there, for the message */
+    char network_id[80];
+    uint32_t subnet_index, subnet_tries;
+    docker_call *events_call;
     uv_work_t logs_work;
     int logs_rc;
     char logs_err[1024];
-    uint32_t subnet_index, subnet_tries;
-    node_rt *nodes; /* plan.n_nodes */
-    char zk_hosts[64];
+    char *logs_backup; /* where a previous run's logs went, or NULL */
     zk_session *zk;
-    docker_call *events;
-    cluster_steps *steps;
+    cluster_steps *exec;
     boot_dag *dag;
     uv_timer_t timer; /* the whole-up deadline, then log settling */
     int timer_open;
 
-    uint64_t start_ms;
+    /* Phases' ends, in ms since the start (0 if not reached). */
     uint64_t network_ms, zookeeper_ms, containers_ms, steps_ms, ready_ms;
     cluster_endpoint *endpoints;
     size_t n_endpoints;
 
-    size_t pending; /* calls in flight (the current phase's) */
-    int network_created;
-    int status;    /* the outcome once decided, else 0 */
-    int failing;   /* a failure is decided: stop everything */
-    int settling;  /* waiting for the dead node's last log lines */
-    int up_done;   /* success: every step done */
-    int finishing; /* up_finish under way */
-    int closing;   /* ... and the log files are being closed */
-    int waits;     /* streams and handles up_finish waits for */
+    /* The end. */
+    int status;       /* the outcome once decided, else 0 */
+    int failing;      /* a failure is decided */
+    int ready;        /* success: up, the record written */
+    int ended;        /* wind_down under way */
+    int settling;     /* waiting for the dead node's last log lines */
+    int lost_race;    /* another up of this name holds it */
+    int removed;      /* a `hdc down` of this name removes it */
+    int died;         /* the failure is a container's death, said so */
+    enum res autopsy; /* a failed step's node: did it die? */
+    const char *failed_step;
+    size_t inflight; /* calls and work started and not yet called back */
     int sinks_open;
     node_rt *dead; /* the node whose death failed the up */
     char message[8192];
 };
 
-/* In the order an up runs them. */
-static void up_fail(up *u, int status, node_rt *node, const char *fmt, ...)
+static void advance(up *u);
+static void wind_down(up *u);
+static void fail(up *u, int status, node_rt *node, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static uint64_t up_elapsed(const up *u);
-static void node_set_state(node_rt *n, enum cluster_node_state state, const char *why);
-static node_rt *up_node_by_container(up *u, const char *name_or_id);
-static void up_append_tail(up *u, node_rt *n);
-static void up_deadline(uv_timer_t *t);
-static void up_check_images(up *u);
-static void up_image_checked(void *data, int status, const char *msg,
-                             const docker_image_info *info);
-static void up_create_network(up *u);
-static void up_network_created(void *data, int status, const char *msg, const char *id);
-static void up_watch_events(up *u);
-static int node_create(up *u, node_rt *n);
-static void node_created(void *data, int status, const char *msg, const char *id);
-static void up_logs_work(uv_work_t *w);
-static void up_logs_ready(uv_work_t *w, int status);
-static void node_start(node_rt *n);
-static void node_started(void *data, int status, const char *msg);
-static void node_log_output(void *data, int stream, const char *buf, size_t len);
-static void node_follow_logs(node_rt *n);
-static void node_inspected(void *data, int status, const char *msg,
-                           const docker_container_info *info);
-static void up_zk_connected(void *data, int status, zk_session *s);
-static void znode_written(void *data, int status);
-static void up_volumes(up *u);
-static void volume_created(void *data, int status, const char *msg);
-static void up_containers(up *u);
-static void up_run_steps(up *u);
-static void up_steps_done(void *data, const boot_report *rep);
-static void up_endpoints(up *u);
-static void up_event(void *data, const json_t *ev);
-static void up_settle(up *u);
-static void up_settled(uv_timer_t *t);
-static void up_events_ended(void *data, int status, const char *msg);
-static void up_finish(up *u);
-static int up_stopping(up *u);
-static void up_waited(up *u);
-static void node_log_ended(void *data, int status, const char *msg);
-static void up_maybe_done(up *u);
-static void up_zk_closed(void *data, zk_session *s);
-static void up_timer_closed(uv_handle_t *h);
-static void up_close_sinks(up *u);
-static void up_sink_closed(void *data);
-static void up_removed(void *data, int status, const char *msg, unsigned removed);
-static void up_own_network_removed(void *data, int status, const char *msg);
-static void up_report_to(up *u, cluster_up_cb cb);
-static void up_report(up *u);
-static void up_free(up *u);
 
-static uint64_t up_elapsed(const up *u) {
+/* ---- small things --------------------------------------------------------------- */
+
+static uint64_t elapsed(const up *u) {
     return uv_now(u->loop) - u->start_ms;
 }
 
@@ -165,11 +155,12 @@ const char *cluster_node_state_name(enum cluster_node_state s) {
     return "?";
 }
 
+/* A node's state as the user sees it: progress hears every change. */
 static void node_set_state(node_rt *n, enum cluster_node_state state, const char *why) {
     if (n->rep.state == state || n->rep.state == CLUSTER_NODE_FAILED)
         return;
     n->rep.state = state;
-    n->rep.elapsed_ms = up_elapsed(n->u);
+    n->rep.elapsed_ms = elapsed(n->u);
     if (why != NULL) {
         snprintf(n->why, sizeof(n->why), "%.*s", (int)sizeof(n->why) - 1, why);
         n->rep.why = n->why;
@@ -178,7 +169,7 @@ static void node_set_state(node_rt *n, enum cluster_node_state state, const char
         n->u->progress(n->u->data, &n->rep);
 }
 
-static node_rt *up_node_by_container(up *u, const char *name_or_id) {
+static node_rt *node_by_container(up *u, const char *name_or_id) {
     for (size_t i = 0; i < u->plan.n_nodes; i++) {
         node_rt *n = &u->nodes[i];
         if (strcmp(n->pn->container, name_or_id) == 0 ||
@@ -188,30 +179,11 @@ static node_rt *up_node_by_container(up *u, const char *name_or_id) {
     return NULL;
 }
 
-/* Appends "\nlast lines of <host>'s log:\n..." to the message. */
-static void up_append_tail(up *u, node_rt *n) {
-    char tail[4096];
-    size_t used = strlen(u->message);
-
-    if (n == NULL || n->sink == NULL)
-        return;
-    logs_sink_tail(n->sink, CLUSTER_LOG_TAIL_LINES, tail, sizeof(tail));
-    if (tail[0] == '\0') {
-        snprintf(u->message + used, sizeof(u->message) - used,
-                 "\n(%s has logged nothing; its log: %s/%s.log)", n->pn->hostname, u->logs_dir,
-                 n->pn->hostname);
-        return;
-    }
-    snprintf(u->message + used, sizeof(u->message) - used,
-             "\nlast lines of %s's log (%s/%s.log):\n%s%s", n->pn->hostname, u->logs_dir,
-             n->pn->hostname, tail, tail[strlen(tail) - 1] == '\n' ? "" : "\n");
-}
-
-/* The first failure decides the outcome; everything is then stopped. */
-static void up_fail(up *u, int status, node_rt *node, const char *fmt, ...) {
+/* The first failure decides the outcome; everything then winds down. */
+static void fail(up *u, int status, node_rt *node, const char *fmt, ...) {
     va_list ap;
 
-    if (u->failing || u->finishing)
+    if (u->failing || u->ended)
         return;
     u->failing = 1;
     u->status = status;
@@ -221,322 +193,260 @@ static void up_fail(up *u, int status, node_rt *node, const char *fmt, ...) {
     u->dead = node;
     if (node != NULL)
         node_set_state(node, CLUSTER_NODE_FAILED, u->message);
-    if (u->dag != NULL)
-        boot_cancel(u->dag); /* up_finish follows from the boot callback */
-    else
-        up_finish(u);
+    advance(u);
 }
 
-/* ---- the entry ----------------------------------------------------------- */
-
-int cluster_up(uv_loop_t *loop, docker *d, plan *p, const cluster_up_opts *opts,
-               cluster_progress_cb progress, cluster_up_cb cb, void *data, cluster **out) {
-    up *u;
-    int rc;
-
-    if (p == NULL || p->desc == NULL || opts == NULL || opts->logs_root == NULL || cb == NULL) {
-        plan_free(p);
-        return UV_EINVAL;
-    }
-    u = calloc(1, sizeof(*u));
-    if (u == NULL) {
-        plan_free(p);
-        return UV_ENOMEM;
-    }
-    u->plan = *p;
-    memset(p, 0, sizeof(*p));
-    u->loop = loop;
-    u->d = d;
-    u->opts = *opts;
-    u->progress = progress;
-    u->cb = cb;
-    u->data = data;
-    u->start_ms = uv_now(loop);
-    u->subnet_index = plan_pool_start(&u->opts.pool, u->plan.cluster);
-    if (asprintf(&u->logs_dir, "%s/%s", opts->logs_root, u->plan.cluster) < 0)
-        u->logs_dir = NULL;
-    u->test_user = strdup(opts->test_user != NULL ? opts->test_user : "hdc");
-    u->nodes = calloc(u->plan.n_nodes + 1, sizeof(*u->nodes));
-    if (u->nodes == NULL || u->logs_dir == NULL || u->test_user == NULL) {
-        up_free(u);
-        return UV_ENOMEM;
-    }
-    for (size_t i = 0; i < u->plan.n_nodes; i++) {
-        node_rt *n = &u->nodes[i];
-        n->u = u;
-        n->pn = &u->plan.nodes[i];
-        n->logs_ended = 1;
-        n->rep.cluster = u->plan.cluster;
-        n->rep.node = n->pn;
-        n->rep.state = CLUSTER_NODE_PLANNED;
-    }
-    {
-        cluster_steps_host host = {
-            .loop = loop,
-            .d = d,
-            .plan = &u->plan,
-            .test_user = u->test_user,
-            .start_ms = u->start_ms,
-            .nodes = u->nodes,
-            .set_state = node_set_state,
-        };
-        if ((rc = cluster_steps_new(&host, &u->steps)) != 0) {
-            up_free(u);
-            return rc;
-        }
-    }
-    uv_timer_init(loop, &u->timer);
-    u->timer.data = u;
-    u->timer_open = 1;
-    if (opts->timeout_s > 0)
-        uv_timer_start(&u->timer, up_deadline, (uint64_t)opts->timeout_s * 1000, 0);
-    up_check_images(u);
-    if (out != NULL)
-        *out = (cluster *)u;
-    return 0;
+/* A call's or a piece of work's callback has come. */
+static void landed(up *u) {
+    u->inflight--;
 }
 
-static void up_deadline(uv_timer_t *t) {
-    up *u = t->data;
+/* ---- images -------------------------------------------------------------------------- */
 
-    up_fail(u, UV_ETIMEDOUT, NULL, "%s: not up within --timeout %u s", u->plan.cluster,
-            u->opts.timeout_s);
+static void image_checked(void *data, int status, const char *msg, const docker_image_info *info) {
+    up *u = data;
+    size_t used = strlen(u->missing);
+
+    landed(u);
+    u->images_pending--;
+    if (status == DOCKER_ENOTFOUND) {
+        u->images_missing = 1;
+        snprintf(u->missing + used, sizeof(u->missing) - used, "%s%s", used ? ", " : "", msg);
+    } else if (status != 0) {
+        fail(u, status, NULL, "%s: %s", u->plan.cluster, msg);
+        return;
+    }
+    if (u->images_pending > 0)
+        return;
+    if (u->images_missing) {
+        fail(u, CLUSTER_ENOIMAGE, NULL,
+             "%s: images missing (%s): run `hdc build %s` (and `hdc build-base`) first",
+             u->plan.cluster, u->missing, u->plan.desc->name);
+        return;
+    }
+    u->images = RES_DONE;
+    advance(u);
 }
 
-/* ---- images -------------------------------------------------------------- */
+/* Every image the cluster runs, each once: ZooKeeper's and the services'
+ * (the client's is `hdc client`'s). */
+static void check_images(up *u) {
+    const hdc_plugin_desc *desc = u->plan.desc;
+    size_t n = 0, n_services = 0;
+    char **refs;
 
-static void up_check_images(up *u) {
-    char refs[17][256];
-    size_t n = 0;
+    for (const hdc_service *s = desc->services; s != NULL && s->name != NULL; s++)
+        n_services++;
+    refs = calloc(n_services + 2, sizeof(*refs));
 
-    snprintf(refs[n++], 256, "%s", CLUSTER_ZK_IMAGE);
-    for (const hdc_service *s = u->plan.desc->services; s != NULL && s->name != NULL && n < 17;
-         s++) {
+    u->images = RES_BUSY;
+    if (refs == NULL) {
+        fail(u, UV_ENOMEM, NULL, "%s: out of memory", u->plan.cluster);
+        return;
+    }
+    refs[n++] = strdup(CLUSTER_ZK_IMAGE);
+    for (const hdc_service *s = desc->services; s != NULL && s->name != NULL; s++) {
         char ref[256];
         int seen = 0;
         if (s->flags & HDC_SERVICE_CLIENT)
             continue;
-        cluster_image_ref(u->plan.desc, s->image, ref, sizeof(ref));
+        cluster_image_ref(desc, s->image, ref, sizeof(ref));
         for (size_t i = 0; i < n; i++)
-            seen |= strcmp(refs[i], ref) == 0;
+            seen |= refs[i] != NULL && strcmp(refs[i], ref) == 0;
         if (!seen)
-            snprintf(refs[n++], 256, "%s", ref);
+            refs[n++] = strdup(ref);
     }
-    u->pending = 1;
+    /* Counted before any is asked for: no callback comes from inside a
+     * call, but a failure to ask ends the count early. */
+    u->images_pending = n;
+    for (size_t i = 0; i < n; i++) {
+        int err = refs[i] != NULL ? u->ops->image_inspect(u->d, refs[i], image_checked, u, NULL)
+                                  : UV_ENOMEM;
+        if (err == 0) {
+            u->inflight++;
+            continue;
+        }
+        u->images_pending -= n - i;
+        fail(u, err, NULL, "%s: cannot ask Docker about image %s: %s", u->plan.cluster,
+             refs[i] != NULL ? refs[i] : "?", hdc_strerror(err));
+        break;
+    }
     for (size_t i = 0; i < n; i++)
-        if (docker_image_inspect(u->d, refs[i], up_image_checked, u, NULL) == 0)
-            u->pending++;
-    up_image_checked(u, 0, NULL, NULL);
+        free(refs[i]);
+    free(refs);
 }
 
-static void up_image_checked(void *data, int status, const char *msg,
-                             const docker_image_info *info) {
-    up *u = data;
-    size_t used = strlen(u->message);
+/* ---- the network ----------------------------------------------------------------------- */
 
-    if (status == DOCKER_ENOTFOUND) {
-        u->status = CLUSTER_ENOIMAGE;
-        snprintf(u->message + used, sizeof(u->message) - used, "%s%s", used ? ", " : "", msg);
-    } else if (status != 0 && u->status == 0) {
-        u->status = status;
-        snprintf(u->message + used, sizeof(u->message) - used, "%s%s", used ? ", " : "", msg);
-    }
-    if (--u->pending > 0 || up_stopping(u))
-        return;
-    if (u->status != 0) {
-        char *what = strdup(u->message);
-        u->failing = 1;
-        if (u->status == CLUSTER_ENOIMAGE)
-            snprintf(u->message, sizeof(u->message),
-                     "%s: images missing (%s): run `hdc build %s` (and `hdc build-base`) "
-                     "first",
-                     u->plan.cluster, what != NULL ? what : "", u->plan.desc->name);
-        else
-            snprintf(u->message, sizeof(u->message), "%s: %s", u->plan.cluster,
-                     what != NULL ? what : "");
-        free(what);
-        up_finish(u);
-        return;
-    }
-    u->message[0] = '\0';
-    up_create_network(u);
-}
+static void network_created(void *data, int status, const char *msg, const char *id);
 
-/* ---- the network: the reservation ---------------------------------------- */
-
-static void up_create_network(up *u) {
-    docker_kv labels[] = {{"hdc.cluster", u->plan.cluster}, {"hdc.dist", u->plan.desc->name}};
+static int create_network(up *u) {
+    docker_kv labels[CLUSTER_LABELS_MAX];
+    cluster_label_bufs bufs;
     docker_network_opts no = {
         .name = u->plan.network,
         .subnet = u->plan.subnet,
         .gateway = u->plan.gateway,
         .labels = labels,
-        .n_labels = 2,
+        .n_labels = cluster_labels(&u->plan, u->opts.id, labels, &bufs),
     };
-    int err;
+    int err = u->ops->network_create(u->d, &no, network_created, u, NULL);
 
-    u->pending++;
-    err = docker_network_create(u->d, &no, up_network_created, u, NULL);
-    if (err != 0) {
-        u->pending--;
-        up_fail(u, err, NULL, "%s: cannot create network: %s", u->plan.cluster, hdc_strerror(err));
+    if (err == 0) {
+        u->inflight++;
+        u->network = RES_BUSY;
     }
-}
-
-static void up_network_created(void *data, int status, const char *msg, const char *id) {
-    up *u = data;
-
-    u->pending--;
-    if (status == 0) {
-        /* Ours, whatever happens next: --rm-on-failure removes it. */
-        u->network_created = 1;
-        snprintf(u->network_id, sizeof(u->network_id), "%s", id);
-    }
-    if (up_stopping(u))
-        return;
-    if (status == DOCKER_EOVERLAP && ++u->subnet_tries < plan_pool_count(&u->opts.pool) &&
-        u->subnet_tries < 64) {
-        docker_kv labels[] = {{"hdc.cluster", u->plan.cluster}, {"hdc.dist", u->plan.desc->name}};
-        docker_network_opts no = {
-            .name = u->plan.network,
-            .labels = labels,
-            .n_labels = 2,
-        };
-        plan_readdress(&u->plan, &u->opts.pool, ++u->subnet_index);
-        no.subnet = u->plan.subnet;
-        no.gateway = u->plan.gateway;
-        u->pending++;
-        if (docker_network_create(u->d, &no, up_network_created, u, NULL) == 0)
-            return;
-        u->pending--;
-    }
-    if (status == DOCKER_EOVERLAP) {
-        up_fail(u, status, NULL,
-                "%s: every subnet tried in the pool overlaps a network in use: set "
-                "HDC_SUBNET_POOL to a free range",
-                u->plan.cluster);
-        return;
-    }
-    if (status == DOCKER_ECONFLICT) {
-        up_fail(u, CLUSTER_EEXISTS, NULL,
-                "cluster '%s' exists already (network %s): run `hdc down %s` first, or "
-                "choose another --name",
-                u->plan.cluster, u->plan.network, u->plan.cluster);
-        return;
-    }
-    if (status != 0) {
-        up_fail(u, status, NULL, "%s: cannot create network %s: %s", u->plan.cluster,
-                u->plan.network, msg);
-        return;
-    }
-    u->network_ms = up_elapsed(u);
-    up_watch_events(u);
-    if (node_create(u, &u->nodes[0]) != 0)
-        up_fail(u, UV_EIO, NULL, "%s: cannot create ZooKeeper's container", u->plan.cluster);
-}
-
-/* From the network on, a container of the cluster that dies (ZooKeeper's
- * included) fails the up at once. */
-static void up_watch_events(up *u) {
-    docker_events_opts eo = {0};
-    char label[64];
-    const char *labels[1] = {label};
-    static const char *const types[] = {"container"};
-    static const char *const die[] = {"die"};
-    int err;
-
-    snprintf(label, sizeof(label), "hdc.cluster=%s", u->plan.cluster);
-    eo.types = types;
-    eo.n_types = 1;
-    eo.labels = labels;
-    eo.n_labels = 1;
-    eo.events = die;
-    eo.n_events = 1;
-    err = docker_events(u->d, &eo, up_event, up_events_ended, u, &u->events);
-    if (err != 0) {
-        u->events = NULL;
-        up_fail(u, err, NULL, "%s: cannot watch Docker's events: %s", u->plan.cluster,
-                hdc_strerror(err));
-    }
-}
-
-/* ---- ZooKeeper, then every container ------------------------------------- */
-
-static int node_create(up *u, node_rt *n) {
-    cluster_spec_in in = {
-        .plan = &u->plan,
-        .node = n->pn,
-        .test_user = u->test_user,
-        .publish_classic = u->opts.publish_classic,
-        .network = u->network_id,
-    };
-    cluster_spec *sp = malloc(sizeof(*sp));
-    int err;
-
-    if (sp == NULL)
-        return UV_ENOMEM;
-    cluster_container_spec(&in, sp);
-    u->pending++;
-    err = docker_container_create(u->d, &sp->opts, node_created, n, NULL);
-    if (err != 0)
-        u->pending--;
-    free(sp);
     return err;
 }
 
-static void node_created(void *data, int status, const char *msg, const char *id) {
-    node_rt *n = data;
-    up *u = n->u;
+static void network_created(void *data, int status, const char *msg, const char *id) {
+    up *u = data;
 
-    if (status != 0) {
-        u->pending--;
-        if (status == DOCKER_ENOTFOUND)
-            up_fail(u, CLUSTER_ENOIMAGE, NULL,
-                    "%s: cannot create container %s: %s: run "
-                    "`hdc build %s` first",
-                    u->plan.cluster, n->pn->container, msg, u->plan.desc->name);
-        else if (status == DOCKER_ECONFLICT && n->pn->svc == NULL) {
-            /* Another up of this name created it first: leave all to it. */
-            u->lost_race = 1;
-            up_fail(u, CLUSTER_EEXISTS, NULL,
-                    "cluster '%s' exists already (container %s): another `hdc up` of that "
-                    "name holds it; `hdc down %s` removes it",
-                    u->plan.cluster, n->pn->container, u->plan.cluster);
-        } else if (status == DOCKER_ECONFLICT)
-            up_fail(u, CLUSTER_EEXISTS, NULL,
-                    "%s: container %s exists already (a cluster of that name was not "
-                    "removed): run `hdc down %s` or `hdc gc`",
-                    u->plan.cluster, n->pn->container, u->plan.cluster);
-        else
-            up_fail(u, status, NULL, "%s: cannot create container %s: %s", u->plan.cluster,
-                    n->pn->container, msg);
-        up_stopping(u);
+    landed(u);
+    if (status == 0) {
+        /* Ours, whatever happens next: --rm-on-failure removes it. */
+        snprintf(u->network_id, sizeof(u->network_id), "%s", id);
+        u->network = RES_DONE;
+        u->network_ms = elapsed(u);
+        advance(u);
         return;
     }
-    snprintf(n->id, sizeof(n->id), "%s", id);
-    node_set_state(n, CLUSTER_NODE_CREATED, NULL);
-    if (u->failing) {
-        u->pending--;
-        up_stopping(u);
-        return;
-    }
-    if (n->pn->svc == NULL) {
-        /* ZooKeeper's container name is ours: the cluster is reserved.
-         * Only now are a previous run's logs moved aside. */
-        u->logs_work.data = n;
-        if (uv_queue_work(u->loop, &u->logs_work, up_logs_work, up_logs_ready) == 0)
+    if (status == DOCKER_EOVERLAP && !u->failing &&
+        ++u->subnet_tries < plan_pool_count(&u->opts.pool) && u->subnet_tries < 64) {
+        plan_readdress(&u->plan, &u->opts.pool, ++u->subnet_index);
+        if (create_network(u) == 0)
             return;
-        u->pending--;
-        up_fail(u, UV_EIO, NULL, "%s: cannot queue work on the thread pool", u->plan.cluster);
-        up_stopping(u);
-        return;
     }
-    node_start(n);
+    if (status == DOCKER_EOVERLAP)
+        fail(u, status, NULL,
+             "%s: every subnet tried in the pool overlaps a network in use: set "
+             "HDC_SUBNET_POOL to a free range",
+             u->plan.cluster);
+    else if (status == DOCKER_ECONFLICT)
+        fail(u, CLUSTER_EEXISTS, NULL,
+             "cluster '%s' exists already (network %s): run `hdc down %s` first, or "
+             "choose another --name",
+             u->plan.cluster, u->plan.network, u->plan.cluster);
+    else
+        fail(u, status, NULL, "%s: cannot create network %s: %s", u->plan.cluster, u->plan.network,
+             msg);
 }
 
-static void up_logs_work(uv_work_t *w) {
-    node_rt *n = w->data;
-    up *u = n->u;
+/* ---- events: a container that dies fails the up ------------------------------------------- */
+
+static void settle(up *u);
+
+static void on_event(void *data, const json_t *ev) {
+    up *u = data;
+    const char *type = json_string_value(json_object_get(ev, "Type"));
+    const char *action = json_string_value(json_object_get(ev, "Action"));
+    json_t *attrs = json_object_get(json_object_get(ev, "Actor"), "Attributes");
+    const char *name = json_string_value(json_object_get(attrs, "name"));
+    const char *code = json_string_value(json_object_get(attrs, "exitCode"));
+    node_rt *n;
+
+    if (action == NULL || name == NULL || u->ready || (type != NULL && strcmp(type, "container")))
+        return;
+    n = node_by_container(u, name);
+    if (n == NULL)
+        return;
+    if (strcmp(action, "die") == 0)
+        n->exit_code = code != NULL ? atoi(code) : -1;
+    if (u->failing || u->ended)
+        return;
+    if (strcmp(action, "destroy") == 0) {
+        u->removed = 1;
+        fail(u, CLUSTER_EFAILED, NULL,
+             "%s: container %s was removed while it came up (`hdc down %s`?): stopped",
+             u->plan.cluster, n->pn->container, u->plan.cluster);
+        return;
+    }
+    if (strcmp(action, "die") != 0)
+        return;
+    u->died = 1;
+    fail(u, CLUSTER_EFAILED, n,
+         "%s: service %s (container %s) exited with status %s during the bootstrap",
+         u->plan.cluster, n->pn->hostname, n->pn->container, code != NULL ? code : "?");
+}
+
+static void events_ended(void *data, int status, const char *msg) {
+    up *u = data;
+
+    landed(u);
+    u->events_call = NULL;
+    u->events = RES_DONE;
+    if (status != 0 && status != UV_ECANCELED && !u->ready)
+        fail(u, status, NULL, "%s: the Docker events stream broke: %s", u->plan.cluster,
+             msg != NULL ? msg : hdc_strerror(status));
+    advance(u);
+}
+
+/* From the network on, the cluster's containers dying or being removed. */
+static void watch_events(up *u) {
+    static const char *const types[] = {"container"};
+    static const char *const actions[] = {"die", "destroy"};
+    docker_events_opts eo = {
+        .types = types, .n_types = 1, .events = actions, .n_events = 2, .n_labels = 1};
+    char label[64];
+    const char *labels[1] = {label};
+    int err;
+
+    snprintf(label, sizeof(label), "hdc.cluster=%s", u->plan.cluster);
+    eo.labels = labels;
+    err = u->ops->events(u->d, &eo, on_event, events_ended, u, &u->events_call);
+    if (err != 0) {
+        u->events = RES_DONE;
+        fail(u, err, NULL, "%s: cannot watch Docker's events: %s", u->plan.cluster,
+             hdc_strerror(err));
+        return;
+    }
+    u->inflight++;
+    u->events = RES_BUSY;
+}
+
+/* ---- the record ---------------------------------------------------------------------------- */
+
+static void record_written(void *data, int status, const char *msg) {
+    up *u = data;
+    enum res *which = u->record == RES_BUSY ? &u->record : &u->last_record;
+
+    landed(u);
+    *which = RES_DONE;
+    /* Without a record, `hdc ls` and `hdc gc` still judge by the owner:
+     * an up is not failed for it. */
+    if (status != 0 && status != UV_ECANCELED && !u->failing)
+        fprintf(stderr, "hdc: %s: cannot write its record in %s: %s\n", u->plan.cluster,
+                u->nodes[0].pn->container, msg != NULL ? msg : hdc_strerror(status));
+    advance(u);
+}
+
+/* Writes the record into ZooKeeper's container: which is the resource. */
+static void write_record(up *u, enum res *which, enum cluster_record_state state) {
+    cluster_record r = {.state = state, .since = (int64_t)time(NULL)};
+    void *tar = NULL;
+    size_t len = 0;
+    int err;
+
+    *which = RES_DONE;
+    if (u->ops->container_put_archive == NULL || u->nodes[0].id[0] == '\0')
+        return;
+    if (u->opts.held && u->opts.id != NULL && u->opts.id->owner != NULL)
+        snprintf(r.holder, sizeof(r.holder), "%s", u->opts.id->owner);
+    if (cluster_record_tar(&r, &tar, &len) != 0)
+        return;
+    err = u->ops->container_put_archive(u->d, u->nodes[0].id, CLUSTER_RECORD_DIR, tar, len,
+                                        record_written, u, NULL);
+    free(tar);
+    if (err == 0) {
+        u->inflight++;
+        *which = RES_BUSY;
+    }
+}
+
+/* ---- the log directory -------------------------------------------------------------------- */
+
+static void logs_work(uv_work_t *w) {
+    up *u = w->data;
     int moved = 0;
 
     u->logs_rc = logs_prepare_dir(u->opts.logs_root, u->plan.cluster, (int)getpid(), &moved,
@@ -546,75 +456,128 @@ static void up_logs_work(uv_work_t *w) {
             util_asprintf("%s.backup.%d/%s", u->opts.logs_root, (int)getpid(), u->plan.cluster);
 }
 
-static void up_logs_ready(uv_work_t *w, int status) {
-    node_rt *n = w->data;
-    up *u = n->u;
+static void logs_ready(uv_work_t *w, int status) {
+    up *u = w->data;
 
-    if (u->logs_rc != 0 || u->failing) {
-        u->pending--;
-        if (u->logs_rc != 0)
-            up_fail(u, u->logs_rc, NULL, "%s: %s", u->plan.cluster, u->logs_err);
-        up_stopping(u);
+    landed(u);
+    u->logs = RES_DONE;
+    if (u->logs_rc != 0)
+        fail(u, u->logs_rc, NULL, "%s: %s", u->plan.cluster, u->logs_err);
+    advance(u);
+}
+
+/* Only once ZooKeeper's container is ours is a previous run's log
+ * directory moved aside: never another up's. */
+static void prepare_logs(up *u) {
+    u->logs_work.data = u;
+    if (uv_queue_work(u->loop, &u->logs_work, logs_work, logs_ready) != 0) {
+        u->logs = RES_DONE;
+        fail(u, UV_EIO, NULL, "%s: cannot queue work on the thread pool", u->plan.cluster);
         return;
     }
-    node_start(n);
+    u->inflight++;
+    u->logs = RES_BUSY;
 }
 
-static void node_start(node_rt *n) {
-    up *u = n->u;
+/* ---- a node's container -------------------------------------------------------------------- */
 
-    if (docker_container_start(u->d, n->id, node_started, n, NULL) != 0) {
-        u->pending--;
-        up_fail(u, UV_EIO, n, "%s: cannot start container %s", u->plan.cluster, n->pn->container);
-        up_stopping(u);
-    }
-}
-
-static void node_started(void *data, int status, const char *msg) {
+static void node_created(void *data, int status, const char *msg, const char *id) {
     node_rt *n = data;
     up *u = n->u;
 
-    if (status != 0) {
-        u->pending--;
-        up_fail(u, status, n, "%s: cannot start container %s: %s", u->plan.cluster,
-                n->pn->container, msg);
-        up_stopping(u);
+    landed(u);
+    if (status == 0) {
+        snprintf(n->id, sizeof(n->id), "%s", id);
+        n->phase = NODE_CREATED;
+        node_set_state(n, CLUSTER_NODE_CREATED, NULL);
+        advance(u);
         return;
     }
-    if (u->failing) {
-        u->pending--;
-        up_stopping(u);
-        return;
-    }
-    {
-        char *path = util_asprintf("%s/%s.log", u->logs_dir, n->pn->hostname);
-        if (path == NULL || logs_sink_open(u->loop, path, 0, &n->sink) != 0)
-            n->sink = NULL;
-        free(path);
-    }
-    if (n->sink != NULL)
-        node_follow_logs(n);
-    if (docker_container_inspect(u->d, n->id, node_inspected, n, NULL) != 0) {
-        u->pending--;
-        up_fail(u, UV_EIO, n, "%s: cannot inspect container %s", u->plan.cluster, n->pn->container);
-        up_stopping(u);
-    }
+    n->phase = NODE_TODO;
+    if (status == DOCKER_ENOTFOUND)
+        fail(u, CLUSTER_ENOIMAGE, NULL,
+             "%s: cannot create container %s: %s: run `hdc build %s` first", u->plan.cluster,
+             n->pn->container, msg, u->plan.desc->name);
+    else if (status == DOCKER_ECONFLICT && n->pn->svc == NULL) {
+        /* Another up of this name created it first: leave all to it. */
+        u->lost_race = 1;
+        fail(u, CLUSTER_EEXISTS, NULL,
+             "cluster '%s' exists already (container %s): another `hdc up` of that name holds "
+             "it; `hdc down %s` removes it",
+             u->plan.cluster, n->pn->container, u->plan.cluster);
+    } else if (status == DOCKER_ECONFLICT)
+        fail(u, CLUSTER_EEXISTS, NULL,
+             "%s: container %s exists already (a cluster of that name was not removed): run "
+             "`hdc down %s` or `hdc gc`",
+             u->plan.cluster, n->pn->container, u->plan.cluster);
+    else
+        fail(u, status, NULL, "%s: cannot create container %s: %s", u->plan.cluster,
+             n->pn->container, msg);
 }
 
-static void node_log_output(void *data, int stream, const char *buf, size_t len) {
+static void create_node(up *u, node_rt *n) {
+    cluster_spec_in in = {
+        .plan = &u->plan,
+        .node = n->pn,
+        .test_user = u->test_user,
+        .publish_classic = u->opts.publish_classic,
+        .network = u->network_id,
+        .id = u->opts.id,
+        .boot_timeout_s = u->opts.boot_timeout_s,
+    };
+    cluster_spec *sp = malloc(sizeof(*sp));
+    int err = UV_ENOMEM;
+
+    if (sp != NULL) {
+        cluster_container_spec(&in, sp);
+        err = u->ops->container_create(u->d, &sp->opts, node_created, n, NULL);
+        free(sp);
+    }
+    if (err != 0) {
+        fail(u, err, NULL, "%s: cannot create container %s: %s", u->plan.cluster, n->pn->container,
+             hdc_strerror(err));
+        return;
+    }
+    u->inflight++;
+    n->phase = NODE_CREATING;
+}
+
+static void log_output(void *data, int stream, const char *buf, size_t len) {
     node_rt *n = data;
 
     if (n->sink != NULL)
         logs_sink_append(n->sink, buf, len);
 }
 
-static void node_follow_logs(node_rt *n) {
-    docker_logs_opts opts = {.follow = 1};
-    int err = docker_logs(n->u->d, n->id, &opts, node_log_output, node_log_ended, n, &n->logs);
+static void log_ended(void *data, int status, const char *msg) {
+    node_rt *n = data;
+    up *u = n->u;
 
-    n->logs_ended = err != 0;
-    if (err != 0)
+    landed(u);
+    n->logs = NULL;
+    n->logs_ended = 1;
+    /* The node that failed the up has said its last: settled. */
+    if (u->settling && u->dead == n)
+        u->settling = 0;
+    advance(u);
+}
+
+/* Its log into logs/<cluster>/<host>.log, from its start. */
+static void follow_logs(up *u, node_rt *n) {
+    docker_logs_opts lo = {.follow = 1};
+    char *path = util_asprintf("%s/%s.log", u->logs_dir, n->pn->hostname);
+
+    if (path == NULL || logs_sink_open(u->loop, path, 0, &n->sink) != 0)
+        n->sink = NULL;
+    free(path);
+    if (n->sink == NULL)
+        return;
+    if (u->ops->logs(u->d, n->id, &lo, log_output, log_ended, n, &n->logs) != 0) {
         n->logs = NULL;
+        return;
+    }
+    u->inflight++;
+    n->logs_ended = 0;
 }
 
 static void node_inspected(void *data, int status, const char *msg,
@@ -622,12 +585,12 @@ static void node_inspected(void *data, int status, const char *msg,
     node_rt *n = data;
     up *u = n->u;
 
-    u->pending--;
-    if (status != 0)
-        up_fail(u, status, n, "%s: cannot inspect container %s: %s", u->plan.cluster,
-                n->pn->container, msg);
-    if (up_stopping(u))
+    landed(u);
+    if (status != 0) {
+        fail(u, status, n, "%s: cannot inspect container %s: %s", u->plan.cluster, n->pn->container,
+             msg);
         return;
+    }
     for (size_t i = 0; i < info->n_ports && n->n_ports < 16; i++) {
         if (info->ports[i].host_port == 0)
             continue;
@@ -635,185 +598,184 @@ static void node_inspected(void *data, int status, const char *msg,
         n->ports[n->n_ports].host_ip = NULL; /* borrowed from info: not kept */
         n->n_ports++;
     }
+    n->phase = NODE_READY;
     node_set_state(n, CLUSTER_NODE_WAITING, NULL);
-    if (n->pn->svc == NULL) {
-        /* ZooKeeper: connect through its published port. */
-        zk_options zo = {
-            .hosts = u->zk_hosts,
-            .session_timeout_ms = ZK_SESSION_TIMEOUT_MS,
-            .connect_timeout_ms = ZK_CONNECT_TIMEOUT_MS,
-        };
-        if (n->n_ports == 0) {
-            up_fail(u, UV_EADDRNOTAVAIL, n, "%s: ZooKeeper's port 2181 is not published",
-                    u->plan.cluster);
-            return;
-        }
-        snprintf(u->zk_hosts, sizeof(u->zk_hosts), "127.0.0.1:%u", n->ports[0].host_port);
-        u->pending++;
-        if (zk_connect(u->loop, &zo, &u->zk, up_zk_connected, u) != 0) {
-            u->pending--;
-            u->zk = NULL;
-            up_fail(u, UV_EIO, n, "%s: cannot start a ZooKeeper session", u->plan.cluster);
-        }
-        return;
-    }
-    if (u->pending == 0)
-        up_run_steps(u);
+    advance(u);
 }
 
-static void up_zk_connected(void *data, int status, zk_session *s) {
+static void node_started(void *data, int status, const char *msg) {
+    node_rt *n = data;
+    up *u = n->u;
+    int err;
+
+    landed(u);
+    if (status != 0) {
+        fail(u, status, n, "%s: cannot start container %s: %s", u->plan.cluster, n->pn->container,
+             msg);
+        return;
+    }
+    if (u->failing) {
+        advance(u);
+        return;
+    }
+    follow_logs(u, n);
+    err = u->ops->container_inspect(u->d, n->id, node_inspected, n, NULL);
+    if (err != 0) {
+        fail(u, err, n, "%s: cannot inspect container %s", u->plan.cluster, n->pn->container);
+        return;
+    }
+    u->inflight++;
+    n->phase = NODE_INSPECTING;
+}
+
+static void start_node(up *u, node_rt *n) {
+    int err = u->ops->container_start(u->d, n->id, node_started, n, NULL);
+
+    if (err != 0) {
+        fail(u, err, n, "%s: cannot start container %s", u->plan.cluster, n->pn->container);
+        return;
+    }
+    u->inflight++;
+    n->phase = NODE_STARTING;
+}
+
+/* ---- ZooKeeper's session, and the znodes ------------------------------------------------------ */
+
+static void zk_connected(void *data, int status, zk_session *s) {
     up *u = data;
 
-    u->pending--;
-    if (status != 0 && status != UV_ECANCELED)
-        up_fail(u, status, &u->nodes[0], "%s: ZooKeeper did not answer: %s", u->plan.cluster,
-                zk_session_error(s));
-    if (up_stopping(u))
+    landed(u);
+    if (status != 0 && status != UV_ECANCELED) {
+        fail(u, status, &u->nodes[0], "%s: ZooKeeper did not answer: %s", u->plan.cluster,
+             u->ops->zk_session_error(s));
         return;
-    u->zookeeper_ms = up_elapsed(u);
-    node_set_state(&u->nodes[0], CLUSTER_NODE_UP, NULL);
-    /* Every instance's znode reads `wait` before any agent can look. */
-    u->pending = 1;
-    for (size_t i = 1; i < u->plan.n_nodes; i++) {
-        node_rt *n = &u->nodes[i];
-        if (n->pn->is_client)
-            continue;
-        if (zk_create(u->zk, n->pn->znode, "wait", 4, ZK_CREATE_PARENTS, znode_written, n) == 0)
-            u->pending++;
     }
-    if (--u->pending == 0)
-        up_volumes(u);
+    u->session = RES_DONE;
+    u->zookeeper_ms = elapsed(u);
+    node_set_state(&u->nodes[0], CLUSTER_NODE_UP, NULL);
+    advance(u);
+}
+
+static void connect_zk(up *u) {
+    node_rt *zk = &u->nodes[0];
+    char hosts[64];
+    zk_options zo = {
+        .hosts = hosts,
+        .session_timeout_ms = ZK_SESSION_TIMEOUT_MS,
+        .connect_timeout_ms = ZK_CONNECT_TIMEOUT_MS,
+    };
+
+    if (zk->n_ports == 0) {
+        fail(u, UV_EADDRNOTAVAIL, zk, "%s: ZooKeeper's port 2181 is not published",
+             u->plan.cluster);
+        return;
+    }
+    snprintf(hosts, sizeof(hosts), "127.0.0.1:%u", zk->ports[0].host_port);
+    if (u->ops->zk_connect(u->loop, &zo, &u->zk, zk_connected, u) != 0) {
+        u->zk = NULL;
+        fail(u, UV_EIO, zk, "%s: cannot start a ZooKeeper session", u->plan.cluster);
+        return;
+    }
+    u->inflight++;
+    u->session = RES_BUSY;
 }
 
 static void znode_written(void *data, int status) {
     node_rt *n = data;
     up *u = n->u;
 
-    u->pending--;
-    if (status != 0)
-        up_fail(u, status, NULL, "%s: cannot write %s in ZooKeeper: %s", u->plan.cluster,
-                n->pn->znode, hdc_strerror(status));
-    if (up_stopping(u) || u->pending > 0)
+    landed(u);
+    if (status != 0) {
+        fail(u, status, NULL, "%s: cannot write %s in ZooKeeper: %s", u->plan.cluster, n->pn->znode,
+             hdc_strerror(status));
         return;
-    up_volumes(u);
+    }
+    if (--u->znodes_pending == 0)
+        u->znodes = RES_DONE;
+    advance(u);
+}
+
+/* Every instance's znode reads `wait` before any agent can look. */
+static void write_znodes(up *u) {
+    u->znodes = RES_BUSY;
+    for (size_t i = 1; i < u->plan.n_nodes; i++)
+        u->znodes_pending += !u->nodes[i].pn->is_client;
+    for (size_t i = 1; i < u->plan.n_nodes; i++) {
+        node_rt *n = &u->nodes[i];
+        int err;
+        if (n->pn->is_client)
+            continue;
+        err =
+            u->ops->zk_create(u->zk, n->pn->znode, "wait", 4, ZK_CREATE_PARENTS, znode_written, n);
+        if (err != 0) {
+            fail(u, err, NULL, "%s: cannot write %s in ZooKeeper: %s", u->plan.cluster,
+                 n->pn->znode, hdc_strerror(err));
+            return;
+        }
+        u->inflight++;
+    }
+    if (u->znodes_pending == 0)
+        u->znodes = RES_DONE;
+}
+
+/* ---- volumes ------------------------------------------------------------------------------ */
+
+static void volume_created(void *data, int status, const char *msg) {
+    up *u = data;
+
+    landed(u);
+    if (status != 0) {
+        fail(u, status, NULL, "%s: cannot create a volume: %s", u->plan.cluster, msg);
+        return;
+    }
+    if (--u->volumes_pending == 0)
+        u->volumes = RES_DONE;
+    advance(u);
 }
 
 /* The named volumes services share (hdc_<cluster>_<name>), labelled so
  * that `hdc down` finds them; the client's too, though `up` does not
  * create the client. */
-static void up_volumes(up *u) {
-    docker_kv labels[] = {{"hdc.cluster", u->plan.cluster}, {"hdc.dist", u->plan.desc->name}};
-    char done[32][128];
-    size_t n_done = 0;
+static void create_volumes(up *u) {
+    docker_kv labels[CLUSTER_LABELS_MAX];
+    cluster_label_bufs bufs;
+    size_t n_labels = cluster_labels(&u->plan, u->opts.id, labels, &bufs);
+    char **done = NULL;
+    size_t n_done = 0, cap = 0;
 
-    u->pending = 1;
+    u->volumes = RES_BUSY;
+    u->volumes_pending = 1; /* held until every volume is asked for */
     for (const hdc_service *s = u->plan.desc->services; s != NULL && s->name != NULL; s++) {
         for (const hdc_volume *v = s->volumes; v != NULL && v->name != NULL; v++) {
-            char name[128];
-            int seen = 0;
-            snprintf(name, sizeof(name), "hdc_%s_%s", u->plan.cluster, v->name);
-            for (size_t i = 0; i < n_done; i++)
+            char *name = util_asprintf("hdc_%s_%s", u->plan.cluster, v->name);
+            int seen = 0, err;
+            for (size_t i = 0; name != NULL && i < n_done; i++)
                 seen |= strcmp(done[i], name) == 0;
-            if (seen || n_done == 32)
+            if (name == NULL || seen || util_grow(&done, &cap, n_done + 1, sizeof(*done)) != 0) {
+                free(name);
                 continue;
-            snprintf(done[n_done++], sizeof(done[0]), "%s", name);
-            u->pending++;
-            if (docker_volume_create(u->d, name, labels, 2, volume_created, u, NULL) != 0)
-                u->pending--;
-        }
-    }
-    volume_created(u, 0, NULL);
-}
-
-static void volume_created(void *data, int status, const char *msg) {
-    up *u = data;
-
-    u->pending--;
-    if (status != 0)
-        up_fail(u, status, NULL, "%s: cannot create a volume: %s", u->plan.cluster, msg);
-    if (up_stopping(u) || u->pending > 0)
-        return;
-    up_containers(u);
-}
-
-/* Creates and starts every service container at once. */
-static void up_containers(up *u) {
-    u->pending = 1;
-    for (size_t i = 1; i < u->plan.n_nodes && !u->failing; i++) {
-        node_rt *n = &u->nodes[i];
-        int err;
-        if (n->pn->is_client)
-            continue;
-        err = node_create(u, n);
-        if (err != 0)
-            up_fail(u, err, NULL, "%s: cannot create container %s: %s", u->plan.cluster,
-                    n->pn->container, hdc_strerror(err));
-    }
-    if (--u->pending == 0 && !up_stopping(u))
-        up_run_steps(u);
-}
-
-/* ---- the steps ----------------------------------------------------------- */
-
-static void up_run_steps(up *u) {
-    int err;
-
-    u->containers_ms = up_elapsed(u);
-    err = cluster_steps_run(u->steps, u->zk, up_steps_done, u, &u->dag);
-    if (err != 0) {
-        u->dag = NULL;
-        up_fail(u, err, NULL, "%s: the bootstrap could not start: %s", u->plan.cluster,
-                hdc_strerror(err));
-    }
-}
-
-static void up_steps_done(void *data, const boot_report *rep) {
-    up *u = data;
-
-    u->dag = NULL;
-    u->steps_ms = up_elapsed(u);
-    /* A failed step names the node to blame: its log tail goes in the message. */
-    if (u->dead == NULL)
-        u->dead = cluster_steps_blamed(u->steps);
-    if (rep->status == 0 && !u->failing) {
-        u->up_done = 1;
-        u->ready_ms = up_elapsed(u);
-        up_endpoints(u);
-        if (u->opts.follow) {
-            /* Up: say so now; the logs go on until cluster_cancel. The
-             * ZooKeeper session (and the client's two threads) is not
-             * needed any more. */
-            if (u->timer_open)
-                uv_timer_stop(&u->timer);
-            if (u->zk != NULL) {
-                zk_session *zk = u->zk;
-                u->zk = NULL;
-                u->waits++;
-                zk_close(zk, up_zk_closed, u);
             }
-            if (u->opts.on_ready != NULL)
-                up_report_to(u, u->opts.on_ready);
-            return;
-        }
-        up_finish(u);
-        return;
-    }
-    if (!u->failing) {
-        u->failing = 1;
-        u->status = rep->status == UV_ECANCELED ? UV_ECANCELED : CLUSTER_EFAILED;
-        snprintf(u->message, sizeof(u->message), "%s: %s", u->plan.cluster,
-                 rep->message != NULL ? rep->message : "the bootstrap failed");
-        if (rep->status == UV_ETIMEDOUT && rep->failed_step != NULL) {
-            node_rt *n =
-                cluster_steps_explain(u->steps, rep->failed_step, u->message, sizeof(u->message));
-            if (u->dead == NULL)
-                u->dead = n;
+            done[n_done++] = name;
+            err = u->ops->volume_create(u->d, name, labels, n_labels, volume_created, u, NULL);
+            if (err != 0) {
+                fail(u, err, NULL, "%s: cannot create volume %s: %s", u->plan.cluster, name,
+                     hdc_strerror(err));
+                continue;
+            }
+            u->inflight++;
+            u->volumes_pending++;
         }
     }
-    up_settle(u);
+    for (size_t i = 0; i < n_done; i++)
+        free(done[i]);
+    free(done);
+    if (--u->volumes_pending == 0)
+        u->volumes = RES_DONE;
 }
 
-static void up_endpoints(up *u) {
+/* ---- the steps ------------------------------------------------------------------------------ */
+
+static void endpoints(up *u) {
     size_t n = 0;
 
     for (size_t i = 0; i < u->plan.n_nodes; i++)
@@ -838,205 +800,180 @@ static void up_endpoints(up *u) {
     }
 }
 
-/* ---- events: a container that dies fails the up -------------------------- */
-
-static void up_event(void *data, const json_t *ev) {
-    up *u = data;
-    const char *action = json_string_value(json_object_get(ev, "Action"));
-    json_t *attrs = json_object_get(json_object_get(ev, "Actor"), "Attributes");
-    const char *name = json_string_value(json_object_get(attrs, "name"));
-    const char *code = json_string_value(json_object_get(attrs, "exitCode"));
-    node_rt *n;
-
-    if (action == NULL || strcmp(action, "die") != 0 || name == NULL || u->failing ||
-        u->finishing || u->up_done)
-        return;
-    n = up_node_by_container(u, name);
-    if (n == NULL)
-        return;
-    u->failing = 1;
-    u->status = CLUSTER_EFAILED;
-    u->dead = n;
-    snprintf(u->message, sizeof(u->message),
-             "%s: service %s (container %s) exited with status %s during the bootstrap",
-             u->plan.cluster, n->pn->hostname, n->pn->container, code != NULL ? code : "?");
-    node_set_state(n, CLUSTER_NODE_FAILED, u->message);
-    if (u->dag != NULL) {
-        boot_cancel(u->dag);
-        return;
-    }
-    up_settle(u);
-}
-
-/* A container died: give its log stream a moment to deliver its last
- * lines (it ends when the container stops), then finish. */
-static void up_settle(up *u) {
-    if (u->dead == NULL || u->dead->logs_ended || !u->timer_open) {
-        up_finish(u);
-        return;
-    }
-    u->settling = 1;
-    uv_timer_stop(&u->timer);
-    uv_timer_start(&u->timer, up_settled, LOG_SETTLE_MS, 0);
-}
-
-static void up_settled(uv_timer_t *t) {
-    up *u = t->data;
-
-    up_finish(u);
-}
-
-static void up_events_ended(void *data, int status, const char *msg) {
-    up *u = data;
-
-    u->events = NULL;
-    if (u->finishing)
-        up_waited(u);
-    else if (status != 0 && status != UV_ECANCELED && !u->up_done)
-        up_fail(u, status, NULL, "%s: the Docker events stream broke: %s", u->plan.cluster,
-                msg != NULL ? msg : hdc_strerror(status));
-}
-
-/* ---- the end ------------------------------------------------------------- */
-
-/* Stops everything still running. */
-static void up_finish(up *u) {
-    if (u->finishing)
-        return;
-    u->finishing = 1;
-    if (u->failing)
-        up_append_tail(u, u->dead);
-    if (u->events != NULL) {
-        u->waits++;
-        docker_call_cancel(u->events);
-    }
-    for (size_t i = 0; i < u->plan.n_nodes; i++) {
-        if (u->nodes[i].logs != NULL) {
-            u->waits++;
-            docker_call_cancel(u->nodes[i].logs);
-        }
-    }
-    if (u->zk != NULL) {
-        u->waits++;
-        zk_close(u->zk, up_zk_closed, u);
-    }
-    if (u->timer_open) {
-        u->waits++;
-        u->timer_open = 0;
-        uv_close((uv_handle_t *)&u->timer, up_timer_closed);
-    }
-    up_maybe_done(u);
-}
-
-/* After a call of the current phase returned (u->pending--): 1 if the up
- * is failing, and the caller must not go on. */
-static int up_stopping(up *u) {
-    if (!u->failing && !u->finishing)
-        return 0;
-    up_maybe_done(u);
-    return 1;
-}
-
-static void up_waited(up *u) {
-    u->waits--;
-    up_maybe_done(u);
-}
-
-static void node_log_ended(void *data, int status, const char *msg) {
-    node_rt *n = data;
-    up *u = n->u;
-
-    n->logs = NULL;
-    n->logs_ended = 1;
-    if (u->finishing) {
-        up_waited(u);
-        return;
-    }
-    /* The node that failed the up has said its last: report now. */
-    if (u->failing && u->dead == n && u->dag == NULL && u->settling)
-        up_finish(u);
-}
-
-/* Once ending: when every call and stream has called back, close the log
- * files and report. */
-static void up_maybe_done(up *u) {
-    if (!u->finishing || u->waits > 0 || u->pending > 0 || u->closing)
-        return;
-    u->closing = 1;
-    up_close_sinks(u);
-}
-
-static void up_zk_closed(void *data, zk_session *s) {
-    up *u = data;
-
-    u->zk = NULL;
-    up_waited(u);
-}
-
-static void up_timer_closed(uv_handle_t *h) {
-    up *u = h->data;
-
-    up_waited(u);
-}
-
-static void up_close_sinks(up *u) {
-    u->sinks_open = 1;
-    for (size_t i = 0; i < u->plan.n_nodes; i++) {
-        if (u->nodes[i].sink != NULL) {
-            u->sinks_open++;
-            logs_sink_close(u->nodes[i].sink, up_sink_closed, u);
-            u->nodes[i].sink = NULL;
-        }
-    }
-    up_sink_closed(u);
-}
-
-static void up_sink_closed(void *data) {
-    up *u = data;
-
-    if (--u->sinks_open > 0)
-        return;
-    if (u->lost_race && u->network_id[0] != '\0' &&
-        docker_network_remove(u->d, u->network_id, up_own_network_removed, u, NULL) == 0)
-        return;
-    if (u->status != 0 && u->opts.rm_on_failure && u->network_created && !u->lost_race &&
-        cluster_down(u->loop, u->d, u->plan.cluster, up_removed, u) == 0)
-        return;
-    up_report(u);
-    up_free(u);
-}
-
-static void up_removed(void *data, int status, const char *msg, unsigned removed) {
-    up *u = data;
+/* Appends to the message, after the whole-up deadline, what was still
+ * pending: the steps, and the nodes not up. */
+static void explain_pending(up *u, const boot_report *rep) {
     size_t used = strlen(u->message);
+    int first = 1;
 
-    if (status != 0)
-        snprintf(u->message + used, sizeof(u->message) - used,
-                 "\n(removing the cluster failed too: %s)", msg);
-    else
-        snprintf(u->message + used, sizeof(u->message) - used,
-                 "\n(the cluster was removed: --rm-on-failure)");
-    up_report(u);
-    up_free(u);
+    for (size_t i = 0; i < rep->n_steps && used < sizeof(u->message); i++) {
+        const boot_step_report *s = &rep->steps[i];
+        if (s->state != BOOT_CANCELED && s->state != BOOT_SKIPPED && s->state != BOOT_RUNNING)
+            continue;
+        used += (size_t)snprintf(u->message + used, sizeof(u->message) - used, "%s'%s'",
+                                 first ? "; steps not done: " : ", ", s->step->name);
+        first = 0;
+    }
+    first = 1;
+    for (size_t i = 1; i < u->plan.n_nodes && used < sizeof(u->message); i++) {
+        node_rt *n = &u->nodes[i];
+        if (n->pn->is_client || n->rep.state == CLUSTER_NODE_UP)
+            continue;
+        used += (size_t)snprintf(u->message + used, sizeof(u->message) - used, "%s%s (%s)",
+                                 first ? "; nodes not up: " : ", ", n->pn->hostname,
+                                 cluster_node_state_name(n->rep.state));
+        first = 0;
+    }
 }
 
-static void up_own_network_removed(void *data, int status, const char *msg) {
+static void steps_done(void *data, const boot_report *rep) {
     up *u = data;
 
-    up_report(u);
-    up_free(u);
+    landed(u);
+    u->dag = NULL;
+    u->steps = RES_DONE;
+    u->steps_ms = elapsed(u);
+    /* A failed step names the node to blame: its log tail goes in the message. */
+    if (u->dead == NULL)
+        u->dead = cluster_steps_blamed(u->exec);
+    if (rep->status == 0 && !u->failing) {
+        u->ready_ms = elapsed(u);
+        endpoints(u);
+        advance(u);
+        return;
+    }
+    if (u->failing && u->status == UV_ETIMEDOUT)
+        explain_pending(u, rep);
+    u->failed_step = rep->failed_step;
+    if (!u->failing) {
+        u->failing = 1;
+        u->status = rep->status == UV_ECANCELED ? UV_ECANCELED : CLUSTER_EFAILED;
+        snprintf(u->message, sizeof(u->message), "%s: %s", u->plan.cluster,
+                 rep->message != NULL ? rep->message : "the bootstrap failed");
+        if (rep->status == UV_ETIMEDOUT && rep->failed_step != NULL) {
+            node_rt *n =
+                cluster_steps_explain(u->exec, rep->failed_step, u->message, sizeof(u->message));
+            if (u->dead == NULL)
+                u->dead = n;
+        }
+    }
+    advance(u);
 }
 
-/* Gives the report to cb: the final callback, or with --follow the ready
- * one. */
-static void up_report_to(up *u, cluster_up_cb cb) {
+static void run_steps(up *u) {
+    int err;
+
+    u->containers_ms = elapsed(u);
+    err = cluster_steps_run(u->exec, u->zk, steps_done, u, &u->dag);
+    if (err != 0) {
+        u->dag = NULL;
+        u->steps = RES_DONE;
+        fail(u, err, NULL, "%s: the bootstrap could not start: %s", u->plan.cluster,
+             hdc_strerror(err));
+        return;
+    }
+    u->inflight++;
+    u->steps = RES_BUSY;
+}
+
+/* ---- the transition function ------------------------------------------------------------------ */
+
+static void report_to(up *u, cluster_up_cb cb);
+
+/* Up: with --follow, said at once (the logs go on until cluster_cancel,
+ * and the ZooKeeper session, not needed any more, is closed). */
+static void succeeded(up *u) {
+    u->ready = 1;
+    if (!u->opts.follow) {
+        wind_down(u);
+        return;
+    }
+    if (u->timer_open)
+        uv_timer_stop(&u->timer);
+    wind_down(u);
+    if (u->opts.on_ready != NULL)
+        report_to(u, u->opts.on_ready);
+}
+
+static void advance(up *u) {
+    node_rt *zk = &u->nodes[0];
+    int all_ready = 1;
+
+    if (u->ended || u->failing) {
+        wind_down(u);
+        return;
+    }
+    if (u->images == RES_TODO)
+        check_images(u);
+    if (u->images != RES_DONE)
+        return;
+    if (u->network == RES_TODO && create_network(u) != 0)
+        fail(u, UV_EIO, NULL, "%s: cannot create network %s", u->plan.cluster, u->plan.network);
+    if (u->network != RES_DONE || u->failing)
+        return;
+    if (u->events == RES_TODO)
+        watch_events(u);
+    if (zk->phase == NODE_TODO)
+        create_node(u, zk);
+    if (zk->phase < NODE_CREATED || u->failing)
+        return;
+    /* ZooKeeper's container is ours: the name is reserved. */
+    if (u->record == RES_TODO)
+        write_record(u, &u->record, RECORD_CREATING);
+    if (u->logs == RES_TODO)
+        prepare_logs(u);
+    if (u->logs != RES_DONE || u->failing)
+        return;
+    if (zk->phase == NODE_CREATED)
+        start_node(u, zk);
+    if (zk->phase != NODE_READY || u->failing)
+        return;
+    if (u->session == RES_TODO)
+        connect_zk(u);
+    if (u->session != RES_DONE || u->failing)
+        return;
+    if (u->znodes == RES_TODO)
+        write_znodes(u);
+    if (u->znodes != RES_DONE || u->failing)
+        return;
+    if (u->volumes == RES_TODO)
+        create_volumes(u);
+    if (u->volumes != RES_DONE || u->failing)
+        return;
+    for (size_t i = 1; i < u->plan.n_nodes && !u->failing; i++) {
+        node_rt *n = &u->nodes[i];
+        if (n->pn->is_client)
+            continue;
+        if (n->phase == NODE_TODO)
+            create_node(u, n);
+        else if (n->phase == NODE_CREATED)
+            start_node(u, n);
+        all_ready &= n->phase == NODE_READY;
+    }
+    if (!all_ready || u->record == RES_BUSY || u->failing)
+        return;
+    if (u->steps == RES_TODO)
+        run_steps(u);
+    if (u->steps != RES_DONE || u->failing)
+        return;
+    if (u->last_record == RES_TODO)
+        write_record(u, &u->last_record, RECORD_UP);
+    if (u->last_record != RES_DONE)
+        return;
+    if (!u->ready)
+        succeeded(u);
+}
+
+/* ---- the end ------------------------------------------------------------------------------ */
+
+static void report_to(up *u, cluster_up_cb cb) {
     cluster_node_report *reps = calloc(u->plan.n_nodes, sizeof(*reps));
     const char *const *names;
     const uint64_t *start, *end;
     size_t n_steps;
     cluster_report r;
 
-    cluster_steps_times(u->steps, &names, &start, &end, &n_steps);
+    cluster_steps_times(u->exec, &names, &start, &end, &n_steps);
     r = (cluster_report){
         .status = u->status,
         .message = u->status != 0 ? u->message : NULL,
@@ -1048,7 +985,7 @@ static void up_report_to(up *u, cluster_up_cb cb) {
         .zookeeper_ms = u->zookeeper_ms,
         .containers_ms = u->containers_ms,
         .steps_ms = u->steps_ms,
-        .total_ms = u->ready_ms != 0 ? u->ready_ms : up_elapsed(u),
+        .total_ms = u->ready_ms != 0 ? u->ready_ms : elapsed(u),
         .step_names = names,
         .step_start_ms = start,
         .step_end_ms = end,
@@ -1056,19 +993,14 @@ static void up_report_to(up *u, cluster_up_cb cb) {
         .logs_dir = u->logs_dir,
         .logs_backup = u->logs_backup,
     };
-
     for (size_t i = 0; reps != NULL && i < u->plan.n_nodes; i++)
         reps[i] = u->nodes[i].rep;
     cb(u->data, &r);
     free(reps);
 }
 
-static void up_report(up *u) {
-    up_report_to(u, u->cb);
-}
-
 static void up_free(up *u) {
-    cluster_steps_free(u->steps);
+    cluster_steps_free(u->exec);
     free(u->nodes);
     free(u->endpoints);
     free(u->logs_dir);
@@ -1078,15 +1010,278 @@ static void up_free(up *u) {
     free(u);
 }
 
+static void report_and_free(up *u) {
+    report_to(u, u->cb);
+    up_free(u);
+}
+
+static void removed(void *data, int status, const char *msg, unsigned count) {
+    up *u = data;
+    size_t used = strlen(u->message);
+
+    if (status != 0)
+        snprintf(u->message + used, sizeof(u->message) - used,
+                 "\n(removing the cluster failed too: %s)", msg);
+    else
+        snprintf(u->message + used, sizeof(u->message) - used,
+                 "\n(the cluster was removed: --rm-on-failure)");
+    report_and_free(u);
+}
+
+static void own_network_removed(void *data, int status, const char *msg) {
+    report_and_free(data);
+}
+
+/* Every log file closed: what is left to remove, then the report. */
+static void sink_closed(void *data) {
+    up *u = data;
+
+    if (--u->sinks_open > 0)
+        return;
+    /* The loser of a race removes the network it made, and nothing else. */
+    if (u->lost_race && u->network_id[0] != '\0' &&
+        u->ops->network_remove(u->d, u->network_id, own_network_removed, u, NULL) == 0)
+        return;
+    if (u->status != 0 && u->opts.rm_on_failure && u->network_id[0] != '\0' && !u->lost_race &&
+        !u->removed && u->ops->down(u->loop, u->d, u->plan.cluster, removed, u) == 0)
+        return;
+    report_and_free(u);
+}
+
+static void close_sinks(up *u) {
+    u->sinks_open = 1;
+    for (size_t i = 0; i < u->plan.n_nodes; i++) {
+        if (u->nodes[i].sink != NULL) {
+            u->sinks_open++;
+            logs_sink_close(u->nodes[i].sink, sink_closed, u);
+            u->nodes[i].sink = NULL;
+        }
+    }
+    sink_closed(u);
+}
+
+/* Appends "\nlast lines of <host>'s log:\n..." to the message. */
+static void append_tail(up *u, node_rt *n) {
+    char tail[4096];
+    size_t used = strlen(u->message);
+
+    if (n == NULL || n->sink == NULL)
+        return;
+    logs_sink_tail(n->sink, CLUSTER_LOG_TAIL_LINES, tail, sizeof(tail));
+    if (tail[0] == '\0') {
+        snprintf(u->message + used, sizeof(u->message) - used,
+                 "\n(%s has logged nothing; its log: %s/%s.log)", n->pn->hostname, u->logs_dir,
+                 n->pn->hostname);
+        return;
+    }
+    snprintf(u->message + used, sizeof(u->message) - used,
+             "\nlast lines of %s's log (%s/%s.log):\n%s%s", n->pn->hostname, u->logs_dir,
+             n->pn->hostname, tail, tail[strlen(tail) - 1] == '\n' ? "" : "\n");
+}
+
+/* A step failed on a node: if its container has exited, that is what the
+ * user is told (with its log tail), not the step's command. */
+static void autopsied(void *data, int status, const char *msg, const docker_container_info *info) {
+    up *u = data;
+    node_rt *n = u->dead;
+
+    landed(u);
+    u->autopsy = RES_DONE;
+    if (status == 0 && !info->running && !u->died) {
+        u->died = 1;
+        snprintf(u->message, sizeof(u->message),
+                 "%s: service %s (container %s) exited with status %d during step '%s'",
+                 u->plan.cluster, n->pn->hostname, n->pn->container, info->exit_code,
+                 u->failed_step != NULL ? u->failed_step : "?");
+        node_set_state(n, CLUSTER_NODE_FAILED, u->message);
+    }
+    advance(u);
+}
+
+static void zk_closed(void *data, zk_session *s) {
+    up *u = data;
+
+    landed(u);
+    u->zk = NULL;
+    advance(u);
+}
+
+static void timer_closed(uv_handle_t *h) {
+    up *u = h->data;
+
+    landed(u);
+    advance(u);
+}
+
+static void settled(uv_timer_t *t) {
+    up *u = t->data;
+
+    u->settling = 0;
+    advance(u);
+}
+
+/* A container died: its log stream has a moment to deliver its last
+ * lines (it ends when the container stops). */
+static void settle(up *u) {
+    if (u->dead == NULL || u->dead->logs == NULL || !u->timer_open)
+        return;
+    u->settling = 1;
+    uv_timer_stop(&u->timer);
+    uv_timer_start(&u->timer, settled, LOG_SETTLE_MS, 0);
+}
+
+/* Stops everything still running, once; when every call and stream has
+ * called back, closes the log files and reports. With --follow, after
+ * success, only the ZooKeeper session goes: the logs and the events go on
+ * until cluster_cancel. */
+static void wind_down(up *u) {
+    int following = u->ready && u->opts.follow && !u->failing && !u->ended;
+
+    if (following) {
+        if (u->zk != NULL && u->session == RES_DONE) {
+            u->session = RES_BUSY;
+            u->inflight++;
+            if (u->ops->zk_close(u->zk, zk_closed, u) != 0)
+                landed(u);
+        }
+        return;
+    }
+    if (!u->ended) {
+        u->ended = 1;
+        if (u->failing && u->dead != NULL)
+            settle(u);
+        if (u->dag != NULL)
+            boot_cancel(u->dag); /* steps_done follows */
+        if (u->failing && u->record == RES_DONE && !u->removed && !u->lost_race &&
+            u->last_record == RES_TODO)
+            write_record(u, &u->last_record, RECORD_FAILED);
+    }
+    if (u->dag != NULL || u->settling || u->record == RES_BUSY || u->last_record == RES_BUSY)
+        return;
+    if (u->failing && u->status == CLUSTER_EFAILED && u->dead != NULL && !u->died &&
+        u->dead->id[0] != '\0' && u->autopsy == RES_TODO) {
+        u->autopsy = RES_DONE;
+        if (u->ops->container_inspect(u->d, u->dead->id, autopsied, u, NULL) == 0) {
+            u->inflight++;
+            u->autopsy = RES_BUSY;
+        }
+    }
+    if (u->autopsy == RES_BUSY)
+        return;
+    if (u->events_call != NULL)
+        u->ops->call_cancel(u->events_call);
+    for (size_t i = 0; i < u->plan.n_nodes; i++)
+        if (u->nodes[i].logs != NULL)
+            u->ops->call_cancel(u->nodes[i].logs);
+    if (u->zk != NULL && u->session != RES_BUSY) {
+        u->session = RES_BUSY;
+        u->inflight++;
+        if (u->ops->zk_close(u->zk, zk_closed, u) != 0) {
+            landed(u);
+            u->zk = NULL;
+        }
+    }
+    if (u->timer_open) {
+        u->timer_open = 0;
+        u->inflight++;
+        uv_close((uv_handle_t *)&u->timer, timer_closed);
+    }
+    if (u->inflight > 0 || u->sinks_open > 0)
+        return;
+    u->sinks_open = 1; /* once */
+    if (u->failing)
+        append_tail(u, u->dead);
+    close_sinks(u);
+}
+
+static void deadline(uv_timer_t *t) {
+    up *u = t->data;
+
+    fail(u, UV_ETIMEDOUT, NULL, "%s: not up within --timeout %u s", u->plan.cluster,
+         u->opts.timeout_s);
+}
+
+int cluster_up(uv_loop_t *loop, docker *d, plan *p, const cluster_up_opts *opts,
+               cluster_progress_cb progress, cluster_up_cb cb, void *data, cluster **out) {
+    up *u;
+    int rc;
+
+    if (p == NULL || p->desc == NULL || opts == NULL || opts->logs_root == NULL || cb == NULL) {
+        plan_free(p);
+        return UV_EINVAL;
+    }
+    u = calloc(1, sizeof(*u));
+    if (u == NULL) {
+        plan_free(p);
+        return UV_ENOMEM;
+    }
+    u->plan = *p;
+    memset(p, 0, sizeof(*p));
+    u->loop = loop;
+    u->d = d;
+    u->opts = *opts;
+    u->ops = opts->ops != NULL ? opts->ops : &cluster_real_ops;
+    u->progress = progress;
+    u->cb = cb;
+    u->data = data;
+    u->start_ms = uv_now(loop);
+    u->subnet_index = plan_pool_start(&u->opts.pool, u->plan.cluster);
+    u->logs_dir = util_asprintf("%s/%s", opts->logs_root, u->plan.cluster);
+    u->test_user = strdup(opts->test_user != NULL ? opts->test_user : "hdc");
+    u->nodes = calloc(u->plan.n_nodes + 1, sizeof(*u->nodes));
+    if (u->nodes == NULL || u->logs_dir == NULL || u->test_user == NULL) {
+        up_free(u);
+        return UV_ENOMEM;
+    }
+    for (size_t i = 0; i < u->plan.n_nodes; i++) {
+        node_rt *n = &u->nodes[i];
+        n->u = u;
+        n->pn = &u->plan.nodes[i];
+        n->logs_ended = 1;
+        n->rep.cluster = u->plan.cluster;
+        n->rep.node = n->pn;
+        n->rep.state = CLUSTER_NODE_PLANNED;
+    }
+    {
+        cluster_steps_host host = {
+            .loop = loop,
+            .d = d,
+            .ops = u->ops,
+            .plan = &u->plan,
+            .test_user = u->test_user,
+            .start_ms = u->start_ms,
+            .nodes = u->nodes,
+            .set_state = node_set_state,
+        };
+        if ((rc = cluster_steps_new(&host, &u->exec)) != 0) {
+            up_free(u);
+            return rc;
+        }
+    }
+    uv_timer_init(loop, &u->timer);
+    u->timer.data = u;
+    u->timer_open = 1;
+    if (opts->timeout_s > 0)
+        uv_timer_start(&u->timer, deadline, (uint64_t)opts->timeout_s * 1000, 0);
+    /* The first calls go out from the loop: nothing is called back from
+     * inside cluster_up. */
+    advance(u);
+    if (out != NULL)
+        *out = (cluster *)u;
+    return 0;
+}
+
 int cluster_cancel(cluster *c) {
     up *u = (up *)c;
 
-    if (u->finishing)
+    if (u->ended)
         return UV_EALREADY;
-    if (u->up_done) {
-        up_finish(u);
+    if (u->ready) {
+        u->ended = 1;
+        u->ready = 1;
+        advance(u);
         return 0;
     }
-    up_fail(u, UV_ECANCELED, NULL, "%s: interrupted", u->plan.cluster);
+    fail(u, UV_ECANCELED, NULL, "%s: interrupted", u->plan.cluster);
     return 0;
 }

@@ -14,10 +14,13 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "cluster_spec.h"
 #include "docker.h"
 #include "err.h" /* CLUSTER_EEXISTS, CLUSTER_ENOIMAGE, CLUSTER_EFAILED */
 #include "hdc/plugin.h"
 #include "plan.h"
+
+struct cluster_ops;
 
 #define CLUSTER_LOG_TAIL_LINES 20
 
@@ -43,6 +46,13 @@ typedef struct cluster_up_opts {
     const char *logs_root; /* "logs": the cluster's go to <root>/<name>/; a
                                      previous run's are moved to <root>.backup.<pid>/ */
     const char *test_user; /* HDC_TEST_USER; NULL: "hdc" */
+    /* Labels of every object it creates: owner, time-to-live, paths
+     * (borrowed until the callback); NULL: the cluster's name and plan only. */
+    const cluster_identity *id;
+    int held;                      /* the cluster lives only while its owner runs
+                                (hdc matrix): its record names the owner */
+    unsigned boot_timeout_s;       /* the agents give up on `boot` after it; 0: never */
+    const struct cluster_ops *ops; /* Docker, ZooKeeper, probes; NULL: the real ones */
     /* With follow: called once when the cluster is up (the report as the
      * final callback would give it), before the logs go on. */
     void (*on_ready)(void *data, const struct cluster_report *report);

@@ -16,25 +16,43 @@ void cluster_image_ref(const hdc_plugin_desc *desc, const char *image, char *out
         snprintf(out, len, "hdc/%s-%s:latest", desc->name, image);
 }
 
+size_t cluster_labels(const plan *p, const cluster_identity *id, docker_kv *out,
+                      cluster_label_bufs *bufs) {
+    size_t n = 0;
+
+    out[n++] = (docker_kv){"hdc.cluster", p->cluster};
+    out[n++] = (docker_kv){"hdc.dist", p->desc->name};
+    if (id == NULL)
+        return n;
+    if (id->owner != NULL)
+        out[n++] = (docker_kv){"hdc.owner", id->owner};
+    snprintf(bufs->created, sizeof(bufs->created), "%lld", (long long)id->created);
+    out[n++] = (docker_kv){"hdc.created", bufs->created};
+    if (id->expires > 0) {
+        snprintf(bufs->expires, sizeof(bufs->expires), "%lld", (long long)id->expires);
+        out[n++] = (docker_kv){"hdc.expires", bufs->expires};
+    }
+    if (id->logs_dir != NULL)
+        out[n++] = (docker_kv){"hdc.logs", id->logs_dir};
+    if (id->keys_dir != NULL)
+        out[n++] = (docker_kv){"hdc.keys", id->keys_dir};
+    return n;
+}
+
 void cluster_container_spec(const cluster_spec_in *in, cluster_spec *sp) {
     const plan *p = in->plan;
     const plan_node *n = in->node;
     const hdc_service *svc = n->svc;
     const hdc_plugin_desc *image_desc = in->image_desc != NULL ? in->image_desc : p->desc;
     docker_container_opts *o = &sp->opts;
-    size_t n_env = 0, n_cmd = 0, n_ports = 0, n_binds = 0;
+    size_t n_env = 0, n_cmd = 0, n_ports = 0, n_binds = 0, n_labels;
 
     memset(sp, 0, sizeof(*sp));
-    snprintf(sp->label_buf[0], sizeof(sp->label_buf[0]), "%s", p->cluster);
-    snprintf(sp->label_buf[1], sizeof(sp->label_buf[1]), "%s", n->service);
-    snprintf(sp->label_buf[2], sizeof(sp->label_buf[2]), "%s", p->desc->name);
-    snprintf(sp->label_buf[3], sizeof(sp->label_buf[3]), "%s", n->hostname);
-    snprintf(sp->label_buf[4], sizeof(sp->label_buf[4]), "%u", p->datanodes);
-    sp->labels[0] = (docker_kv){"hdc.cluster", sp->label_buf[0]};
-    sp->labels[1] = (docker_kv){"hdc.service", sp->label_buf[1]};
-    sp->labels[2] = (docker_kv){"hdc.dist", sp->label_buf[2]};
-    sp->labels[3] = (docker_kv){"hdc.hostname", sp->label_buf[3]};
-    sp->labels[4] = (docker_kv){"hdc.datanodes", sp->label_buf[4]};
+    n_labels = cluster_labels(p, in->id, sp->labels, &sp->label_bufs);
+    snprintf(sp->label_bufs.datanodes, sizeof(sp->label_bufs.datanodes), "%u", p->datanodes);
+    sp->labels[n_labels++] = (docker_kv){"hdc.service", n->service};
+    sp->labels[n_labels++] = (docker_kv){"hdc.hostname", n->hostname};
+    sp->labels[n_labels++] = (docker_kv){"hdc.datanodes", sp->label_bufs.datanodes};
 
     if (svc == NULL) {
         snprintf(sp->image, sizeof(sp->image), "%s", CLUSTER_ZK_IMAGE);
@@ -83,6 +101,11 @@ void cluster_container_spec(const cluster_spec_in *in, cluster_spec *sp) {
         sp->cmd[n_cmd++] = "zookeeper:2181";
         sp->cmd[n_cmd++] = "--service";
         sp->cmd[n_cmd++] = sp->service_arg;
+        if (in->boot_timeout_s > 0) {
+            snprintf(sp->boot_timeout, sizeof(sp->boot_timeout), "%u", in->boot_timeout_s);
+            sp->cmd[n_cmd++] = "--boot-timeout";
+            sp->cmd[n_cmd++] = sp->boot_timeout;
+        }
         if (svc->user != NULL) {
             sp->cmd[n_cmd++] = "--user";
             sp->cmd[n_cmd++] = svc->user;
@@ -108,7 +131,7 @@ void cluster_container_spec(const cluster_spec_in *in, cluster_spec *sp) {
     o->image = sp->image;
     o->hostname = n->hostname;
     o->labels = sp->labels;
-    o->n_labels = 5;
+    o->n_labels = n_labels;
     o->env = sp->env;
     o->n_env = n_env;
     o->cmd = sp->cmd;

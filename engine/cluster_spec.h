@@ -15,6 +15,28 @@
 #define CLUSTER_BASE_IMAGE   "hdc/base:latest"
 #define CLUSTER_CLIENT_IMAGE "hdc/client:latest"
 
+/* What is fixed when a cluster is created, in labels on every object of
+ * it (network, volumes, containers), so that any hdc, anywhere, can tell
+ * whose it is and until when: docs/design.md, "State and ownership". */
+typedef struct cluster_identity {
+    const char *owner;    /* owner.h's name of the process that created it */
+    int64_t created;      /* Unix seconds */
+    int64_t expires;      /* Unix seconds; 0: no time-to-live (--ttl) */
+    const char *logs_dir; /* absolute: where its logs go */
+    const char *keys_dir; /* absolute: where its client's key pair goes */
+} cluster_identity;
+
+/* Labels of every object of the cluster: hdc.cluster, hdc.dist,
+ * hdc.owner, hdc.created, hdc.expires (with a time-to-live), hdc.logs,
+ * hdc.keys. out holds CLUSTER_LABELS_MAX; the values point into id, p and
+ * bufs. Returns how many. */
+#define CLUSTER_LABELS_MAX 12
+typedef struct cluster_label_bufs {
+    char created[24], expires[24], datanodes[16];
+} cluster_label_bufs;
+size_t cluster_labels(const plan *p, const cluster_identity *id, docker_kv *out,
+                      cluster_label_bufs *bufs);
+
 /* A node's container, as `hdc up` (and `hdc client`) create it: image,
  * hostname, static address, every node in /etc/hosts, labels, the HDC_*
  * environment, ports published on 127.0.0.1, shared volumes, and the
@@ -29,18 +51,20 @@ typedef struct cluster_spec_in {
     uint16_t host_port;
     const char *const *extra_env; /* more KEY=VALUE */
     size_t n_extra_env;
-    const char *network; /* its ID (names can be ambiguous) */
+    const char *network;        /* its ID (names can be ambiguous) */
+    const cluster_identity *id; /* its labels; NULL: the cluster's name and plan only */
+    unsigned boot_timeout_s;    /* the agent waits that long for `boot`; 0: forever */
 } cluster_spec_in;
 
 typedef struct cluster_spec {
     docker_container_opts opts; /* points into the buffers below */
     char image[256];
-    char label_buf[5][96];
-    docker_kv labels[5];
+    cluster_label_bufs label_bufs;
+    docker_kv labels[CLUSTER_LABELS_MAX + 3];
     char env_buf[8][160];
     const char *env[48];
     const char *cmd[32];
-    char ready_port[32], service_arg[80], ready_sh[2048];
+    char ready_port[32], service_arg[80], ready_sh[2048], boot_timeout[16];
     docker_port ports[16];
     char bind_buf[8][256];
     const char *binds[8];

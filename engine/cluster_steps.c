@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster_ops.h"
 #include "cluster_spec.h"
 #include "plugin_host.h"
 #include "probe.h"
@@ -77,11 +78,11 @@ static void cancel_ops(step_run *r) {
         if (o->done)
             continue;
         if (o->wait != NULL)
-            zk_wait_cancel(o->wait);
+            r->s->host.ops->zk_wait_cancel(o->wait);
         if (o->exec != NULL)
-            docker_call_cancel(o->exec);
+            r->s->host.ops->call_cancel(o->exec);
         if (o->probe != NULL)
-            probe_cancel(o->probe);
+            r->s->host.ops->probe_cancel(o->probe);
     }
 }
 
@@ -241,7 +242,7 @@ static int start_exec(step_op *op) {
     cluster_container_spec(&in, sp);
     opts.env = sp->opts.env;
     opts.n_env = sp->opts.n_env;
-    err = docker_exec(h->d, op->node->id, &opts, exec_output, exec_done, op, &op->exec);
+    err = h->ops->exec(h->d, op->node->id, &opts, exec_output, exec_done, op, &op->exec);
     free(sp);
     return err;
 }
@@ -285,7 +286,7 @@ static int start_probe(step_op *op, uint64_t timeout_ms) {
     if (host_port == 0)
         return UV_EADDRNOTAVAIL;
     snprintf(address, sizeof(address), "http://127.0.0.1:%u", host_port);
-    return probe_start(h->loop, &target, timeout_ms, probe_done, op, &op->probe);
+    return h->ops->probe_start(h->loop, &target, timeout_ms, probe_done, op, &op->probe);
 }
 
 /* ---- the executor boot.c calls ---------------------------------------------------- */
@@ -348,11 +349,11 @@ static int start_step(void *ctx, const hdc_step *step, boot_step_done_fn done, v
         }
         switch (step->kind) {
         case HDC_STEP_BOOT:
-            err = zk_set(s->zk, op->node->pn->znode, "boot", 4, boot_written, op);
+            err = h->ops->zk_set(s->zk, op->node->pn->znode, "boot", 4, boot_written, op);
             break;
         case HDC_STEP_WAIT:
-            err = zk_wait_for(s->zk, op->node->pn->znode, up_or_failed, timeout_ms, up_seen, op,
-                              &op->wait);
+            err = h->ops->zk_wait_for(s->zk, op->node->pn->znode, up_or_failed, timeout_ms, up_seen,
+                                      op, &op->wait);
             break;
         case HDC_STEP_EXEC: err = start_exec(op); break;
         case HDC_STEP_PROBE: err = start_probe(op, timeout_ms); break;

@@ -29,6 +29,8 @@ struct up; /* the up in flight (cluster.c) */
 typedef struct cluster_node {
     struct up *u;
     plan_node *pn;
+    int phase;                     /* cluster.c's: where its container is */
+    int exit_code;                 /* from its `die` event, or -1 */
     char id[80];                   /* the container's ID once created */
     docker_port_binding ports[16]; /* host ports, from inspect */
     size_t n_ports;
@@ -43,6 +45,7 @@ typedef struct cluster_node {
 typedef struct cluster_steps_host {
     uv_loop_t *loop;
     docker *d;
+    const struct cluster_ops *ops;
     const plan *plan;
     const char *test_user;
     uint64_t start_ms;   /* the up's start (uv_now): step times count from it */

@@ -35,6 +35,14 @@ static const hdc_service services[] = {
 static const hdc_plugin_desc desc = {HDC_PLUGIN_HEADER, .name = "apache_3.3.6",
                                      .services = services};
 
+/* The value of label key, or NULL. */
+static const char *label(const docker_container_opts *o, const char *key) {
+    for (size_t i = 0; i < o->n_labels; i++)
+        if (strcmp(o->labels[i].key, key) == 0)
+            return o->labels[i].value;
+    return NULL;
+}
+
 static int has(const char *const *list, size_t n, const char *want) {
     for (size_t i = 0; i < n; i++)
         if (strcmp(list[i], want) == 0)
@@ -74,9 +82,11 @@ static void a_service_container_has_all_it_needs(void **state) {
     assert_string_equal(o->network, "netid");
     assert_int_equal(o->n_extra_hosts, 4); /* zookeeper, namenode, 2 datanodes */
     assert_int_equal(o->n_labels, 5);
-    assert_string_equal(o->labels[0].key, "hdc.cluster");
-    assert_string_equal(o->labels[0].value, "c1");
-    assert_string_equal(o->labels[4].value, "2");
+    assert_string_equal(label(o, "hdc.cluster"), "c1");
+    assert_string_equal(label(o, "hdc.service"), "namenode");
+    assert_string_equal(label(o, "hdc.hostname"), "namenode");
+    assert_string_equal(label(o, "hdc.datanodes"), "2");
+    assert_null(label(o, "hdc.owner")); /* no identity given */
     assert_true(has(o->env, o->n_env, "HDC_CLUSTER=c1"));
     assert_true(has(o->env, o->n_env, "HDC_DIST=apache_3.3.6"));
     assert_true(has(o->env, o->n_env, "HDC_TEST_USER=alice"));
@@ -116,10 +126,46 @@ static void a_service_container_has_all_it_needs(void **state) {
     plan_free(&p);
 }
 
+static void every_object_carries_the_identity(void **state) {
+    plan_pool pool;
+    plan p;
+    cluster_spec sp;
+    cluster_identity id = {.owner = "m/b/1/2/3",
+                           .created = 1700000000,
+                           .expires = 1700003600,
+                           .logs_dir = "/abs/logs/c1",
+                           .keys_dir = "/abs/keys"};
+    cluster_spec_in in = {.id = &id, .boot_timeout_s = 240};
+    docker_kv net[CLUSTER_LABELS_MAX];
+    cluster_label_bufs bufs;
+    size_t n;
+
+    plan_pool_parse(NULL, &pool, NULL, 0);
+    assert_int_equal(plan_make(&p, &desc, "c1", 1, &pool, 0, NULL, 0), 0);
+    in.plan = &p;
+    in.node = &p.nodes[1];
+    cluster_container_spec(&in, &sp);
+    assert_string_equal(label(&sp.opts, "hdc.owner"), "m/b/1/2/3");
+    assert_string_equal(label(&sp.opts, "hdc.created"), "1700000000");
+    assert_string_equal(label(&sp.opts, "hdc.expires"), "1700003600");
+    assert_string_equal(label(&sp.opts, "hdc.logs"), "/abs/logs/c1");
+    assert_string_equal(label(&sp.opts, "hdc.keys"), "/abs/keys");
+    /* the agent gives up on `boot` after the deadline hdc sets */
+    assert_true(has(sp.opts.cmd, sp.opts.n_cmd, "--boot-timeout"));
+    assert_true(has(sp.opts.cmd, sp.opts.n_cmd, "240"));
+    /* the network's and the volumes' labels: the same, without a node's */
+    n = cluster_labels(&p, &id, net, &bufs);
+    assert_int_equal(n, 7);
+    id.expires = 0;
+    assert_int_equal(cluster_labels(&p, &id, net, &bufs), 6); /* no --ttl */
+    plan_free(&p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(image_references),
         cmocka_unit_test(a_service_container_has_all_it_needs),
+        cmocka_unit_test(every_object_carries_the_identity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
