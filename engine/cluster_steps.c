@@ -51,6 +51,7 @@ struct step_run {
     int failed;
     int canceled;
     char why[1536];
+    cluster_node *culprit; /* the instance whose failure failed the step */
     step_run *next;
 };
 
@@ -106,6 +107,8 @@ static void run_release(step_run *r) {
         for (size_t i = 0; i < r->n_ops && s->blamed == NULL; i++)
             if (r->ops[i].node->rep.state == CLUSTER_NODE_FAILED)
                 s->blamed = r->ops[i].node;
+        if (s->blamed == NULL)
+            s->blamed = r->culprit;
         r->done(r->token, CLUSTER_EFAILED, r->why);
     } else {
         r->done(r->token, r->canceled ? UV_ECANCELED : 0, NULL);
@@ -127,6 +130,8 @@ static void op_done(step_op *op, int failed, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(why, sizeof(why), fmt, ap);
         va_end(ap);
+        if (!op->run->failed)
+            op->run->culprit = op->node;
         run_fail(op->run, why);
     }
     run_release(op->run);
