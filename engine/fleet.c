@@ -14,13 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "owner.h"
 #include "util.h"
 
 struct fleet {
     uv_loop_t *loop;
     docker *d;
     fleet_opts opts;
+    char *logs_root, *keys_root; /* absolute; opts point at them */
+    char owner[OWNER_MAX];
     fleet_hooks hooks;
     void *data;
     fleet_member **members;
@@ -38,6 +42,16 @@ int fleet_new(const fleet_opts *o, const fleet_hooks *hooks, void *data, fleet *
     f->hooks = *hooks;
     f->data = data;
     *out = f;
+    f->logs_root = util_abspath(o->logs_root != NULL ? o->logs_root : "logs");
+    f->keys_root = util_abspath(o->keys_root != NULL ? o->keys_root : ".hdc");
+    if (f->logs_root == NULL || f->keys_root == NULL)
+        return UV_ENOMEM;
+    f->opts.logs_root = f->logs_root;
+    f->opts.keys_root = f->keys_root;
+    /* Without /proc the owner is "": unknown to every reader, so only a
+     * time-to-live ends such a cluster. */
+    if (owner_self(f->owner) != 0)
+        f->owner[0] = '\0';
     return 0;
 }
 
@@ -126,6 +140,27 @@ static void failure_told(uv_idle_t *idle) {
     m->f->hooks.done(m, sf->status, NULL);
 }
 
+/* What the labels of m's objects say: made at its start. */
+static int identify(fleet_member *m) {
+    fleet *f = m->f;
+
+    free(m->logs_dir);
+    free(m->keys_dir);
+    m->logs_dir = util_asprintf("%s/%s", f->logs_root, m->name);
+    m->keys_dir = util_asprintf("%s/%s", f->keys_root, m->name);
+    if (m->logs_dir == NULL || m->keys_dir == NULL)
+        return UV_ENOMEM;
+    m->id = (cluster_identity){
+        .owner = f->owner,
+        .created = (int64_t)time(NULL),
+        .logs_dir = m->logs_dir,
+        .keys_dir = m->keys_dir,
+    };
+    if (f->opts.ttl_s > 0)
+        m->id.expires = m->id.created + (int64_t)f->opts.ttl_s;
+    return 0;
+}
+
 static void start(fleet_member *m) {
     fleet *f = m->f;
     cluster_up_opts uo = {
@@ -135,6 +170,9 @@ static void start(fleet_member *m) {
         .follow = f->opts.follow,
         .logs_root = f->opts.logs_root,
         .test_user = f->opts.test_user,
+        .id = &m->id,
+        .held = f->opts.held,
+        .boot_timeout_s = f->opts.boot_timeout_s,
         .on_ready = up_ready,
     };
     start_failure *sf;
@@ -144,7 +182,9 @@ static void start(fleet_member *m) {
     m->state = FLEET_UP;
     if (f->hooks.started != NULL)
         f->hooks.started(m);
-    err = plan_pool_parse(f->opts.subnet_pool, &uo.pool, NULL, 0);
+    err = identify(m);
+    if (err == 0)
+        err = plan_pool_parse(f->opts.subnet_pool, &uo.pool, NULL, 0);
     if (err == 0)
         err = cluster_up(f->loop, f->d, &m->plan, &uo, up_progress, up_done, m, &m->c);
     if (err == 0)
@@ -220,8 +260,12 @@ void fleet_free(fleet *f) {
     for (size_t i = 0; i < f->n; i++) {
         plan_free(&f->members[i]->plan);
         plugin_unload(f->members[i]->plug);
+        free(f->members[i]->logs_dir);
+        free(f->members[i]->keys_dir);
         free(f->members[i]);
     }
     free(f->members);
+    free(f->logs_root);
+    free(f->keys_root);
     free(f);
 }

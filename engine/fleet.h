@@ -15,6 +15,7 @@
 #define HDC_FLEET_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "cluster.h"
@@ -39,7 +40,10 @@ struct fleet_member {
     char name[PLAN_MAX_NAME + 1];
     plugin *plug; /* owned: unloaded by fleet_free */
     plan plan;    /* made by fleet_add; handed to cluster_up at the start */
-    cluster *c;   /* the up, while FLEET_UP */
+    /* Fixed at its start, in the labels of every object of it. */
+    cluster_identity id;
+    char *logs_dir, *keys_dir; /* absolute; id points at them */
+    cluster *c;                /* the up, while FLEET_UP */
     enum fleet_state state;
     int ready;  /* with follow: it came up, its logs are being followed */
     void *data; /* the command's */
@@ -64,11 +68,17 @@ typedef struct fleet_opts {
     unsigned parallel;  /* members alive at once; 0: all */
     int publish_classic, rm_on_failure, follow;
     const char *logs_root;   /* clusters' logs go to <root>/<name>/ */
+    const char *keys_root;   /* their clients' keys to <root>/<name>/ */
+    uint64_t ttl_s;          /* their time-to-live (hdc.expires); 0: none */
+    unsigned boot_timeout_s; /* the agents' wait for `boot`; 0: forever */
+    int held;                /* the clusters live while this process runs */
     const char *test_user;   /* NULL: "hdc" */
     const char *subnet_pool; /* HDC_SUBNET_POOL; NULL: the default */
 } fleet_opts;
 
-/* A fleet; o and hooks are copied, data is the command's. Members are
+/* A fleet; o and hooks are copied, data is the command's; the roots are
+ * made absolute (the labels name them for any hdc, run from anywhere),
+ * and this process named as the owner (owner.h). Members are
  * added (and planned) before any I/O; fleet_attach then gives the fleet
  * the loop and the Docker client its ups run on. */
 int fleet_new(const fleet_opts *o, const fleet_hooks *hooks, void *data, fleet **out);

@@ -32,6 +32,58 @@ int util_mkdir_p(const char *path, mode_t mode) {
     return rc;
 }
 
+char *util_abspath(const char *path) {
+    char *cwd, *abs;
+
+    if (path[0] == '/')
+        return strdup(path);
+    cwd = getcwd(NULL, 0);
+    if (cwd == NULL)
+        return NULL;
+    /* "." and "./x" read better without the dot. */
+    while (path[0] == '.' && path[1] == '/')
+        path += 2;
+    if (strcmp(path, ".") == 0 || path[0] == '\0')
+        abs = strdup(cwd);
+    else
+        abs = util_asprintf("%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", path);
+    free(cwd);
+    return abs;
+}
+
+int util_writable_dir(const char *dir) {
+    char *path = strdup(dir);
+    struct stat st;
+    int rc;
+
+    if (path == NULL)
+        return UV_ENOMEM;
+    /* Up to the nearest part that exists: it must be a directory we may
+     * write in (write to add an entry, search to reach it). */
+    while (stat(path, &st) != 0) {
+        char *slash = strrchr(path, '/');
+        if (errno != ENOENT) {
+            rc = -errno;
+            goto exit;
+        }
+        if (slash == NULL) {
+            strcpy(path, ".");
+            continue;
+        }
+        if (slash == path)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+    }
+    if (!S_ISDIR(st.st_mode))
+        rc = UV_ENOTDIR;
+    else
+        rc = access(path, W_OK | X_OK) == 0 ? 0 : -errno;
+exit:
+    free(path);
+    return rc;
+}
+
 int util_self_path(char *out, size_t len) {
     ssize_t n;
 

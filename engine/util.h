@@ -14,6 +14,17 @@
  * or before the loop runs. */
 int util_mkdir_p(const char *path, mode_t mode);
 
+/* path made absolute against the current directory (not resolved: it
+ * need not exist), malloc'd; NULL on ENOMEM or when there is no current
+ * directory. */
+char *util_abspath(const char *path);
+
+/* Whether dir is, or mkdir -p could make it, a directory this process
+ * may create files in, without making anything: 0, or a negative errno
+ * (EACCES, ENOTDIR, EROFS...) of the path or of its nearest existing
+ * parent. */
+int util_writable_dir(const char *dir);
+
 /* The running executable's path (/proc/self/exe), and its directory. 0,
  * or a negative errno; out is "" then. */
 int util_self_path(char *out, size_t len);

@@ -93,6 +93,69 @@ int cmd_uint(const char *flag, const char *s, unsigned min, unsigned max, unsign
     return 0;
 }
 
+int cmd_duration(const char *flag, const char *s, uint64_t min_s, uint64_t max_s, uint64_t *out,
+                 char *err, size_t err_len) {
+    static const struct {
+        char unit;
+        uint64_t seconds;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+    uint64_t v = 0, scale = 0;
+    const char *p = s;
+
+    if (s == NULL)
+        return util_fail(err, err_len, RUNNER_USAGE, "%s needs a value", flag);
+    for (; *p >= '0' && *p <= '9' && v <= max_s; p++)
+        v = 10 * v + (uint64_t)(*p - '0');
+    if (p != s && p[0] != '\0' && p[1] == '\0')
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+            if (units[i].unit == *p)
+                scale = units[i].seconds;
+    if (p != s && *p == '\0')
+        scale = 1;
+    if (scale == 0 || v > max_s / scale || v * scale < min_s)
+        return util_fail(err, err_len, RUNNER_USAGE,
+                         "%s '%s': give a duration from %llus to %llud, such as 90s, 30m, 2h or "
+                         "7d",
+                         flag, s, (unsigned long long)min_s, (unsigned long long)(max_s / 86400));
+    *out = v * scale;
+    return 0;
+}
+
+int cmd_boot_timeout(const cmd_env *env, unsigned timeout_s, unsigned *out, char *err,
+                     size_t err_len) {
+    uint64_t s;
+    int rc;
+
+    if (env->boot_timeout != NULL && env->boot_timeout[0] != '\0') {
+        rc = cmd_duration("HDC_BOOT_TIMEOUT", env->boot_timeout, 1, 7 * 86400, &s, err, err_len);
+        *out = (unsigned)s;
+        return rc;
+    }
+    *out = CMD_BOOT_TIMEOUT_S;
+    if (timeout_s > 0 && timeout_s + 60 > *out)
+        *out = timeout_s + 60;
+    return 0;
+}
+
+int cmd_check_dirs(const cmd_env *env, char *err, size_t err_len) {
+    const struct {
+        const char *dir, *var, *what;
+    } dirs[] = {
+        {cmd_logs_root(env), "HDC_LOGS_DIR", "the clusters' logs"},
+        {cmd_state_dir(env), "HDC_STATE_DIR", "the clients' keys"},
+    };
+
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        int rc = util_writable_dir(dirs[i].dir);
+        if (rc != 0)
+            return util_fail(err, err_len, RUNNER_USAGE,
+                             "cannot write %s to '%s': %s: make it a writable directory or set "
+                             "%s to one",
+                             dirs[i].what, dirs[i].dir, hdc_strerror(rc), dirs[i].var);
+    }
+    return 0;
+}
+
 int cmd_no_args_parse(const char *name, int argc, char **argv, char *err, size_t err_len) {
     if (argc > 1)
         return util_fail(err, err_len, RUNNER_USAGE, "%s: unexpected argument '%s': it takes none",
@@ -144,6 +207,7 @@ static void read_env(cmd_env *env) {
     env->subnet_pool = getenv("HDC_SUBNET_POOL");
     env->dist_cache = getenv("HDC_DIST_CACHE");
     env->clusters_dir = getenv("HDC_CLUSTERS_DIR");
+    env->boot_timeout = getenv("HDC_BOOT_TIMEOUT");
     env->no_color = getenv("NO_COLOR") != NULL;
 }
 

@@ -26,6 +26,7 @@ typedef struct cmd_env {
     const char *subnet_pool;  /* HDC_SUBNET_POOL */
     const char *dist_cache;   /* HDC_DIST_CACHE */
     const char *clusters_dir; /* HDC_CLUSTERS_DIR: the build contexts */
+    const char *boot_timeout; /* HDC_BOOT_TIMEOUT: the agents' wait for `boot` */
     int no_color;             /* NO_COLOR is set */
 } cmd_env;
 
@@ -87,6 +88,29 @@ void cmd_report_down(runner *r, const char *name, int status, const char *msg, u
 int cmd_uint(const char *flag, const char *s, unsigned min, unsigned max, unsigned *out, char *err,
              size_t err_len);
 
+/* How long the agents of a new cluster wait for `boot` (docs/design.md,
+ * hdc-agent) when HDC_BOOT_TIMEOUT does not say: long enough for a slow
+ * host's up, short enough that an abandoned cluster stops costing. A
+ * longer --timeout lengthens it. */
+#define CMD_BOOT_TIMEOUT_S 600u
+
+/* The agents' wait for `boot` of an up bounded by timeout_s (0: none):
+ * HDC_BOOT_TIMEOUT, else the default or timeout_s and a minute, whichever
+ * is longer. 0, or RUNNER_USAGE with the reason in err. */
+int cmd_boot_timeout(const cmd_env *env, unsigned timeout_s, unsigned *out, char *err,
+                     size_t err_len);
+
+/* Before Docker is touched: the logs and state directories are, or can
+ * be made, writable directories (nothing is made). 0, or RUNNER_USAGE
+ * with what to do in err. */
+int cmd_check_dirs(const cmd_env *env, char *err, size_t err_len);
+
+/* A duration for flag: digits with an optional unit (s, m, h, d; none:
+ * seconds), in [min_s, max_s] seconds, written to *out in seconds: 0, or
+ * RUNNER_USAGE with the reason in err. */
+int cmd_duration(const char *flag, const char *s, uint64_t min_s, uint64_t max_s, uint64_t *out,
+                 char *err, size_t err_len);
+
 /* ---- each command's options -------------------------------------------- */
 
 typedef struct cmd_build_base_opts {
@@ -112,6 +136,8 @@ typedef struct cmd_up_opts {
     cmd_up_target *targets; /* malloc'd */
     size_t n_targets, cap;
     unsigned datanodes, timeout_s;
+    uint64_t ttl_s;          /* --ttl; 0: none */
+    unsigned boot_timeout_s; /* HDC_BOOT_TIMEOUT, else CMD_BOOT_TIMEOUT_S or --timeout's */
     const char *test_user;
     int publish_classic, yes, follow, rm_on_failure;
 } cmd_up_opts;
@@ -173,8 +199,9 @@ typedef struct cmd_matrix_opts {
     int keep, keep_failed, bundle_all;
     unsigned timeout_s; /* of each up; 0: the steps' deadlines only */
     unsigned datanodes;
-    const char *test_user; /* --test-user, or NULL: $HDC_TEST_USER, "hdc" */
-    char *const *cmd;      /* after `--`, borrowed from argv */
+    unsigned boot_timeout_s; /* as up's */
+    const char *test_user;   /* --test-user, or NULL: $HDC_TEST_USER, "hdc" */
+    char *const *cmd;        /* after `--`, borrowed from argv */
     size_t n_cmd;
 } cmd_matrix_opts;
 /* `matrix DIST... [flags] -- CMD [ARG...]`: flags may stand between the

@@ -194,6 +194,8 @@ int cmd_matrix_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_matrix_opts 
     if (out->test_user == NULL && ctx->env.test_user != NULL &&
         plan_user_check("HDC_TEST_USER", ctx->env.test_user, why, sizeof(why)) != 0)
         return fail(err, err_len, "%s", why);
+    if (cmd_boot_timeout(&ctx->env, out->timeout_s, &out->boot_timeout_s, why, sizeof(why)) != 0)
+        return fail(err, err_len, "%s", why);
     return 0;
 }
 
@@ -744,6 +746,9 @@ static int prepare(matrix_run *m) {
         .parallel = m->args.parallel,
         .follow = 1,
         .logs_root = m->logs_root,
+        .keys_root = m->key_dir,
+        .boot_timeout_s = m->args.boot_timeout_s,
+        .held = 1, /* a matrix killed leaves clusters gc removes */
         .test_user = m->test_user,
         .subnet_pool = m->ctx->env.subnet_pool,
     };
@@ -751,6 +756,10 @@ static int prepare(matrix_run *m) {
     char err[1024];
     long pid = (long)getpid();
 
+    if (cmd_check_dirs(&m->ctx->env, err, sizeof(err)) != 0) {
+        report_error("%s", err);
+        return RUNNER_USAGE;
+    }
     if (plugin_path_init(&m->pp, m->ctx->plugin_path, m->ctx->env.plugin_path) != 0) {
         report_error("cannot read the plugin path");
         return RUNNER_USAGE;

@@ -90,6 +90,11 @@ int cmd_up_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_up_opts *o, char
                 cmd_uint(a, i + 1 < argc ? argv[++i] : NULL, 1, 86400, &o->timeout_s, err, err_len);
             if (rc != 0)
                 return rc;
+        } else if (strcmp(a, "--ttl") == 0) {
+            rc = cmd_duration(a, i + 1 < argc ? argv[++i] : NULL, 1, 365 * 86400, &o->ttl_s, err,
+                              err_len);
+            if (rc != 0)
+                return rc;
         } else if (strcmp(a, "--test-user") == 0 && i + 1 < argc) {
             o->test_user = argv[++i];
         } else if (strcmp(a, "--publish-classic") == 0) {
@@ -118,6 +123,8 @@ int cmd_up_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_up_opts *o, char
                          "up: --publish-classic binds fixed host ports: one cluster at a time");
     if (plan_user_check(o->test_user == ctx->env.test_user ? "HDC_TEST_USER" : "--test-user",
                         o->test_user, why, sizeof(why)) != 0)
+        return util_fail(err, err_len, RUNNER_USAGE, "up: %s", why);
+    if (cmd_boot_timeout(&ctx->env, o->timeout_s, &o->boot_timeout_s, why, sizeof(why)) != 0)
         return util_fail(err, err_len, RUNNER_USAGE, "up: %s", why);
     /* Names: the default one where none is given, valid, and each once. */
     for (size_t i = 0; i < o->n_targets; i++) {
@@ -432,12 +439,19 @@ static int prepare(up_run *u) {
         .rm_on_failure = u->o->rm_on_failure,
         .follow = u->o->follow,
         .logs_root = u->logs_root,
+        .keys_root = cmd_state_dir(&u->ctx->env),
+        .ttl_s = u->o->ttl_s,
+        .boot_timeout_s = u->o->boot_timeout_s,
         .test_user = u->o->test_user,
         .subnet_pool = u->ctx->env.subnet_pool,
     };
     fleet_hooks hooks = {.progress = progress, .ready = ready, .done = done};
     char err[512];
 
+    if (cmd_check_dirs(&u->ctx->env, err, sizeof(err)) != 0) {
+        runner_error("up: %s", err);
+        return RUNNER_USAGE;
+    }
     if (fleet_new(&fo, &hooks, u, &u->f) != 0)
         return RUNNER_FAILED;
     for (size_t i = 0; i < u->n; i++) {
@@ -531,7 +545,7 @@ static void free_opts(void *opts) {
 const cmd cmd_up = {
     .name = "up",
     .usage = "hdc up DIST [--name NAME] [DIST [--name NAME]]... [--datanodes N] [--timeout S] "
-             "[--publish-classic] [-y] [--follow] [--rm-on-failure]",
+             "[--ttl DURATION] [--publish-classic] [-y] [--follow] [--rm-on-failure]",
     .summary = "create and bootstrap clusters, concurrently; returns when every probe is green",
     .opts_size = sizeof(cmd_up_opts),
     .parse = parse,

@@ -1,5 +1,6 @@
-/* engine/util.c: mkdir -p, the executable's own path, messages into a
- * caller's buffer, growing an array. */
+/* engine/util.c: mkdir -p, absolute paths, writable directories, the
+ * executable's own path, messages into a caller's buffer, growing an
+ * array. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -50,6 +51,53 @@ static void the_executable_and_its_directory(void **state) {
     assert_string_equal(small, "");
 }
 
+static void abspath_joins_the_current_directory(void **state) {
+    char *cwd = getcwd(NULL, 0), *want, *got;
+
+    got = util_abspath("/already/absolute");
+    assert_string_equal(got, "/already/absolute");
+    free(got);
+    want = util_asprintf("%s/logs", cwd);
+    got = util_abspath("logs");
+    assert_string_equal(got, want);
+    free(got);
+    got = util_abspath("./logs");
+    assert_string_equal(got, want);
+    free(got);
+    got = util_abspath(".");
+    assert_string_equal(got, cwd);
+    free(got);
+    free(want);
+    free(cwd);
+}
+
+static void writable_dir_says_why_not_without_making_it(void **state) {
+    char base[] = "/tmp/hdc-util-XXXXXX";
+    char *dir, *file;
+    FILE *f;
+
+    assert_non_null(mkdtemp(base));
+    dir = util_asprintf("%s/new/logs", base);
+    assert_int_equal(util_writable_dir(dir), 0);
+    assert_int_equal(access(dir, F_OK), -1); /* nothing made */
+    assert_int_equal(util_writable_dir(base), 0);
+    file = util_asprintf("%s/file", base);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(util_writable_dir(file), UV_ENOTDIR);
+    assert_int_equal(util_writable_dir("/dev/null"), UV_ENOTDIR);
+    free(dir);
+    dir = util_asprintf("%s/file/below", base); /* a file on the way */
+    assert_int_equal(util_writable_dir(dir), UV_ENOTDIR);
+    assert_int_equal(util_writable_dir("relative/not/there"), 0);
+    free(dir);
+    free(file);
+    dir = util_asprintf("rm -rf '%s'", base);
+    assert_int_equal(system(dir), 0);
+    free(dir);
+}
+
 static void fail_writes_the_message_and_returns_the_code(void **state) {
     char err[16];
 
@@ -81,6 +129,8 @@ int main(void) {
         cmocka_unit_test(mkdir_p_makes_every_parent_and_is_idempotent),
         cmocka_unit_test(mkdir_p_says_why_it_failed),
         cmocka_unit_test(the_executable_and_its_directory),
+        cmocka_unit_test(abspath_joins_the_current_directory),
+        cmocka_unit_test(writable_dir_says_why_not_without_making_it),
         cmocka_unit_test(fail_writes_the_message_and_returns_the_code),
         cmocka_unit_test(grow_doubles_and_keeps_the_items),
     };

@@ -89,6 +89,9 @@ static void refusals_say_what_is_wrong(void **state) {
          "--datanodes ' 3': give a whole number from 1 to 64"},
         {{"testdist", "--timeout", "86401", NULL},
          "--timeout '86401': give a whole number from 1 to 86400"},
+        {{"testdist", "--ttl", "2w", NULL},
+         "--ttl '2w': give a duration from 1s to 365d, such as 90s, 30m, 2h or 7d"},
+        {{"testdist", "--ttl", NULL}, "--ttl needs a value"},
         {{"___", NULL}, "up: '___' gives no valid default name: pass --name"},
         {{"testdist", "testdist", NULL},
          "up: two clusters named 'testdist': give each its own --name"},
@@ -109,6 +112,31 @@ static void refusals_say_what_is_wrong(void **state) {
             fail_msg("case %zu: '%s', want '%s'", i, err, cases[i].want);
         free(o.targets);
     }
+}
+
+static void a_time_to_live_and_the_agents_wait(void **state) {
+    cmd_ctx ctx = {0};
+    cmd_up_opts o;
+    char err[256];
+
+    assert_int_equal(parse(&ctx, &o, err, sizeof(err), "testdist", "--ttl", "2h", NULL), 0);
+    assert_int_equal(o.ttl_s, 7200);
+    assert_int_equal(o.boot_timeout_s, CMD_BOOT_TIMEOUT_S);
+    free(o.targets);
+    /* A longer --timeout lengthens the agents' wait; HDC_BOOT_TIMEOUT sets it. */
+    assert_int_equal(parse(&ctx, &o, err, sizeof(err), "testdist", "--timeout", "3600", NULL), 0);
+    assert_int_equal(o.ttl_s, 0);
+    assert_int_equal(o.boot_timeout_s, 3660);
+    free(o.targets);
+    ctx.env.boot_timeout = "20s";
+    assert_int_equal(parse(&ctx, &o, err, sizeof(err), "testdist", "--timeout", "3600", NULL), 0);
+    assert_int_equal(o.boot_timeout_s, 20);
+    free(o.targets);
+    ctx.env.boot_timeout = "soon";
+    assert_int_equal(parse(&ctx, &o, err, sizeof(err), "testdist", NULL), RUNNER_USAGE);
+    assert_string_equal(err, "up: HDC_BOOT_TIMEOUT 'soon': give a duration from 1s to 7d, such "
+                             "as 90s, 30m, 2h or 7d");
+    free(o.targets);
 }
 
 static void any_number_of_clusters(void **state) {
@@ -149,6 +177,7 @@ int main(void) {
         cmocka_unit_test(dists_names_and_flags),
         cmocka_unit_test(defaults_come_from_the_environment),
         cmocka_unit_test(refusals_say_what_is_wrong),
+        cmocka_unit_test(a_time_to_live_and_the_agents_wait),
         cmocka_unit_test(any_number_of_clusters),
         cmocka_unit_test(a_name_longer_than_32_is_refused),
     };
