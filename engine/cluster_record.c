@@ -125,6 +125,15 @@ enum cluster_state cluster_state_of(const cluster_facts *f) {
 
     if (f->expires > 0 && f->now >= f->expires)
         return CLUSTER_EXPIRED;
+    /* Neither a record nor an owner: made by an hdc from before records
+     * (or by hand): what its containers do is all there is to go on. */
+    if (f->owner == NULL && (r == NULL || r->state == RECORD_NONE)) {
+        if (f->containers == 0) /* a network or volumes alone */
+            return CLUSTER_ORPHANED;
+        if (f->running == 0)
+            return CLUSTER_STOPPED;
+        return f->running < f->containers ? CLUSTER_DEGRADED : CLUSTER_UP;
+    }
     /* No record: its up has not created ZooKeeper's container yet, or
      * died before: it is at work while its owner may run. */
     if (r == NULL || r->state == RECORD_NONE || r->state == RECORD_CREATING)
