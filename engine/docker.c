@@ -16,6 +16,8 @@
  * - Errors are mapped once (docker__on_done): a refused connection becomes
  *   DOCKER_ENOENGINE with a message that says what to do; a non-2xx reply
  *   becomes Docker's own message (docker_api_error).
+ *   A deadline that passed becomes UV_ETIMEDOUT with a message naming
+ *   the engine's address and HDC_DOCKER_TIMEOUT.
  */
 #define _GNU_SOURCE /* vasprintf */
 #include "docker.h"
@@ -30,52 +32,85 @@
 #include "docker_json.h"
 #include "util.h"
 
-/* Deadline of the calls that answer at once (ms). */
-#define QUICK_MS (120 * 1000)
-/* What `stop` may take beyond its grace period (ms). */
-#define STOP_MARGIN_MS (60 * 1000)
+/* The grace of a stop that leaves it to the container (Docker's default,
+ * which hdc's containers keep), in seconds. */
+#define STOP_GRACE_S 10
 /* Cap of the error body collected from a streaming reply. */
 #define ERRBODY_MAX (64 * 1024)
 
+/* Deadlines, in T = HDC_DOCKER_TIMEOUT: the calls that answer at once get
+ * T for the whole request, stop its grace on top (docker_container_stop).
+ * Streams, wait and build get T for the head only, counted from the end of
+ * the request (for a build, of the context's upload). Exec's stream is
+ * one of the streams; its create and inspect are quick. */
 const docker_op_row docker__ops[] = {
-    [OP_PING] = {"ping", "GET", "/_ping", REPLY_PING, QUICK_MS},
-    [OP_VERSION] = {"version", "GET", V "/version", REPLY_VERSION, QUICK_MS},
-    [OP_IMAGE_INSPECT] = {"image inspect", "GET", V "/images/%s/json", REPLY_IMAGE, QUICK_MS},
-    [OP_IMAGE_REMOVE] = {"image remove", "DELETE", V "/images/%s", REPLY_NONE, QUICK_MS},
-    [OP_IMAGE_LIST] = {"image list", "GET", NULL, REPLY_LIST, QUICK_MS},
-    [OP_NETWORK_CREATE] = {"network create", "POST", V "/networks/create", REPLY_ID, QUICK_MS},
-    [OP_NETWORK_INSPECT] = {"network inspect", "GET", V "/networks/%s", REPLY_NETWORK, QUICK_MS},
-    [OP_NETWORK_REMOVE] = {"network remove", "DELETE", V "/networks/%s", REPLY_NONE, QUICK_MS},
-    [OP_NETWORK_LIST] = {"network list", "GET", NULL, REPLY_LIST, QUICK_MS},
-    [OP_VOLUME_CREATE] = {"volume create", "POST", V "/volumes/create", REPLY_NONE, QUICK_MS},
-    [OP_VOLUME_REMOVE] = {"volume remove", "DELETE", V "/volumes/%s", REPLY_NONE, QUICK_MS},
-    [OP_VOLUME_LIST] = {"volume list", "GET", NULL, REPLY_LIST, QUICK_MS},
+    [OP_PING] = {"ping", "GET", "/_ping", REPLY_PING, DEADLINE_QUICK},
+    [OP_VERSION] = {"version", "GET", V "/version", REPLY_VERSION, DEADLINE_QUICK},
+    [OP_IMAGE_INSPECT] = {"image inspect", "GET", V "/images/%s/json", REPLY_IMAGE, DEADLINE_QUICK},
+    [OP_IMAGE_REMOVE] = {"image remove", "DELETE", V "/images/%s", REPLY_NONE, DEADLINE_QUICK},
+    [OP_IMAGE_LIST] = {"image list", "GET", NULL, REPLY_LIST, DEADLINE_QUICK},
+    [OP_NETWORK_CREATE] = {"network create", "POST", V "/networks/create", REPLY_ID,
+                           DEADLINE_QUICK},
+    [OP_NETWORK_INSPECT] = {"network inspect", "GET", V "/networks/%s", REPLY_NETWORK,
+                            DEADLINE_QUICK},
+    [OP_NETWORK_REMOVE] = {"network remove", "DELETE", V "/networks/%s", REPLY_NONE,
+                           DEADLINE_QUICK},
+    [OP_NETWORK_LIST] = {"network list", "GET", NULL, REPLY_LIST, DEADLINE_QUICK},
+    [OP_VOLUME_CREATE] = {"volume create", "POST", V "/volumes/create", REPLY_NONE, DEADLINE_QUICK},
+    [OP_VOLUME_REMOVE] = {"volume remove", "DELETE", V "/volumes/%s", REPLY_NONE, DEADLINE_QUICK},
+    [OP_VOLUME_LIST] = {"volume list", "GET", NULL, REPLY_LIST, DEADLINE_QUICK},
     [OP_CONTAINER_CREATE] = {"container create", "POST", V "/containers/create", REPLY_ID,
-                             QUICK_MS},
+                             DEADLINE_QUICK},
     [OP_CONTAINER_START] = {"container start", "POST", V "/containers/%s/start", REPLY_NONE,
-                            QUICK_MS},
+                            DEADLINE_QUICK},
     [OP_CONTAINER_STOP] = {"container stop", "POST", V "/containers/%s/stop", REPLY_NONE,
-                           QUICK_MS + STOP_MARGIN_MS},
-    [OP_CONTAINER_KILL] = {"container kill", "POST", V "/containers/%s/kill", REPLY_NONE, QUICK_MS},
+                           DEADLINE_QUICK},
+    [OP_CONTAINER_KILL] = {"container kill", "POST", V "/containers/%s/kill", REPLY_NONE,
+                           DEADLINE_QUICK},
     [OP_CONTAINER_REMOVE] = {"container remove", "DELETE", V "/containers/%s", REPLY_NONE,
-                             QUICK_MS},
+                             DEADLINE_QUICK},
     [OP_CONTAINER_INSPECT] = {"container inspect", "GET", V "/containers/%s/json", REPLY_CONTAINER,
-                              QUICK_MS},
-    [OP_CONTAINER_LIST] = {"container list", "GET", NULL, REPLY_LIST, QUICK_MS},
-    /* The body comes when the container stops: no deadline. */
-    [OP_CONTAINER_WAIT] = {"container wait", "POST", V "/containers/%s/wait", REPLY_WAIT, 0},
-    [OP_LOGS] = {"container logs", "GET", NULL, REPLY_STREAM, 0},
-    [OP_ARCHIVE] = {"container archive", "GET", V "/containers/%s/archive", REPLY_STREAM, 0},
-    [OP_EVENTS] = {"events", "GET", NULL, REPLY_STREAM, 0},
-    [OP_BUILD] = {"build", "POST", NULL, REPLY_BUILD, 0},
+                              DEADLINE_QUICK},
+    [OP_CONTAINER_LIST] = {"container list", "GET", NULL, REPLY_LIST, DEADLINE_QUICK},
+    /* The head comes at once, the body when the container stops. */
+    [OP_CONTAINER_WAIT] = {"container wait", "POST", V "/containers/%s/wait", REPLY_WAIT,
+                           DEADLINE_HEAD},
+    [OP_LOGS] = {"container logs", "GET", NULL, REPLY_STREAM, DEADLINE_HEAD},
+    [OP_ARCHIVE] = {"container archive", "GET", V "/containers/%s/archive", REPLY_STREAM,
+                    DEADLINE_HEAD},
+    [OP_EVENTS] = {"events", "GET", NULL, REPLY_STREAM, DEADLINE_HEAD},
+    [OP_BUILD] = {"build", "POST", NULL, REPLY_BUILD, DEADLINE_HEAD},
     /* Its first request, the create; the start and the inspect follow. */
-    [OP_EXEC] = {"exec", "POST", V "/containers/%s/exec", REPLY_EXEC, QUICK_MS},
+    [OP_EXEC] = {"exec", "POST", V "/containers/%s/exec", REPLY_EXEC, DEADLINE_QUICK},
 };
 
 /* ---- the client ------------------------------------------------------------ */
 
+int docker_timeout_parse(const char *s, unsigned *seconds) {
+    unsigned long v = 0;
+
+    if (s == NULL || *s == '\0') {
+        v = DOCKER_TIMEOUT_DEFAULT_S;
+    } else {
+        /* Digits only: no sign, no blanks, nothing after. */
+        for (; *s != '\0'; s++) {
+            if (*s < '0' || *s > '9')
+                return UV_EINVAL;
+            v = v * 10 + (unsigned long)(*s - '0');
+            if (v > DOCKER_TIMEOUT_MAX_S)
+                return UV_EINVAL;
+        }
+        if (v < 1)
+            return UV_EINVAL;
+    }
+    if (seconds != NULL)
+        *seconds = (unsigned)v;
+    return 0;
+}
+
 int docker_new(uv_loop_t *loop, const char *address, docker **out) {
     docker *d;
+    unsigned timeout_s;
     int rc;
 
     *out = NULL;
@@ -86,10 +121,13 @@ int docker_new(uv_loop_t *loop, const char *address, docker **out) {
     }
     if (strncmp(address, "unix://", 7) != 0 && strncmp(address, "tcp://", 6) != 0)
         return UV_EINVAL;
+    if (docker_timeout_parse(getenv("HDC_DOCKER_TIMEOUT"), &timeout_s) != 0)
+        return UV_EINVAL;
     d = calloc(1, sizeof(*d));
     if (!d)
         return UV_ENOMEM;
     d->loop = loop;
+    d->timeout_s = timeout_s;
     d->address = strdup(address);
     if (!d->address) {
         free(d);
@@ -151,8 +189,15 @@ docker_call *docker__call_new(docker *d, enum docker_op op, void *data) {
     c->d = d;
     c->op = &docker__ops[op];
     c->data = data;
-    c->deadline_ms = c->op->deadline_ms;
+    docker__deadline(c, c->op->deadline);
     return c;
+}
+
+void docker__deadline(docker_call *c, enum docker_deadline kind) {
+    uint64_t t = (uint64_t)c->d->timeout_s * 1000;
+
+    c->whole_ms = kind == DEADLINE_QUICK ? t : 0;
+    c->head_ms = t;
 }
 
 void docker__call_free(docker_call *c) {
@@ -220,6 +265,16 @@ static void fail_transport(docker_call *c, int status, int got_head) {
 
     if (status == UV_ECANCELED || c->canceled) {
         docker__failf(c, UV_ECANCELED, "%s: canceled", c->op->what);
+        return;
+    }
+    if (status == UV_ETIMEDOUT) {
+        uint64_t ms = c->whole_ms ? c->whole_ms : c->head_ms;
+        docker__failf(c, UV_ETIMEDOUT,
+                      "the Docker engine at %s did not %s %s within %llu s: is it hung? Check it "
+                      "with `docker info`, or give it longer with HDC_DOCKER_TIMEOUT=SECONDS "
+                      "(now %u)",
+                      d->address, got_head ? "finish its answer to" : "answer", c->op->what,
+                      (unsigned long long)((ms + 999) / 1000), d->timeout_s);
         return;
     }
     if (!got_head) {
@@ -377,7 +432,8 @@ int docker__request(docker_call *c, const char *method, char *target, const json
     memset(&cbs, 0, sizeof(cbs));
     o.method = method ? method : c->op->method;
     o.target = target;
-    o.timeout_ms = c->deadline_ms;
+    o.timeout_ms = c->whole_ms;
+    o.head_timeout_ms = c->head_ms;
     o.flags = flags;
     o.body_file = body_file;
     if (body) {
@@ -788,8 +844,8 @@ int docker_container_stop(docker *d, const char *id, int timeout_s, docker_cb cb
     if (timeout_s >= 0)
         snprintf(q, sizeof(q), "?t=%d", timeout_s);
     /* Docker answers once the container has stopped: after the grace. */
-    if (timeout_s > 0)
-        c->deadline_ms += (uint64_t)timeout_s * 1000;
+    c->whole_ms += (uint64_t)(timeout_s >= 0 ? timeout_s : STOP_GRACE_S) * 1000;
+    c->head_ms = c->whole_ms;
     return one_request(c, docker__path(OP_CONTAINER_STOP, id, q), NULL, out);
 }
 

@@ -15,8 +15,14 @@
  *   copy what you keep (json_incref a json_t).
  * - Every call takes an optional docker_call **out: the handle that
  *   cancels it (docker_call_cancel), valid until its final callback has
- *   been called. Each call has a deadline that fits it (none for the
- *   streams and for wait); its expiry fails the call with UV_ETIMEDOUT.
+ *   been called.
+ * - Every call has deadlines that fit it, in T = HDC_DOCKER_TIMEOUT
+ *   seconds (default 30): a call that answers at once must answer whole
+ *   within T (stop: its grace plus T); a stream, a wait, a build and
+ *   exec's stream must start answering within T of the end of the request
+ *   (a build: of the context's upload), and then may run for as long as
+ *   they run. A deadline that passes fails the call with UV_ETIMEDOUT and
+ *   a message naming the engine's address and HDC_DOCKER_TIMEOUT.
  *
  * Request bodies and reply parsing are the pure functions of
  * docker_json.h.
@@ -32,8 +38,10 @@
 
 #include "err.h" /* DOCKER_E*: the errors of this module */
 
-#define DOCKER_API_VERSION  "1.41"
-#define DOCKER_DEFAULT_HOST "unix:///var/run/docker.sock"
+#define DOCKER_API_VERSION       "1.41"
+#define DOCKER_DEFAULT_HOST      "unix:///var/run/docker.sock"
+#define DOCKER_TIMEOUT_DEFAULT_S 30 /* HDC_DOCKER_TIMEOUT unset or empty */
+#define DOCKER_TIMEOUT_MAX_S     3600
 
 typedef struct docker docker;
 typedef struct docker_call docker_call;
@@ -48,8 +56,14 @@ typedef struct docker_kv {
 /* address: "unix:///path" or "tcp://host:port"; NULL means $DOCKER_HOST, or
  * DOCKER_DEFAULT_HOST when that is unset or empty. Connects lazily: a
  * missing engine shows as DOCKER_ENOENGINE in the first call's callback.
- * UV_EINVAL for any other scheme. */
+ * Reads HDC_DOCKER_TIMEOUT once (docker_timeout_parse). UV_EINVAL for any
+ * other scheme, or a bad HDC_DOCKER_TIMEOUT. */
 int docker_new(uv_loop_t *loop, const char *address, docker **out);
+
+/* The value of HDC_DOCKER_TIMEOUT (s, NULL when unset): digits only, from
+ * 1 to DOCKER_TIMEOUT_MAX_S; NULL or "": DOCKER_TIMEOUT_DEFAULT_S. 0 and
+ * the seconds in *seconds (optional), or UV_EINVAL. Pure. */
+int docker_timeout_parse(const char *s, unsigned *seconds);
 
 /* Cancels every call in flight (each final callback follows with
  * UV_ECANCELED), then frees d and calls cb (optional). No call may be
@@ -270,7 +284,8 @@ int docker_container_create(docker *d, const docker_container_opts *opts, docker
                             void *data, docker_call **out);
 /* Starting a running container or stopping a stopped one succeeds. */
 int docker_container_start(docker *d, const char *id, docker_cb cb, void *data, docker_call **out);
-/* timeout_s: seconds between SIGTERM and SIGKILL; < 0: the container's. */
+/* timeout_s: seconds between SIGTERM and SIGKILL; < 0: the container's
+ * (its deadline then counts Docker's default, 10 s, plus T). */
 int docker_container_stop(docker *d, const char *id, int timeout_s, docker_cb cb, void *data,
                           docker_call **out);
 /* signal: "SIGTERM", "9", ...; NULL: SIGKILL. */
@@ -284,8 +299,8 @@ int docker_container_inspect(docker *d, const char *id, docker_container_cb cb, 
 int docker_container_list(docker *d, const char *label, docker_list_cb cb, void *data,
                           docker_call **out);
 
-/* Waits until the container is not running (no deadline) and gives its
- * exit code. */
+/* Waits until the container is not running (no deadline once the engine
+ * has started its answer) and gives its exit code. */
 typedef void (*docker_wait_cb)(void *data, int status, const char *msg, int exit_code);
 int docker_container_wait(docker *d, const char *id, docker_wait_cb cb, void *data,
                           docker_call **out);

@@ -68,6 +68,14 @@ enum docker_op {
     OP_EXEC,
 };
 
+/* What bounds a request, in the engine's timeout T (HDC_DOCKER_TIMEOUT):
+ * http's two deadlines (http.h). */
+enum docker_deadline {
+    DEADLINE_QUICK, /* the whole request within T: calls that answer at once */
+    DEADLINE_HEAD,  /* the reply's head within T of the end of the request, the
+                       body unbounded: streams, wait, build, exec's stream */
+};
+
 /* A row of the table. */
 typedef struct docker_op_row {
     const char *what;   /* "container create": for messages */
@@ -75,7 +83,7 @@ typedef struct docker_op_row {
     const char *path;   /* V "/containers/%s/start": %s is the escaped object; NULL: built
                            by the call (a query of filters, a build's options) */
     enum docker_reply reply;
-    uint64_t deadline_ms; /* of the request; 0: none (a stream, a wait, a build) */
+    enum docker_deadline deadline; /* of the (first) request */
 } docker_op_row;
 
 extern const docker_op_row docker__ops[];
@@ -84,6 +92,7 @@ struct docker {
     uv_loop_t *loop;
     http_client *http;
     char *address;
+    unsigned timeout_s; /* T: HDC_DOCKER_TIMEOUT, read once */
     int closing;
     size_t n_work; /* build contexts being archived */
     int http_closed;
@@ -114,8 +123,9 @@ struct docker_call {
     /* Optional: the head of the current reply is in (exec: the stream is
      * hijacked, its stdin may go out). */
     void (*on_head)(docker_call *c, const http_response *res);
-    uint64_t deadline_ms; /* of the current request; the row's, scaled */
-    http_request *req;    /* the request in flight, or NULL */
+    uint64_t whole_ms, head_ms; /* deadlines of the current request (http's timeout_ms and
+                                   head_timeout_ms); 0: none */
+    http_request *req;          /* the request in flight, or NULL */
     int finished;
     int canceled;
 
@@ -153,13 +163,16 @@ struct docker_call {
 /* A new call of row op, or NULL (ENOMEM, or d closing: the caller returns
  * UV_ENOMEM or UV_EINVAL as docker_closing(d) tells). */
 docker_call *docker__call_new(docker *d, enum docker_op op, void *data);
+/* Sets the deadlines of the call's next request (docker__call_new sets the
+ * row's). */
+void docker__deadline(docker_call *c, enum docker_deadline kind);
 void docker__call_free(docker_call *c);
 
-/* Sends the call's (next) request: method and deadline of its row unless
- * given; target malloc'd by the caller and freed here; body a JSON body
- * (borrowed) or NULL. flags: http_flags; body_file and content_type for a
- * build. On failure nothing is called back: the caller frees the call or
- * fails it. */
+/* Sends the call's (next) request with the call's deadlines: method of
+ * its row unless given; target malloc'd by the caller and freed here;
+ * body a JSON body (borrowed) or NULL. flags: http_flags; body_file and
+ * content_type for a build. On failure nothing is called back: the caller
+ * frees the call or fails it. */
 int docker__request(docker_call *c, const char *method, char *target, const json_t *body,
                     unsigned flags, const char *body_file, const char *content_type);
 

@@ -10,6 +10,11 @@
  *   sit in memory. The file is removed when the call ends.
  * - Streaming requests collect the body of an error reply instead of
  *   streaming it, so that Docker's message reaches the callback.
+ * - Deadlines (docker.c's table): a stream's head must come within T
+ *   (HDC_DOCKER_TIMEOUT); its body has none, since a followed log may be
+ *   silent for hours. A build's head counts from the end of the
+ *   context's upload, which http bounds piece by piece instead: a large
+ *   context to a busy engine is never cut, a silent engine fails it.
  * - Exec: after the hijacked stream closes, GET /exec/{id}/json gives the
  *   exit code. The daemon closes the stream once the process has exited,
  *   but should the inspect still say Running, it is asked again (bounded)
@@ -338,7 +343,7 @@ static void exec_inspect(docker_call *c) {
     free(id);
     c->ok = exec_inspect_ok;
     c->on_head = NULL;
-    c->deadline_ms = docker__ops[OP_EXEC].deadline_ms;
+    docker__deadline(c, DEADLINE_QUICK);
     rc = docker__request(c, "GET", target, NULL, HTTP_BUFFER_BODY, NULL, NULL);
     if (rc)
         docker__failf(c, rc, "exec: %s", hdc_strerror(rc));
@@ -396,7 +401,7 @@ static void exec_created(docker_call *c, const http_response *res) {
     }
     c->ok = exec_stream_ok;
     c->on_head = exec_upgraded;
-    c->deadline_ms = 0; /* the command runs as long as it runs */
+    docker__deadline(c, DEADLINE_HEAD); /* the command runs as long as it runs */
     rc = docker__request(c, "POST", target, body, HTTP_UPGRADE, NULL, NULL);
     json_decref(body);
     if (rc)

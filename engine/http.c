@@ -16,10 +16,16 @@
  *   connection before any response byte is retried once on a new one.
  * - on_done is never called from inside an API call: every failure found
  *   synchronously, and every cancellation, goes through the request's own
- *   timer started with timeout 0. The same timer carries the deadline. A
+ *   timer started with timeout 0. The same timer carries the deadlines. A
  *   request's memory lives until its last libuv callback has returned, so
  *   callbacks arriving after on_done (cancelled writes, file reads) are
  *   harmless.
+ * - Two deadlines, because a stream must not be cut but a silent peer must
+ *   not hang us: the whole request's (from the start), and the head's,
+ *   which is restarted each time the peer is to act (accept, take the next
+ *   piece of the body, answer once the request is out) and ends with the
+ *   head. A large upload that makes progress is never cut; the body after
+ *   the head is bounded only by the whole deadline.
  * - http_client_new ignores SIGPIPE when nobody has chosen what to do with
  *   it: a peer closing a socket we are writing to must give EPIPE to one
  *   request, not kill hdc, and libuv cannot ask for MSG_NOSIGNAL.
@@ -387,13 +393,16 @@ struct http_request {
     uv_fs_t fs;
     uv_write_t write;
     uv_timer_t timer;
+    uint64_t end_at;  /* loop time of the whole request's deadline, or 0 */
+    uint64_t head_ms; /* opts.head_timeout_ms */
+    uint64_t head_at; /* loop time of the head's deadline, or 0 */
     http_parser *parser;
     char *rbody;
     size_t rbody_len, rbody_cap;
     int pending; /* libuv requests whose callbacks are still to come */
     int err;     /* the status of a deferred on_done */
     unsigned done : 1, deferred : 1, freeing : 1, reused : 1, retried : 1, retry_wait : 1,
-        got_bytes : 1, sent : 1, complete : 1, upgraded : 1, fd_open : 1;
+        got_bytes : 1, sent : 1, complete : 1, upgraded : 1, fd_open : 1, headed : 1;
 };
 
 static void dispatch(http_request *req, int fresh);
@@ -578,6 +587,33 @@ static void timer_cb(uv_timer_t *timer) {
     finish(req, req->deferred ? req->err : UV_ETIMEDOUT);
 }
 
+/* Starts the timer for the nearer deadline: the whole request's or the
+ * head's. */
+static void arm(http_request *req) {
+    uint64_t at = req->end_at, now;
+
+    if (req->done || req->deferred)
+        return;
+    if (req->head_at != 0 && (at == 0 || req->head_at < at))
+        at = req->head_at;
+    if (at == 0) {
+        uv_timer_stop(&req->timer);
+        return;
+    }
+    now = uv_now(req->client->loop);
+    uv_timer_start(&req->timer, timer_cb, at > now ? at - now : 0, 0);
+}
+
+/* The peer is to act next (accept the connection, take the next piece of
+ * the request, send the head): until the head has come, it has head_ms
+ * from now. */
+static void wait_for_peer(http_request *req) {
+    if (req->head_ms == 0 || req->headed)
+        return;
+    req->head_at = uv_now(req->client->loop) + req->head_ms;
+    arm(req);
+}
+
 /* Ends the request with err from the next loop iteration: for failures found
  * inside an API call, and for cancellation. The connection closes now. */
 static void fail_later(http_request *req, int err) {
@@ -607,6 +643,9 @@ static void fail_io(http_request *req, int err) {
 
 static int conn_on_head(void *data, const http_response *res) {
     http_request *req = data;
+    req->headed = 1;
+    req->head_at = 0;
+    arm(req);
     req->upgraded = http_parser_upgraded(req->parser);
     if ((req->flags & HTTP_BUFFER_BODY) && !req->upgraded && !(req->pflags & HTTP_PARSER_HEAD)) {
         const char *cl = http_response_header(res, "Content-Length");
@@ -761,6 +800,7 @@ static void write_cb(uv_write_t *w, int status) {
     }
     if (req->fd_open && req->file_off < req->file_size) {
         size_t n = FILE_CHUNK;
+        wait_for_peer(req); /* it took the last piece: the next one */
         if (req->file_size - req->file_off < n)
             n = (size_t)(req->file_size - req->file_off);
         uv_buf_t b = uv_buf_init(req->chunk, (unsigned)n);
@@ -774,6 +814,7 @@ static void write_cb(uv_write_t *w, int status) {
         return;
     }
     req->sent = 1;
+    wait_for_peer(req); /* the request is out: the head is due */
 }
 
 /* Starts the exchange on req->conn, now connected. */
@@ -787,12 +828,13 @@ static void send_request(http_request *req) {
     rc = http_parser_new(req->pflags, &parser_cbs, req, &req->parser);
     if (rc != 0)
         goto fail;
-    req->got_bytes = req->complete = req->upgraded = req->sent = 0;
+    req->got_bytes = req->complete = req->upgraded = req->sent = req->headed = 0;
     req->rbody_len = 0;
     req->file_off = 0;
     bufs[n++] = uv_buf_init(req->head, (unsigned)req->head_len);
     if (req->body_len > 0)
         bufs[n++] = uv_buf_init(req->body, (unsigned)req->body_len);
+    wait_for_peer(req);
     rc = uv_write(&req->write, &req->conn->h.stream, bufs, n, write_cb);
     if (rc != 0)
         goto fail;
@@ -843,6 +885,7 @@ static void dispatch(http_request *req, int fresh) {
     }
     conn->req = req;
     req->conn = conn;
+    wait_for_peer(req); /* to accept the connection */
     if (client->path != NULL) {
         uv_pipe_connect(&conn->connect, &conn->h.pipe, client->path, connect_cb);
     } else {
@@ -1023,7 +1066,9 @@ int http_request_start(http_client *client, const http_request_opts *opts,
     client->reqs = req;
     client->refs++;
     if (opts->timeout_ms > 0)
-        uv_timer_start(&req->timer, timer_cb, opts->timeout_ms, 0);
+        req->end_at = uv_now(client->loop) + opts->timeout_ms;
+    req->head_ms = opts->head_timeout_ms;
+    arm(req);
     if (req->file_path != NULL) {
         rc =
             uv_fs_open(client->loop, &req->fs, req->file_path, O_RDONLY | O_CLOEXEC, 0, fs_open_cb);

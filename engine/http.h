@@ -55,8 +55,13 @@ typedef struct http_request_opts {
     size_t body_len;
     const char *body_file; /* or: stream this file as the body (e.g. a tar context) */
     uint64_t timeout_ms;   /* whole request deadline; 0 = none (streams) */
-    size_t max_body;       /* cap for HTTP_BUFFER_BODY; 0 = 64 MiB */
-    unsigned flags;        /* enum http_flags */
+    /* How long the peer may keep the request waiting before the response
+     * head: to connect, to take each piece of the body, and from the end
+     * of the request to the end of the head. Never the body: a stream's
+     * body may be slow or silent. 0 = none. */
+    uint64_t head_timeout_ms;
+    size_t max_body; /* cap for HTTP_BUFFER_BODY; 0 = 64 MiB */
+    unsigned flags;  /* enum http_flags */
 } http_request_opts;
 
 typedef struct http_request_cbs {
@@ -68,8 +73,9 @@ typedef struct http_request_cbs {
     void (*on_data)(void *data, const char *buf, size_t len);
     /* Required, called exactly once: status 0 when a whole response was
      * read (whatever its HTTP status: check res->status), or a negative
-     * error, with res NULL if no head had arrived. After an upgrade, 0
-     * when the peer closed the stream. */
+     * error (UV_ETIMEDOUT when a deadline passed), with res NULL if no
+     * head had arrived. After an upgrade, 0 when the peer closed the
+     * stream. */
     void (*on_done)(void *data, int status, const http_response *res);
 } http_request_cbs;
 

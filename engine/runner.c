@@ -55,7 +55,15 @@ static void on_signal(uv_signal_t *h, int signum) {
 }
 
 int runner_open(runner *r, const char *who) {
+    const char *timeout = getenv("HDC_DOCKER_TIMEOUT");
+
     memset(r, 0, sizeof(*r));
+    if (docker_timeout_parse(timeout, NULL) != 0) {
+        runner_error("%s%sHDC_DOCKER_TIMEOUT '%s': give a whole number of seconds from 1 to %u",
+                     who != NULL ? who : "", who != NULL ? ": " : "", timeout,
+                     DOCKER_TIMEOUT_MAX_S);
+        return RUNNER_USAGE;
+    }
     uv_loop_init(&r->loop);
     if (docker_new(&r->loop, NULL, &r->d) != 0) {
         const char *host = getenv("DOCKER_HOST");

@@ -158,6 +158,7 @@ typedef struct fake {
     char targets[4096]; /* every request line's target, ' '-joined */
     fake_conn *conns[16];
     size_t n_conns;
+    int silent; /* accept, then never read nor answer: a hung engine */
 } fake;
 
 struct fake_conn {
@@ -302,6 +303,8 @@ static void fake_connection(uv_stream_t *server, int status) {
     }
     if (f->n_conns < 16)
         f->conns[f->n_conns++] = c;
+    if (f->silent)
+        return;
     uv_read_start((uv_stream_t *)&c->pipe, fake_alloc, fake_read);
 }
 
@@ -362,6 +365,10 @@ static void got_code(void *data, int status, const char *msg, int code) {
     got *g = data;
     g->code = code;
     got_end(g, status, msg);
+}
+
+static void got_list(void *data, int status, const char *msg, const docker_object *objs, size_t n) {
+    got_end(data, status, msg);
 }
 
 static void got_output(void *data, int stream, const char *buf, size_t len) {
@@ -430,6 +437,13 @@ static const route fake_routes[] = {
      OK200 "Content-Length: 33\r\n\r\n{\"Error\":null,\"StatusCode\":5}\n   ", 0, 0},
     {"POST", "/v1.41/containers/c1/exec",
      "HTTP/1.1 201 Created\r\nContent-Length: 12\r\n\r\n{\"Id\":\"e1\"}\n", 0, 0},
+    /* An exec whose stream stays open and silent. */
+    {"POST", "/v1.41/containers/c2/exec",
+     "HTTP/1.1 201 Created\r\nContent-Length: 12\r\n\r\n{\"Id\":\"e2\"}\n", 0, 0},
+    {"POST", "/v1.41/exec/e2/start",
+     "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+     "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
+     0, 1},
     {"POST", "/v1.41/exec/e1/start",
      "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
      "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
@@ -628,12 +642,199 @@ static void test_streams_and_errors_against_a_fake_engine(void **state) {
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* ---- deadlines ---- */
+
+static void test_docker_timeout_takes_whole_seconds_from_1_to_3600(void **state) {
+    const char *bad[] = {"0", "3601", "+5", " 5", "5 ", "5s", "-1", "1.5", "99999999999999999999"};
+    uv_loop_t loop;
+    unsigned s = 0;
+    docker *d;
+
+    assert_int_equal(docker_timeout_parse(NULL, &s), 0);
+    assert_int_equal(s, DOCKER_TIMEOUT_DEFAULT_S);
+    assert_int_equal(DOCKER_TIMEOUT_DEFAULT_S, 30);
+    assert_int_equal(docker_timeout_parse("", &s), 0);
+    assert_int_equal(s, 30);
+    assert_int_equal(docker_timeout_parse("1", &s), 0);
+    assert_int_equal(s, 1);
+    assert_int_equal(docker_timeout_parse("3600", &s), 0);
+    assert_int_equal(s, 3600);
+    assert_int_equal(docker_timeout_parse("007", NULL), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(docker_timeout_parse(bad[i], &s), UV_EINVAL);
+
+    /* docker_new reads it, and refuses a bad one. */
+    assert_int_equal(uv_loop_init(&loop), 0);
+    setenv("HDC_DOCKER_TIMEOUT", "soon", 1);
+    assert_int_equal(docker_new(&loop, "unix:///tmp/none.sock", &d), UV_EINVAL);
+    assert_null(d);
+    unsetenv("HDC_DOCKER_TIMEOUT");
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static uint64_t now_ms(uv_loop_t *loop) {
+    uv_update_time(loop);
+    return uv_now(loop);
+}
+
+static void woken(uv_timer_t *t) {
+    *(int *)t->data = 1;
+}
+
+/* Runs the loop for ms, whatever happens meanwhile. */
+static void run_for(uv_loop_t *loop, uint64_t ms) {
+    uv_timer_t t;
+    int done = 0;
+
+    uv_timer_init(loop, &t);
+    t.data = &done;
+    uv_timer_start(&t, woken, ms, 0);
+    while (!done)
+        uv_run(loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* What a call against the silent engine must say. */
+static void assert_timed_out(const got *g, const char *addr, const char *what, unsigned s) {
+    char want[256];
+
+    assert_int_equal(g->calls, 1);
+    assert_false(g->called_inside);
+    assert_int_equal(g->status, UV_ETIMEDOUT);
+    snprintf(want, sizeof(want), "the Docker engine at %s did not answer %s within %u s: ", addr,
+             what, s);
+    if (strncmp(g->msg, want, strlen(want)) != 0)
+        fail_msg("'%s' does not start with '%s'", g->msg, want);
+    assert_non_null(strstr(g->msg, "HDC_DOCKER_TIMEOUT"));
+}
+
+/* An engine that accepts connections and never answers: a quick call, the
+ * streams, a wait, a stop, an exec and a build each fail with UV_ETIMEDOUT once
+ * HDC_DOCKER_TIMEOUT (1 s here) has passed, with a message naming the
+ * engine's address; a stop waits its grace on top. */
+static void test_a_silent_engine_fails_every_kind_of_call_in_time(void **state) {
+    uv_loop_t loop;
+    fake f;
+    docker *d;
+    char addr[160], dir[] = "/tmp/hdc-test-silent-build-XXXXXX", p[256];
+    docker_build_opts bo = {.context_dir = dir};
+    docker_logs_opts follow = {.follow = 1};
+    const char *cmd[] = {"true"};
+    docker_exec_opts eo = {.cmd = cmd, .n_cmd = 1};
+    got g[8];
+    uint64_t t0, t_quick = 0, t_stop = 0;
+    FILE *fp;
+    int all = 0;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(p, sizeof(p), "%s/Dockerfile", dir);
+    fp = fopen(p, "w");
+    fputs("FROM scratch\n", fp);
+    fclose(fp);
+    assert_int_equal(uv_loop_init(&loop), 0);
+    fake_start(&loop, &f, NULL, 0);
+    f.silent = 1;
+    snprintf(addr, sizeof(addr), "unix://%s", f.path);
+    setenv("HDC_DOCKER_TIMEOUT", "1", 1);
+    assert_int_equal(docker_new(&loop, addr, &d), 0);
+    unsetenv("HDC_DOCKER_TIMEOUT");
+
+    memset(g, 0, sizeof(g));
+    for (int i = 0; i < 8; i++)
+        g[i].inside_call = 1;
+    t0 = now_ms(&loop);
+    assert_int_equal(docker_container_list(d, "hdc.cluster", got_list, &g[0], NULL), 0);
+    assert_int_equal(docker_events(d, NULL, got_event, got_plain, &g[1], NULL), 0);
+    assert_int_equal(docker_logs(d, "c1", &follow, got_output, got_plain, &g[2], NULL), 0);
+    assert_int_equal(docker_container_wait(d, "c1", got_code, &g[3], NULL), 0);
+    assert_int_equal(docker_build(d, &bo, got_progress, got_id, &g[4], NULL), 0);
+    assert_int_equal(docker_container_stop(d, "c1", 1, got_plain, &g[5], NULL), 0);
+    assert_int_equal(docker_container_archive(d, "c1", "/etc", got_output, got_plain, &g[6], NULL),
+                     0);
+    assert_int_equal(docker_exec(d, "c1", &eo, got_output, got_code, &g[7], NULL), 0);
+    for (int i = 0; i < 8; i++)
+        g[i].inside_call = 0;
+    for (int i = 0; i < 100000 && all < 8; i++) {
+        uv_run(&loop, UV_RUN_ONCE);
+        if (g[0].calls && !t_quick)
+            t_quick = now_ms(&loop) - t0;
+        if (g[5].calls && !t_stop)
+            t_stop = now_ms(&loop) - t0;
+        all = 0;
+        for (int j = 0; j < 8; j++)
+            all += g[j].calls;
+    }
+    assert_int_equal(all, 8);
+    assert_timed_out(&g[0], addr, "container list", 1);
+    assert_timed_out(&g[1], addr, "events", 1);
+    assert_timed_out(&g[2], addr, "container logs", 1);
+    assert_timed_out(&g[3], addr, "container wait", 1);
+    assert_timed_out(&g[4], addr, "build", 1);
+    assert_timed_out(&g[5], addr, "container stop", 2);
+    assert_timed_out(&g[6], addr, "container archive", 1);
+    assert_timed_out(&g[7], addr, "exec", 1);
+    assert_true(t_quick >= 1000 && t_quick < 1900);
+    assert_true(t_stop >= 2000 && t_stop < 4000);
+    assert_string_equal(f.targets, ""); /* it never read a byte */
+
+    docker_close(d, NULL, NULL);
+    fake_stop(&f);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+    assert_int_equal(system(p), 0);
+}
+
+/* Once the engine has started its answer, a stream runs as long as it
+ * runs: a followed log and an exec's hijacked stream, both silent after
+ * their head, outlive HDC_DOCKER_TIMEOUT (1 s) until canceled. */
+static void test_streams_outlive_the_deadline_once_the_head_came(void **state) {
+    uv_loop_t loop;
+    fake f;
+    docker *d;
+    char addr[160];
+    got g[2];
+    docker_call *calls[2];
+    const char *cmd[] = {"sleep", "1000"};
+    docker_exec_opts eo = {.cmd = cmd, .n_cmd = 2};
+    docker_logs_opts follow = {.follow = 1};
+
+    assert_int_equal(uv_loop_init(&loop), 0);
+    fake_start(&loop, &f, fake_routes, sizeof(fake_routes) / sizeof(fake_routes[0]));
+    snprintf(addr, sizeof(addr), "unix://%s", f.path);
+    setenv("HDC_DOCKER_TIMEOUT", "1", 1);
+    assert_int_equal(docker_new(&loop, addr, &d), 0);
+    unsetenv("HDC_DOCKER_TIMEOUT");
+
+    memset(g, 0, sizeof(g));
+    assert_int_equal(docker_logs(d, "hang", &follow, got_output, got_plain, &g[0], &calls[0]), 0);
+    assert_int_equal(docker_exec(d, "c2", &eo, got_output, got_code, &g[1], &calls[1]), 0);
+    run_for(&loop, 2500);
+    assert_int_equal(g[0].calls, 0);
+    assert_int_equal(g[1].calls, 0);
+    assert_non_null(strstr(f.targets, "POST /v1.41/exec/e2/start"));
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(docker_call_cancel(calls[i]), 0);
+        run_loop_until(&loop, &g[i].calls);
+        assert_int_equal(g[i].status, UV_ECANCELED);
+    }
+
+    docker_close(d, NULL, NULL);
+    fake_stop(&f);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_context_is_archived_with_relative_paths),
         cmocka_unit_test(test_no_engine_says_what_to_do),
         cmocka_unit_test(test_docker_host_is_honoured),
         cmocka_unit_test(test_streams_and_errors_against_a_fake_engine),
+        cmocka_unit_test(test_docker_timeout_takes_whole_seconds_from_1_to_3600),
+        cmocka_unit_test(test_a_silent_engine_fails_every_kind_of_call_in_time),
+        cmocka_unit_test(test_streams_outlive_the_deadline_once_the_head_came),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

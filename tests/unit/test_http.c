@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -423,6 +424,11 @@ struct tsrv {
     tconn *conns;
     tconn *stream_conn;
     int stream_sent;
+    int silent;        /* accept, then never read nor answer (a hung engine) */
+    uint64_t tick_ms;  /* /slowstream: a chunk every tick_ms */
+    uint64_t pause_ms; /* stop reading for pause_ms after each read (a slow reader) */
+    tconn *paused;     /* the connection whose reading waits for the timer */
+    uv_timer_t timer;  /* /slowstream's ticks, or a paused reader's restart */
     void (*on_request)(tsrv *srv, const char *target);
     void *ctx;
 };
@@ -452,6 +458,8 @@ static void tconn_close(tconn *c) {
     c->closing = 1;
     if (c->srv->stream_conn == c)
         c->srv->stream_conn = NULL;
+    if (c->srv->paused == c)
+        c->srv->paused = NULL;
     uv_close(&c->u.h, tconn_closed);
 }
 
@@ -527,6 +535,8 @@ static void tsrv_stream_next(tsrv *srv) {
     }
 }
 
+static void tsrv_timer(uv_timer_t *t);
+
 static void tsrv_handle(tconn *c, const char *head, size_t head_len, const char *body,
                         size_t body_len) {
     tsrv *srv = c->srv;
@@ -547,6 +557,12 @@ static void tsrv_handle(tconn *c, const char *head, size_t head_len, const char 
         srv->stream_conn = c;
         srv->stream_sent = 0;
         tsrv_stream_next(srv);
+    } else if (strcmp(target, "/slowstream") == 0) {
+        /* The head at once, then a chunk every tick_ms. */
+        tconn_printf(c, 0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        srv->stream_conn = c;
+        srv->stream_sent = 0;
+        uv_timer_start(&srv->timer, tsrv_timer, srv->tick_ms, srv->tick_ms);
     } else if (strcmp(target, "/big") == 0) {
         char big[1000];
         memset(big, 'x', sizeof(big));
@@ -635,8 +651,27 @@ static void tconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
         c->len += (size_t)nread;
         c->buf[c->len] = '\0';
         tconn_process(c);
+        if (c->srv->pause_ms > 0 && !c->closing) {
+            uv_read_stop(&c->u.s);
+            c->srv->paused = c;
+            uv_timer_start(&c->srv->timer, tsrv_timer, c->srv->pause_ms, 0);
+        }
     }
     free(buf->base);
+}
+
+static void tsrv_timer(uv_timer_t *t) {
+    tsrv *srv = t->data;
+    tconn *c = srv->paused;
+
+    if (c != NULL) {
+        srv->paused = NULL;
+        assert_int_equal(uv_read_start(&c->u.s, tconn_alloc, tconn_read), 0);
+        return;
+    }
+    tsrv_stream_next(srv);
+    if (srv->stream_conn == NULL)
+        uv_timer_stop(t);
 }
 
 static void tsrv_on_connection(uv_stream_t *l, int status) {
@@ -656,6 +691,8 @@ static void tsrv_on_connection(uv_stream_t *l, int status) {
     srv->conns = c;
     assert_int_equal(uv_accept(l, &c->u.s), 0);
     srv->accepted++;
+    if (srv->silent)
+        return;
     assert_int_equal(uv_read_start(&c->u.s, tconn_alloc, tconn_read), 0);
 }
 
@@ -663,6 +700,8 @@ static void tsrv_start(tsrv *srv, uv_loop_t *loop, int is_unix) {
     memset(srv, 0, sizeof(*srv));
     srv->loop = loop;
     srv->is_unix = is_unix;
+    assert_int_equal(uv_timer_init(loop, &srv->timer), 0);
+    srv->timer.data = srv;
     if (is_unix) {
         strcpy(srv->dir, "/tmp/hdc-test-http-XXXXXX");
         assert_non_null(mkdtemp(srv->dir));
@@ -691,6 +730,8 @@ static void tsrv_closed(uv_handle_t *h) {
 }
 
 static void tsrv_stop(tsrv *srv) {
+    if (!uv_is_closing((uv_handle_t *)&srv->timer))
+        uv_close((uv_handle_t *)&srv->timer, NULL);
     if (!uv_is_closing(&srv->l.h))
         uv_close(&srv->l.h, tsrv_closed);
     for (tconn *c = srv->conns; c != NULL; c = c->next)
@@ -1383,6 +1424,188 @@ static void test_strerror_and_header_lookup(void **state) {
     assert_string_equal(hdc_strerror(UV_ECONNREFUSED), uv_strerror(UV_ECONNREFUSED));
 }
 
+/* ---- the head deadline ---- */
+
+static int start_opts(http_client *client, call *c, const http_request_opts *opts) {
+    g_in_start = 1;
+    int rc = http_request_start(client, opts, &call_cbs, c, &c->req);
+    g_in_start = 0;
+    return rc;
+}
+
+static uint64_t now_ms(uv_loop_t *loop) {
+    uv_update_time(loop);
+    return uv_now(loop);
+}
+
+/* Writes size bytes of noise to a new file named from the template path;
+ * returns them (to free). */
+static char *noise_file(char *path, size_t size) {
+    char *data = malloc(size);
+    int fd = mkstemp(path);
+
+    assert_non_null(data);
+    assert_true(fd >= 0);
+    rng_state = 7;
+    for (size_t i = 0; i < size; i++)
+        data[i] = (char)(rng() & 0xff);
+    assert_int_equal(write(fd, data, size), (ssize_t)size);
+    close(fd);
+    return data;
+}
+
+/* A server that accepts and never reads nor answers, over TCP and a unix
+ * socket: a request fails with UV_ETIMEDOUT once the head deadline has
+ * passed, and so does an upload it stops taking (the socket buffers full). */
+static void test_head_timeout_fails_requests_a_silent_server_never_answers(void **state) {
+    char path[] = "/tmp/hdc-test-http-body-XXXXXX";
+    char *data = noise_file(path, 16 * 1024 * 1024);
+
+    for (int is_unix = 0; is_unix < 2; is_unix++) {
+        fixture f;
+        call c = {0};
+        http_request_opts o = {.method = "GET", .target = "/_ping", .head_timeout_ms = 100};
+        uint64_t t0, elapsed;
+
+        fixture_open(&f, is_unix, NULL);
+        f.srv.silent = 1;
+        t0 = now_ms(&f.loop);
+        assert_int_equal(start_opts(f.client, &c, &o), 0);
+        run_until(&f.loop, &c.done);
+        elapsed = now_ms(&f.loop) - t0;
+        assert_int_equal(c.status, UV_ETIMEDOUT);
+        assert_int_equal(c.head_calls, 0);
+        assert_int_equal(f.srv.accepted, 1);
+        assert_true(elapsed >= 100 && elapsed < 5000);
+        call_reset(&c);
+
+        o = (http_request_opts){
+            .method = "POST", .target = "/upload", .body_file = path, .head_timeout_ms = 100};
+        assert_int_equal(start_opts(f.client, &c, &o), 0);
+        run_until(&f.loop, &c.done);
+        assert_int_equal(c.status, UV_ETIMEDOUT);
+        assert_int_equal(f.srv.accepted, 2);
+        call_reset(&c);
+        fixture_close(&f);
+    }
+    unlink(path);
+    free(data);
+}
+
+/* A listener whose accept queue is full and that never accepts: the
+ * kernel drops the client's SYN, so its connect never completes. The head
+ * deadline bounds it. */
+static void test_head_timeout_bounds_a_connect_that_never_completes(void **state) {
+    uv_loop_t loop;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), fill[3];
+    char address[64];
+    http_client *client;
+    call c = {0};
+    http_request_opts o = {.method = "GET", .target = "/", .head_timeout_ms = 100};
+
+    assert_true(lfd >= 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(lfd, 0), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &len), 0);
+    for (int i = 0; i < 3; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assert_true(fill[i] >= 0);
+        connect(fill[i], (struct sockaddr *)&a, sizeof(a)); /* queued, or left pending */
+    }
+    snprintf(address, sizeof(address), "tcp://127.0.0.1:%d", ntohs(a.sin_port));
+    assert_int_equal(uv_loop_init(&loop), 0);
+    assert_int_equal(http_client_new(&loop, address, NULL, &client), 0);
+    assert_int_equal(start_opts(client, &c, &o), 0);
+    run_until(&loop, &c.done);
+    assert_int_equal(c.status, UV_ETIMEDOUT);
+    assert_int_equal(c.head_calls, 0);
+    call_reset(&c);
+    http_client_close(client, NULL, NULL);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    for (int i = 0; i < 3; i++)
+        close(fill[i]);
+    close(lfd);
+}
+
+/* A head at once, then a chunk every 60 ms: a head deadline of 30 ms never
+ * cuts the stream; a whole deadline still does. */
+static void test_head_timeout_spares_a_slow_stream(void **state) {
+    fixture f;
+    call c = {0};
+    http_request_opts o = {.method = "GET", .target = "/slowstream", .head_timeout_ms = 30};
+    uint64_t t0;
+
+    fixture_open(&f, 1, "docker");
+    f.srv.tick_ms = 60;
+    t0 = now_ms(&f.loop);
+    assert_int_equal(start_opts(f.client, &c, &o), 0);
+    run_until(&f.loop, &c.done);
+    assert_int_equal(c.status, 0);
+    assert_string_equal(c.data, "part0part1part2part3");
+    assert_true(now_ms(&f.loop) - t0 >= 4 * 60);
+    call_reset(&c);
+
+    o.timeout_ms = 100;
+    assert_int_equal(start_opts(f.client, &c, &o), 0);
+    run_until(&f.loop, &c.done);
+    assert_int_equal(c.status, UV_ETIMEDOUT);
+    assert_int_equal(c.head_calls, 1);
+    call_reset(&c);
+    fixture_close(&f);
+}
+
+static int g_requests_at_done;
+
+static void note_requests(call *c) {
+    g_requests_at_done = ((tsrv *)c->ctx)->requests;
+}
+
+/* A server that reads 64 KiB every 10 ms: a 3 MiB upload takes far longer
+ * than the head deadline (200 ms), which counts only from its end. */
+static void test_head_timeout_counts_from_the_end_of_the_upload(void **state) {
+    char path[] = "/tmp/hdc-test-http-body-XXXXXX";
+    size_t size = 3 * 1024 * 1024;
+    char *data = noise_file(path, size);
+    char expected[64];
+    fixture f;
+    call c = {0};
+    http_request_opts o = {.method = "POST",
+                           .target = "/upload",
+                           .body_file = path,
+                           .head_timeout_ms = 200,
+                           .flags = HTTP_BUFFER_BODY};
+    uint64_t t0;
+
+    snprintf(expected, sizeof(expected), "len=%zu sum=%08x", size, fnv1a(data, size));
+    fixture_open(&f, 1, "docker");
+    f.srv.pause_ms = 10;
+    t0 = now_ms(&f.loop);
+    assert_int_equal(start_opts(f.client, &c, &o), 0);
+    run_until(&f.loop, &c.done);
+    assert_int_equal(c.status, 0);
+    assert_string_equal(c.body, expected);
+    assert_true(now_ms(&f.loop) - t0 > 200);
+    call_reset(&c);
+
+    /* The whole upload is taken, then no answer: the deadline passes after
+     * the server had the request. */
+    c.after_done = note_requests;
+    c.ctx = &f.srv;
+    o.target = "/slow";
+    assert_int_equal(start_opts(f.client, &c, &o), 0);
+    run_until(&f.loop, &c.done);
+    assert_int_equal(c.status, UV_ETIMEDOUT);
+    assert_int_equal(g_requests_at_done, 2);
+    c.after_done = NULL;
+    call_reset(&c);
+    fixture_close(&f);
+    unlink(path);
+    free(data);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parser_content_length),
@@ -1421,6 +1644,10 @@ int main(void) {
         cmocka_unit_test(test_hijacked_200_raw_stream_echo),
         cmocka_unit_test(test_connection_refused_and_missing_socket),
         cmocka_unit_test(test_client_close_cancels_in_flight_and_frees_all),
+        cmocka_unit_test(test_head_timeout_fails_requests_a_silent_server_never_answers),
+        cmocka_unit_test(test_head_timeout_bounds_a_connect_that_never_completes),
+        cmocka_unit_test(test_head_timeout_spares_a_slow_stream),
+        cmocka_unit_test(test_head_timeout_counts_from_the_end_of_the_upload),
     };
     return cmocka_run_group_tests(tests, parser_setup, NULL);
 }
