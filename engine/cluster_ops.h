@@ -29,8 +29,7 @@ typedef struct cluster_ops {
     int (*container_start)(docker *d, const char *id, docker_cb cb, void *data, docker_call **out);
     int (*container_inspect)(docker *d, const char *id, docker_container_cb cb, void *data,
                              docker_call **out);
-    /* NULL where the engine side cannot do it yet: the up then keeps no
-     * record (cluster_record.h). */
+    /* The record (cluster_record.h); NULL: the up keeps none. */
     int (*container_put_archive)(docker *d, const char *id, const char *dir, const void *tar,
                                  size_t len, docker_cb cb, void *data, docker_call **out);
     int (*logs)(docker *d, const char *id, const docker_logs_opts *opts, docker_output_cb on_output,

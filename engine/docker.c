@@ -78,6 +78,8 @@ const docker_op_row docker__ops[] = {
     [OP_LOGS] = {"container logs", "GET", NULL, REPLY_STREAM, DEADLINE_HEAD},
     [OP_ARCHIVE] = {"container archive", "GET", V "/containers/%s/archive", REPLY_STREAM,
                     DEADLINE_HEAD},
+    [OP_PUT_ARCHIVE] = {"container put archive", "PUT", V "/containers/%s/archive", REPLY_NONE,
+                        DEADLINE_QUICK},
     [OP_EVENTS] = {"events", "GET", NULL, REPLY_STREAM, DEADLINE_HEAD},
     [OP_BUILD] = {"build", "POST", NULL, REPLY_BUILD, DEADLINE_HEAD},
     /* Its first request, the create; the start and the inspect follow. */
@@ -445,6 +447,11 @@ int docker__request(docker_call *c, const char *method, char *target, const json
         o.body = text;
         o.body_len = strlen(text);
         content_type = "application/json";
+    } else if (c->upload) {
+        o.body = c->upload;
+        o.body_len = c->upload_len;
+        content_type = c->upload_type;
+        c->upload = NULL;
     }
     if (content_type) {
         hdr[0].name = "Content-Type";
@@ -797,6 +804,31 @@ int docker_volume_create(docker *d, const char *name, const docker_kv *labels, s
 int docker_volume_remove(docker *d, const char *name, int force, docker_cb cb, void *data,
                          docker_call **out) {
     return plain(d, OP_VOLUME_REMOVE, name, force ? "?force=1" : NULL, cb, data, out);
+}
+
+int docker_container_put_archive(docker *d, const char *id, const char *dir, const void *tar,
+                                 size_t len, docker_cb cb, void *data, docker_call **out) {
+    docker_call *c;
+    char *e_dir, *query, *target;
+
+    if (!id || !dir || !tar || !cb)
+        return UV_EINVAL;
+    e_dir = docker_url_escape(dir);
+    query = e_dir ? util_asprintf("?path=%s", e_dir) : NULL;
+    free(e_dir);
+    target = query ? docker__path(OP_PUT_ARCHIVE, id, query) : NULL;
+    free(query);
+    if (!target)
+        return UV_ENOMEM;
+    if (!(c = docker__call_new(d, OP_PUT_ARCHIVE, data))) {
+        free(target);
+        return no_call(d);
+    }
+    c->cb.plain = cb;
+    c->upload = tar;
+    c->upload_len = len;
+    c->upload_type = "application/x-tar";
+    return one_request(c, target, NULL, out);
 }
 
 int docker_container_create(docker *d, const docker_container_opts *opts, docker_id_cb cb,

@@ -90,6 +90,8 @@ typedef void (*docker_id_cb)(void *data, int status, const char *msg, const char
 typedef struct docker_object {
     const char *id;
     const char *name;
+    const json_t *labels; /* its Labels object, or NULL */
+    const char *state;    /* containers: "running", "exited", "created"...; else NULL */
 } docker_object;
 typedef void (*docker_list_cb)(void *data, int status, const char *msg, const docker_object *objs,
                                size_t n);
@@ -334,6 +336,12 @@ int docker_logs(docker *d, const char *id, const docker_logs_opts *opts, docker_
 int docker_container_archive(docker *d, const char *id, const char *path,
                              docker_output_cb on_output, docker_cb cb, void *data,
                              docker_call **out);
+
+/* Writes the files of a tar archive (tar, len: copied before the call
+ * returns) into directory dir of the container, running or not. cb: 0, or
+ * DOCKER_ENOTFOUND when the container or dir is not there. */
+int docker_container_put_archive(docker *d, const char *id, const char *dir, const void *tar,
+                                 size_t len, docker_cb cb, void *data, docker_call **out);
 
 typedef struct docker_events_opts {
     const char *const *types; /* "container", "network", "image", ... */

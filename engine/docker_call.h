@@ -63,6 +63,7 @@ enum docker_op {
     OP_CONTAINER_WAIT,
     OP_LOGS,
     OP_ARCHIVE,
+    OP_PUT_ARCHIVE,
     OP_EVENTS,
     OP_BUILD,
     OP_EXEC,
@@ -126,6 +127,11 @@ struct docker_call {
     uint64_t whole_ms, head_ms; /* deadlines of the current request (http's timeout_ms and
                                    head_timeout_ms); 0: none */
     http_request *req;          /* the request in flight, or NULL */
+    /* A body of raw bytes for the next request (borrowed until it is
+     * sent: http copies it), with its content type. */
+    const void *upload;
+    size_t upload_len;
+    const char *upload_type;
     int finished;
     int canceled;
 

@@ -586,6 +586,9 @@ int docker_list_parse(const json_t *root, docker_object **out, size_t *n_out) {
             name = json_string_value(json_array_get(arr, 0));
         objs[i].id = jstr_or_null(o, "Id") ? jstr(o, "Id") : name ? name : "";
         objs[i].name = name ? name : "";
+        objs[i].labels =
+            json_is_object(json_object_get(o, "Labels")) ? json_object_get(o, "Labels") : NULL;
+        objs[i].state = jstr_or_null(o, "State");
     }
     *out = objs;
     *n_out = n;

@@ -153,7 +153,7 @@ typedef struct fake {
     const route *routes;
     size_t n_routes;
     int exec_inspects; /* GET /exec/e1/json seen */
-    char *build_body;  /* the tar of the last POST /build */
+    char *build_body;  /* the tar of the last POST /build or PUT archive */
     size_t build_body_len;
     char targets[4096]; /* every request line's target, ' '-joined */
     fake_conn *conns[16];
@@ -226,7 +226,8 @@ static void fake_answer(fake_conn *c, const char *method, const char *target, co
     size_t n = strlen(f->targets);
 
     snprintf(f->targets + n, sizeof(f->targets) - n, "%s%s %s", n ? " " : "", method, target);
-    if (strcmp(method, "POST") == 0 && strncmp(target, "/v1.41/build", 12) == 0) {
+    if ((strcmp(method, "POST") == 0 && strncmp(target, "/v1.41/build", 12) == 0) ||
+        strcmp(method, "PUT") == 0) {
         free(f->build_body);
         f->build_body = malloc(body_len + 1);
         memcpy(f->build_body, body, body_len);
@@ -367,8 +368,17 @@ static void got_code(void *data, int status, const char *msg, int code) {
     got_end(g, status, msg);
 }
 
+/* Each object as "id:name:state:cluster" ('-' for what it lacks), ' '-joined. */
 static void got_list(void *data, int status, const char *msg, const docker_object *objs, size_t n) {
-    got_end(data, status, msg);
+    got *g = data;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *cluster = json_string_value(json_object_get(objs[i].labels, "hdc.cluster"));
+        size_t used = strlen(g->out);
+        snprintf(g->out + used, sizeof(g->out) - used, "%s%s:%s:%s:%s", i ? " " : "", objs[i].id,
+                 objs[i].name, objs[i].state ? objs[i].state : "-", cluster ? cluster : "-");
+    }
+    got_end(g, status, msg);
 }
 
 static void got_output(void *data, int stream, const char *buf, size_t len) {
@@ -642,6 +652,63 @@ static void test_streams_and_errors_against_a_fake_engine(void **state) {
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static const route archive_routes[] = {
+    {"PUT", "/v1.41/containers/zk/archive?path=%2Fdata", OK200 "Content-Length: 0\r\n\r\n", 0, 0},
+    {"PUT", "/v1.41/containers/gone/archive",
+     "HTTP/1.1 404 Not Found\r\nContent-Length: 37\r\n\r\n"
+     "{\"message\":\"No such container: gone\"}",
+     0, 0},
+    {"GET", "/v1.41/containers/json",
+     OK200 "Content-Length: 112\r\n\r\n"
+           "[{\"Id\":\"c1\",\"Names\":[\"/a_zookeeper_1\"],\"State\":\"exited\","
+           "\"Labels\":{\"hdc.cluster\":\"a\"}},{\"Id\":\"c2\",\"Labels\":null}]",
+     0, 0},
+};
+
+/* A tar written into a container, and what a list says of each object. */
+static void test_put_archive_and_the_labels_of_a_list(void **state) {
+    static const char tar[1024] = "record"; /* the bytes, as they are */
+    uv_loop_t loop;
+    fake f;
+    docker *d;
+    char addr[160];
+    got g;
+
+    assert_int_equal(uv_loop_init(&loop), 0);
+    fake_start(&loop, &f, archive_routes, sizeof(archive_routes) / sizeof(archive_routes[0]));
+    snprintf(addr, sizeof(addr), "unix://%s", f.path);
+    assert_int_equal(docker_new(&loop, addr, &d), 0);
+
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(
+        docker_container_put_archive(d, "zk", "/data", tar, sizeof(tar), got_plain, &g, NULL), 0);
+    run_loop_until(&loop, &g.calls);
+    assert_int_equal(g.status, 0);
+    assert_int_equal(f.build_body_len, sizeof(tar));
+    assert_memory_equal(f.build_body, tar, sizeof(tar));
+    assert_non_null(strstr(f.targets, "PUT /v1.41/containers/zk/archive?path=%2Fdata"));
+
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(
+        docker_container_put_archive(d, "gone", "/", tar, sizeof(tar), got_plain, &g, NULL), 0);
+    run_loop_until(&loop, &g.calls);
+    assert_int_equal(g.status, DOCKER_ENOTFOUND);
+    assert_string_equal(g.msg, "No such container: gone");
+    assert_int_equal(docker_container_put_archive(d, "zk", "/", NULL, 0, got_plain, &g, NULL),
+                     UV_EINVAL);
+
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(docker_container_list(d, "hdc.cluster", got_list, &g, NULL), 0);
+    run_loop_until(&loop, &g.calls);
+    assert_int_equal(g.status, 0);
+    assert_string_equal(g.out, "c1:a_zookeeper_1:exited:a c2::-:-");
+
+    docker_close(d, NULL, NULL);
+    fake_stop(&f);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* ---- deadlines ---- */
 
 static void test_docker_timeout_takes_whole_seconds_from_1_to_3600(void **state) {
@@ -832,6 +899,7 @@ int main(void) {
         cmocka_unit_test(test_no_engine_says_what_to_do),
         cmocka_unit_test(test_docker_host_is_honoured),
         cmocka_unit_test(test_streams_and_errors_against_a_fake_engine),
+        cmocka_unit_test(test_put_archive_and_the_labels_of_a_list),
         cmocka_unit_test(test_docker_timeout_takes_whole_seconds_from_1_to_3600),
         cmocka_unit_test(test_a_silent_engine_fails_every_kind_of_call_in_time),
         cmocka_unit_test(test_streams_outlive_the_deadline_once_the_head_came),
