@@ -92,6 +92,7 @@ typedef struct docker_object {
     const char *name;
     const json_t *labels; /* its Labels object, or NULL */
     const char *state;    /* containers: "running", "exited", "created"...; else NULL */
+    int64_t created;      /* containers: Unix seconds; else 0 */
 } docker_object;
 typedef void (*docker_list_cb)(void *data, int status, const char *msg, const docker_object *objs,
                                size_t n);

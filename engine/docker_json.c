@@ -589,6 +589,10 @@ int docker_list_parse(const json_t *root, docker_object **out, size_t *n_out) {
         objs[i].labels =
             json_is_object(json_object_get(o, "Labels")) ? json_object_get(o, "Labels") : NULL;
         objs[i].state = jstr_or_null(o, "State");
+        /* Only containers give an integer (networks an RFC 3339 string). */
+        objs[i].created = json_is_integer(json_object_get(o, "Created"))
+                              ? (int64_t)json_integer_value(json_object_get(o, "Created"))
+                              : 0;
     }
     *out = objs;
     *n_out = n;

@@ -215,7 +215,17 @@ typedef struct cmd_help_opts {
 int cmd_help_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_help_opts *o, char *err,
                    size_t err_len);
 
-/* ls, gc and plugins take no arguments. */
+typedef struct cmd_gc_opts {
+    int stopped;           /* --stopped: stopped clusters too */
+    uint64_t older_than_s; /* --older-than: stopped and failed ones, after that long */
+} cmd_gc_opts;
+int cmd_gc_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_gc_opts *o, char *err,
+                 size_t err_len);
+/* Whether gc removes the cluster, at now (Unix seconds). */
+struct cluster_info;
+int cmd_gc_takes(const struct cluster_info *ci, const cmd_gc_opts *o, int64_t now);
+
+/* ls and plugins take no arguments. */
 int cmd_no_args_parse(const char *name, int argc, char **argv, char *err, size_t err_len);
 
 extern const cmd cmd_build_base, cmd_build, cmd_up, cmd_ls, cmd_status, cmd_logs, cmd_exec,

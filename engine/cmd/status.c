@@ -4,9 +4,10 @@
  * first instance: green, or not green and why.
  *
  * Decisions a newcomer might question:
- * - The exit status is 0 even when a node is down or a probe is not green:
- *   status reports, it does not judge. It is 1 only when there is no such
- *   cluster or Docker failed (docs/cli.md).
+ * - The exit status says whether the cluster is whole: 1 when a node is
+ *   not running or a probe is not green (after the whole report, with a
+ *   line naming them), as when there is no such cluster or Docker failed;
+ *   a CI step can gate on `hdc status NAME` (docs/cli.md).
  * - The plugin is looked up with plugin_find, not runner_load: a cluster
  *   whose distribution has no plugin here is still listed, with the note
  *   "status: no probes: ..." and no list of the known distributions.
@@ -42,6 +43,8 @@ typedef struct status_ctx {
     plugin *plug; /* the cluster's distribution */
     status_probe *probes;
     size_t n_probes;
+    size_t n_nodes;
+    char *down; /* the hosts not running, ' '-joined (malloc'd), or NULL */
 } status_ctx;
 
 static void probed(void *data, int status, const probe_result *res) {
@@ -113,6 +116,48 @@ static void start_probes(status_ctx *ctx, const cluster_container *list, size_t 
     }
 }
 
+static size_t red_probes(const status_ctx *ctx) {
+    size_t red = 0;
+
+    for (size_t i = 0; i < ctx->n_probes; i++)
+        red += ctx->probes[i].status != 0;
+    return red;
+}
+
+static int healthy(const status_ctx *ctx) {
+    return ctx->down == NULL && red_probes(ctx) == 0;
+}
+
+/* A node not running: named in the verdict. */
+static void note_down(status_ctx *ctx, const char *host) {
+    char *more = util_asprintf("%s%s%s", ctx->down != NULL ? ctx->down : "",
+                               ctx->down != NULL ? ", " : "", host);
+
+    if (more == NULL)
+        return;
+    free(ctx->down);
+    ctx->down = more;
+}
+
+/* The exit status: 1 with what is wrong when a node is down or a probe
+ * is not green. */
+static void verdict(status_ctx *ctx) {
+    size_t red = red_probes(ctx);
+
+    if (ctx->n_nodes == 0 || healthy(ctx))
+        return;
+    if (ctx->down != NULL)
+        runner_fail(ctx->r, RUNNER_FAILED,
+                    "status: %s is not whole: not running: %s; %zu of %zu probes not green; "
+                    "`hdc logs %s SERVICE` shows why",
+                    ctx->name, ctx->down, red, ctx->n_probes, ctx->name);
+    else
+        runner_fail(ctx->r, RUNNER_FAILED,
+                    "status: %s is not whole: %zu of %zu probes not green; `hdc logs %s SERVICE` "
+                    "shows why",
+                    ctx->name, red, ctx->n_probes, ctx->name);
+}
+
 /* After the loop: the probes' verdicts, with the rest of status. */
 static void report_probes(status_ctx *ctx) {
     json_t *arr = json_array();
@@ -129,6 +174,7 @@ static void report_probes(status_ctx *ctx) {
     }
     if (ctx->cc->json && ctx->root != NULL) {
         json_object_set_new(ctx->root, "probes", arr);
+        json_object_set_new(ctx->root, "healthy", json_boolean(healthy(ctx)));
         json_dumpf(ctx->root, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
         json_decref(ctx->root);
@@ -156,9 +202,12 @@ static void listed(void *data, int status, const char *msg, const cluster_contai
     if (!ctx->cc->json)
         printf("%-16s %-16s %-28s %-9s %-15s %s\n", "SERVICE", "HOST", "CONTAINER", "STATE",
                "ADDRESS", "ENDPOINTS");
+    ctx->n_nodes = n;
     for (size_t i = 0; i < n; i++) {
         const cluster_container *c = &list[i];
         json_t *eps = json_array();
+        if (strcmp(c->state, "running") != 0)
+            note_down(ctx, c->hostname[0] != '\0' ? c->hostname : c->name);
         char text[1024] = "";
         size_t used = 0;
         for (size_t k = 0; k < c->n_ports; k++) {
@@ -224,8 +273,10 @@ static int run(const cmd_ctx *cc, void *opts) {
     /* The listing, then the probes it started, to their end. */
     uv_run(&r.loop, UV_RUN_DEFAULT);
     report_probes(&ctx);
+    verdict(&ctx);
     err = runner_finish(&r);
     free(ctx.probes);
+    free(ctx.down);
     return err;
 }
 

@@ -4,9 +4,11 @@
  * of its log. On a terminal a live table shows each node's state.
  *
  * Decisions a newcomer might question:
- * - Every name is looked up before any up starts, and a question about a
- *   stopped cluster's leftovers is asked only then: no question blocks the
- *   loop work of another cluster.
+ * - Every name is looked up (cluster_survey.h) before any up starts, and
+ *   a question about what is left of a cluster of the name (stopped,
+ *   failed, orphaned, expired) is asked only then: no question blocks the
+ *   loop work of another cluster. A cluster that is up or being created
+ *   is never replaced.
  * - After `up` returns, one detached `hdc logs -f --write-root ROOT
  *   NAME...` keeps the log files of every cluster that came up growing
  *   (rewriting each from the start, so nothing is lost between the two).
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "cluster_query.h"
+#include "cluster_survey.h"
 #include "cmd.h"
 #include "fleet.h"
 #include "plan.h"
@@ -32,10 +35,11 @@ typedef struct target {
     fleet_member *m;
     char *logs_dir;
     int done, ok;
-    int listed;       /* its name was looked up */
-    size_t leftovers; /* containers of a stopped cluster of its name */
-    int printed;      /* its endpoints were printed */
-    json_t *report;   /* for --json */
+    int listed;               /* its name was looked up */
+    enum cluster_state state; /* of a cluster of its name, if leftovers */
+    size_t leftovers;         /* objects of that cluster */
+    int printed;              /* its endpoints were printed */
+    json_t *report;           /* for --json */
 } target;
 
 /* A row of the live table: a node. */
@@ -297,16 +301,12 @@ static void leftovers_removed(void *data, int status, const char *msg, unsigned 
                     "%s: cannot remove the leftovers of a previous run: %s", t->arg->name, msg);
         return;
     }
-    if (removed > 0)
-        fprintf(stderr, "hdc: %s: removed %u leftovers of a stopped run\n", t->arg->name, removed);
     fleet_launch(t->m);
 }
 
-static void listed(void *data, int status, const char *msg, const cluster_container *list,
-                   size_t n) {
+static void surveyed(void *data, int status, const char *msg, const cluster_info *list, size_t n) {
     target *t = data;
     up_run *u = t->u;
-    int running = 0;
 
     if (u->interrupted) {
         t->done = 1;
@@ -318,28 +318,40 @@ static void listed(void *data, int status, const char *msg, const cluster_contai
         runner_fail(&u->r, RUNNER_FAILED, "%s", msg);
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        running |= cluster_container_active(list[i].state);
-    if (running) {
+    t->listed = 1;
+    if (n == 0)
+        return;
+    t->state = list[0].state;
+    t->leftovers = list[0].containers + list[0].networks + list[0].volumes;
+    switch (t->state) {
+    case CLUSTER_CREATING:
         t->done = 1;
         runner_fail(&u->r, RUNNER_FAILED,
-                    "cluster '%s' exists and runs (or is being created): use it, run "
-                    "`hdc down %s` first, or choose another --name",
-                    t->arg->name, t->arg->name);
+                    "cluster '%s' is being created by another hdc (its owner runs%s): wait for "
+                    "it, or choose another --name",
+                    t->arg->name,
+                    list[0].owner_is == OWNER_UNKNOWN ? " where this hdc cannot see it" : "");
         return;
+    case CLUSTER_UP:
+    case CLUSTER_DEGRADED:
+        t->done = 1;
+        runner_fail(&u->r, RUNNER_FAILED,
+                    "cluster '%s' exists and runs (%s): use it, run `hdc down %s` first, or "
+                    "choose another --name",
+                    t->arg->name, cluster_state_name(t->state), t->arg->name);
+        return;
+    default: /* decided once every target is surveyed (decide) */ return;
     }
-    /* Decided once every target is listed (decide): no question is asked
-     * while another cluster's up runs on the loop. */
-    t->leftovers = n;
-    t->listed = 1;
 }
 
-/* Every target listed, nothing started yet: leftovers of stopped clusters
- * are removed with -y, after asking on a TTY, else refused; then the ups
- * start. */
+/* Every target surveyed, nothing started yet: what is left of a stopped,
+ * failed, orphaned or expired cluster of the name is replaced with -y or
+ * after asking on a TTY, else refused; then the ups start. No question is
+ * asked while another cluster's up runs on the loop. */
 static void decide(up_run *u) {
     for (size_t i = 0; i < u->n; i++) {
         target *t = &u->targets[i];
+        const char *state = cluster_state_name(t->state);
         int answer = u->o->yes;
         if (t->done)
             continue;
@@ -349,20 +361,19 @@ static void decide(up_run *u) {
         }
         if (!answer && isatty(fileno(stdin)) && isatty(fileno(stderr))) {
             char line[16];
-            fprintf(stderr,
-                    "hdc: a stopped cluster '%s' is left over (%zu containers); "
-                    "remove it? [yN] ",
-                    t->arg->name, t->leftovers);
+            fprintf(stderr, "hdc: a %s cluster '%s' is there (%zu objects); replace it? [yN] ",
+                    state, t->arg->name, t->leftovers);
             answer = fgets(line, sizeof(line), stdin) != NULL && (line[0] == 'y' || line[0] == 'Y');
         }
         if (!answer || u->interrupted) {
             t->done = 1;
             runner_fail(&u->r, RUNNER_FAILED,
-                        "a stopped cluster '%s' is left over: remove it with `hdc down %s` "
-                        "(or pass -y), or choose another --name",
-                        t->arg->name, t->arg->name);
+                        "a %s cluster '%s' is there: replace it with -y, remove it with `hdc down "
+                        "%s`, or choose another --name",
+                        state, t->arg->name, t->arg->name);
             continue;
         }
+        fprintf(stderr, "hdc: %s: replacing the %s cluster of that name\n", t->arg->name, state);
         if (cluster_down(&u->r.loop, u->r.d, t->arg->name, leftovers_removed, t) != 0)
             leftovers_removed(t, UV_EIO, "cannot list its objects", 0);
     }
@@ -501,7 +512,7 @@ static int run(const cmd_ctx *ctx, void *opts) {
     u->color = u->tty && !ctx->env.no_color;
     for (size_t i = 0; i < u->n; i++) {
         target *t = &u->targets[i];
-        if (cluster_list(&u->r.loop, u->r.d, t->arg->name, listed, t) != 0) {
+        if (cluster_survey(&u->r.loop, u->r.d, t->arg->name, surveyed, t) != 0) {
             runner_fail(&u->r, RUNNER_FAILED, "%s: cannot ask Docker", t->arg->name);
             t->done = 1;
         }

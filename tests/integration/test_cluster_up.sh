@@ -133,8 +133,9 @@ else
 fi
 
 ls=$("$hdc" --json ls)
-[ "$(jq -r --arg n "$prefix"-a '.[] | select(.name == $n) | .state' <<<"$ls")" = running ] \
-    && ok "ls lists the cluster as running" || bad "ls" "$ls"
+[ "$(jq -r --arg n "$prefix"-a '.[] | select(.name == $n) | .state' <<<"$ls")" = up ] \
+    && [ "$(jq -r --arg n "$prefix"-a '.[] | select(.name == $n) | .logs' <<<"$ls")" = "$HDC_LOGS_DIR/$prefix-a" ] \
+    && ok "ls lists the cluster as up, with the absolute path of its logs" || bad "ls" "$ls"
 
 out=$("$hdc" up testdist --name "$prefix"-a 2>&1); st=$?
 [ $st = 1 ] && grep -q "exists" <<<"$out" && ok "a second up of a running cluster is refused" \
@@ -144,10 +145,11 @@ out=$("$hdc" up testdist --name "$prefix"-a 2>&1); st=$?
 # removed with -y, and the previous run's logs moved aside.
 docker stop -t 1 $(docker ps -q --filter "label=hdc.cluster=$prefix-a") >/dev/null
 out=$("$hdc" up testdist --name "$prefix"-a 2>&1 </dev/null); st=$?
-[ $st = 1 ] && grep -q "left over" <<<"$out" && ok "leftovers of a stopped run are refused without -y" \
+[ $st = 1 ] && grep -q "a stopped cluster '$prefix-a' is there" <<<"$out" \
+    && ok "leftovers of a stopped run are refused without -y" \
     || bad "leftovers without -y" "status $st" "$out"
 out=$("$hdc" up testdist --name "$prefix"-a -y 2>&1 </dev/null); st=$?
-[ $st = 0 ] && grep -q "removed .* leftovers" <<<"$out" && grep -q "logs.backup" <<<"$out" \
+[ $st = 0 ] && grep -q "replacing the stopped cluster" <<<"$out" && grep -q "logs.backup" <<<"$out" \
     && ok "-y removes them, moves the old logs aside and comes up" \
     || bad "leftovers with -y" "status $st" "$out"
 
