@@ -305,3 +305,63 @@ int cluster_survey(uv_loop_t *loop, docker *d, const char *name, cluster_survey_
     s->pending--;
     return 0;
 }
+
+/* ---- letting a held cluster go ------------------------------------------------------------ */
+
+typedef struct release_op {
+    docker *d;
+    cluster_release_cb cb;
+    void *data;
+} release_op;
+
+static void released(void *data, int status, const char *msg) {
+    release_op *r = data;
+
+    r->cb(r->data, status, msg);
+    free(r);
+}
+
+static void release_surveyed(void *data, int status, const char *msg, const cluster_info *list,
+                             size_t n) {
+    release_op *r = data;
+    cluster_record rec;
+    void *tar;
+    size_t len;
+    int err;
+
+    if (status == 0 && (n == 0 || list[0].zookeeper == NULL || !list[0].has_record)) {
+        status = DOCKER_ENOTFOUND;
+        msg = "no record to rewrite (no ZooKeeper container, or none written)";
+    }
+    if (status != 0) {
+        released(r, status, msg);
+        return;
+    }
+    rec = list[0].record;
+    rec.holder[0] = '\0';
+    if ((err = cluster_record_tar(&rec, &tar, &len)) != 0) {
+        released(r, err, hdc_strerror(err));
+        return;
+    }
+    err = docker_container_put_archive(r->d, list[0].zookeeper, CLUSTER_RECORD_DIR, tar, len,
+                                       released, r, NULL);
+    free(tar);
+    if (err != 0)
+        released(r, err, hdc_strerror(err));
+}
+
+int cluster_release(uv_loop_t *loop, docker *d, const char *name, cluster_release_cb cb,
+                    void *data) {
+    release_op *r = calloc(1, sizeof(*r));
+    int err;
+
+    if (r == NULL)
+        return UV_ENOMEM;
+    r->d = d;
+    r->cb = cb;
+    r->data = data;
+    err = cluster_survey(loop, d, name, release_surveyed, r);
+    if (err != 0)
+        free(r);
+    return err;
+}

@@ -65,4 +65,11 @@ typedef void (*cluster_survey_cb)(void *data, int status, const char *msg, const
                                   size_t n);
 int cluster_survey(uv_loop_t *loop, docker *d, const char *name, cluster_survey_cb cb, void *data);
 
+/* A held cluster (hdc matrix's) let go: its record rewritten without a
+ * holder, so that it outlives the command (matrix --keep). cb: 0, or why
+ * not (no such cluster, or no record to rewrite: DOCKER_ENOTFOUND). */
+typedef void (*cluster_release_cb)(void *data, int status, const char *msg);
+int cluster_release(uv_loop_t *loop, docker *d, const char *name, cluster_release_cb cb,
+                    void *data);
+
 #endif

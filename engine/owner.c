@@ -30,7 +30,9 @@ static int read_line(const char *path, char *out, size_t len) {
     return rc;
 }
 
-/* The start time of pid (field 22 of /proc/PID/stat), or 0. */
+/* The start time of pid (field 22 of /proc/PID/stat), or 0, also when
+ * it is a zombie (state Z or X): dead, only not yet reaped, which a CI
+ * container's PID 1 may never do. */
 static unsigned long long start_time(pid_t pid) {
     char path[64], buf[1024], *p;
     unsigned long long t = 0;
@@ -39,8 +41,11 @@ static unsigned long long start_time(pid_t pid) {
     if (read_line(path, buf, sizeof(buf)) != 0)
         return 0;
     /* The command name (field 2) may hold spaces and ')': skip past its
-     * last ')'; field 22 is then the 20th after it. */
+     * last ')'; the state (field 3) follows, and field 22 is the 20th
+     * after the name. */
     p = strrchr(buf, ')');
+    if (p != NULL && (p[1] != ' ' || p[2] == 'Z' || p[2] == 'X'))
+        return 0;
     for (int field = 2; p != NULL && field < 22; field++)
         p = strchr(p + 1, ' ');
     if (p != NULL)

@@ -51,6 +51,7 @@
 #include "client.h"
 #include "cluster.h"
 #include "cluster_query.h"
+#include "cluster_survey.h"
 #include "cmd.h"
 #include "docker.h"
 #include "fleet.h"
@@ -618,6 +619,18 @@ static void down_done(void *data, int status, const char *msg, unsigned removed)
     finish(t);
 }
 
+static void kept(void *data, int status, const char *msg) {
+    target *t = data;
+
+    if (status != 0)
+        report_error("[%s] %s is kept, but `hdc gc` may take it once this matrix ends (its "
+                     "record could not be rewritten: %s)",
+                     t->dist, t->name, msg);
+    fprintf(stderr, "hdc: matrix: [%s] %s is kept: `hdc down %s` removes it\n", t->dist, t->name,
+            t->name);
+    finish(t);
+}
+
 static void teardown(target *t) {
     matrix_run *m = t->m;
     int failed = t->outcome != MATRIX_PASSED;
@@ -628,9 +641,9 @@ static void teardown(target *t) {
     }
     if (!m->interrupted && (m->args.keep || (m->args.keep_failed && failed))) {
         t->kept = 1;
-        fprintf(stderr, "hdc: matrix: [%s] %s is kept: `hdc down %s` removes it\n", t->dist,
-                t->name, t->name);
-        finish(t);
+        /* Held until now: let go, or gc would take it once we exit. */
+        if (cluster_release(&m->r.loop, m->r.d, t->name, kept, t) != 0)
+            kept(t, UV_ENOMEM, "out of memory");
         return;
     }
     t->phase = MATRIX_DOWN;

@@ -1,5 +1,5 @@
 /* engine/owner.c: a process's name, and whether it runs: this one runs, a
- * child that exited is gone, a PID reused by another process is gone, a
+ * child that exited is gone (reaped or not), a PID reused by another process is gone, a
  * name from elsewhere is unknown. */
 #include <setjmp.h>
 #include <signal.h>
@@ -44,6 +44,29 @@ static void an_exited_child_is_gone(void **state) {
     assert_int_equal(owner_liveness(child), OWNER_GONE);
 }
 
+static void a_zombie_is_gone(void **state) {
+    char child[OWNER_MAX];
+    int fds[2];
+    siginfo_t info;
+    pid_t pid;
+    char c;
+
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    if (pid == 0) {
+        close(fds[1]);
+        (void)read(fds[0], &c, 1);
+        _exit(0);
+    }
+    close(fds[0]);
+    assert_int_equal(owner_of(pid, child), 0);
+    close(fds[1]);
+    /* Exited, not reaped: what a PID 1 that never reaps leaves. */
+    assert_int_equal(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT), 0);
+    assert_int_equal(owner_liveness(child), OWNER_GONE);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
 static void a_reused_pid_is_gone(void **state) {
     char me[OWNER_MAX], other[OWNER_MAX];
     char *last;
@@ -86,6 +109,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(this_process_runs),
         cmocka_unit_test(an_exited_child_is_gone),
+        cmocka_unit_test(a_zombie_is_gone),
         cmocka_unit_test(a_reused_pid_is_gone),
         cmocka_unit_test(names_from_elsewhere_are_unknown),
     };
