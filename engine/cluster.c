@@ -1045,6 +1045,15 @@ static void sink_closed(void *data) {
     if (u->status != 0 && u->opts.rm_on_failure && u->network_id[0] != '\0' && !u->lost_race &&
         !u->removed && u->ops->down(u->loop, u->d, u->plan.cluster, removed, u) == 0)
         return;
+    /* What is left, and what removes it (a held cluster's holder does). */
+    if (u->status != 0 && u->network_id[0] != '\0' && !u->lost_race && !u->removed &&
+        !u->opts.held) {
+        size_t used = strlen(u->message);
+        snprintf(u->message + used, sizeof(u->message) - used,
+                 "\n(the cluster is left as it failed, for inspection: `hdc down %s` removes it, "
+                 "and so does `hdc gc` once this hdc has exited)",
+                 u->plan.cluster);
+    }
     report_and_free(u);
 }
 

@@ -18,6 +18,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,6 @@
 
 #include "util.h"
 
-typedef struct fetch fetch;
 typedef void (*child_done_fn)(fetch *f, int64_t exit_status);
 
 struct fetch {
@@ -54,6 +54,7 @@ struct fetch {
     int open_handles;
     child_done_fn child_done;
 
+    int canceled;
     int status;
     char msg[8192];
 };
@@ -143,7 +144,11 @@ static void say(fetch *f, const char *fmt, ...) {
 static void child_closed(uv_handle_t *h) {
     fetch *f = h->data;
 
-    if (--f->open_handles == 0)
+    if (--f->open_handles > 0)
+        return;
+    if (f->canceled)
+        fail(f, UV_ECANCELED, "fetching %s: canceled", f->file);
+    else
         f->child_done(f, f->exit_status);
 }
 
@@ -192,6 +197,10 @@ static void child_run(fetch *f, char **argv, int capture, child_done_fn done) {
     uv_process_options_t po = {.file = argv[0], .args = argv, .stdio = stdio, .stdio_count = 3};
     int err;
 
+    if (f->canceled) { /* between two children */
+        fail(f, UV_ECANCELED, "fetching %s: canceled", f->file);
+        return;
+    }
     f->child_done = done;
     f->cap_len = 0;
     f->open_handles = 1;
@@ -373,6 +382,10 @@ static void look_work(uv_work_t *w) {
 static void looked(uv_work_t *w, int status) {
     fetch *f = w->data;
 
+    if (f->canceled) {
+        fail(f, UV_ECANCELED, "fetching %s: canceled", f->file);
+        return;
+    }
     if (f->status != 0) {
         finish(f);
         return;
@@ -380,8 +393,14 @@ static void looked(uv_work_t *w, int status) {
     find_expected_sum(f);
 }
 
+void fetch_cancel(fetch *f) {
+    f->canceled = 1;
+    if (f->open_handles > 0 && !uv_is_closing((uv_handle_t *)&f->proc))
+        uv_process_kill(&f->proc, SIGTERM);
+}
+
 int fetch_artifact(uv_loop_t *loop, const char *cache_dir, const hdc_artifact *a, unsigned flags,
-                   fetch_progress_cb progress, fetch_cb cb, void *data) {
+                   fetch_progress_cb progress, fetch_cb cb, void *data, fetch **out) {
     fetch *f;
 
     if (cache_dir == NULL || a == NULL || a->file == NULL || a->url == NULL || cb == NULL ||
@@ -412,5 +431,7 @@ int fetch_artifact(uv_loop_t *loop, const char *cache_dir, const hdc_artifact *a
         free_fetch(f);
         return UV_EIO;
     }
+    if (out != NULL)
+        *out = f;
     return 0;
 }

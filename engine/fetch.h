@@ -19,6 +19,8 @@
 #include "err.h" /* FETCH_EDOWNLOAD, FETCH_ECHECKSUM */
 #include "hdc/plugin.h"
 
+typedef struct fetch fetch;
+
 /* status 0: path (borrowed) is the checked file in the cache. Else msg
  * says what failed and what to do. */
 typedef void (*fetch_cb)(void *data, int status, const char *msg, const char *path);
@@ -32,9 +34,14 @@ enum fetch_flags {
     FETCH_GIVEN = 1 << 0,
 };
 
-/* Makes sure cache_dir/<a->file> is there and checked. a is copied. */
+/* Makes sure cache_dir/<a->file> is there and checked. a is copied. *out
+ * (optional) is valid until cb. */
 int fetch_artifact(uv_loop_t *loop, const char *cache_dir, const hdc_artifact *a, unsigned flags,
-                   fetch_progress_cb progress, fetch_cb cb, void *data);
+                   fetch_progress_cb progress, fetch_cb cb, void *data, fetch **out);
+
+/* Stops a fetch: a download or check under way is killed, and cb follows
+ * with UV_ECANCELED. */
+void fetch_cancel(fetch *f);
 
 /* The SHA-512 in a published checksum file, in any of the forms Apache
  * used: "SHA512 (f) = hex", "hex  f", or gpg's "f: SHA512 = HEX HEX ..."

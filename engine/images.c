@@ -49,7 +49,7 @@ typedef struct build_item {
     size_t n_args;
 } build_item;
 
-typedef struct build_job {
+struct images_job {
     uv_loop_t *loop;
     docker *d;
     images_progress_cb progress;
@@ -66,9 +66,12 @@ typedef struct build_job {
     char msg[8192];
     char line[4096]; /* a progress line being assembled */
     size_t line_len;
-} build_job;
+    docker_call *call; /* the build in flight, or NULL */
+    fetch *fetching;   /* the artifact being fetched, or NULL */
+    int canceled;
+};
 
-static void job_next(build_job *job);
+static void job_next(images_job *job);
 
 void images_cache_dir(const images_opts *opts, char *out, size_t len) {
     const char *home = getenv("HOME");
@@ -177,7 +180,7 @@ static int copy_tree(const char *src, const char *dst, char *err, size_t err_len
 }
 
 static void stage_work(uv_work_t *w) {
-    build_job *job = w->data;
+    images_job *job = w->data;
     build_item *it = &job->items[job->next];
     const char *tmp = getenv("TMPDIR");
     struct stat st;
@@ -221,7 +224,7 @@ static int unstage_entry(const char *path, const struct stat *st, int flag, stru
 }
 
 static void unstage_work(uv_work_t *w) {
-    build_job *job = w->data;
+    images_job *job = w->data;
 
     if (job->staged[0] != '\0')
         nftw(job->staged, unstage_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -230,13 +233,13 @@ static void unstage_work(uv_work_t *w) {
 
 /* ---- the sequence ------------------------------------------------------------ */
 
-static void job_end(build_job *job) {
+static void job_end(images_job *job) {
     job->cb(job->data, job->status, job->status != 0 ? job->msg : NULL);
     free(job);
 }
 
 static void unstaged(uv_work_t *w, int status) {
-    build_job *job = w->data;
+    images_job *job = w->data;
 
     if (job->status != 0 || ++job->next == job->n_items)
         job_end(job);
@@ -244,14 +247,14 @@ static void unstaged(uv_work_t *w, int status) {
         job_next(job);
 }
 
-static void unstage(build_job *job) {
+static void unstage(images_job *job) {
     job->work.data = job;
     if (uv_queue_work(job->loop, &job->work, unstage_work, unstaged) != 0)
         job_end(job);
 }
 
 static void build_progress(void *data, const docker_build_progress *p) {
-    build_job *job = data;
+    images_job *job = data;
     const char *text = p->stream != NULL ? p->stream : p->status;
 
     if (job->progress == NULL || text == NULL)
@@ -275,8 +278,9 @@ static void build_progress(void *data, const docker_build_progress *p) {
 }
 
 static void built(void *data, int status, const char *msg, const char *id) {
-    build_job *job = data;
+    images_job *job = data;
 
+    job->call = NULL;
     if (status != 0) {
         job->status = status;
         snprintf(job->msg, sizeof(job->msg), "building %s failed: %s", job->items[job->next].tag,
@@ -286,7 +290,7 @@ static void built(void *data, int status, const char *msg, const char *id) {
 }
 
 static void staged(uv_work_t *w, int status) {
-    build_job *job = w->data;
+    images_job *job = w->data;
     build_item *it = &job->items[job->next];
     docker_kv label = {"hdc.image", it->tag};
     docker_build_opts bo = {
@@ -300,6 +304,10 @@ static void staged(uv_work_t *w, int status) {
     };
     int err;
 
+    if (job->canceled && job->status == 0) {
+        job->status = UV_ECANCELED;
+        snprintf(job->msg, sizeof(job->msg), "building %s: canceled", it->tag);
+    }
     if (job->status != 0) {
         unstage(job);
         return;
@@ -310,12 +318,12 @@ static void staged(uv_work_t *w, int status) {
             job->progress(job->data, it->tag, line);
         free(line);
     }
-    err = docker_build(job->d, &bo, build_progress, built, job, NULL);
+    err = docker_build(job->d, &bo, build_progress, built, job, &job->call);
     if (err != 0)
         built(job, err, hdc_strerror(err), NULL);
 }
 
-static void job_stage(build_job *job) {
+static void job_stage(images_job *job) {
     job->work.data = job;
     if (uv_queue_work(job->loop, &job->work, stage_work, staged) != 0) {
         job->status = UV_EIO;
@@ -324,18 +332,19 @@ static void job_stage(build_job *job) {
     }
 }
 
-static void job_fetch_next(build_job *job);
+static void job_fetch_next(images_job *job);
 
 static void job_fetch_progress(void *data, const char *line) {
-    build_job *job = data;
+    images_job *job = data;
 
     if (job->progress != NULL)
         job->progress(job->data, job->items[job->next].tag, line);
 }
 
 static void job_fetched(void *data, int status, const char *msg, const char *path) {
-    build_job *job = data;
+    images_job *job = data;
 
+    job->fetching = NULL;
     if (status != 0) {
         job->status = status;
         snprintf(job->msg, sizeof(job->msg), "%s", msg);
@@ -347,10 +356,16 @@ static void job_fetched(void *data, int status, const char *msg, const char *pat
 }
 
 /* The current item's artifacts, one after the other, then its staging. */
-static void job_fetch_next(build_job *job) {
+static void job_fetch_next(images_job *job) {
     build_item *it = &job->items[job->next];
     int err;
 
+    if (job->canceled) {
+        job->status = UV_ECANCELED;
+        snprintf(job->msg, sizeof(job->msg), "building %s: canceled", it->tag);
+        job_end(job);
+        return;
+    }
     while (job->next_fetch < it->n_extras && it->extra_fetch[job->next_fetch] == NULL)
         job->next_fetch++;
     if (job->next_fetch == it->n_extras) {
@@ -361,7 +376,8 @@ static void job_fetch_next(build_job *job) {
         size_t k = job->next_fetch;
         int given = it->extra_fetch[k] == &it->given[k];
         err = fetch_artifact(job->loop, given ? it->given_dir[k] : job->cache, it->extra_fetch[k],
-                             given ? FETCH_GIVEN : 0, job_fetch_progress, job_fetched, job);
+                             given ? FETCH_GIVEN : 0, job_fetch_progress, job_fetched, job,
+                             &job->fetching);
     }
     if (err != 0) {
         job->status = err;
@@ -371,23 +387,33 @@ static void job_fetch_next(build_job *job) {
     }
 }
 
-static void job_next(build_job *job) {
+static void job_next(images_job *job) {
     job->next_fetch = 0;
     job_fetch_next(job);
 }
 
-static int job_start(build_job *job) {
+static int job_start(images_job *job, images_job **out) {
     if (job->n_items == 0) {
         free(job);
         return UV_EINVAL;
     }
+    if (out != NULL)
+        *out = job;
     job_next(job);
     return 0;
 }
 
+void images_cancel(images_job *job) {
+    job->canceled = 1;
+    if (job->call != NULL)
+        docker_call_cancel(job->call);
+    if (job->fetching != NULL)
+        fetch_cancel(job->fetching);
+}
+
 int images_build_base(uv_loop_t *loop, docker *d, const images_opts *opts,
-                      images_progress_cb progress, images_cb cb, void *data) {
-    build_job *job;
+                      images_progress_cb progress, images_cb cb, void *data, images_job **out) {
+    images_job *job;
     build_item *it;
 
     if (opts->clusters_dir == NULL || opts->agent_path == NULL || cb == NULL)
@@ -397,12 +423,12 @@ int images_build_base(uv_loop_t *loop, docker *d, const images_opts *opts,
     job = calloc(1, sizeof(*job));
     if (job == NULL)
         return UV_ENOMEM;
-    *job = (build_job){.loop = loop,
-                       .d = d,
-                       .progress = progress,
-                       .cb = cb,
-                       .data = data,
-                       .nocache = opts->nocache};
+    *job = (images_job){.loop = loop,
+                        .d = d,
+                        .progress = progress,
+                        .cb = cb,
+                        .data = data,
+                        .nocache = opts->nocache};
     it = &job->items[job->n_items++];
     snprintf(it->tag, sizeof(it->tag), "%s", CLUSTER_BASE_IMAGE);
     images_context_dir(opts, "base", it->context, sizeof(it->context));
@@ -421,25 +447,25 @@ int images_build_base(uv_loop_t *loop, docker *d, const images_opts *opts,
     images_context_dir(opts, "zookeeper", it->context, sizeof(it->context));
     item_arg(it, "BASE_IMAGE",
              opts->zk_base_image != NULL ? opts->zk_base_image : "debian:bookworm");
-    return job_start(job);
+    return job_start(job, out);
 }
 
 int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
                       const images_opts *opts, images_progress_cb progress, images_cb cb,
-                      void *data) {
-    build_job *job;
+                      void *data, images_job **out) {
+    images_job *job;
 
     if (desc == NULL || opts->clusters_dir == NULL || cb == NULL)
         return UV_EINVAL;
     job = calloc(1, sizeof(*job));
     if (job == NULL)
         return UV_ENOMEM;
-    *job = (build_job){.loop = loop,
-                       .d = d,
-                       .progress = progress,
-                       .cb = cb,
-                       .data = data,
-                       .nocache = opts->nocache};
+    *job = (images_job){.loop = loop,
+                        .d = d,
+                        .progress = progress,
+                        .cb = cb,
+                        .data = data,
+                        .nocache = opts->nocache};
     images_cache_dir(opts, job->cache, sizeof(job->cache));
     for (const hdc_image *im = desc->images; im != NULL && im->name != NULL; im++) {
         build_item *it;
@@ -485,7 +511,7 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
         free(job);
         return IMAGES_EMISSING;
     }
-    return job_start(job);
+    return job_start(job, out);
 }
 
 int images_check(const hdc_plugin_desc *desc, const images_opts *opts, char *err, size_t err_len) {

@@ -35,15 +35,22 @@ typedef struct images_opts {
 typedef void (*images_progress_cb)(void *data, const char *image, const char *line);
 typedef void (*images_cb)(void *data, int status, const char *msg);
 
+typedef struct images_job images_job;
+
 /* Builds hdc/base, hdc/client (sshd on the base) and hdc/zookeeper, one
- * after the other. */
+ * after the other. *out (optional) is valid until cb. */
 int images_build_base(uv_loop_t *loop, docker *d, const images_opts *opts,
-                      images_progress_cb progress, images_cb cb, void *data);
+                      images_progress_cb progress, images_cb cb, void *data, images_job **out);
 
 /* Builds every image desc declares, in order, as "hdc/<dist>-<image>". */
 int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
                       const images_opts *opts, images_progress_cb progress, images_cb cb,
-                      void *data);
+                      void *data, images_job **out);
+
+/* Stops the builds: the one in flight (the engine stops it when its
+ * connection closes) or the artifact's download; nothing more starts; cb
+ * follows with UV_ECANCELED. */
+void images_cancel(images_job *job);
 
 /* Checks, before anything is built, that every context directory desc
  * needs, and --hadoop-tarball if given, can be found. 0, or

@@ -1,9 +1,13 @@
 /* The runner every command shares (runner.h).
  *
  * Decisions a newcomer might question:
- * - SIGINT is caught by a handle that does not keep the loop alive unless
- *   the command holds it (runner_hold_signals): a command with nothing to
- *   stop cleanly ends as an interrupted program does, by the signal itself.
+ * - SIGINT, SIGTERM and SIGHUP are caught by handles that do not keep the
+ *   loop alive unless the command holds them (runner_hold_signals): a
+ *   command with nothing to stop cleanly ends as an interrupted program
+ *   does, by the signal itself.
+ * - The third signal ends the process by that signal, whatever is under
+ *   way: the user (or the CI runner's escalation) asked twice to stop
+ *   waiting. What an up leaves then is an orphan `hdc gc` removes.
  * - A detached process's handle is closed at once (it is never waited
  *   for), and also after a failed uv_spawn: libuv requires the close of a
  *   handle uv_spawn initialized, whatever it returned.
@@ -42,16 +46,42 @@ void runner_fail(runner *r, int status, const char *fmt, ...) {
         r->status = status;
 }
 
+static const int caught[RUNNER_SIGNALS] = {SIGINT, SIGTERM, SIGHUP};
+
+const char *runner_signal_name(int signum) {
+    switch (signum) {
+    case SIGINT: return "interrupted";
+    case SIGTERM: return "terminated";
+    case SIGHUP: return "hung up";
+    default: return "signaled";
+    }
+}
+
+/* Ends the process by signum, as if it had not been caught. */
+static void die_by(int signum) {
+    fflush(stdout);
+    signal(signum, SIG_DFL);
+    raise(signum);
+}
+
 static void on_signal(uv_signal_t *h, int signum) {
     runner *r = h->data;
 
-    if (r->on_signal != NULL) {
-        r->on_signal(r, signum);
-        return;
+    if (r->on_signal == NULL)
+        die_by(signum);
+    switch (++r->signaled) {
+    case 1: r->on_signal(r, signum); break;
+    case 2:
+        fprintf(stderr,
+                "hdc: %s again: still cleaning up; a third signal exits at once and "
+                "leaves the rest to `hdc gc`\n",
+                runner_signal_name(signum));
+        break;
+    default:
+        fprintf(stderr, "hdc: %s a third time: exiting now; `hdc gc` removes what is left\n",
+                runner_signal_name(signum));
+        die_by(signum);
     }
-    uv_signal_stop(h);
-    signal(signum, SIG_DFL);
-    raise(signum);
 }
 
 int runner_open(runner *r, const char *who) {
@@ -72,13 +102,12 @@ int runner_open(runner *r, const char *who) {
         uv_loop_close(&r->loop);
         return RUNNER_USAGE;
     }
-    uv_signal_init(&r->loop, &r->sigint);
-    r->sigint.data = r;
-    uv_signal_start(&r->sigint, on_signal, SIGINT);
-    uv_unref((uv_handle_t *)&r->sigint);
-    uv_signal_init(&r->loop, &r->sigterm);
-    r->sigterm.data = r;
-    uv_unref((uv_handle_t *)&r->sigterm);
+    for (int i = 0; i < RUNNER_SIGNALS; i++) {
+        uv_signal_init(&r->loop, &r->signals[i]);
+        r->signals[i].data = r;
+        uv_signal_start(&r->signals[i], on_signal, caught[i]);
+        uv_unref((uv_handle_t *)&r->signals[i]);
+    }
     r->open = 1;
     return 0;
 }
@@ -88,20 +117,12 @@ void runner_on_signal(runner *r, runner_signal_fn fn, void *ctx) {
     r->ctx = ctx;
 }
 
-void runner_catch_sigterm(runner *r) {
-    if (!r->sigterm_on)
-        uv_signal_start(&r->sigterm, on_signal, SIGTERM);
-    r->sigterm_on = 1;
-}
-
 void runner_hold_signals(runner *r, int on) {
-    if (on) {
-        uv_ref((uv_handle_t *)&r->sigint);
-        uv_ref((uv_handle_t *)&r->sigterm);
-    } else {
-        uv_unref((uv_handle_t *)&r->sigint);
-        uv_unref((uv_handle_t *)&r->sigterm);
-    }
+    for (int i = 0; i < RUNNER_SIGNALS; i++)
+        if (on)
+            uv_ref((uv_handle_t *)&r->signals[i]);
+        else
+            uv_unref((uv_handle_t *)&r->signals[i]);
 }
 
 static void close_walk(uv_handle_t *h, void *arg) {
@@ -112,8 +133,8 @@ static void close_walk(uv_handle_t *h, void *arg) {
 int runner_finish(runner *r) {
     uv_run(&r->loop, UV_RUN_DEFAULT);
     docker_close(r->d, NULL, NULL);
-    uv_close((uv_handle_t *)&r->sigint, NULL);
-    uv_close((uv_handle_t *)&r->sigterm, NULL);
+    for (int i = 0; i < RUNNER_SIGNALS; i++)
+        uv_close((uv_handle_t *)&r->signals[i], NULL);
     uv_run(&r->loop, UV_RUN_DEFAULT);
     uv_walk(&r->loop, close_walk, NULL);
     uv_run(&r->loop, UV_RUN_DEFAULT);

@@ -24,14 +24,16 @@ enum runner_exit {
 
 typedef struct runner runner;
 
-/* What a command does on SIGINT. */
+/* What a command does on SIGINT, SIGTERM or SIGHUP: stop cleanly. */
 typedef void (*runner_signal_fn)(runner *r, int signum);
+
+#define RUNNER_SIGNALS 3 /* SIGINT, SIGTERM, SIGHUP */
 
 struct runner {
     uv_loop_t loop;
     docker *d;
-    uv_signal_t sigint, sigterm; /* SIGTERM only after runner_catch_sigterm */
-    int sigterm_on;
+    uv_signal_t signals[RUNNER_SIGNALS];
+    unsigned signaled;          /* how many have come */
     runner_signal_fn on_signal; /* NULL: end as an interrupted program does */
     void *ctx;                  /* the command's */
     int status;                 /* the exit status: RUNNER_OK until something fails */
@@ -43,12 +45,17 @@ struct runner {
  * "matrix" prefixes it, or NULL); else 0. */
 int runner_open(runner *r, const char *who);
 
-/* What a command does on SIGINT (the handles keep the loop alive only
- * while runner_hold_signals is on); with runner_catch_sigterm, on SIGTERM
- * too (how CI systems cancel a job). */
+/* What a command does on the first SIGINT, SIGTERM or SIGHUP (a user's
+ * ^C, a CI job cancelled, a terminal closed): fn stops its work cleanly.
+ * CI runners escalate, so a second signal never aborts that cleanup (it
+ * is told it goes on), and a third ends the process at once, by the
+ * signal, leaving what is not cleaned up to `hdc gc`. The handles keep the
+ * loop alive only while runner_hold_signals is on. */
 void runner_on_signal(runner *r, runner_signal_fn fn, void *ctx);
-void runner_catch_sigterm(runner *r);
 void runner_hold_signals(runner *r, int on);
+
+/* "interrupted" (SIGINT), "terminated" (SIGTERM), "hung up" (SIGHUP). */
+const char *runner_signal_name(int signum);
 
 /* Runs the loop until the command's work is done, closes everything, and
  * returns the exit status. */

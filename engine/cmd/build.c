@@ -16,6 +16,7 @@
 
 typedef struct build_ctx {
     runner *r;
+    cmd_builds b;
     const hdc_plugin_desc *desc;
     images_opts *io;
     char agent[4096];
@@ -23,16 +24,24 @@ typedef struct build_ctx {
 
 static void build_dist(build_ctx *bc) {
     int err = images_build_dist(&bc->r->loop, bc->r->d, bc->desc, bc->io, cmd_build_progress,
-                                cmd_build_done, bc->r);
+                                cmd_build_done, &bc->b, &bc->b.job);
 
-    if (err != 0)
+    if (err != 0) {
+        runner_hold_signals(bc->r, 0);
         runner_fail(bc->r, RUNNER_FAILED, "build %s: %s", bc->desc->name, hdc_strerror(err));
+    }
 }
 
 static void base_built(void *data, int status, const char *msg) {
     build_ctx *bc = data;
 
+    bc->b.job = NULL;
+    if (status == 0 && bc->b.interrupted) {
+        status = UV_ECANCELED;
+        msg = "canceled";
+    }
     if (status != 0) {
+        runner_hold_signals(bc->r, 0);
         runner_fail(bc->r, RUNNER_FAILED, "build-base (needed first): %s", msg);
         return;
     }
@@ -44,8 +53,14 @@ static void base_checked(void *data, int status, const char *msg, const docker_i
     images_opts base = *bc->io;
     int err;
 
+    if (bc->b.interrupted) {
+        runner_hold_signals(bc->r, 0);
+        runner_fail(bc->r, RUNNER_FAILED, "build %s: canceled", bc->desc->name);
+        return;
+    }
     if (status != DOCKER_ENOTFOUND) {
         if (status != 0) {
+            runner_hold_signals(bc->r, 0);
             runner_fail(bc->r, RUNNER_FAILED, "build %s: %s", bc->desc->name, msg);
             return;
         }
@@ -57,10 +72,13 @@ static void base_checked(void *data, int status, const char *msg, const docker_i
             "its default JDK layer)\n",
             CLUSTER_BASE_IMAGE);
     base.agent_path = bc->agent;
-    err = images_build_base(&bc->r->loop, bc->r->d, &base, cmd_build_progress, base_built, bc);
-    if (err != 0)
+    err = images_build_base(&bc->r->loop, bc->r->d, &base, cmd_build_progress, base_built, bc,
+                            &bc->b.job);
+    if (err != 0) {
+        runner_hold_signals(bc->r, 0);
         runner_fail(bc->r, RUNNER_FAILED,
                     "build-base: %s is missing: build it (cmake --build build)", bc->agent);
+    }
 }
 
 int cmd_build_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_build_opts *o, char *err,
@@ -118,12 +136,16 @@ static int run(const cmd_ctx *ctx, void *opts) {
     if ((err = runner_open(&r, NULL)) != 0)
         goto exit;
     bc.r = &r;
+    bc.b.r = &r;
+    cmd_builds_catch(&bc.b);
     bc.desc = p->desc;
     cmd_agent_path(bc.agent, sizeof(bc.agent));
     /* The base first, if it is not there: every image starts from it. */
     err = docker_image_inspect(r.d, CLUSTER_BASE_IMAGE, base_checked, &bc, NULL);
-    if (err != 0)
+    if (err != 0) {
+        runner_hold_signals(&r, 0);
         runner_fail(&r, RUNNER_FAILED, "build %s: %s", o->dist, hdc_strerror(err));
+    }
     err = runner_finish(&r);
 
 exit:

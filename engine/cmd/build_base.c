@@ -42,6 +42,7 @@ static int run(const cmd_ctx *ctx, void *opts) {
         .nocache = o->nocache,
     };
     runner r;
+    cmd_builds b = {.r = &r};
     int err;
 
     cmd_agent_path(agent, sizeof(agent));
@@ -51,9 +52,12 @@ static int run(const cmd_ctx *ctx, void *opts) {
     }
     if ((err = runner_open(&r, NULL)) != 0)
         return err;
-    err = images_build_base(&r.loop, r.d, &io, cmd_build_progress, cmd_build_done, &r);
-    if (err != 0)
+    cmd_builds_catch(&b);
+    err = images_build_base(&r.loop, r.d, &io, cmd_build_progress, cmd_build_done, &b, &b.job);
+    if (err != 0) {
+        runner_hold_signals(&r, 0);
         runner_fail(&r, RUNNER_FAILED, "build-base: %s", hdc_strerror(err));
+    }
     return runner_finish(&r);
 }
 

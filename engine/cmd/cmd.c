@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "hdc/plugin.h"
+#include "images.h"
 #include "util.h"
 
 const cmd *const cmd_table[] = {
@@ -62,8 +63,26 @@ void cmd_build_progress(void *data, const char *image, const char *line) {
 }
 
 void cmd_build_done(void *data, int status, const char *msg) {
+    cmd_builds *b = data;
+
+    b->job = NULL;
+    runner_hold_signals(b->r, 0);
     if (status != 0)
-        runner_fail(data, RUNNER_FAILED, "%s", msg);
+        runner_fail(b->r, RUNNER_FAILED, "%s", msg);
+}
+
+static void builds_interrupted(runner *r, int signum) {
+    cmd_builds *b = r->ctx;
+
+    b->interrupted = 1;
+    fprintf(stderr, "\nhdc: %s: stopping the build\n", runner_signal_name(signum));
+    if (b->job != NULL)
+        images_cancel(b->job);
+}
+
+void cmd_builds_catch(cmd_builds *b) {
+    runner_on_signal(b->r, builds_interrupted, b);
+    runner_hold_signals(b->r, 1);
 }
 
 void cmd_report_down(runner *r, const char *name, int status, const char *msg, unsigned removed) {

@@ -73,8 +73,19 @@ const char *cmd_clusters_dir(const cmd_env *env);
  * directory. */
 void cmd_agent_path(char *out, size_t len);
 
+/* A run of image builds (build, build-base): a signal cancels the job in
+ * flight (cmd_builds_catch), and its end is reported. */
+struct images_job;
+typedef struct cmd_builds {
+    runner *r;
+    struct images_job *job; /* the builds in flight, or NULL */
+    int interrupted;
+} cmd_builds;
+void cmd_builds_catch(cmd_builds *b);
+
 /* What build and build-base print of a build: each line of its output on
- * stderr, "IMAGE | LINE"; and its end (data: the runner). */
+ * stderr, "IMAGE | LINE"; and its end (data: the cmd_builds, whose job it
+ * ends). */
 void cmd_build_progress(void *data, const char *image, const char *line);
 void cmd_build_done(void *data, int status, const char *msg);
 

@@ -3,7 +3,7 @@
  * DIR/<host>.log; `hdc logs --write-root ROOT [-f] NAME...`: several
  * clusters, each node's to ROOT/<name>/<host>.log (the one detached writer
  * `hdc up` leaves for all its clusters). With -f the streams follow until
- * the containers stop or SIGINT, which ends them and exits 0.
+ * the containers stop or SIGINT (SIGTERM, SIGHUP), which ends them and exits 0.
  *
  * Decisions a newcomer might question:
  * - A line for stdout is gathered in its node's buffer and printed whole,
@@ -172,7 +172,8 @@ static int streaming(const logs_ctx *ctx) {
     return 0;
 }
 
-/* SIGINT: every stream ends (its callback prints what is left); exit 0. */
+/* SIGINT, SIGTERM, SIGHUP: every stream ends (its callback prints what is
+ * left); exit 0. */
 static void interrupted(runner *r, int signum) {
     logs_ctx *ctx = r->ctx;
 
@@ -250,7 +251,7 @@ static int run(const cmd_ctx *cc, void *opts) {
             ctx.n_listed++;
         }
     }
-    /* Until every cluster is listed and every stream has ended: SIGINT is
+    /* Until every cluster is listed and every stream has ended: the signals are
      * held meanwhile, so the loop never runs out of work on its own. */
     runner_hold_signals(&r, 1);
     while (ctx.n_listed < o->n_names || streaming(&ctx))

@@ -651,18 +651,14 @@ static void teardown(target *t) {
         down_done(t, UV_EIO, "cannot ask Docker", 0);
 }
 
-/* ---- SIGINT ------------------------------------------------------------------------ */
+/* ---- SIGINT, SIGTERM, SIGHUP ------------------------------------------------------------------------ */
 
 static void interrupted(runner *r, int signum) {
     matrix_run *m = r->ctx;
 
-    if (m->interrupted) {
-        fprintf(stderr, "hdc: matrix: still tearing down what this run created\n");
-        return;
-    }
     m->interrupted = 1;
     fprintf(stderr, "\nhdc: matrix: %s: stopping, then removing the clusters of this run\n",
-            signum == SIGTERM ? "terminated" : "interrupted");
+            runner_signal_name(signum));
     fleet_cancel(m->f); /* the ups still coming up; nothing more starts */
     for (size_t i = 0; i < m->n; i++) {
         target *t = &m->t[i];
@@ -909,7 +905,6 @@ static int run(const cmd_ctx *ctx, void *opts) {
         goto exit;
     fleet_attach(m->f, &m->r.loop, m->r.d);
     runner_on_signal(&m->r, interrupted, m);
-    runner_catch_sigterm(&m->r);
     runner_hold_signals(&m->r, 1);
     m->started = time(NULL);
     m->start_ms = uv_now(&m->r.loop);

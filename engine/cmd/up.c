@@ -59,7 +59,7 @@ struct up_run {
     size_t n;
     const char *logs_root;
     int tty, color;
-    int interrupted; /* SIGINT: start nothing more */
+    int interrupted; /* SIGINT, SIGTERM, SIGHUP: start nothing more */
     row *rows;
     size_t n_rows, cap_rows;
     size_t rows_drawn;
@@ -407,8 +407,8 @@ static void interrupted(runner *r, int signum) {
     up_run *u = r->ctx;
 
     u->interrupted = 1;
-    fprintf(stderr, "\nhdc: interrupted: stopping (clusters are left for inspection; "
-                    "`hdc down NAME` removes them)\n");
+    fprintf(stderr, "\nhdc: %s: stopping the ups under way%s\n", runner_signal_name(signum),
+            u->o->rm_on_failure ? " and removing what they created (--rm-on-failure)" : "");
     fleet_cancel(u->f);
     for (size_t i = 0; i < u->n; i++) /* --follow ends too */
         if (u->targets[i].m != NULL)

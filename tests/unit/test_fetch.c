@@ -1,6 +1,7 @@
 /* Release artifacts: the published checksum formats, and fetching through
  * curl (a file:// URL stands for the Apache archive) into a cache, checked
- * against a pinned or published SHA-512. */
+ * against a pinned or published SHA-512; a download canceled. */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -97,7 +98,7 @@ static void run_fetch_flags(const char *cache, const hdc_artifact *a, unsigned f
 
     memset(o, 0, sizeof(*o));
     uv_loop_init(&loop);
-    assert_int_equal(fetch_artifact(&loop, cache, a, flags, NULL, on_fetched, o), 0);
+    assert_int_equal(fetch_artifact(&loop, cache, a, flags, NULL, on_fetched, o, NULL), 0);
     assert_int_equal(o->calls, 0);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(o->calls, 1);
@@ -224,10 +225,69 @@ static void bad_arguments_are_refused(void **state) {
     outcome o;
 
     uv_loop_init(&loop);
-    assert_int_equal(fetch_artifact(&loop, "/tmp", &a, 0, NULL, on_fetched, &o), UV_EINVAL);
+    assert_int_equal(fetch_artifact(&loop, "/tmp", &a, 0, NULL, on_fetched, &o, NULL), UV_EINVAL);
     a.file = "x";
     a.url = NULL;
-    assert_int_equal(fetch_artifact(&loop, "/tmp", &a, 0, NULL, on_fetched, &o), UV_EINVAL);
+    assert_int_equal(fetch_artifact(&loop, "/tmp", &a, 0, NULL, on_fetched, &o, NULL), UV_EINVAL);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* ---- a download canceled ---- */
+
+typedef struct canceling {
+    fetch *f;
+    outcome o;
+    int downloading;
+} canceling;
+
+/* curl has connected: it runs, waiting for an answer that never comes. */
+static void on_connection(uv_stream_t *server, int status) {
+    canceling *c = server->data;
+
+    if (!c->downloading) {
+        c->downloading = 1;
+        fetch_cancel(c->f);
+    }
+}
+
+static void on_canceled(void *data, int status, const char *msg, const char *path) {
+    canceling *c = data;
+
+    on_fetched(&c->o, status, msg, path);
+}
+
+static void a_download_is_canceled(void **state) {
+    uv_loop_t loop;
+    uv_tcp_t server;
+    struct sockaddr_in addr;
+    struct sockaddr_storage bound;
+    int len = sizeof(bound);
+    char url[128], cache[300];
+    hdc_artifact a = {.file = "x.tar.gz", .sha512 = HELLO_SHA512};
+    canceling c = {0};
+
+    uv_loop_init(&loop);
+    /* Listening, never accepting: the kernel completes curl's connect and
+     * the request then waits for an answer that never comes. */
+    uv_tcp_init(&loop, &server);
+    server.data = &c;
+    uv_ip4_addr("127.0.0.1", 0, &addr);
+    assert_int_equal(uv_tcp_bind(&server, (const struct sockaddr *)&addr, 0), 0);
+    assert_int_equal(uv_listen((uv_stream_t *)&server, 8, on_connection), 0);
+    uv_tcp_getsockname(&server, (struct sockaddr *)&bound, &len);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/x.tar.gz",
+             ntohs(((struct sockaddr_in *)&bound)->sin_port));
+    a.url = url;
+    snprintf(cache, sizeof(cache), "%s/cancel", tmp);
+    assert_int_equal(mkdir(cache, 0755), 0);
+    assert_int_equal(fetch_artifact(&loop, cache, &a, 0, NULL, on_canceled, &c, &c.f), 0);
+    while (c.o.calls == 0)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_true(c.downloading);
+    assert_int_equal(c.o.status, UV_ECANCELED);
+    assert_string_equal(c.o.msg, "fetching x.tar.gz: canceled");
+    uv_close((uv_handle_t *)&server, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
@@ -240,6 +300,7 @@ int main(void) {
         cmocka_unit_test(a_wrong_checksum_is_refused_and_not_cached),
         cmocka_unit_test(no_network_says_where_to_put_the_file),
         cmocka_unit_test(bad_arguments_are_refused),
+        cmocka_unit_test(a_download_is_canceled),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }
