@@ -40,22 +40,113 @@ static int fail(char *err, size_t err_len, const char *fmt, ...) {
     return PLAN_EINVAL;
 }
 
+/* The length of the UTF-8 character at s (1 to 4) and its code point, or
+ * 0 when s does not start a valid one (overlong, a surrogate, past
+ * U+10FFFF, cut short). */
+static size_t utf8_char(const unsigned char *s, uint32_t *cp) {
+    size_t n;
+    uint32_t c, min;
+
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if ((s[0] & 0xe0) == 0xc0)
+        n = 2;
+    else if ((s[0] & 0xf0) == 0xe0)
+        n = 3;
+    else if ((s[0] & 0xf8) == 0xf0)
+        n = 4;
+    else
+        return 0;
+    c = s[0] & (0x7fu >> n); /* the lead byte's payload */
+    min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) /* the NUL of a string cut short too */
+            return 0;
+        c = c << 6 | (s[i] & 0x3fu);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+/* The character at p as a message shows it, in unit (NUL-terminated): itself
+ * if it is printable, else each of its bytes as \xNN (one byte if p does not
+ * start a UTF-8 character). *adv: the bytes it takes in p; *cp: its code
+ * point, or -1 for a byte that is not UTF-8. Returns unit's length. */
+static size_t show_char(const unsigned char *p, char unit[17], size_t *adv, long *cp) {
+    uint32_t c = 0;
+    size_t n = utf8_char(p, &c), len = 0;
+
+    *cp = n > 0 ? (long)c : -1;
+    if (n > 0 && ((c >= 0x20 && c < 0x7f) || c >= 0xa0)) {
+        memcpy(unit, p, n);
+        unit[n] = '\0';
+        *adv = n;
+        return n;
+    }
+    *adv = n > 0 ? n : 1;
+    for (size_t i = 0; i < *adv; i++)
+        len += (size_t)snprintf(unit + len, 17 - len, "\\x%02x", p[i]);
+    return len;
+}
+
+const char *plan_escape(const char *s, char *out, size_t out_len) {
+    const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+    size_t total = 0, used = 0, room;
+    char unit[17];
+    size_t adv;
+    long cp;
+
+    if (out_len == 0)
+        return out;
+    for (const unsigned char *q = p; *q != '\0'; q += adv)
+        total += show_char(q, unit, &adv, &cp);
+    /* All of it, or what fits before "...". */
+    room = total < out_len || out_len < 4 ? out_len - 1 : out_len - 4;
+    for (; *p != '\0'; p += adv) {
+        size_t len = show_char(p, unit, &adv, &cp);
+        if (used + len > room)
+            break;
+        memcpy(out + used, unit, len);
+        used += len;
+    }
+    if (*p != '\0' && out_len >= 4) {
+        memcpy(out + used, "...", 3);
+        used += 3;
+    }
+    out[used] = '\0';
+    return out;
+}
+
 int plan_name_check(const char *name, char *err, size_t err_len) {
     size_t len = name != NULL ? strlen(name) : 0;
+    char shown[160];
 
     if (len == 0)
         return fail(err, err_len, "a cluster name cannot be empty");
+    plan_escape(name, shown, sizeof(shown));
     if (len > PLAN_MAX_NAME)
-        return fail(err, err_len, "cluster name '%s' is longer than %d characters", name,
+        return fail(err, err_len, "cluster name '%s' is longer than %d characters", shown,
                     PLAN_MAX_NAME);
     if (!islower((unsigned char)name[0]) && !isdigit((unsigned char)name[0]))
         return fail(err, err_len, "cluster name '%s' must start with a lowercase letter or a digit",
-                    name);
+                    shown);
     for (size_t i = 1; i < len; i++) {
         unsigned char c = (unsigned char)name[i];
-        if (!(islower(c) || isdigit(c) || c == '-'))
-            return fail(err, err_len, "cluster name '%s' has '%c': use only a-z, 0-9 and '-'", name,
-                        c);
+        char unit[17], code[16] = "";
+        size_t adv;
+        long cp;
+
+        if (islower(c) || isdigit(c) || c == '-')
+            continue;
+        show_char((const unsigned char *)name + i, unit, &adv, &cp);
+        if (cp >= 0x80 || (cp >= 0 && cp < 0x20) || cp == 0x7f)
+            snprintf(code, sizeof(code), " (U+%04lX)", (unsigned long)cp);
+        return fail(err, err_len, "cluster name '%s' has '%s'%s: use only a-z, 0-9 and '-'", shown,
+                    unit, code);
     }
     return 0;
 }
@@ -68,11 +159,13 @@ int plan_user_check(const char *what, const char *user, char *err, size_t err_le
         unsigned char c = (unsigned char)user[i];
         ok = islower(c) || isdigit(c) || c == '_' || c == '-';
     }
-    if (!ok)
+    if (!ok) {
+        char shown[160];
         return fail(err, err_len,
                     "%s '%s': a user name is 1 to 32 of a-z, 0-9, '_' and '-', starting with a "
                     "letter or '_'",
-                    what, user != NULL ? user : "");
+                    what, plan_escape(user, shown, sizeof(shown)));
+    }
     if (strcmp(user, "root") == 0)
         return fail(err, err_len,
                     "%s 'root': the test user is an unprivileged user: choose another", what);
@@ -96,7 +189,7 @@ int plan_default_name(const char *dist, char *out, size_t out_len) {
 }
 
 int plan_pool_parse(const char *spec, plan_pool *pool, char *err, size_t err_len) {
-    char addr[32];
+    char addr[32], shown[160];
     unsigned long prefix, size = 24;
     const char *slash;
     char *end;
@@ -105,6 +198,7 @@ int plan_pool_parse(const char *spec, plan_pool *pool, char *err, size_t err_len
 
     if (spec == NULL || *spec == '\0')
         spec = PLAN_DEFAULT_POOL;
+    plan_escape(spec, shown, sizeof(shown));
     /* BASE/PREFIX, then either nothing or :SIZE. */
     slash = strchr(spec, '/');
     if (slash == NULL || (size_t)(slash - spec) >= sizeof(addr))
@@ -125,12 +219,12 @@ int plan_pool_parse(const char *spec, plan_pool *pool, char *err, size_t err_len
         return fail(err, err_len,
                     "subnet pool '%s': the pool's prefix must be 8..28 and the "
                     "cluster subnets' size between it and 28: fix HDC_SUBNET_POOL",
-                    spec);
+                    shown);
     base = ntohl(in.s_addr);
     mask = ~0u << (32 - prefix);
     if ((base & ~mask) != 0)
         return fail(err, err_len,
-                    "subnet pool '%s': %s has bits set past /%lu: use %u.%u.%u.%u/%lu", spec, addr,
+                    "subnet pool '%s': %s has bits set past /%lu: use %u.%u.%u.%u/%lu", shown, addr,
                     prefix, (base & mask) >> 24, ((base & mask) >> 16) & 255,
                     ((base & mask) >> 8) & 255, (base & mask) & 255, prefix);
     pool->base = base;
@@ -140,7 +234,7 @@ int plan_pool_parse(const char *spec, plan_pool *pool, char *err, size_t err_len
 
 malformed:
     return fail(err, err_len,
-                "subnet pool '%s' is not BASE/PREFIX[:SIZE] (e.g. %s): fix HDC_SUBNET_POOL", spec,
+                "subnet pool '%s' is not BASE/PREFIX[:SIZE] (e.g. %s): fix HDC_SUBNET_POOL", shown,
                 PLAN_DEFAULT_POOL);
 }
 

@@ -50,7 +50,8 @@ typedef struct plan {
 } plan;
 
 /* Cluster names: [a-z0-9][a-z0-9-]{0,31} (docs/cli.md). 0, or PLAN_EINVAL with
- * the reason in err. */
+ * the reason in err, where the name and the offending character are shown
+ * as plan_escape shows them ("has 'é' (U+00E9)", "has '\xff'"). */
 int plan_name_check(const char *name, char *err, size_t err_len);
 
 /* The test user's name (--test-user, HDC_TEST_USER), as useradd takes it:
@@ -62,6 +63,14 @@ int plan_user_check(const char *what, const char *user, char *err, size_t err_le
 /* The classic default name: the distribution without punctuation,
  * "apache_2.6.0" -> "apache260". PLAN_EINVAL if that is not a valid name. */
 int plan_default_name(const char *dist, char *out, size_t out_len);
+
+/* A string someone gave (a name, an argument) as a message may quote it:
+ * printable ASCII and valid UTF-8 characters from U+00A0 up as they are,
+ * every other byte (a control character, a byte that is not UTF-8) as
+ * \xNN, so that the message is valid text that moves no terminal. Cut
+ * with "..." where it does not fit in out (never inside a character).
+ * out is always NUL-terminated (out_len > 0); returns out. */
+const char *plan_escape(const char *s, char *out, size_t out_len);
 
 /* Parses spec (NULL: PLAN_DEFAULT_POOL). */
 int plan_pool_parse(const char *spec, plan_pool *pool, char *err, size_t err_len);

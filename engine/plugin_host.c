@@ -31,6 +31,7 @@
 #include <uv.h>
 
 #include "boot.h"
+#include "plan.h" /* plan_escape */
 #include "util.h"
 
 #ifndef HDC_PLUGIN_INSTALL_DIR
@@ -767,12 +768,14 @@ static void join_dirs(const plugin_path *pp, char *buf, size_t len) {
 
 int plugin_find(const plugin_path *pp, const char *dist, plugin **out, char *err, size_t err_len) {
     char file[4096];
-    char dirs[2048];
+    char dirs[2048], shown[160];
     int rc;
 
     *out = NULL;
+    /* dist is the user's: shown escaped, so the message is valid text. */
+    plan_escape(dist, shown, sizeof(shown));
     if (!valid_dist_name(dist)) {
-        util_set_err(err, err_len, "'%s' is not a distribution name (e.g. apache_2.6.0)", dist);
+        util_set_err(err, err_len, "'%s' is not a distribution name (e.g. apache_2.6.0)", shown);
         return PLUGIN_ENOTFOUND;
     }
     for (size_t i = 0; i < pp->n; i++) {
@@ -797,7 +800,7 @@ int plugin_find(const plugin_path *pp, const char *dist, plugin **out, char *err
     util_set_err(err, err_len,
                  "no plugin '%s' in %s (`hdc plugins` lists those found; "
                  "--plugin-path or HDC_PLUGIN_PATH add directories)",
-                 dist, dirs[0] != '\0' ? dirs : "an empty search path");
+                 shown, dirs[0] != '\0' ? dirs : "an empty search path");
     return PLUGIN_ENOTFOUND;
 }
 

@@ -72,7 +72,7 @@ static void init_output(void *data, int stream, const char *buf, size_t len) {
 
 int cmd_client_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_client_opts *o, char *err,
                      size_t err_len) {
-    char why[256];
+    char why[256], shown[160];
     int rc;
 
     o->port = 3333;
@@ -90,7 +90,7 @@ int cmd_client_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_client_opts 
             o->test_user = argv[++i];
         } else if (argv[i][0] == '-' || o->name != NULL) {
             return util_fail(err, err_len, RUNNER_USAGE, "client: unexpected argument '%s'",
-                             argv[i]);
+                             plan_escape(argv[i], shown, sizeof(shown)));
         } else {
             o->name = argv[i];
         }

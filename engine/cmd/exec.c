@@ -45,6 +45,7 @@ static void listed(void *data, int status, const char *msg, const cluster_contai
                    size_t n) {
     exec_ctx *ctx = data;
     const cmd_exec_opts *o = ctx->o;
+    char shown[160];
 
     if (status != 0) {
         runner_fail(ctx->r, RUNNER_FAILED, "exec: %s", msg);
@@ -65,8 +66,8 @@ static void listed(void *data, int status, const char *msg, const cluster_contai
         return;
     }
     runner_fail(ctx->r, RUNNER_USAGE,
-                "exec: no service or host '%s' in '%s'; `hdc status %s` lists them", o->service,
-                o->name, o->name);
+                "exec: no service or host '%s' in '%s'; `hdc status %s` lists them",
+                plan_escape(o->service, shown, sizeof(shown)), o->name, o->name);
 }
 
 int cmd_exec_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_exec_opts *o, char *err,

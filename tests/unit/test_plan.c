@@ -40,6 +40,66 @@ static void names_follow_the_cli_contract(void **state) {
     assert_int_equal(plan_name_check(NULL, err, sizeof(err)), PLAN_EINVAL);
 }
 
+static void names_in_messages_are_valid_text(void **state) {
+    char err[256];
+
+    /* A two-byte character is shown whole, with its code point. */
+    assert_int_equal(plan_name_check("caf\xc3\xa9", err, sizeof(err)), PLAN_EINVAL);
+    assert_string_equal(err, "cluster name 'caf\xc3\xa9' has '\xc3\xa9' (U+00E9): use only a-z, "
+                             "0-9 and '-'");
+    assert_int_equal(plan_name_check("a\xe2\x82\xac", err, sizeof(err)), PLAN_EINVAL);
+    assert_non_null(strstr(err, "has '\xe2\x82\xac' (U+20AC)"));
+    assert_int_equal(plan_name_check("a\xf0\x9f\x90\x98", err, sizeof(err)), PLAN_EINVAL);
+    assert_non_null(strstr(err, "(U+1F418)"));
+    /* A byte that is not UTF-8 is escaped, in the name too. */
+    assert_int_equal(plan_name_check("ab\xff", err, sizeof(err)), PLAN_EINVAL);
+    assert_string_equal(err, "cluster name 'ab\\xff' has '\\xff': use only a-z, 0-9 and '-'");
+    /* Half of a character, an overlong form, a surrogate. */
+    assert_int_equal(plan_name_check("ab\xc3", err, sizeof(err)), PLAN_EINVAL);
+    assert_non_null(strstr(err, "has '\\xc3':"));
+    assert_int_equal(plan_name_check("a\xc0\xaf", err, sizeof(err)), PLAN_EINVAL);
+    assert_non_null(strstr(err, "'a\\xc0\\xaf' has '\\xc0':"));
+    assert_int_equal(plan_name_check("a\xed\xa0\x80", err, sizeof(err)), PLAN_EINVAL);
+    assert_non_null(strstr(err, "has '\\xed':"));
+    /* Control characters, C0 and C1, never reach the terminal raw. */
+    assert_int_equal(plan_name_check("a\tb", err, sizeof(err)), PLAN_EINVAL);
+    assert_string_equal(err, "cluster name 'a\\x09b' has '\\x09' (U+0009): use only a-z, 0-9 "
+                             "and '-'");
+    assert_int_equal(plan_name_check("a\xc2\x9b", err, sizeof(err)), PLAN_EINVAL);
+    assert_non_null(strstr(err, "has '\\xc2\\x9b' (U+009B)"));
+    assert_int_equal(plan_name_check("\x1b[31m", err, sizeof(err)), PLAN_EINVAL);
+    assert_string_equal(err, "cluster name '\\x1b[31m' must start with a lowercase letter or a "
+                             "digit");
+    /* Printable ASCII as before. */
+    assert_int_equal(plan_name_check("a b", err, sizeof(err)), PLAN_EINVAL);
+    assert_string_equal(err, "cluster name 'a b' has ' ': use only a-z, 0-9 and '-'");
+}
+
+static void escape_cuts_between_characters(void **state) {
+    char out[8];
+    char big[600];
+
+    assert_string_equal(plan_escape("abc", out, sizeof(out)), "abc");
+    assert_string_equal(plan_escape("abcdefg", out, sizeof(out)), "abcdefg");
+    assert_string_equal(plan_escape("abcdefgh", out, sizeof(out)), "abcd...");
+    /* \xff does not fit whole after "ab": cut before it. */
+    assert_string_equal(plan_escape("ab\xff\xff", out, sizeof(out)), "ab...");
+    assert_string_equal(plan_escape("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", out, sizeof(out)),
+                        "\xc3\xa9\xc3\xa9...");
+    assert_string_equal(plan_escape("\xc3\xa9\xc3\xa9\xc3\xa9", out, sizeof(out)),
+                        "\xc3\xa9\xc3\xa9\xc3\xa9");
+    assert_string_equal(plan_escape(NULL, out, sizeof(out)), "");
+    assert_string_equal(plan_escape("abcdef", out, 3), "ab");
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(plan_name_check(big, out, 0), PLAN_EINVAL);
+    {
+        char err[256];
+        assert_int_equal(plan_name_check(big, err, sizeof(err)), PLAN_EINVAL);
+        assert_non_null(strstr(err, "...' is longer than 32"));
+    }
+}
+
 static void default_name_drops_punctuation(void **state) {
     char name[40];
 
@@ -173,12 +233,16 @@ static void test_users_are_names_useradd_takes_and_not_root(void **state) {
                      PLAN_EINVAL);
     assert_int_equal(plan_user_check("x", "root", err, sizeof(err)), PLAN_EINVAL);
     assert_non_null(strstr(err, "unprivileged"));
+    assert_int_equal(plan_user_check("x", "al\xe9", err, sizeof(err)), PLAN_EINVAL);
+    assert_non_null(strstr(err, "x 'al\\xe9': a user name"));
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_users_are_names_useradd_takes_and_not_root),
         cmocka_unit_test(names_follow_the_cli_contract),
+        cmocka_unit_test(names_in_messages_are_valid_text),
+        cmocka_unit_test(escape_cuts_between_characters),
         cmocka_unit_test(default_name_drops_punctuation),
         cmocka_unit_test(pool_parses_and_refuses),
         cmocka_unit_test(pool_start_spreads_names),

@@ -122,6 +122,11 @@ static void refusals_say_what_is_wrong(void **state) {
         {{"client", "c1-Upper", NULL},
          "client: cluster name 'c1-Upper' has 'U': use only a-z, 0-9 and '-'"},
         {{"client", "c.1", NULL}, "client: cluster name 'c.1' has '.': use only a-z, 0-9 and '-'"},
+        /* What is not text is shown escaped: the message stays valid text. */
+        {{"client", "caf\xc3\xa9", NULL},
+         "client: cluster name 'caf\xc3\xa9' has '\xc3\xa9' (U+00E9): use only a-z, 0-9 and '-'"},
+        {{"client", "c1", "--fr\xffob", NULL}, "client: unexpected argument '--fr\\xffob'"},
+        {{"client", "c1", "--\xc3\xa9", NULL}, "client: unexpected argument '--\xc3\xa9'"},
         /* The first error wins: the arguments in order, then the name. */
         {{"client", "--frobnicate", "--port", "x", NULL},
          "client: unexpected argument '--frobnicate'"},

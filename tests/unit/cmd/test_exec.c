@@ -126,6 +126,24 @@ static void bad_names_are_refused_after_the_shape(void **state) {
     assert_string_equal(err, "exec: usage: hdc exec NAME SERVICE -- CMD [ARG...]");
 }
 
+static void names_in_refusals_are_valid_text(void **state) {
+    char *accent[] = {"exec", "caf\xc3\xa9", "namenode", "--", "true", NULL};
+    char *latin1[] = {"exec", "caf\xe9", "namenode", "--", "true", NULL};
+    char *escape[] = {"exec", "\x1b[2J", "namenode", "--", "true", NULL};
+    cmd_exec_opts o;
+    char err[256];
+
+    assert_int_equal(parse(&o, err, sizeof(err), accent), RUNNER_USAGE);
+    assert_string_equal(
+        err, "exec: cluster name 'caf\xc3\xa9' has '\xc3\xa9' (U+00E9): use only a-z, 0-9 and '-'");
+    assert_int_equal(parse(&o, err, sizeof(err), latin1), RUNNER_USAGE);
+    assert_string_equal(err,
+                        "exec: cluster name 'caf\\xe9' has '\\xe9': use only a-z, 0-9 and '-'");
+    assert_int_equal(parse(&o, err, sizeof(err), escape), RUNNER_USAGE);
+    assert_string_equal(
+        err, "exec: cluster name '\\x1b[2J' must start with a lowercase letter or a digit");
+}
+
 static void the_table_entry_parses_as_the_module_does(void **state) {
     char *argv[] = {"exec", "c1", "namenode", "--", "true", NULL};
     cmd_exec_opts o;
@@ -146,6 +164,7 @@ int main(void) {
         cmocka_unit_test(a_service_may_look_like_a_flag),
         cmocka_unit_test(usage_errors),
         cmocka_unit_test(bad_names_are_refused_after_the_shape),
+        cmocka_unit_test(names_in_refusals_are_valid_text),
         cmocka_unit_test(the_table_entry_parses_as_the_module_does),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
