@@ -188,6 +188,18 @@ int plan_default_name(const char *dist, char *out, size_t out_len) {
     return plan_name_check(out, NULL, 0);
 }
 
+/* Ranges no bridge of Docker's may take: a cluster's subnet there would
+ * break the host (loopback, link-local) or could not carry unicast. */
+static const struct {
+    uint32_t base;
+    unsigned prefix;
+    const char *cidr, *what;
+} forbidden[] = {
+    {0x00000000u, 8, "0.0.0.0/8", "'this network'"},   {0x7f000000u, 8, "127.0.0.0/8", "loopback"},
+    {0xa9fe0000u, 16, "169.254.0.0/16", "link-local"}, {0xe0000000u, 4, "224.0.0.0/4", "multicast"},
+    {0xf0000000u, 4, "240.0.0.0/4", "reserved"},
+};
+
 int plan_pool_parse(const char *spec, plan_pool *pool, char *err, size_t err_len) {
     char addr[32], shown[160];
     unsigned long prefix, size = 24;
@@ -222,6 +234,17 @@ int plan_pool_parse(const char *spec, plan_pool *pool, char *err, size_t err_len
                     shown);
     base = ntohl(in.s_addr);
     mask = ~0u << (32 - prefix);
+    for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
+        unsigned shorter = forbidden[i].prefix < prefix ? forbidden[i].prefix : (unsigned)prefix;
+        uint32_t m = ~0u << (32 - shorter);
+
+        if ((base & m) == (forbidden[i].base & m))
+            return fail(err, err_len,
+                        "subnet pool '%s' overlaps %s (%s), where no Docker bridge may be: "
+                        "set HDC_SUBNET_POOL in a private range (10.0.0.0/8, 172.16.0.0/12, "
+                        "192.168.0.0/16), e.g. %s",
+                        shown, forbidden[i].cidr, forbidden[i].what, PLAN_DEFAULT_POOL);
+    }
     if ((base & ~mask) != 0)
         return fail(err, err_len,
                     "subnet pool '%s': %s has bits set past /%lu: use %u.%u.%u.%u/%lu", shown, addr,

@@ -72,7 +72,10 @@ int plan_default_name(const char *dist, char *out, size_t out_len);
  * out is always NUL-terminated (out_len > 0); returns out. */
 const char *plan_escape(const char *s, char *out, size_t out_len);
 
-/* Parses spec (NULL: PLAN_DEFAULT_POOL). */
+/* Parses spec (NULL: PLAN_DEFAULT_POOL). A pool that overlaps a range no
+ * Docker bridge may take (0.0.0.0/8, loopback 127.0.0.0/8, link-local
+ * 169.254.0.0/16, multicast 224.0.0.0/4, reserved 240.0.0.0/4) is
+ * refused. */
 int plan_pool_parse(const char *spec, plan_pool *pool, char *err, size_t err_len);
 /* How many subnets the pool holds. */
 uint32_t plan_pool_count(const plan_pool *pool);

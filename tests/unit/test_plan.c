@@ -144,6 +144,46 @@ static void pool_parses_and_refuses(void **state) {
     assert_non_null(strstr(err, "use 10.200.0.0/16"));
 }
 
+static void pool_refuses_ranges_no_bridge_may_take(void **state) {
+    static const struct {
+        const char *spec, *range;
+    } bad[] = {
+        {"127.0.0.0/8:24", "overlaps 127.0.0.0/8 (loopback)"},
+        {"127.1.0.0/16", "overlaps 127.0.0.0/8 (loopback)"},
+        {"169.254.0.0/16:24", "overlaps 169.254.0.0/16 (link-local)"},
+        {"169.254.8.0/24:28", "overlaps 169.254.0.0/16 (link-local)"},
+        {"169.0.0.0/8:24", "overlaps 169.254.0.0/16 (link-local)"}, /* holds it */
+        {"224.0.0.0/8", "overlaps 224.0.0.0/4 (multicast)"},
+        {"239.255.0.0/16", "overlaps 224.0.0.0/4 (multicast)"},
+        {"0.0.0.0/8:24", "overlaps 0.0.0.0/8 ('this network')"},
+        {"240.0.0.0/8", "overlaps 240.0.0.0/4 (reserved)"},
+        {"255.255.255.0/28:28", "overlaps 240.0.0.0/4 (reserved)"},
+        /* The range is checked before the bits past the prefix. */
+        {"127.0.0.1/8", "overlaps 127.0.0.0/8 (loopback)"},
+    };
+    static const char *const good[] = {"10.0.0.0/8",     "172.16.0.0/12:24", "192.168.0.0/16:24",
+                                       "126.0.0.0/8",    "128.0.0.0/8",      "169.253.0.0/16",
+                                       "169.255.0.0/16", "223.255.0.0/16",   NULL};
+    plan_pool pool;
+    char err[512];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        assert_int_equal(plan_pool_parse(bad[i].spec, &pool, err, sizeof(err)), PLAN_EINVAL);
+        assert_non_null(strstr(err, bad[i].range));
+        assert_non_null(strstr(err, "set HDC_SUBNET_POOL in a private range"));
+    }
+    assert_int_equal(plan_pool_parse("127.0.0.0/8:24", &pool, err, sizeof(err)), PLAN_EINVAL);
+    assert_string_equal(err, "subnet pool '127.0.0.0/8:24' overlaps 127.0.0.0/8 (loopback), where "
+                             "no Docker bridge may be: set HDC_SUBNET_POOL in a private range "
+                             "(10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16), e.g. 172.29.0.0/16:24");
+    for (size_t i = 0; good[i] != NULL; i++)
+        assert_int_equal(plan_pool_parse(good[i], &pool, err, sizeof(err)), 0);
+    /* A spec that is not text is shown escaped. */
+    assert_int_equal(plan_pool_parse("10.0.0.0/8\xff", &pool, err, sizeof(err)), PLAN_EINVAL);
+    assert_non_null(strstr(err, "'10.0.0.0/8\\xff' is not"));
+}
+
 static void pool_start_spreads_names(void **state) {
     plan_pool pool;
     uint32_t a, b;
@@ -245,6 +285,7 @@ int main(void) {
         cmocka_unit_test(escape_cuts_between_characters),
         cmocka_unit_test(default_name_drops_punctuation),
         cmocka_unit_test(pool_parses_and_refuses),
+        cmocka_unit_test(pool_refuses_ranges_no_bridge_may_take),
         cmocka_unit_test(pool_start_spreads_names),
         cmocka_unit_test(plan_names_and_addresses_every_node),
         cmocka_unit_test(plan_refuses_bad_counts_and_names),
