@@ -7,19 +7,32 @@
  * per Docker frame. A ring of the last LOGS_TAIL_BYTES answers "what did
  * this service say last" without reading the file back.
  *
- * Decision: a failure to open or write the file does not stop the cluster
- * (the container's log is still in Docker): the sink keeps its tail, and
- * the caller may report logs_sink_error once.
+ * Decisions a newcomer might question:
+ * - A failure to open or write the file does not stop the cluster (the
+ *   container's log is still in Docker): the sink keeps its tail, and the
+ *   caller may report logs_sink_error once.
+ * - Each fresh up moves the old logs to <root>.backup.<pid>/<cluster>, and
+ *   would fill the disk over months of CI; so the move prunes too, per
+ *   cluster, to the newest $HDC_LOGS_KEEP copies. Newest is by the mtime of
+ *   the moved directory (the time its files were made: a run's start),
+ *   not by pid, which wraps. Pruning is best effort: logs that cannot go
+ *   never stop an up.
  */
+#define _GNU_SOURCE /* nftw's FTW_DEPTH, FTW_PHYS */
 #include "logs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
 
 typedef struct logs_buf {
     char *data;
@@ -248,12 +261,153 @@ static int fail(char *err, size_t err_len, int code, const char *fmt, ...) {
     return code;
 }
 
+int logs_keep_parse(const char *value, unsigned *keep, char *err, size_t err_len) {
+    unsigned long n = 0;
+
+    if (value == NULL || *value == '\0') {
+        *keep = LOGS_KEEP_DEFAULT;
+        return 0;
+    }
+    for (const char *s = value; *s != '\0' && n <= LOGS_KEEP_MAX; s++) {
+        if (*s < '0' || *s > '9') {
+            n = LOGS_KEEP_MAX + 1ul;
+            break;
+        }
+        n = n * 10 + (unsigned long)(*s - '0');
+    }
+    if (n > LOGS_KEEP_MAX) {
+        /* Quoted only if it is short printable ASCII: the message stays text. */
+        int shown = strlen(value) <= 32;
+        for (const char *s = value; shown && *s != '\0'; s++)
+            shown = *s >= 0x20 && *s < 0x7f;
+        return fail(err, err_len, UV_EINVAL,
+                    "HDC_LOGS_KEEP%s%s%s: give a whole number from 0 to %d, the moved copies of "
+                    "a cluster's logs kept (default %d)",
+                    shown ? " '" : "", shown ? value : "", shown ? "'" : "", LOGS_KEEP_MAX,
+                    LOGS_KEEP_DEFAULT);
+    }
+    *keep = (unsigned)n;
+    return 0;
+}
+
+typedef struct moved_copy {
+    char *dir;  /* <root>.backup.<pid>/<cluster> */
+    char *root; /* <root>.backup.<pid> */
+    struct timespec mtime;
+} moved_copy;
+
+/* Newest first; a tie by name, so that the order is the same each time. */
+static int newest_first(const void *a, const void *b) {
+    const moved_copy *x = a, *y = b;
+
+    if (x->mtime.tv_sec != y->mtime.tv_sec)
+        return x->mtime.tv_sec > y->mtime.tv_sec ? -1 : 1;
+    if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+        return x->mtime.tv_nsec > y->mtime.tv_nsec ? -1 : 1;
+    return strcmp(y->dir, x->dir);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    return remove(path) != 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* "<base>.backup.<digits>" */
+static int is_backup_of(const char *name, const char *base) {
+    size_t n = strlen(base);
+    const char *pid;
+
+    if (strncmp(name, base, n) != 0 || strncmp(name + n, ".backup.", 8) != 0)
+        return 0;
+    pid = name + n + 8;
+    return *pid != '\0' && strspn(pid, "0123456789") == strlen(pid);
+}
+
+int logs_prune_backups(const char *root, const char *cluster, unsigned keep, char *err,
+                       size_t err_len) {
+    const char *slash = strrchr(root, '/');
+    char *parent = slash == NULL   ? strdup(".")
+                   : slash == root ? strdup("/")
+                                   : strndup(root, (size_t)(slash - root));
+    const char *base = slash != NULL ? slash + 1 : root;
+    moved_copy *list = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    DIR *d = NULL;
+    int rc = 0;
+
+    if (parent == NULL)
+        return fail(err, err_len, UV_ENOMEM, "out of memory");
+    if (*base == '\0')
+        goto exit;
+    d = opendir(parent);
+    if (d == NULL) {
+        rc = fail(err, err_len, -errno, "cannot read %s: %s", parent, strerror(errno));
+        goto exit;
+    }
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        moved_copy b;
+
+        if (!is_backup_of(e->d_name, base))
+            continue;
+        b.root = slash != NULL ? util_asprintf("%s/%s", parent, e->d_name) : strdup(e->d_name);
+        b.dir = b.root != NULL ? util_asprintf("%s/%s", b.root, cluster) : NULL;
+        if (b.dir == NULL || lstat(b.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            free(b.root);
+            free(b.dir);
+            continue;
+        }
+        b.mtime = st.st_mtim;
+        if (n == cap) {
+            size_t more = cap > 0 ? 2 * cap : 8;
+            moved_copy *grown = realloc(list, more * sizeof(*list));
+            if (grown == NULL) {
+                free(b.root);
+                free(b.dir);
+                rc = fail(err, err_len, UV_ENOMEM, "out of memory");
+                goto exit;
+            }
+            list = grown;
+            cap = more;
+        }
+        list[n++] = b;
+    }
+    if (n > 1)
+        qsort(list, n, sizeof(*list), newest_first);
+    for (size_t i = keep; i < n; i++) {
+        int r = nftw(list[i].dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        if (r == -1) /* nftw's own failure, or the callback's -EPERM */
+            r = errno == ENOENT ? 0 : -errno;
+        if (r != 0 && rc == 0)
+            rc = fail(err, err_len, r, "cannot remove %s: %s", list[i].dir, strerror(-r));
+        /* Its last cluster gone, the pid's directory goes too. */
+        if (rmdir(list[i].root) != 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT &&
+            rc == 0)
+            rc = fail(err, err_len, -errno, "cannot remove %s: %s", list[i].root, strerror(errno));
+    }
+
+exit:
+    if (d != NULL)
+        closedir(d);
+    for (size_t i = 0; i < n; i++) {
+        free(list[i].dir);
+        free(list[i].root);
+    }
+    free(list);
+    free(parent);
+    return rc;
+}
+
 int logs_prepare_dir(const char *root, const char *cluster, int pid, int *moved, char *err,
                      size_t err_len) {
     char dir[4096], backup_root[4096], backup[4200];
     struct stat st;
+    unsigned keep;
+    int rc;
 
     *moved = 0;
+    if ((rc = logs_keep_parse(getenv("HDC_LOGS_KEEP"), &keep, err, err_len)) != 0)
+        return rc;
     snprintf(dir, sizeof(dir), "%s/%s", root, cluster);
     if (mkdir(root, 0755) != 0 && errno != EEXIST)
         return fail(err, err_len, -errno, "cannot create %s: %s", root, strerror(errno));
@@ -269,5 +423,9 @@ int logs_prepare_dir(const char *root, const char *cluster, int pid, int *moved,
     }
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return fail(err, err_len, -errno, "cannot create %s: %s", dir, strerror(errno));
+    /* Best effort: what cannot be pruned now is tried again at the next up. */
+    logs_prune_backups(root, cluster, keep, NULL, 0);
+    if (*moved && stat(backup, &st) != 0)
+        *moved = 0; /* pruned at once: HDC_LOGS_KEEP=0 */
     return 0;
 }

@@ -37,12 +37,31 @@ int logs_sink_error(const logs_sink *s);
  * frees the sink. */
 void logs_sink_close(logs_sink *s, void (*cb)(void *data), void *data);
 
+#define LOGS_KEEP_DEFAULT 5       /* moved copies of a cluster's logs kept */
+#define LOGS_KEEP_MAX     1000000 /* HDC_LOGS_KEEP's largest value */
+
 /* Before a fresh start of cluster: moves <root>/<cluster> aside to
- * <root>.backup.<pid>/<cluster> if it exists, then creates <root>/<cluster>.
- * Blocking (file system calls): run it on the thread pool. moved is set
- * to 1 when something was moved. Returns 0 or a negative errno, with the
- * path and the reason in err. */
+ * <root>.backup.<pid>/<cluster> if it exists, then creates <root>/<cluster>;
+ * then keeps the last $HDC_LOGS_KEEP (default LOGS_KEEP_DEFAULT) moved
+ * copies of cluster's logs (logs_prune_backups). Blocking (file system
+ * calls): run it on the thread pool. moved is set to 1 when the old logs
+ * were moved and kept (not with HDC_LOGS_KEEP=0). Returns 0 or a negative
+ * errno, with the path and the reason in err; UV_EINVAL, before anything
+ * is moved, for an HDC_LOGS_KEEP that is not a number of copies. A copy
+ * that cannot be pruned does not fail it. */
 int logs_prepare_dir(const char *root, const char *cluster, int pid, int *moved, char *err,
                      size_t err_len);
+
+/* HDC_LOGS_KEEP's value: NULL or "" gives LOGS_KEEP_DEFAULT; else digits
+ * only, 0 to LOGS_KEEP_MAX. 0, or UV_EINVAL with what to do in err. Pure. */
+int logs_keep_parse(const char *value, unsigned *keep, char *err, size_t err_len);
+
+/* Removes all but the `keep` newest moved copies of cluster's logs, the
+ * directories <root>.backup.<pid>/<cluster> (newest: the latest mtime of
+ * that directory), and each <root>.backup.<pid> left empty by it.
+ * Blocking. 0, or the first error (the others are still tried), with the
+ * path and the reason in err. */
+int logs_prune_backups(const char *root, const char *cluster, unsigned keep, char *err,
+                       size_t err_len);
 
 #endif
