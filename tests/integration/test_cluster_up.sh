@@ -122,6 +122,25 @@ fi
 out=$("$hdc" exec "$prefix"-a master -- sh -c 'exit 7' 2>&1); st=$?
 [ $st = 7 ] && ok "exec returns the command's exit status" || bad "exec status" "status $st" "$out"
 
+# A command the node does not have: said on stderr, nothing on stdout, 127.
+"$hdc" exec "$prefix"-a master -- nosuchcommand --flag >"$work/exec.out" 2>"$work/exec.err"; st=$?
+want="hdc: exec: 'nosuchcommand' is not in master (or not executable): "
+if [ $st = 127 ] && [ ! -s "$work/exec.out" ] && [ "$(wc -l <"$work/exec.err")" = 1 ] \
+    && [[ $(cat "$work/exec.err") == "$want"*'"nosuchcommand"'*"not found"* ]]; then
+    ok "exec of a command the node lacks: one line on stderr, exit 127"
+else
+    bad "exec of a missing command" "status $st" "stdout: $(cat "$work/exec.out")" \
+        "stderr: $(cat "$work/exec.err")"
+fi
+"$hdc" exec "$prefix"-a master -- /etc/hostname >"$work/exec.out" 2>"$work/exec.err"; st=$?
+[ $st = 126 ] && [ ! -s "$work/exec.out" ] \
+    && grep -q "^hdc: exec: '/etc/hostname' is not in master (or not executable): " "$work/exec.err" \
+    && ok "exec of a file that is not executable: stderr, exit 126" \
+    || bad "exec of a non-executable file" "status $st" "$(cat "$work/exec.out" "$work/exec.err")"
+out=$("$hdc" exec "$prefix"-a master -- sh -c 'printf "OCI runtime"; exit 126' 2>/dev/null); st=$?
+[ $st = 126 ] && [ "$out" = "OCI runtime" ] && ok "a command's own output and 126 pass through" \
+    || bad "exec output passing through" "status $st" "$out"
+
 if "$hdc" export-logs "$prefix"-a "$work/export" >"$work/export.out" 2>&1 \
     && [ -s "$work/export/worker2.log" ] && [ -s "$work/export/master.inspect.json" ] \
     && jq -e '.Config.Labels["hdc.cluster"]' "$work/export/master.inspect.json" >/dev/null \
