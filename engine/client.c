@@ -14,8 +14,18 @@
  *   the container          created, started, and waited for through its
  *                          znode (`up`, or `failed:` with the reason)
  *
- * Decision: a client that exists already is reported, not replaced: a
- * second `hdc client` only tells how to reach it.
+ * Decisions a newcomer might question:
+ * - A client that exists already is reported, not replaced: a second
+ *   `hdc client` only tells how to reach it.
+ * - Whether the ssh port is free is learnt from Docker, not probed: the
+ *   start of a container whose port is taken fails ("port is already
+ *   allocated", or the proxy's "address already in use"); then the
+ *   container is removed and, if any port will do, created again with
+ *   host port 0 for Docker to choose. A bind() on this host would race
+ *   with other processes and says nothing of a remote engine.
+ * - A container this call made is removed when the start fails before the
+ *   node is up, so that nothing blocks a retry; once the node is up it
+ *   stays, whatever follows (initialize.sh can be rerun by hand).
  */
 #include "client.h"
 
@@ -62,15 +72,21 @@ typedef struct client {
 
     zk_session *zk;
     char container_id[80];
+    int made;      /* the container is this call's, and not up yet */
+    uint16_t port; /* asked of Docker: opts.port, then 0 if it was taken */
+    uint16_t port_taken;
     uint16_t ssh_port;
     int existed;
+    void (*after_remove)(struct client *c);
 
     int status;
     char msg[8192];
+    size_t msg_head_at, msg_head; /* where the log's heading starts and ends */
 } client;
 
 static void inspect_client(client *c);
 static void initialize(client *c);
+static void create(client *c);
 
 static void free_client(client *c) {
     if (c->cluster_plug != NULL)
@@ -96,6 +112,7 @@ static void report(client *c) {
         .user = c->test_user,
         .key = c->key_path,
         .ssh_port = c->ssh_port,
+        .port_taken = c->port_taken,
         .existed = c->existed,
     };
 
@@ -117,8 +134,40 @@ static void finish(client *c) {
     report(c);
 }
 
+static void removed(void *data, int status, const char *msg) {
+    client *c = data;
+    size_t used;
+
+    c->made = 0;
+    if (status == 0 || status == DOCKER_ENOTFOUND) {
+        c->after_remove(c);
+        return;
+    }
+    if (c->status == 0) { /* on the way to another port */
+        c->status = status;
+        snprintf(c->msg, sizeof(c->msg),
+                 "%s: port %u of 127.0.0.1 is taken; trying another needs the client node "
+                 "removed first",
+                 c->cluster, c->port_taken);
+    }
+    used = strlen(c->msg);
+    snprintf(c->msg + used, sizeof(c->msg) - used,
+             " (%s could not be removed: %s: `docker rm -f %s`)", c->node->container, msg,
+             c->node->container);
+    finish(c);
+}
+
+/* Removes the container this call made, then goes on with then. */
+static void remove_made(client *c, void (*then)(client *c)) {
+    c->after_remove = then;
+    if (docker_container_remove(c->d, c->container_id, 1, 1, removed, c, NULL) != 0)
+        removed(c, UV_EIO, "Docker was not asked");
+}
+
 static void fail(client *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* The end of a start that failed; a container it made and that is not up
+ * goes first. */
 static void fail(client *c, int status, const char *fmt, ...) {
     va_list ap;
 
@@ -126,10 +175,64 @@ static void fail(client *c, int status, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
     va_end(ap);
+    if (c->made) {
+        remove_made(c, finish);
+        return;
+    }
     finish(c);
 }
 
 /* ---- the container ---------------------------------------------------------- */
+
+#define CLIENT_LOG_TAIL_LINES "20"
+
+static void tail_output(void *data, int stream, const char *buf, size_t len) {
+    client *c = data;
+    size_t used = strlen(c->msg);
+
+    if (len > sizeof(c->msg) - used - 1)
+        len = sizeof(c->msg) - used - 1;
+    memcpy(c->msg + used, buf, len);
+    c->msg[used + len] = '\0';
+}
+
+static void tail_done(void *data, int status, const char *msg) {
+    client *c = data;
+    size_t used = strlen(c->msg);
+
+    if (used == c->msg_head) { /* no log: no heading either */
+        used = c->msg_head_at;
+        c->msg[used] = '\0';
+    }
+    while (used > 0 && c->msg[used - 1] == '\n')
+        c->msg[--used] = '\0';
+    if (c->made) {
+        remove_made(c, finish);
+        return;
+    }
+    finish(c);
+}
+
+static void fail_with_log(client *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The node failed: the last lines of its log follow the message (its
+ * container is removed, and its log with it). */
+static void fail_with_log(client *c, int status, const char *fmt, ...) {
+    docker_logs_opts lo = {.tail = CLIENT_LOG_TAIL_LINES};
+    va_list ap;
+
+    c->status = status;
+    va_start(ap, fmt);
+    vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+    va_end(ap);
+    c->msg_head_at = strlen(c->msg);
+    snprintf(c->msg + c->msg_head_at, sizeof(c->msg) - c->msg_head_at,
+             "\nthe last " CLIENT_LOG_TAIL_LINES " lines of its log:\n");
+    c->msg_head = strlen(c->msg);
+    if (docker_logs(c->d, c->container_id, &lo, tail_output, tail_done, c, NULL) != 0)
+        tail_done(c, UV_EIO, NULL);
+}
 
 static void inspected(void *data, int status, const char *msg, const docker_container_info *info) {
     client *c = data;
@@ -211,11 +314,12 @@ static void znode_seen(void *data, int status, const char *value, size_t len) {
     client *c = data;
 
     if (status == UV_ETIMEDOUT) {
-        fail(c, CLUSTER_EFAILED,
-             "%s: the client node did not come up within %d s (its znode reads '%.*s'): "
-             "see `hdc logs %s client`",
-             c->cluster, CLIENT_UP_TIMEOUT_MS / 1000, value != NULL ? (int)len : 6,
-             value != NULL ? value : "(none)", c->cluster);
+        fail_with_log(c, CLUSTER_EFAILED,
+                      "%s: the client node did not come up within %d s (its znode reads "
+                      "'%.*s'): it is removed; see its log below, fix, and run `hdc client %s` "
+                      "again",
+                      c->cluster, CLIENT_UP_TIMEOUT_MS / 1000, value != NULL ? (int)len : 6,
+                      value != NULL ? value : "(none)", c->cluster);
         return;
     }
     if (status != 0) {
@@ -223,17 +327,39 @@ static void znode_seen(void *data, int status, const char *value, size_t len) {
         return;
     }
     if (len >= 7 && strncmp(value, "failed:", 7) == 0) {
-        fail(c, CLUSTER_EFAILED, "%s: the client node failed: %.*s; see `hdc logs %s client`",
-             c->cluster, (int)(len - 7), value + 7, c->cluster);
+        fail_with_log(c, CLUSTER_EFAILED,
+                      "%s: the client node failed: %.*s: it is removed; see its log below, "
+                      "fix, and run `hdc client %s` again",
+                      c->cluster, (int)(len - 7), value + 7, c->cluster);
         return;
     }
+    c->made = 0; /* up: it stays, whatever follows */
     inspect_client(c);
+}
+
+/* Docker's ways of saying that a published port is taken. */
+static int port_taken(const char *msg) {
+    return msg != NULL && (strstr(msg, "port is already allocated") != NULL ||
+                           strstr(msg, "address already in use") != NULL);
 }
 
 static void started(void *data, int status, const char *msg) {
     static const char *const up_or_failed[] = {"up", "failed:*", NULL};
     client *c = data;
 
+    if (status != 0 && c->port != 0 && port_taken(msg)) {
+        if (c->opts.any_port_if_taken) {
+            c->port_taken = c->port;
+            c->port = 0;
+            remove_made(c, create);
+            return;
+        }
+        fail(c, DOCKER_ECONFLICT,
+             "%s: port %u of 127.0.0.1 is taken: give another --port, or --port 0 for one "
+             "Docker chooses",
+             c->cluster, c->port);
+        return;
+    }
     if (status != 0) {
         fail(c, status, "%s: cannot start the client node: %s", c->cluster, msg);
         return;
@@ -261,6 +387,7 @@ static void created(void *data, int status, const char *msg, const char *id) {
         return;
     }
     snprintf(c->container_id, sizeof(c->container_id), "%s", id);
+    c->made = 1;
     if (docker_container_start(c->d, c->container_id, started, c, NULL) != 0)
         fail(c, UV_EIO, "%s: cannot start the client node", c->cluster);
 }
@@ -277,7 +404,7 @@ static void create(client *c) {
         .host_port_of = svc->ready_port != NULL ? svc->ready_port
                         : svc->ports != NULL    ? svc->ports[0].role
                                                 : NULL,
-        .host_port = c->opts.port,
+        .host_port = c->port,
         .extra_env = extra,
         .n_extra_env = 1,
         .network = c->network_id,
@@ -537,6 +664,7 @@ int client_start(uv_loop_t *loop, docker *d, const client_opts *opts, client_cb 
     c->client_dist = opts->client_dist != NULL ? strdup(opts->client_dist) : NULL;
     c->key_dir = strdup(opts->key_dir);
     c->test_user = strdup(opts->test_user != NULL ? opts->test_user : "hdc");
+    c->port = opts->port;
     snprintf(zk_name, sizeof(zk_name), "%s_zookeeper_1", opts->cluster);
     err = docker_container_inspect(d, zk_name, zookeeper, c, NULL);
     if (err != 0)

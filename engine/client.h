@@ -24,6 +24,8 @@ typedef struct client_opts {
     const char *client_dist; /* whose client image; NULL: the cluster's own */
     const plugin_path *plugins;
     uint16_t port;         /* host port for ssh on 127.0.0.1; 0: any free one */
+    int any_port_if_taken; /* port is taken: any free one instead (Docker's
+                              choice); else the start fails, naming it */
     const char *key_dir;   /* the key pair: <key_dir>/<cluster>/id_ed25519 */
     const char *test_user; /* NULL: "hdc" */
     /* Where to look for <dir>/<dist>/initialize.sh (dist: the client's
@@ -42,10 +44,15 @@ typedef struct client_info {
     const char *user;    /* the unprivileged test user */
     const char *key;     /* the private key's path */
     uint16_t ssh_port;   /* on 127.0.0.1 */
+    uint16_t port_taken; /* the port asked for, taken (any_port_if_taken):
+                            ssh_port is another one; 0: it was not */
     int existed;         /* it was there already: nothing was created */
 } client_info;
 
-/* status 0 with info; else msg says what failed and what to do. */
+/* status 0 with info; else msg says what failed and what to do. A start
+ * that fails before the node is up (its create, its start, the node
+ * failing) removes the container it made, so that a retry starts afresh;
+ * the node stays when only initialize.sh failed. */
 typedef void (*client_cb)(void *data, int status, const char *msg, const client_info *info);
 
 int client_start(uv_loop_t *loop, docker *d, const client_opts *opts, client_cb cb, void *data);

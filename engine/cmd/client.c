@@ -13,6 +13,9 @@
  *   before the node existed). It is best effort: the node is up either way.
  * - No such cluster exits 2, like the other refusals found before anything
  *   is created.
+ * - Without --port, ssh goes to 3333 when it is free and else to a port
+ *   Docker chooses (printed); an explicit --port is that port or a
+ *   failure, since a script that names a port relies on it.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -23,6 +26,13 @@
 #include "cmd.h"
 #include "plan.h"
 #include "util.h"
+
+/* What run is given: parse's options, and whether --port was given
+ * (cmd_client_opts, in cmd.h, has no room for it). */
+typedef struct client_args {
+    cmd_client_opts o;
+    int port_given;
+} client_args;
 
 typedef struct client_ctx {
     runner *r;
@@ -55,6 +65,9 @@ static void done(void *data, int status, const char *msg, const client_info *inf
                               ctx->logs_dir, NULL};
         runner_spawn_detached(ctx->r, args);
     }
+    if (info->port_taken != 0)
+        fprintf(stderr, "hdc: client: %s: port %u of 127.0.0.1 is taken: ssh is on port %u\n",
+                ctx->name, info->port_taken, info->ssh_port);
     if (ctx->json) {
         print_json(ctx, info);
         return;
@@ -70,12 +83,13 @@ static void init_output(void *data, int stream, const char *buf, size_t len) {
     fwrite(buf, 1, len, stderr);
 }
 
-int cmd_client_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_client_opts *o, char *err,
-                     size_t err_len) {
+static int parse_args(const cmd_ctx *ctx, int argc, char **argv, cmd_client_opts *o,
+                      int *port_given, char *err, size_t err_len) {
     char why[256], shown[160];
     int rc;
 
     o->port = 3333;
+    *port_given = 0;
     o->test_user = ctx->env.test_user;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--port") == 0) {
@@ -84,6 +98,7 @@ int cmd_client_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_client_opts 
             if (rc != 0)
                 return rc;
             o->port = (uint16_t)port;
+            *port_given = 1;
         } else if (strcmp(argv[i], "--client-dist") == 0 && i + 1 < argc) {
             o->client_dist = argv[++i];
         } else if (strcmp(argv[i], "--test-user") == 0 && i + 1 < argc) {
@@ -106,19 +121,30 @@ int cmd_client_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_client_opts 
     return 0;
 }
 
+int cmd_client_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_client_opts *o, char *err,
+                     size_t err_len) {
+    int port_given;
+
+    return parse_args(ctx, argc, argv, o, &port_given, err, err_len);
+}
+
 static int parse(const cmd_ctx *ctx, int argc, char **argv, void *opts, char *err, size_t err_len) {
-    return cmd_client_parse(ctx, argc, argv, opts, err, err_len);
+    client_args *a = opts;
+
+    return parse_args(ctx, argc, argv, &a->o, &a->port_given, err, err_len);
 }
 
 static int run(const cmd_ctx *cc, void *opts) {
     static const char *const init_dirs[] = {"client_side_tests",
                                             HDC_SOURCE_DIR "/client_side_tests", NULL};
-    const cmd_client_opts *o = opts;
+    const client_args *a = opts;
+    const cmd_client_opts *o = &a->o;
     client_ctx ctx = {.name = o->name, .json = cc->json};
     client_opts co = {
         .cluster = o->name,
         .client_dist = o->client_dist,
         .port = o->port,
+        .any_port_if_taken = !a->port_given,
         .key_dir = cmd_state_dir(&cc->env),
         .test_user = o->test_user,
         .init_dirs = init_dirs,
@@ -157,9 +183,10 @@ const cmd cmd_client = {
     .name = "client",
     .usage = "hdc client NAME [--port PORT] [--client-dist DIST] [--test-user USER]",
     .summary =
-        "start the cluster's client node, with ssh on 127.0.0.1:PORT (default 3333), and run "
+        "start the cluster's client node, with ssh on 127.0.0.1:PORT (default 3333, else a free "
+        "one), and run "
         "client_side_tests/<dist>/initialize.sh in it",
-    .opts_size = sizeof(cmd_client_opts),
+    .opts_size = sizeof(client_args),
     .parse = parse,
     .run = run,
 };

@@ -5,7 +5,9 @@
  * without Hadoop.
  *
  * Compiled twice: testdist.so, and with -DTESTDIST_CRASH testdist_crash.so,
- * whose workers' daemon exits with status 3 right after boot.
+ * whose workers' daemon exits with status 3 right after boot, and whose
+ * client node's too (`hdc client NAME --client-dist testdist_crash`: a
+ * client node that fails).
  * TESTDIST_CONTEXT is the build context directory (set by CMake).
  */
 #include "hdc/plugin.h"
@@ -13,9 +15,11 @@
 #ifdef TESTDIST_CRASH
 #define DIST_NAME     "testdist_crash"
 #define WORKER_DAEMON "exec testsvc exit 3"
+#define CLIENT_DAEMON "echo 'testdist_crash: the client node exits on purpose' >&2; exit 3"
 #else
 #define DIST_NAME     "testdist"
 #define WORKER_DAEMON "exec testsvc worker master 8080 8081"
+#define CLIENT_DAEMON "exec /usr/lib/hdc/hdc-client-init"
 #endif
 
 static const hdc_image images[] = {
@@ -44,7 +48,7 @@ static const hdc_service services[] = {
      .flags = HDC_SERVICE_CLIENT,
      .ports = (const hdc_port[]){{"ssh", 22}, {0}},
      .volumes = (const hdc_volume[]){{"shared", "/shared"}, {0}},
-     .daemon = "exec /usr/lib/hdc/hdc-client-init",
+     .daemon = CLIENT_DAEMON,
      .ready_port = "ssh"},
     {0},
 };

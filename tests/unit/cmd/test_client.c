@@ -150,14 +150,22 @@ static void refusals_say_what_is_wrong(void **state) {
 static void the_table_entry_parses_as_the_module_does(void **state) {
     static const cmd_ctx ctx;
     char *argv[] = {"client", "c1", "--port", "4444", NULL};
-    cmd_client_opts o;
+    char *bad[] = {"client", "c1", "--frob\x1b", NULL};
+    cmd_client_opts *o;
     char err[256];
 
-    memset(&o, 0, sizeof(o));
-    assert_int_equal(cmd_client.opts_size, sizeof(cmd_client_opts));
-    assert_int_equal(cmd_client.parse(&ctx, 4, argv, &o, err, sizeof(err)), 0);
-    assert_string_equal(o.name, "c1");
-    assert_int_equal(o.port, 4444);
+    /* The table's options start with cmd_client_opts; run also learns
+     * whether --port was given (3333, else any free port, without it). */
+    assert_true(cmd_client.opts_size >= sizeof(cmd_client_opts));
+    o = calloc(1, cmd_client.opts_size);
+    assert_non_null(o);
+    assert_int_equal(cmd_client.parse(&ctx, 4, argv, o, err, sizeof(err)), 0);
+    assert_string_equal(o->name, "c1");
+    assert_int_equal(o->port, 4444);
+    memset(o, 0, cmd_client.opts_size);
+    assert_int_equal(cmd_client.parse(&ctx, 3, bad, o, err, sizeof(err)), RUNNER_USAGE);
+    assert_string_equal(err, "client: unexpected argument '--frob\\x1b'");
+    free(o);
 }
 
 int main(void) {
