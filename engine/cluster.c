@@ -60,6 +60,7 @@
 #include "util.h"
 
 #define LOG_SETTLE_MS         1000
+#define NETWORK_WAIT_S        60 /* for another network of our name to go */
 #define ZK_CONNECT_TIMEOUT_MS 60000
 #define ZK_SESSION_TIMEOUT_MS 20000
 
@@ -91,6 +92,7 @@ struct up {
     plan plan;
     node_rt *nodes; /* plan.n_nodes; ZooKeeper first */
     uint64_t start_ms;
+    int64_t started; /* Unix seconds */
 
     /* The resources, in the order an up needs them. */
     enum res images, network, events, record, logs, session, znodes, volumes, steps, last_record;
@@ -100,6 +102,10 @@ struct up {
     char network_id[80];
     uint32_t subnet_index, subnet_tries;
     docker_call *events_call;
+    /* Another network of our name, for a moment (see watch_networks). */
+    enum res netwatch;
+    docker_call *netwatch_call;
+    int net_blocked; /* a start waits for it to go */
     uv_work_t logs_work;
     int logs_rc;
     char logs_err[1024];
@@ -134,6 +140,7 @@ struct up {
 
 static void advance(up *u);
 static void wind_down(up *u);
+static void watch_networks(up *u);
 static void fail(up *u, int status, node_rt *node, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -352,10 +359,13 @@ static void on_event(void *data, const json_t *ev) {
         return;
     if (strcmp(action, "die") == 0)
         n->exit_code = code != NULL ? atoi(code) : -1;
+    /* Removed by someone else (our own removals come after the events
+     * end): a down of this name runs, whatever else happened. */
+    if (strcmp(action, "destroy") == 0 && !u->ended)
+        u->removed = 1;
     if (u->failing || u->ended)
         return;
     if (strcmp(action, "destroy") == 0) {
-        u->removed = 1;
         fail(u, CLUSTER_EFAILED, NULL,
              "%s: container %s was removed while it came up (`hdc down %s`?): stopped",
              u->plan.cluster, n->pn->container, u->plan.cluster);
@@ -494,7 +504,12 @@ static void node_created(void *data, int status, const char *msg, const char *id
         return;
     }
     n->phase = NODE_TODO;
-    if (status == DOCKER_ENOTFOUND)
+    if (status == DOCKER_ENOTFOUND && msg != NULL && strstr(msg, "network") != NULL) {
+        u->removed = 1;
+        fail(u, CLUSTER_EFAILED, NULL,
+             "%s: its network was removed while it came up (`hdc down %s`?): stopped",
+             u->plan.cluster, u->plan.cluster);
+    } else if (status == DOCKER_ENOTFOUND)
         fail(u, CLUSTER_ENOIMAGE, NULL,
              "%s: cannot create container %s: %s: run `hdc build %s` first", u->plan.cluster,
              n->pn->container, msg, u->plan.desc->name);
@@ -609,6 +624,16 @@ static void node_started(void *data, int status, const char *msg) {
     int err;
 
     landed(u);
+    if (status == DOCKER_ENOTFOUND) /* removed between its create and its start */
+        u->removed = 1;
+    if (status != 0 && msg != NULL && strstr(msg, "is ambiguous") != NULL && !u->failing) {
+        n->phase = NODE_CREATED; /* started again once the other network is gone */
+        u->net_blocked = 1;
+        if (u->netwatch == RES_TODO)
+            watch_networks(u);
+        advance(u);
+        return;
+    }
     if (status != 0) {
         fail(u, status, n, "%s: cannot start container %s: %s", u->plan.cluster, n->pn->container,
              msg);
@@ -628,6 +653,67 @@ static void node_started(void *data, int status, const char *msg) {
     n->phase = NODE_INSPECTING;
 }
 
+/* ---- a name shared for a moment ------------------------------------------------------------ */
+
+/* Two ups of one name can both create a network hdc_<name> (Docker's
+ * duplicate check is not atomic); the one that loses the race for
+ * ZooKeeper's container removes its own (sink_closed). Until it has, Docker
+ * cannot start a container on the name ("is ambiguous"): the winner waits
+ * for the other network's destroy event, replayed from the up's start so
+ * that one that came first is not missed, and starts again. The watch ends
+ * by itself after NETWORK_WAIT_S: the other network is then not going. */
+static void netwatch_event(void *data, const json_t *ev) {
+    up *u = data;
+    const char *id = json_string_value(json_object_get(json_object_get(ev, "Actor"), "ID"));
+
+    if (id == NULL || strcmp(id, u->network_id) == 0 || !u->net_blocked)
+        return;
+    u->net_blocked = 0;
+    advance(u);
+}
+
+static void netwatch_ended(void *data, int status, const char *msg) {
+    up *u = data;
+
+    landed(u);
+    u->netwatch_call = NULL;
+    u->netwatch = RES_DONE;
+    if (u->net_blocked && !u->failing)
+        fail(u, CLUSTER_EEXISTS, NULL,
+             "%s: another network is named %s and was not removed within %d s (left by an `hdc "
+             "up` of this name that was killed?): `docker network ls --filter name=%s` lists "
+             "them; remove the one whose ID is not %.12s",
+             u->plan.cluster, u->plan.network, NETWORK_WAIT_S, u->plan.network, u->network_id);
+    else
+        advance(u);
+}
+
+static void watch_networks(up *u) {
+    static const char *const types[] = {"network"};
+    static const char *const actions[] = {"destroy"};
+    const char *networks[1] = {u->plan.network};
+    docker_events_opts eo = {
+        .types = types,
+        .n_types = 1,
+        .events = actions,
+        .n_events = 1,
+        .networks = networks,
+        .n_networks = 1,
+        .since = u->started - 1,
+        .until = (int64_t)time(NULL) + NETWORK_WAIT_S,
+    };
+    int err = u->ops->events(u->d, &eo, netwatch_event, netwatch_ended, u, &u->netwatch_call);
+
+    if (err != 0) {
+        u->netwatch = RES_DONE;
+        fail(u, err, NULL, "%s: cannot watch Docker's events: %s", u->plan.cluster,
+             hdc_strerror(err));
+        return;
+    }
+    u->inflight++;
+    u->netwatch = RES_BUSY;
+}
+
 static void start_node(up *u, node_rt *n) {
     int err = u->ops->container_start(u->d, n->id, node_started, n, NULL);
 
@@ -645,14 +731,17 @@ static void zk_connected(void *data, int status, zk_session *s) {
     up *u = data;
 
     landed(u);
-    if (status != 0 && status != UV_ECANCELED) {
+    /* Connected or not, the session is there, for wind_down to close. */
+    u->session = RES_DONE;
+    if (status != 0 && status != UV_ECANCELED && !u->failing && !u->ended) {
         fail(u, status, &u->nodes[0], "%s: ZooKeeper did not answer: %s", u->plan.cluster,
              u->ops->zk_session_error(s));
-        return;
+        return; /* fail advanced */
     }
-    u->session = RES_DONE;
-    u->zookeeper_ms = elapsed(u);
-    node_set_state(&u->nodes[0], CLUSTER_NODE_UP, NULL);
+    if (status == 0) {
+        u->zookeeper_ms = elapsed(u);
+        node_set_state(&u->nodes[0], CLUSTER_NODE_UP, NULL);
+    }
     advance(u);
 }
 
@@ -924,7 +1013,7 @@ static void advance(up *u) {
         prepare_logs(u);
     if (u->logs != RES_DONE || u->failing)
         return;
-    if (zk->phase == NODE_CREATED)
+    if (zk->phase == NODE_CREATED && !u->net_blocked)
         start_node(u, zk);
     if (zk->phase != NODE_READY || u->failing)
         return;
@@ -946,7 +1035,7 @@ static void advance(up *u) {
             continue;
         if (n->phase == NODE_TODO)
             create_node(u, n);
-        else if (n->phase == NODE_CREATED)
+        else if (n->phase == NODE_CREATED && !u->net_blocked)
             start_node(u, n);
         all_ready &= n->phase == NODE_READY;
     }
@@ -1022,6 +1111,10 @@ static void removed(void *data, int status, const char *msg, unsigned count) {
     if (status != 0)
         snprintf(u->message + used, sizeof(u->message) - used,
                  "\n(removing the cluster failed too: %s)", msg);
+    else if (u->removed)
+        snprintf(u->message + used, sizeof(u->message) - used,
+                 "\n(a `hdc down` of it ran meanwhile: what this up made after it is removed "
+                 "too)");
     else
         snprintf(u->message + used, sizeof(u->message) - used,
                  "\n(the cluster was removed: --rm-on-failure)");
@@ -1042,8 +1135,10 @@ static void sink_closed(void *data) {
     if (u->lost_race && u->network_id[0] != '\0' &&
         u->ops->network_remove(u->d, u->network_id, own_network_removed, u, NULL) == 0)
         return;
-    if (u->status != 0 && u->opts.rm_on_failure && u->network_id[0] != '\0' && !u->lost_race &&
-        !u->removed && u->ops->down(u->loop, u->d, u->plan.cluster, removed, u) == 0)
+    /* Removed on request (--rm-on-failure), or by a down that raced this
+     * up: what the up made after the down's pass goes too. */
+    if (u->status != 0 && (u->opts.rm_on_failure || u->removed) && u->network_id[0] != '\0' &&
+        !u->lost_race && u->ops->down(u->loop, u->d, u->plan.cluster, removed, u) == 0)
         return;
     /* What is left, and what removes it (a held cluster's holder does). */
     if (u->status != 0 && u->network_id[0] != '\0' && !u->lost_race && !u->removed &&
@@ -1147,6 +1242,8 @@ static void wind_down(up *u) {
     int following = u->ready && u->opts.follow && !u->failing && !u->ended;
 
     if (following) {
+        if (u->netwatch_call != NULL)
+            u->ops->call_cancel(u->netwatch_call);
         if (u->zk != NULL && u->session == RES_DONE) {
             u->session = RES_BUSY;
             u->inflight++;
@@ -1179,6 +1276,8 @@ static void wind_down(up *u) {
         return;
     if (u->events_call != NULL)
         u->ops->call_cancel(u->events_call);
+    if (u->netwatch_call != NULL)
+        u->ops->call_cancel(u->netwatch_call);
     for (size_t i = 0; i < u->plan.n_nodes; i++)
         if (u->nodes[i].logs != NULL)
             u->ops->call_cancel(u->nodes[i].logs);
@@ -1234,6 +1333,7 @@ int cluster_up(uv_loop_t *loop, docker *d, plan *p, const cluster_up_opts *opts,
     u->cb = cb;
     u->data = data;
     u->start_ms = uv_now(loop);
+    u->started = (int64_t)time(NULL);
     u->subnet_index = plan_pool_start(&u->opts.pool, u->plan.cluster);
     u->logs_dir = util_asprintf("%s/%s", opts->logs_root, u->plan.cluster);
     u->test_user = strdup(opts->test_user != NULL ? opts->test_user : "hdc");

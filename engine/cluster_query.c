@@ -2,10 +2,15 @@
  * creates carries hdc.cluster, so listing and removing need no state of
  * our own.
  *
- * Decision: `down` removes in the order objects hold each other:
- * containers (with their anonymous volumes), then networks, then named
- * volumes, each kind listed only once the kind before is gone, from one
- * table (down_kinds).
+ * Decisions a newcomer might question:
+ * - `down` removes in the order objects hold each other: containers (with
+ *   their anonymous volumes), then networks, then named volumes, each kind
+ *   listed only once the kind before is gone, from one table (down_kinds).
+ * - A down may race an `hdc up` of the same name that is still creating
+ *   containers: the containers are listed again after each pass until a
+ *   listing is empty, and a network or volume still in use sends the down
+ *   back to them. The up stops when it sees one of its containers removed
+ *   (cluster.c), so this converges in a few rounds; DOWN_ROUNDS bounds it.
  */
 #define _GNU_SOURCE /* strptime, timegm */
 #include "cluster_query.h"
@@ -17,6 +22,11 @@
 
 /* ---- clusters found by label ------------------------------------------------ */
 
+/* Rounds of a down racing an up of the same name (see cluster_down):
+ * each round removes what the up made since the last; the up stops at the
+ * first container it loses, so a few rounds are the most it takes. */
+#define DOWN_ROUNDS 32
+
 typedef struct down {
     docker *d;
     cluster_down_cb cb;
@@ -24,9 +34,12 @@ typedef struct down {
     char label[80];
     size_t pending;
     unsigned removed;
+    unsigned round;
+    int busy; /* a network or volume still in use: containers came */
     int status;
     char msg[1024];
-    size_t kind; /* index in down_kinds */
+    size_t kind;        /* index in down_kinds */
+    size_t removed_now; /* by this pass */
 } down;
 
 static void down_end(down *w) {
@@ -34,11 +47,21 @@ static void down_end(down *w) {
     free(w);
 }
 
+/* A network with endpoints, a volume in use: a container of an up still
+ * at work holds it; the containers are gone through again. */
+static int in_use(int status, const char *msg) {
+    return status == DOCKER_ECONFLICT ||
+           (status == DOCKER_EAPI && msg != NULL && strstr(msg, "active endpoints") != NULL);
+}
+
 static void down_note(down *w, int status, const char *msg) {
     if (status == 0) {
         w->removed++;
-    } else if (status != DOCKER_ENOTFOUND && w->status == 0) {
-        /* Gone already (a concurrent down) is not a failure. */
+        w->removed_now++;
+    } else if (in_use(status, msg) && w->kind > 0) {
+        w->busy = 1;
+    } else if (status != DOCKER_ENOTFOUND && status != DOCKER_ECONFLICT && w->status == 0) {
+        /* Gone already, or going (a concurrent down), is not a failure. */
         w->status = status;
         snprintf(w->msg, sizeof(w->msg), "%s", msg != NULL ? msg : hdc_strerror(status));
     }
@@ -51,8 +74,44 @@ typedef struct down_kind {
     int (*remove)(docker *d, const docker_object *obj, docker_cb cb, void *data);
 } down_kind;
 
+/* A container's removal: when another down is removing it already, the
+ * end of that removal. */
+typedef struct down_one {
+    docker *d;
+    docker_cb cb;
+    void *data;
+    char id[80];
+} down_one;
+
+static void down_one_gone(void *data, int status, const char *msg, int exit_code) {
+    down_one *one = data;
+
+    one->cb(one->data, DOCKER_ENOTFOUND, NULL); /* removed, not by us */
+    free(one);
+}
+
+static void down_one_removed(void *data, int status, const char *msg) {
+    down_one *one = data;
+
+    if (status == DOCKER_ECONFLICT &&
+        docker_container_wait_removed(one->d, one->id, down_one_gone, one, NULL) == 0)
+        return;
+    one->cb(one->data, status, msg);
+    free(one);
+}
+
 static int down_container(docker *d, const docker_object *o, docker_cb cb, void *data) {
-    return docker_container_remove(d, o->id, 1, 1, cb, data, NULL);
+    down_one *one = calloc(1, sizeof(*one));
+    int err;
+
+    if (one == NULL)
+        return UV_ENOMEM;
+    *one = (down_one){.d = d, .cb = cb, .data = data};
+    snprintf(one->id, sizeof(one->id), "%s", o->id);
+    err = docker_container_remove(d, o->id, 1, 1, down_one_removed, one, NULL);
+    if (err != 0)
+        free(one);
+    return err;
 }
 
 static int down_network(docker *d, const docker_object *o, docker_cb cb, void *data) {
@@ -68,20 +127,44 @@ static const down_kind down_kinds[] = {
     {docker_network_list, down_network},
     {docker_volume_list, down_volume},
 };
+#define DOWN_KINDS (sizeof(down_kinds) / sizeof(down_kinds[0]))
 
 static void down_listed(void *data, int status, const char *msg, const docker_object *objs,
                         size_t n);
 
-/* One object gone; with the last of its kind, the next kind is listed. */
+/* Lists the kind of w->kind, or ends. */
+static void down_list(down *w) {
+    if (w->kind == DOWN_KINDS || w->status != 0 ||
+        down_kinds[w->kind].list(w->d, w->label, down_listed, w, NULL) != 0)
+        down_end(w);
+}
+
+/* One object gone; after the last of its kind, what comes next: the
+ * containers listed again until none is left (an up at work may have made
+ * one meanwhile) until a pass removes none, then the next kind; a network
+ * or volume still in use sends the down back to the containers. */
 static void down_removed(void *data, int status, const char *msg) {
     down *w = data;
 
     down_note(w, status, msg);
     if (--w->pending > 0)
         return;
-    if (++w->kind == sizeof(down_kinds) / sizeof(down_kinds[0]) ||
-        down_kinds[w->kind].list(w->d, w->label, down_listed, w, NULL) != 0)
-        down_end(w);
+    if (w->busy || (w->kind == 0 && w->removed_now > 0)) {
+        if (++w->round == DOWN_ROUNDS) {
+            w->status = DOCKER_ECONFLICT;
+            snprintf(w->msg, sizeof(w->msg),
+                     "objects of it keep coming back after %u rounds of removal: is an `hdc up` "
+                     "of this name looping? stop it, then run this again",
+                     DOWN_ROUNDS);
+            down_end(w);
+            return;
+        }
+        w->busy = 0;
+        w->kind = 0;
+    } else {
+        w->kind++;
+    }
+    down_list(w);
 }
 
 static void down_listed(void *data, int status, const char *msg, const docker_object *objs,
@@ -93,6 +176,7 @@ static void down_listed(void *data, int status, const char *msg, const docker_ob
         down_end(w);
         return;
     }
+    w->removed_now = 0;
     w->pending = 1; /* held until every removal is asked for */
     for (size_t i = 0; i < n; i++)
         if (down_kinds[w->kind].remove(w->d, &objs[i], down_removed, w) == 0)

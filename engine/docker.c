@@ -916,8 +916,8 @@ int docker_container_inspect(docker *d, const char *id, docker_container_cb cb, 
     return one_request(c, docker__path(OP_CONTAINER_INSPECT, id, NULL), NULL, out);
 }
 
-int docker_container_wait(docker *d, const char *id, docker_wait_cb cb, void *data,
-                          docker_call **out) {
+static int wait_for(docker *d, const char *id, const char *query, docker_wait_cb cb, void *data,
+                    docker_call **out) {
     docker_call *c;
 
     if (!id || !cb)
@@ -925,5 +925,15 @@ int docker_container_wait(docker *d, const char *id, docker_wait_cb cb, void *da
     if (!(c = docker__call_new(d, OP_CONTAINER_WAIT, data)))
         return no_call(d);
     c->cb.wait = cb;
-    return one_request(c, docker__path(OP_CONTAINER_WAIT, id, "?condition=not-running"), NULL, out);
+    return one_request(c, docker__path(OP_CONTAINER_WAIT, id, query), NULL, out);
+}
+
+int docker_container_wait(docker *d, const char *id, docker_wait_cb cb, void *data,
+                          docker_call **out) {
+    return wait_for(d, id, "?condition=not-running", cb, data, out);
+}
+
+int docker_container_wait_removed(docker *d, const char *id, docker_wait_cb cb, void *data,
+                                  docker_call **out) {
+    return wait_for(d, id, "?condition=removed", cb, data, out);
 }

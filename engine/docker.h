@@ -307,6 +307,10 @@ int docker_container_list(docker *d, const char *label, docker_list_cb cb, void 
 typedef void (*docker_wait_cb)(void *data, int status, const char *msg, int exit_code);
 int docker_container_wait(docker *d, const char *id, docker_wait_cb cb, void *data,
                           docker_call **out);
+/* Waits until the container is removed (by whoever removes it): cb 0, or
+ * DOCKER_ENOTFOUND when it was gone already. */
+int docker_container_wait_removed(docker *d, const char *id, docker_wait_cb cb, void *data,
+                                  docker_call **out);
 
 /* ---- logs, events, exec ------------------------------------------------ */
 
@@ -353,6 +357,10 @@ typedef struct docker_events_opts {
     size_t n_events;
     const char *const *containers; /* names or IDs */
     size_t n_containers;
+    /* Names or IDs. A network's events carry no labels: this is how to
+     * pick them. */
+    const char *const *networks;
+    size_t n_networks;
     int64_t since, until; /* Unix seconds; 0: now / never */
 } docker_events_opts;
 

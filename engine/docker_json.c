@@ -164,11 +164,12 @@ char *docker_logs_target(const char *id, const docker_logs_opts *opts) {
 }
 
 char *docker_events_target(const docker_events_opts *opts) {
-    docker_filter f[4] = {
+    docker_filter f[5] = {
         {"type", opts->types, opts->n_types},
         {"label", opts->labels, opts->n_labels},
         {"event", opts->events, opts->n_events},
         {"container", opts->containers, opts->n_containers},
+        {"network", opts->networks, opts->n_networks},
     };
     char *t = strdup(V "/events");
     char num[32];
@@ -185,7 +186,7 @@ char *docker_events_target(const docker_events_opts *opts) {
         if (q_add(&t, "until", num))
             goto fail;
     }
-    if (q_add_filters(&t, f, 4))
+    if (q_add_filters(&t, f, 5))
         goto fail;
     return t;
 fail:

@@ -344,6 +344,10 @@ static void surveyed(void *data, int status, const char *msg, const cluster_info
     }
 }
 
+static const char *article(const char *word) {
+    return strchr("aeiou", word[0]) != NULL ? "an" : "a";
+}
+
 /* Every target surveyed, nothing started yet: what is left of a stopped,
  * failed, orphaned or expired cluster of the name is replaced with -y or
  * after asking on a TTY, else refused; then the ups start. No question is
@@ -361,16 +365,16 @@ static void decide(up_run *u) {
         }
         if (!answer && isatty(fileno(stdin)) && isatty(fileno(stderr))) {
             char line[16];
-            fprintf(stderr, "hdc: a %s cluster '%s' is there (%zu objects); replace it? [yN] ",
-                    state, t->arg->name, t->leftovers);
+            fprintf(stderr, "hdc: %s %s cluster '%s' is there (%zu objects); replace it? [yN] ",
+                    article(state), state, t->arg->name, t->leftovers);
             answer = fgets(line, sizeof(line), stdin) != NULL && (line[0] == 'y' || line[0] == 'Y');
         }
         if (!answer || u->interrupted) {
             t->done = 1;
             runner_fail(&u->r, RUNNER_FAILED,
-                        "a %s cluster '%s' is there: replace it with -y, remove it with `hdc down "
-                        "%s`, or choose another --name",
-                        state, t->arg->name, t->arg->name);
+                        "%s %s cluster '%s' is there: replace it with -y, remove it with `hdc "
+                        "down %s`, or choose another --name",
+                        article(state), state, t->arg->name, t->arg->name);
             continue;
         }
         fprintf(stderr, "hdc: %s: replacing the %s cluster of that name\n", t->arg->name, state);

@@ -215,7 +215,8 @@ static int f_logs(docker *d, const char *id, const docker_logs_opts *o, docker_o
 
 static int f_events(docker *d, const docker_events_opts *o, docker_event_cb on_event, docker_cb cb,
                     void *data, docker_call **out) {
-    call *c = add("events", NULL, K_STREAM, data);
+    /* The watch of a network's name (see watch_networks) is told apart. */
+    call *c = add("events", o->n_networks > 0 ? o->networks[0] : NULL, K_STREAM, data);
 
     c->cb.plain = cb;
     c->on_event = on_event;
@@ -431,7 +432,7 @@ static void send_event(const char *action, const char *container, const char *co
     }
 }
 
-typedef enum trouble { NONE, DIE, CANCEL, ZK_LOST, REMOVED, EXEC_KILLED } trouble;
+typedef enum trouble { NONE, DIE, DIE_ZK, CANCEL, ZK_LOST, REMOVED, EXEC_KILLED } trouble;
 
 typedef struct run {
     trouble what;
@@ -439,6 +440,7 @@ typedef struct run {
     int rm_on_failure;
     unsigned timeout_s;
     int stall_waits; /* zk_wait_for never completes (the deadline ends it) */
+    int calls_fail;  /* after the trouble, every call in flight fails */
 } run;
 
 static char logs_base[] = "/tmp/hdc-test-cluster-XXXXXX";
@@ -479,21 +481,38 @@ static void run_up(const run *r) {
             troubled = 1;
             switch (r->what) {
             case DIE: send_event("die", "c1_worker_1", "137"); break;
+            case DIE_ZK: send_event("die", "c1_zookeeper_1", "137"); break;
             case REMOVED: send_event("destroy", "c1_master_1", NULL); break;
             case CANCEL: cluster_cancel(c); break;
             default: break;
             }
         }
         next = next_call();
-        if (next == NULL || (r->stall_waits && next->kind == K_ZWAIT && !next->canceled)) {
-            /* Work on the thread pool, a timer: the loop has it. */
+        /* After the trouble, a session still connecting answers last, once
+         * the loop's timers (the log settle) have run: as a real connect
+         * to a dead ZooKeeper times out after them. */
+        if (next != NULL && troubled && r->calls_fail && next->kind == K_ZCONNECT &&
+            !next->canceled && uv_run(&loop, UV_RUN_NOWAIT) + uv_loop_alive(&loop) > 0) {
             uv_run(&loop, UV_RUN_ONCE);
+            continue;
+        }
+        if (next == NULL || (r->stall_waits && next->kind == K_ZWAIT && !next->canceled)) {
+            /* Work on the thread pool, a timer: the loop has it. Nothing
+             * there and no call to answer: the up is stuck. */
+            if (uv_run(&loop, UV_RUN_ONCE) == 0 && next == NULL && next_call() == NULL &&
+                F.reports == 0)
+                fail_msg("stuck after %zu calls (trouble %d after %zu), no report", F.completed,
+                         (int)r->what, r->after);
             continue;
         }
         {
             outcome out = {.running = 1};
             if (!next->canceled) {
                 F.completed++;
+                if (troubled && r->calls_fail) {
+                    out.status = UV_ETIMEDOUT;
+                    out.msg = "timed out";
+                }
                 if (troubled && r->what == ZK_LOST &&
                     (next->kind == K_ZDONE || next->kind == K_ZWAIT || next->kind == K_ZCONNECT)) {
                     out.status = ZK_EEXPIRED;
@@ -541,16 +560,32 @@ static void a_whole_up(void **state) {
 }
 
 static void a_container_dying_in_each_phase(void **state) {
-    for (size_t k = 0; k < happy_calls; k++) {
-        run r = {.what = DIE, .after = k};
+    /* And with whatever was in flight failing after it (a ZooKeeper
+     * session still connecting to the dead node times out). */
+    for (size_t k = 0; k < 2 * happy_calls; k++) {
+        run r = {.what = DIE, .after = k % happy_calls, .calls_fail = k >= happy_calls};
         run_up(&r);
         /* Before the worker exists the event names nothing of ours: no
          * failure; from then on, the up fails naming it. */
         if (F.status == 0)
             continue;
+        /* Before the worker exists, a failing call fails the up first. */
+        if (r.calls_fail && F.status != CLUSTER_EFAILED)
+            continue;
         assert_int_equal(F.status, CLUSTER_EFAILED);
         if (strstr(F.message, "worker1") == NULL || strstr(F.message, "status 137") == NULL)
-            fail_msg("after %zu calls: '%s'", k, F.message);
+            fail_msg("after %zu calls: '%s'", k % happy_calls, F.message);
+    }
+}
+
+/* ZooKeeper's container dying, its session connecting or not, and the
+ * calls in flight failing after it: the up ends, once. */
+static void zookeeper_dying_in_each_phase(void **state) {
+    for (size_t k = 0; k < 2 * happy_calls; k++) {
+        run r = {.what = DIE_ZK, .after = k % happy_calls, .calls_fail = k >= happy_calls};
+        run_up(&r);
+        if (F.status == CLUSTER_EFAILED && strstr(F.message, "zookeeper") == NULL)
+            fail_msg("after %zu calls: '%s'", k % happy_calls, F.message);
     }
 }
 
@@ -582,15 +617,18 @@ static void zookeeper_lost_in_each_phase(void **state) {
 }
 
 static void a_down_racing_the_up(void **state) {
-    for (size_t k = 0; k < happy_calls; k++) {
-        run r = {.what = REMOVED, .after = k, .rm_on_failure = 1};
-        run_up(&r);
-        if (F.status == 0)
-            continue; /* the master did not exist yet */
-        assert_non_null(strstr(F.message, "was removed while it came up"));
-        /* The down removes everything: the up does not remove it again. */
-        assert_int_equal(F.downs, 0);
-    }
+    for (int rm = 0; rm <= 1; rm++)
+        for (size_t k = 0; k < happy_calls; k++) {
+            run r = {.what = REMOVED, .after = k, .rm_on_failure = rm};
+            run_up(&r);
+            if (F.status == 0)
+                continue; /* the master did not exist yet */
+            assert_non_null(strstr(F.message, "was removed while it came up"));
+            /* What the up made after the down's pass is the up's to
+             * remove, --rm-on-failure or not. */
+            assert_int_equal(F.downs, 1);
+            assert_non_null(strstr(F.message, "a `hdc down` of it ran meanwhile"));
+        }
 }
 
 static void the_loser_of_a_race_removes_only_its_network(void **state) {
@@ -625,6 +663,75 @@ static void the_loser_of_a_race_removes_only_its_network(void **state) {
     assert_int_equal(F.downs, 0);
     assert_int_equal(F.records, 0);
     assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* Another up's network of the same name, for a moment: ZooKeeper's start
+ * is refused as ambiguous; the up waits for that network's destroy (or,
+ * when none comes, fails naming it). */
+static void a_shared_network_name(int goes) {
+    uv_loop_t loop;
+    plan_pool pool;
+    plan p;
+    cluster_up_opts o = {.logs_root = logs_root, .ops = &fake_ops};
+    int starts = 0, told = 0;
+
+    memset(&F, 0, sizeof(F));
+    next_logs_root();
+    uv_loop_init(&loop);
+    plan_pool_parse(NULL, &pool, NULL, 0);
+    o.pool = pool;
+    assert_int_equal(plan_make(&p, &desc, "c1", 1, &pool, 0, NULL, 0), 0);
+    assert_int_equal(cluster_up(&loop, fake_docker, &p, &o, NULL, on_report, NULL, NULL), 0);
+    while (F.reports == 0) {
+        call *next = next_call();
+        outcome out = {.running = 1};
+        call *watch = NULL;
+        for (size_t i = 0; i < F.n; i++)
+            if (F.calls[i].kind == K_STREAM && strcmp(F.calls[i].arg, "hdc_c1") == 0 &&
+                !F.calls[i].done)
+                watch = &F.calls[i];
+        if (watch != NULL && !told) {
+            told = 1;
+            if (goes) { /* the other network goes (ours is not it) */
+                json_t *ev = json_pack("{s:s, s:s, s:{s:s}}", "Type", "network", "Action",
+                                       "destroy", "Actor", "ID", "0ther");
+                watch->on_event(watch->data, ev);
+                json_decref(ev);
+            } else { /* the watch's --until passes */
+                complete(watch, &out);
+            }
+            continue;
+        }
+        if (next == NULL) {
+            uv_run(&loop, UV_RUN_ONCE);
+            continue;
+        }
+        if (!next->canceled && strcmp(next->op, "container_start") == 0 &&
+            strstr(next->arg, "zookeeper") != NULL && starts++ == 0) {
+            out.status = DOCKER_EAPI;
+            out.msg = "network hdc_c1 is ambiguous (2 matches found on name)";
+        }
+        complete(next, &out);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_true(told);
+    if (goes) {
+        assert_int_equal(F.status, 0);
+        assert_int_equal(starts, 2);
+    } else {
+        assert_int_equal(F.status, CLUSTER_EEXISTS);
+        if (strstr(F.message, "another network is named hdc_c1") == NULL)
+            fail_msg("'%s'", F.message);
+    }
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void a_network_name_shared_until_the_other_goes(void **state) {
+    a_shared_network_name(1);
+}
+
+static void a_network_name_shared_for_good(void **state) {
+    a_shared_network_name(0);
 }
 
 static void a_failure_removes_the_cluster_with_rm_on_failure(void **state) {
@@ -681,10 +788,13 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_whole_up),
         cmocka_unit_test(a_container_dying_in_each_phase),
+        cmocka_unit_test(zookeeper_dying_in_each_phase),
         cmocka_unit_test(a_cancel_in_each_phase),
         cmocka_unit_test(zookeeper_lost_in_each_phase),
         cmocka_unit_test(a_down_racing_the_up),
         cmocka_unit_test(the_loser_of_a_race_removes_only_its_network),
+        cmocka_unit_test(a_network_name_shared_until_the_other_goes),
+        cmocka_unit_test(a_network_name_shared_for_good),
         cmocka_unit_test(a_failure_removes_the_cluster_with_rm_on_failure),
         cmocka_unit_test(a_failure_is_recorded),
         cmocka_unit_test(a_step_whose_node_died_is_told_as_its_death),

@@ -196,6 +196,21 @@ static void test_filters_are_json_then_url_escaped(void **state) {
                            "%2C%22die%22%5D%7D");
     free(s);
 
+    {
+        const char *net_type[] = {"network"}, *nets[] = {"hdc_c1"};
+        docker_events_opts no = {.types = net_type,
+                                 .n_types = 1,
+                                 .networks = nets,
+                                 .n_networks = 1,
+                                 .since = 5,
+                                 .until = 65};
+        s = docker_events_target(&no);
+        assert_string_equal(s, "/v1.41/events?since=5&until=65&filters="
+                               "%7B%22type%22%3A%5B%22network%22%5D%2C%22network%22%3A%5B%22"
+                               "hdc_c1%22%5D%7D");
+        free(s);
+    }
+
     s = docker_list_target("/containers/json?all=1", "hdc.cluster=c1");
     assert_string_equal(s, "/v1.41/containers/json?all=1&filters="
                            "%7B%22label%22%3A%5B%22hdc.cluster%3Dc1%22%5D%7D");
