@@ -18,6 +18,7 @@
 
 #include "hdc/plugin.h"
 #include "images.h"
+#include "logs.h"
 #include "util.h"
 
 const cmd *const cmd_table[] = {
@@ -157,6 +158,10 @@ int cmd_boot_timeout(const cmd_env *env, unsigned timeout_s, unsigned *out, char
 }
 
 int cmd_check_dirs(const cmd_env *env, char *err, size_t err_len) {
+    unsigned keep;
+
+    if (logs_keep_parse(getenv("HDC_LOGS_KEEP"), &keep, err, err_len) != 0)
+        return RUNNER_USAGE;
     const struct {
         const char *dir, *var, *what;
     } dirs[] = {
@@ -186,8 +191,10 @@ void cmd_usage(FILE *f) {
     fprintf(f, "usage: hdc [--plugin-path DIRS] [--json] COMMAND [ARGS]\n\ncommands:\n");
     for (const cmd *const *c = cmd_table; *c != NULL; c++)
         fprintf(f, "  %s\n      %s\n", (*c)->usage, (*c)->summary);
-    fprintf(f, "\nenvironment: DOCKER_HOST, HDC_PLUGIN_PATH, HDC_DIST_CACHE, "
-               "HDC_SUBNET_POOL, NO_COLOR\n");
+    fprintf(f, "\nenvironment (docs/cli.md says what each does): DOCKER_HOST, "
+               "HDC_DOCKER_TIMEOUT,\n  HDC_PLUGIN_PATH, HDC_DIST_CACHE, HDC_SUBNET_POOL, "
+               "HDC_LOGS_DIR, HDC_LOGS_KEEP,\n  HDC_STATE_DIR, HDC_TEST_USER, HDC_BOOT_TIMEOUT, "
+               "HDC_CLUSTERS_DIR, NO_COLOR\n");
 }
 
 /* Takes the global flags out of argv wherever they stand, leaving the

@@ -112,8 +112,8 @@ int cmd_boot_timeout(const cmd_env *env, unsigned timeout_s, unsigned *out, char
                      size_t err_len);
 
 /* Before Docker is touched: the logs and state directories are, or can
- * be made, writable directories (nothing is made). 0, or RUNNER_USAGE
- * with what to do in err. */
+ * be made, writable directories (nothing is made), and HDC_LOGS_KEEP is a
+ * number. 0, or RUNNER_USAGE with what to do in err. */
 int cmd_check_dirs(const cmd_env *env, char *err, size_t err_len);
 
 /* A duration for flag: digits with an optional unit (s, m, h, d; none:
@@ -211,6 +211,7 @@ typedef struct cmd_matrix_opts {
     unsigned timeout_s; /* of each up; 0: the steps' deadlines only */
     unsigned datanodes;
     unsigned boot_timeout_s; /* as up's */
+    uint64_t ttl_s;          /* --ttl: each cluster's time-to-live; 0: none */
     const char *test_user;   /* --test-user, or NULL: $HDC_TEST_USER, "hdc" */
     char *const *cmd;        /* after `--`, borrowed from argv */
     size_t n_cmd;

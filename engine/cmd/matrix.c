@@ -157,6 +157,10 @@ int cmd_matrix_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_matrix_opts 
             if (plan_user_check("--test-user", v, why, sizeof(why)) != 0)
                 return fail(err, err_len, "%s", why);
             out->test_user = v;
+        } else if ((v = flag_value(argc, argv, &i, "--ttl", &missing)) != NULL) {
+            if (cmd_duration("--ttl", missing ? NULL : v, 1, 365 * 86400, &out->ttl_s, why,
+                             sizeof(why)) != 0)
+                return fail(err, err_len, "%s", why);
         } else if (strcmp(a, "--keep") == 0) {
             out->keep = 1;
         } else if (strcmp(a, "--keep-failed") == 0) {
@@ -758,6 +762,7 @@ static int prepare(matrix_run *m) {
         .keys_root = m->key_dir,
         .boot_timeout_s = m->args.boot_timeout_s,
         .held = 1, /* a matrix killed leaves clusters gc removes */
+        .ttl_s = m->args.ttl_s,
         .test_user = m->test_user,
         .subnet_pool = m->ctx->env.subnet_pool,
     };
@@ -945,7 +950,7 @@ const cmd cmd_matrix = {
     .usage = "hdc matrix DIST... [--parallel N] [--junit FILE] [--keep] [--keep-failed] -- CMD "
              "[ARG...]",
     .summary = "a cluster per DIST, CMD in each client node, a JUnit report (also: --timeout S, "
-               "--datanodes N, --bundle-all, --test-user USER)",
+               "--datanodes N, --ttl DURATION, --bundle-all, --test-user USER)",
     .opts_size = sizeof(cmd_matrix_opts),
     .parse = parse,
     .run = run,

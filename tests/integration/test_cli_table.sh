@@ -140,7 +140,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 
     (cd "$run/cwd" && exec env -u HDC_LOGS_DIR -u HDC_STATE_DIR -u HDC_PLUGIN_PATH \
         -u HDC_SUBNET_POOL -u HDC_DIST_CACHE -u HDC_CLUSTERS_DIR -u HDC_TEST_USER \
-        -u HDC_DOCKER_TIMEOUT -u NO_COLOR LC_ALL=C HOME="$run/home" TMPDIR="$run/tmpdir" \
+        -u HDC_DOCKER_TIMEOUT -u HDC_LOGS_KEEP -u HDC_BOOT_TIMEOUT -u NO_COLOR LC_ALL=C \
+        HOME="$run/home" TMPDIR="$run/tmpdir" \
         "${envs[@]}" timeout -k 5 "$row_timeout" "$hdc" "${argv[@]}") \
         </dev/null >"$run/stdout" 2>"$run/stderr"
     status=$?

@@ -221,13 +221,27 @@ up_until TERM " master created " "$prefix"-rm --rm-on-failure
 leaks=0
 for r in $(seq 1 30); do
     name=$prefix-race$r
-    "$hdc" up testdist --name "$name" >/dev/null 2>&1 &
+    fifo=$work/fifo.$name
+    mkfifo "$fifo"
+    "$hdc" up testdist --name "$name" >/dev/null 2>"$fifo" &
     upid=$!
+    # Once the up has made something (its first line), after a random while.
+    exec {in}<"$fifo"
+    IFS= read -r -t 120 line <&$in
+    cat <&$in >/dev/null &
+    drain=$!
     sleep "$(printf '0.%03d' $((RANDOM % 1500)))"
     "$hdc" down "$name" >/dev/null 2>&1
     wait "$upid"
+    wait "$drain"
+    exec {in}<&-
+    rm -f "$fifo"
     n=$(labelled "$name")
-    [ "$n" != 0 ] && { leaks=$((leaks + 1)); echo "    run $r: $n objects left"; docker ps -a --filter "label=hdc.cluster=$name" --format '{{.Names}} {{.State}}'; }
+    if [ "$n" != 0 ]; then
+        leaks=$((leaks + 1))
+        echo "    run $r: $n objects left"
+        docker ps -a --filter "label=hdc.cluster=$name" --format '    {{.Names}} {{.State}}'
+    fi
     "$hdc" down "$name" >/dev/null 2>&1
 done
 [ $leaks = 0 ] && ok "down during up of the same name, 30 runs: nothing leaks" \
