@@ -111,6 +111,7 @@ struct up {
     char logs_err[1024];
     char *logs_backup; /* where a previous run's logs went, or NULL */
     zk_session *zk;
+    int zk_closing; /* zk_close asked: zk_closed follows */
     cluster_steps *exec;
     boot_dag *dag;
     uv_timer_t timer; /* the whole-up deadline, then log settling */
@@ -1202,6 +1203,21 @@ static void autopsied(void *data, int status, const char *msg, const docker_cont
     advance(u);
 }
 
+static void zk_closed(void *data, zk_session *s);
+
+/* Closes the session, connected or still connecting (its connect then
+ * calls back UV_ECANCELED), once. */
+static void close_session(up *u) {
+    if (u->zk == NULL || u->zk_closing)
+        return;
+    u->zk_closing = 1;
+    u->inflight++;
+    if (u->ops->zk_close(u->zk, zk_closed, u) != 0) {
+        landed(u);
+        u->zk = NULL;
+    }
+}
+
 static void zk_closed(void *data, zk_session *s) {
     up *u = data;
 
@@ -1244,12 +1260,7 @@ static void wind_down(up *u) {
     if (following) {
         if (u->netwatch_call != NULL)
             u->ops->call_cancel(u->netwatch_call);
-        if (u->zk != NULL && u->session == RES_DONE) {
-            u->session = RES_BUSY;
-            u->inflight++;
-            if (u->ops->zk_close(u->zk, zk_closed, u) != 0)
-                landed(u);
-        }
+        close_session(u);
         return;
     }
     if (!u->ended) {
@@ -1281,14 +1292,7 @@ static void wind_down(up *u) {
     for (size_t i = 0; i < u->plan.n_nodes; i++)
         if (u->nodes[i].logs != NULL)
             u->ops->call_cancel(u->nodes[i].logs);
-    if (u->zk != NULL && u->session != RES_BUSY) {
-        u->session = RES_BUSY;
-        u->inflight++;
-        if (u->ops->zk_close(u->zk, zk_closed, u) != 0) {
-            landed(u);
-            u->zk = NULL;
-        }
-    }
+    close_session(u);
     if (u->timer_open) {
         u->timer_open = 0;
         u->inflight++;
