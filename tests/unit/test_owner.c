@@ -23,31 +23,10 @@ static void this_process_runs(void **state) {
     assert_string_equal(owner_liveness_name(OWNER_ALIVE), "alive");
 }
 
-static void an_exited_child_is_gone(void **state) {
-    char child[OWNER_MAX];
+/* A child that waits until *release is closed, then exits; its name in
+ * name, taken while it surely runs. */
+static pid_t waiting_child(char name[OWNER_MAX], int *release) {
     int fds[2];
-    pid_t pid;
-    char c;
-
-    assert_int_equal(pipe(fds), 0);
-    pid = fork();
-    if (pid == 0) {
-        close(fds[1]);
-        (void)read(fds[0], &c, 1); /* until the parent has its name */
-        _exit(0);
-    }
-    close(fds[0]);
-    assert_int_equal(owner_of(pid, child), 0);
-    assert_int_equal(owner_liveness(child), OWNER_ALIVE);
-    close(fds[1]);
-    assert_int_equal(waitpid(pid, NULL, 0), pid);
-    assert_int_equal(owner_liveness(child), OWNER_GONE);
-}
-
-static void a_zombie_is_gone(void **state) {
-    char child[OWNER_MAX];
-    int fds[2];
-    siginfo_t info;
     pid_t pid;
     char c;
 
@@ -59,8 +38,29 @@ static void a_zombie_is_gone(void **state) {
         _exit(0);
     }
     close(fds[0]);
-    assert_int_equal(owner_of(pid, child), 0);
-    close(fds[1]);
+    assert_int_equal(owner_of(pid, name), 0);
+    *release = fds[1];
+    return pid;
+}
+
+static void an_exited_child_is_gone(void **state) {
+    char child[OWNER_MAX];
+    int release;
+    pid_t pid = waiting_child(child, &release);
+
+    assert_int_equal(owner_liveness(child), OWNER_ALIVE);
+    close(release);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    assert_int_equal(owner_liveness(child), OWNER_GONE);
+}
+
+static void a_zombie_is_gone(void **state) {
+    char child[OWNER_MAX];
+    int release;
+    siginfo_t info;
+    pid_t pid = waiting_child(child, &release);
+
+    close(release);
     /* Exited, not reaped: what a PID 1 that never reaps leaves. */
     assert_int_equal(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT), 0);
     assert_int_equal(owner_liveness(child), OWNER_GONE);
