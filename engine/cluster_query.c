@@ -40,6 +40,7 @@ typedef struct down {
     char msg[1024];
     size_t kind;        /* index in down_kinds */
     size_t removed_now; /* by this pass */
+    int failed_now;     /* a removal of this pass failed */
 } down;
 
 static void down_end(down *w) {
@@ -60,10 +61,14 @@ static void down_note(down *w, int status, const char *msg) {
         w->removed_now++;
     } else if (in_use(status, msg) && w->kind > 0) {
         w->busy = 1;
-    } else if (status != DOCKER_ENOTFOUND && status != DOCKER_ECONFLICT && w->status == 0) {
-        /* Gone already, or going (a concurrent down), is not a failure. */
-        w->status = status;
-        snprintf(w->msg, sizeof(w->msg), "%s", msg != NULL ? msg : hdc_strerror(status));
+    } else if (status != DOCKER_ENOTFOUND && status != DOCKER_ECONFLICT) {
+        /* Gone already, or going (a concurrent down), is not a failure;
+         * anything else is kept to say, and a container is tried again. */
+        w->failed_now = 1;
+        if (w->status == 0) {
+            w->status = status;
+            snprintf(w->msg, sizeof(w->msg), "%s", msg != NULL ? msg : hdc_strerror(status));
+        }
     }
 }
 
@@ -134,7 +139,7 @@ static void down_listed(void *data, int status, const char *msg, const docker_ob
 
 /* Lists the kind of w->kind, or ends. */
 static void down_list(down *w) {
-    if (w->kind == DOWN_KINDS || w->status != 0 ||
+    if (w->kind == DOWN_KINDS ||
         down_kinds[w->kind].list(w->d, w->label, down_listed, w, NULL) != 0)
         down_end(w);
 }
@@ -149,18 +154,24 @@ static void down_removed(void *data, int status, const char *msg) {
     down_note(w, status, msg);
     if (--w->pending > 0)
         return;
-    if (w->busy || (w->kind == 0 && w->removed_now > 0)) {
+    if (w->busy || (w->kind == 0 && (w->removed_now > 0 || w->failed_now))) {
         if (++w->round == DOWN_ROUNDS) {
-            w->status = DOCKER_ECONFLICT;
-            snprintf(w->msg, sizeof(w->msg),
-                     "objects of it keep coming back after %u rounds of removal: is an `hdc up` "
-                     "of this name looping? stop it, then run this again",
-                     DOWN_ROUNDS);
+            if (w->status == 0) {
+                w->status = DOCKER_ECONFLICT;
+                snprintf(w->msg, sizeof(w->msg),
+                         "objects of it keep coming back after %u rounds of removal: is an `hdc "
+                         "up` of this name looping? stop it, then run this again",
+                         DOWN_ROUNDS);
+            }
             down_end(w);
             return;
         }
         w->busy = 0;
         w->kind = 0;
+        /* A container's removal that failed (the engine's storage driver
+         * can fail one now and then) is tried again with the next pass:
+         * only the last pass's failure is said. */
+        w->status = 0;
     } else {
         w->kind++;
     }
@@ -177,6 +188,7 @@ static void down_listed(void *data, int status, const char *msg, const docker_ob
         return;
     }
     w->removed_now = 0;
+    w->failed_now = 0;
     w->pending = 1; /* held until every removal is asked for */
     for (size_t i = 0; i < n; i++)
         if (down_kinds[w->kind].remove(w->d, &objs[i], down_removed, w) == 0)
