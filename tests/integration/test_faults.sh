@@ -10,6 +10,7 @@
 #   - `hdc matrix` killed while its command runs: gc leaves nothing;
 #   - SIGTERM to `hdc up --rm-on-failure`: nothing left, no gc;
 #   - `hdc down` during `hdc up` of the same name, 30 times: nothing leaks;
+#   - a cluster whose --ttl has passed is expired, and gc removes it;
 #   - `hdc status` of a cluster with a dead node exits 1 naming it;
 #   - `hdc build` stops on SIGTERM.
 # ctest label "faults": run once per CI run (the plain pass), not under
@@ -183,6 +184,17 @@ for n in "${killed[@]}"; do left=$((left + $(labelled "$n"))); done
 out=$("$hdc" gc --stopped 2>&1)
 [ "$(labelled "$prefix"-stopped)" = 0 ] && [ "$(state_of "$prefix"-healthy)" = up ] \
     && ok "gc --stopped removes the stopped one, and only it" || bad "gc --stopped" "$out"
+
+# ---- a time-to-live that passes ------------------------------------------------------------
+"$hdc" up testdist --name "$prefix"-ttl --ttl 3s >/dev/null 2>"$work/ttl.err" \
+    || bad "up --ttl" "$(cat "$work/ttl.err")"
+[ "$(state_of "$prefix"-ttl)" = up ] && ok "a cluster with a time-to-live is up until it passes" \
+    || bad "up --ttl state" "$("$hdc" ls)"
+sleep 4
+[ "$(state_of "$prefix"-ttl)" = expired ] && ok "then it is expired" || bad "expired" "$("$hdc" ls)"
+out=$("$hdc" gc 2>&1)
+[ "$(labelled "$prefix"-ttl)" = 0 ] && grep -q "$prefix-ttl is expired: removing it" <<<"$out" \
+    && ok "gc removes it" || bad "gc of an expired cluster" "$out"
 
 # ---- status of a cluster with a dead node -------------------------------------------------
 docker kill $(docker ps -q --filter "label=hdc.cluster=$prefix-healthy" --filter "label=hdc.service=worker") >/dev/null
