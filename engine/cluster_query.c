@@ -294,7 +294,8 @@ static void lister_inspected(void *data, int status, const char *msg,
     }
     if (--l->pending > 0)
         return;
-    qsort(l->list, l->n, sizeof(*l->list), container_cmp);
+    if (l->n > 1)
+        qsort(l->list, l->n, sizeof(*l->list), container_cmp);
     lister_end(l);
 }
 

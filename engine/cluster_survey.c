@@ -108,7 +108,8 @@ static int by_name(const void *a, const void *b) {
 }
 
 void cluster_census_judge(cluster_census *c, int64_t now) {
-    qsort(c->list, c->n, sizeof(*c->list), by_name);
+    if (c->n > 1) /* qsort wants a list, even of none */
+        qsort(c->list, c->n, sizeof(*c->list), by_name);
     for (size_t i = 0; i < c->n; i++) {
         cluster_info *ci = &c->list[i];
         cluster_facts f = {
