@@ -4,12 +4,12 @@
  * The up is a state machine. Each resource of the cluster has a state of
  * its own (enum res, enum node_phase): the images, the network, the
  * record, the log directory, the ZooKeeper session, the znodes, the
- * volumes, every node's container, the steps. One function, advance(),
+ * volumes, every node's container, the steps. One function, cluster__advance(),
  * starts whatever those states now allow, in the order of the bootstrap
  * protocol (docs/design.md), or winds everything down once the up has
  * failed or is done. Every callback records what it learned in its
- * resource and calls advance(); nothing else starts work, so reordering
- * the bring-up is a change of advance()'s preconditions only.
+ * resource and calls cluster__advance(); nothing else starts work, so reordering
+ * the bring-up is a change of cluster__advance()'s preconditions only.
  *
  *   images      every image the cluster needs is there (else: build it)
  *   network     hdc_<cluster> with a subnet of the pool; an overlapping
@@ -28,6 +28,9 @@
  * last lines of its log; one destroyed, or the network, means a `hdc down`
  * of this name: the up stops and leaves the rest to it.
  *
+ * The up's state is cluster_up.h; the events streams it watches are
+ * cluster_watch.c, and how it ends (wind_down, the report) cluster_end.c.
+ *
  * Decisions a newcomer might question:
  * - Docker, ZooKeeper and the probes are reached through a table of
  *   operations (cluster_ops.h), so tests/unit/test_cluster.c drives every
@@ -42,7 +45,7 @@
  *   have called back, so nothing of this file runs after the callback.
  */
 #define _GNU_SOURCE /* asprintf */
-#include "cluster.h"
+#include "cluster_up.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -59,95 +62,9 @@
 #include "plugin_host.h"
 #include "util.h"
 
-#define LOG_SETTLE_MS         1000
-#define NETWORK_WAIT_S        60 /* for another network of our name to go */
-#define ZK_CONNECT_TIMEOUT_MS 60000
-#define ZK_SESSION_TIMEOUT_MS 20000
-
-typedef struct up up;
-typedef cluster_node node_rt;
-
-/* Where a resource of the cluster is. */
-enum res { RES_TODO, RES_BUSY, RES_DONE };
-
-/* Where a node's container is (cluster_node.phase). */
-enum node_phase {
-    NODE_TODO,
-    NODE_CREATING,
-    NODE_CREATED,
-    NODE_STARTING,
-    NODE_INSPECTING, /* started: its published ports being read */
-    NODE_READY,
-};
-
-struct up {
-    uv_loop_t *loop;
-    docker *d;
-    const cluster_ops *ops;
-    cluster_up_opts opts;
-    char *logs_dir, *test_user;
-    cluster_progress_cb progress;
-    cluster_up_cb cb;
-    void *data;
-    plan plan;
-    node_rt *nodes; /* plan.n_nodes; ZooKeeper first */
-    uint64_t start_ms;
-    int64_t started; /* Unix seconds */
-
-    /* The resources, in the order an up needs them. */
-    enum res images, network, events, record, logs, session, znodes, volumes, steps, last_record;
-    size_t images_pending, znodes_pending, volumes_pending;
-    int images_missing;
-    char missing[2048]; /* the images not there, for the message */
-    char network_id[80];
-    uint32_t subnet_index, subnet_tries;
-    docker_call *events_call;
-    /* Another network of our name, for a moment (see watch_networks). */
-    enum res netwatch;
-    docker_call *netwatch_call;
-    int net_blocked; /* a start waits for it to go */
-    uv_work_t logs_work;
-    int logs_rc;
-    char logs_err[1024];
-    char *logs_backup; /* where a previous run's logs went, or NULL */
-    zk_session *zk;
-    int zk_closing; /* zk_close asked: zk_closed follows */
-    cluster_steps *exec;
-    boot_dag *dag;
-    uv_timer_t timer; /* the whole-up deadline, then log settling */
-    int timer_open;
-
-    /* Phases' ends, in ms since the start (0 if not reached). */
-    uint64_t network_ms, zookeeper_ms, containers_ms, steps_ms, ready_ms;
-    cluster_endpoint *endpoints;
-    size_t n_endpoints;
-
-    /* The end. */
-    int status;       /* the outcome once decided, else 0 */
-    int failing;      /* a failure is decided */
-    int ready;        /* success: up, the record written */
-    int ended;        /* wind_down under way */
-    int settling;     /* waiting for the dead node's last log lines */
-    int lost_race;    /* another up of this name holds it */
-    int removed;      /* a `hdc down` of this name removes it */
-    int died;         /* the failure is a container's death, said so */
-    enum res autopsy; /* a failed step's node: did it die? */
-    const char *failed_step;
-    size_t inflight; /* calls and work started and not yet called back */
-    int sinks_open;
-    node_rt *dead; /* the node whose death failed the up */
-    char message[8192];
-};
-
-static void advance(up *u);
-static void wind_down(up *u);
-static void watch_networks(up *u);
-static void fail(up *u, int status, node_rt *node, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 /* ---- small things --------------------------------------------------------------- */
 
-static uint64_t elapsed(const up *u) {
+uint64_t cluster__elapsed(const up *u) {
     return uv_now(u->loop) - u->start_ms;
 }
 
@@ -164,11 +81,11 @@ const char *cluster_node_state_name(enum cluster_node_state s) {
 }
 
 /* A node's state as the user sees it: progress hears every change. */
-static void node_set_state(node_rt *n, enum cluster_node_state state, const char *why) {
+void cluster__node_set_state(node_rt *n, enum cluster_node_state state, const char *why) {
     if (n->rep.state == state || n->rep.state == CLUSTER_NODE_FAILED)
         return;
     n->rep.state = state;
-    n->rep.elapsed_ms = elapsed(n->u);
+    n->rep.elapsed_ms = cluster__elapsed(n->u);
     if (why != NULL) {
         snprintf(n->why, sizeof(n->why), "%.*s", (int)sizeof(n->why) - 1, why);
         n->rep.why = n->why;
@@ -177,7 +94,7 @@ static void node_set_state(node_rt *n, enum cluster_node_state state, const char
         n->u->progress(n->u->data, &n->rep);
 }
 
-static node_rt *node_by_container(up *u, const char *name_or_id) {
+node_rt *cluster__node_by_container(up *u, const char *name_or_id) {
     for (size_t i = 0; i < u->plan.n_nodes; i++) {
         node_rt *n = &u->nodes[i];
         if (strcmp(n->pn->container, name_or_id) == 0 ||
@@ -188,7 +105,7 @@ static node_rt *node_by_container(up *u, const char *name_or_id) {
 }
 
 /* The first failure decides the outcome; everything then winds down. */
-static void fail(up *u, int status, node_rt *node, const char *fmt, ...) {
+void cluster__fail(up *u, int status, node_rt *node, const char *fmt, ...) {
     va_list ap;
 
     if (u->failing || u->ended)
@@ -200,12 +117,12 @@ static void fail(up *u, int status, node_rt *node, const char *fmt, ...) {
     va_end(ap);
     u->dead = node;
     if (node != NULL)
-        node_set_state(node, CLUSTER_NODE_FAILED, u->message);
-    advance(u);
+        cluster__node_set_state(node, CLUSTER_NODE_FAILED, u->message);
+    cluster__advance(u);
 }
 
 /* A call's or a piece of work's callback has come. */
-static void landed(up *u) {
+void cluster__landed(up *u) {
     u->inflight--;
 }
 
@@ -215,25 +132,25 @@ static void image_checked(void *data, int status, const char *msg, const docker_
     up *u = data;
     size_t used = strlen(u->missing);
 
-    landed(u);
+    cluster__landed(u);
     u->images_pending--;
     if (status == DOCKER_ENOTFOUND) {
         u->images_missing = 1;
         snprintf(u->missing + used, sizeof(u->missing) - used, "%s%s", used ? ", " : "", msg);
     } else if (status != 0) {
-        fail(u, status, NULL, "%s: %s", u->plan.cluster, msg);
+        cluster__fail(u, status, NULL, "%s: %s", u->plan.cluster, msg);
         return;
     }
     if (u->images_pending > 0)
         return;
     if (u->images_missing) {
-        fail(u, CLUSTER_ENOIMAGE, NULL,
-             "%s: images missing (%s): run `hdc build %s` (and `hdc build-base`) first",
-             u->plan.cluster, u->missing, u->plan.desc->name);
+        cluster__fail(u, CLUSTER_ENOIMAGE, NULL,
+                      "%s: images missing (%s): run `hdc build %s` (and `hdc build-base`) first",
+                      u->plan.cluster, u->missing, u->plan.desc->name);
         return;
     }
     u->images = RES_DONE;
-    advance(u);
+    cluster__advance(u);
 }
 
 /* Every image the cluster runs, each once: ZooKeeper's and the services'
@@ -249,7 +166,7 @@ static void check_images(up *u) {
 
     u->images = RES_BUSY;
     if (refs == NULL) {
-        fail(u, UV_ENOMEM, NULL, "%s: out of memory", u->plan.cluster);
+        cluster__fail(u, UV_ENOMEM, NULL, "%s: out of memory", u->plan.cluster);
         return;
     }
     refs[n++] = strdup(CLUSTER_ZK_IMAGE);
@@ -275,8 +192,8 @@ static void check_images(up *u) {
             continue;
         }
         u->images_pending -= n - i;
-        fail(u, err, NULL, "%s: cannot ask Docker about image %s: %s", u->plan.cluster,
-             refs[i] != NULL ? refs[i] : "?", hdc_strerror(err));
+        cluster__fail(u, err, NULL, "%s: cannot ask Docker about image %s: %s", u->plan.cluster,
+                      refs[i] != NULL ? refs[i] : "?", hdc_strerror(err));
         break;
     }
     for (size_t i = 0; i < n; i++)
@@ -310,13 +227,13 @@ static int create_network(up *u) {
 static void network_created(void *data, int status, const char *msg, const char *id) {
     up *u = data;
 
-    landed(u);
+    cluster__landed(u);
     if (status == 0) {
         /* Ours, whatever happens next: --rm-on-failure removes it. */
         snprintf(u->network_id, sizeof(u->network_id), "%s", id);
         u->network = RES_DONE;
-        u->network_ms = elapsed(u);
-        advance(u);
+        u->network_ms = cluster__elapsed(u);
+        cluster__advance(u);
         return;
     }
     if (status == DOCKER_EOVERLAP && !u->failing &&
@@ -326,93 +243,18 @@ static void network_created(void *data, int status, const char *msg, const char 
             return;
     }
     if (status == DOCKER_EOVERLAP)
-        fail(u, status, NULL,
-             "%s: every subnet tried in the pool overlaps a network in use: set "
-             "HDC_SUBNET_POOL to a free range",
-             u->plan.cluster);
+        cluster__fail(u, status, NULL,
+                      "%s: every subnet tried in the pool overlaps a network in use: set "
+                      "HDC_SUBNET_POOL to a free range",
+                      u->plan.cluster);
     else if (status == DOCKER_ECONFLICT)
-        fail(u, CLUSTER_EEXISTS, NULL,
-             "cluster '%s' exists already (network %s): run `hdc down %s` first, or "
-             "choose another --name",
-             u->plan.cluster, u->plan.network, u->plan.cluster);
+        cluster__fail(u, CLUSTER_EEXISTS, NULL,
+                      "cluster '%s' exists already (network %s): run `hdc down %s` first, or "
+                      "choose another --name",
+                      u->plan.cluster, u->plan.network, u->plan.cluster);
     else
-        fail(u, status, NULL, "%s: cannot create network %s: %s", u->plan.cluster, u->plan.network,
-             msg);
-}
-
-/* ---- events: a container that dies fails the up ------------------------------------------- */
-
-static void settle(up *u);
-
-static void on_event(void *data, const json_t *ev) {
-    up *u = data;
-    const char *type = json_string_value(json_object_get(ev, "Type"));
-    const char *action = json_string_value(json_object_get(ev, "Action"));
-    json_t *attrs = json_object_get(json_object_get(ev, "Actor"), "Attributes");
-    const char *name = json_string_value(json_object_get(attrs, "name"));
-    const char *code = json_string_value(json_object_get(attrs, "exitCode"));
-    node_rt *n;
-
-    if (action == NULL || name == NULL || u->ready || (type != NULL && strcmp(type, "container")))
-        return;
-    n = node_by_container(u, name);
-    if (n == NULL)
-        return;
-    if (strcmp(action, "die") == 0)
-        n->exit_code = code != NULL ? atoi(code) : -1;
-    /* Removed by someone else (our own removals come after the events
-     * end): a down of this name runs, whatever else happened. */
-    if (strcmp(action, "destroy") == 0 && !u->ended)
-        u->removed = 1;
-    if (u->failing || u->ended)
-        return;
-    if (strcmp(action, "destroy") == 0) {
-        fail(u, CLUSTER_EFAILED, NULL,
-             "%s: container %s was removed while it came up (`hdc down %s`?): stopped",
-             u->plan.cluster, n->pn->container, u->plan.cluster);
-        return;
-    }
-    if (strcmp(action, "die") != 0)
-        return;
-    u->died = 1;
-    fail(u, CLUSTER_EFAILED, n,
-         "%s: service %s (container %s) exited with status %s during the bootstrap",
-         u->plan.cluster, n->pn->hostname, n->pn->container, code != NULL ? code : "?");
-}
-
-static void events_ended(void *data, int status, const char *msg) {
-    up *u = data;
-
-    landed(u);
-    u->events_call = NULL;
-    u->events = RES_DONE;
-    if (status != 0 && status != UV_ECANCELED && !u->ready)
-        fail(u, status, NULL, "%s: the Docker events stream broke: %s", u->plan.cluster,
-             msg != NULL ? msg : hdc_strerror(status));
-    advance(u);
-}
-
-/* From the network on, the cluster's containers dying or being removed. */
-static void watch_events(up *u) {
-    static const char *const types[] = {"container"};
-    static const char *const actions[] = {"die", "destroy"};
-    docker_events_opts eo = {
-        .types = types, .n_types = 1, .events = actions, .n_events = 2, .n_labels = 1};
-    char label[64];
-    const char *labels[1] = {label};
-    int err;
-
-    snprintf(label, sizeof(label), "hdc.cluster=%s", u->plan.cluster);
-    eo.labels = labels;
-    err = u->ops->events(u->d, &eo, on_event, events_ended, u, &u->events_call);
-    if (err != 0) {
-        u->events = RES_DONE;
-        fail(u, err, NULL, "%s: cannot watch Docker's events: %s", u->plan.cluster,
-             hdc_strerror(err));
-        return;
-    }
-    u->inflight++;
-    u->events = RES_BUSY;
+        cluster__fail(u, status, NULL, "%s: cannot create network %s: %s", u->plan.cluster,
+                      u->plan.network, msg);
 }
 
 /* ---- the record ---------------------------------------------------------------------------- */
@@ -421,18 +263,18 @@ static void record_written(void *data, int status, const char *msg) {
     up *u = data;
     enum res *which = u->record == RES_BUSY ? &u->record : &u->last_record;
 
-    landed(u);
+    cluster__landed(u);
     *which = RES_DONE;
     /* Without a record, `hdc ls` and `hdc gc` still judge by the owner:
      * an up is not failed for it. */
     if (status != 0 && status != UV_ECANCELED && !u->failing)
         fprintf(stderr, "hdc: %s: cannot write its record in %s: %s\n", u->plan.cluster,
                 u->nodes[0].pn->container, msg != NULL ? msg : hdc_strerror(status));
-    advance(u);
+    cluster__advance(u);
 }
 
 /* Writes the record into ZooKeeper's container: which is the resource. */
-static void write_record(up *u, enum res *which, enum cluster_record_state state) {
+void cluster__write_record(up *u, enum res *which, enum cluster_record_state state) {
     cluster_record r = {.state = state, .since = (int64_t)time(NULL)};
     void *tar = NULL;
     size_t len = 0;
@@ -470,11 +312,11 @@ static void logs_work(uv_work_t *w) {
 static void logs_ready(uv_work_t *w, int status) {
     up *u = w->data;
 
-    landed(u);
+    cluster__landed(u);
     u->logs = RES_DONE;
     if (u->logs_rc != 0)
-        fail(u, u->logs_rc, NULL, "%s: %s", u->plan.cluster, u->logs_err);
-    advance(u);
+        cluster__fail(u, u->logs_rc, NULL, "%s: %s", u->plan.cluster, u->logs_err);
+    cluster__advance(u);
 }
 
 /* Only once ZooKeeper's container is ours is a previous run's log
@@ -483,7 +325,7 @@ static void prepare_logs(up *u) {
     u->logs_work.data = u;
     if (uv_queue_work(u->loop, &u->logs_work, logs_work, logs_ready) != 0) {
         u->logs = RES_DONE;
-        fail(u, UV_EIO, NULL, "%s: cannot queue work on the thread pool", u->plan.cluster);
+        cluster__fail(u, UV_EIO, NULL, "%s: cannot queue work on the thread pool", u->plan.cluster);
         return;
     }
     u->inflight++;
@@ -496,39 +338,41 @@ static void node_created(void *data, int status, const char *msg, const char *id
     node_rt *n = data;
     up *u = n->u;
 
-    landed(u);
+    cluster__landed(u);
     if (status == 0) {
         snprintf(n->id, sizeof(n->id), "%s", id);
         n->phase = NODE_CREATED;
-        node_set_state(n, CLUSTER_NODE_CREATED, NULL);
-        advance(u);
+        cluster__node_set_state(n, CLUSTER_NODE_CREATED, NULL);
+        cluster__advance(u);
         return;
     }
     n->phase = NODE_TODO;
     if (status == DOCKER_ENOTFOUND && msg != NULL && strstr(msg, "network") != NULL) {
         u->removed = 1;
-        fail(u, CLUSTER_EFAILED, NULL,
-             "%s: its network was removed while it came up (`hdc down %s`?): stopped",
-             u->plan.cluster, u->plan.cluster);
+        cluster__fail(u, CLUSTER_EFAILED, NULL,
+                      "%s: its network was removed while it came up (`hdc down %s`?): stopped",
+                      u->plan.cluster, u->plan.cluster);
     } else if (status == DOCKER_ENOTFOUND)
-        fail(u, CLUSTER_ENOIMAGE, NULL,
-             "%s: cannot create container %s: %s: run `hdc build %s` first", u->plan.cluster,
-             n->pn->container, msg, u->plan.desc->name);
+        cluster__fail(u, CLUSTER_ENOIMAGE, NULL,
+                      "%s: cannot create container %s: %s: run `hdc build %s` first",
+                      u->plan.cluster, n->pn->container, msg, u->plan.desc->name);
     else if (status == DOCKER_ECONFLICT && n->pn->svc == NULL) {
         /* Another up of this name created it first: leave all to it. */
         u->lost_race = 1;
-        fail(u, CLUSTER_EEXISTS, NULL,
-             "cluster '%s' exists already (container %s): another `hdc up` of that name holds "
-             "it; `hdc down %s` removes it",
-             u->plan.cluster, n->pn->container, u->plan.cluster);
+        cluster__fail(
+            u, CLUSTER_EEXISTS, NULL,
+            "cluster '%s' exists already (container %s): another `hdc up` of that name holds "
+            "it; `hdc down %s` removes it",
+            u->plan.cluster, n->pn->container, u->plan.cluster);
     } else if (status == DOCKER_ECONFLICT)
-        fail(u, CLUSTER_EEXISTS, NULL,
-             "%s: container %s exists already (a cluster of that name was not removed): run "
-             "`hdc down %s` or `hdc gc`",
-             u->plan.cluster, n->pn->container, u->plan.cluster);
+        cluster__fail(
+            u, CLUSTER_EEXISTS, NULL,
+            "%s: container %s exists already (a cluster of that name was not removed): run "
+            "`hdc down %s` or `hdc gc`",
+            u->plan.cluster, n->pn->container, u->plan.cluster);
     else
-        fail(u, status, NULL, "%s: cannot create container %s: %s", u->plan.cluster,
-             n->pn->container, msg);
+        cluster__fail(u, status, NULL, "%s: cannot create container %s: %s", u->plan.cluster,
+                      n->pn->container, msg);
 }
 
 static void create_node(up *u, node_rt *n) {
@@ -550,8 +394,8 @@ static void create_node(up *u, node_rt *n) {
         free(sp);
     }
     if (err != 0) {
-        fail(u, err, NULL, "%s: cannot create container %s: %s", u->plan.cluster, n->pn->container,
-             hdc_strerror(err));
+        cluster__fail(u, err, NULL, "%s: cannot create container %s: %s", u->plan.cluster,
+                      n->pn->container, hdc_strerror(err));
         return;
     }
     u->inflight++;
@@ -569,13 +413,13 @@ static void log_ended(void *data, int status, const char *msg) {
     node_rt *n = data;
     up *u = n->u;
 
-    landed(u);
+    cluster__landed(u);
     n->logs = NULL;
     n->logs_ended = 1;
     /* The node that failed the up has said its last: settled. */
     if (u->settling && u->dead == n)
         u->settling = 0;
-    advance(u);
+    cluster__advance(u);
 }
 
 /* Its log into logs/<cluster>/<host>.log, from its start. */
@@ -601,10 +445,10 @@ static void node_inspected(void *data, int status, const char *msg,
     node_rt *n = data;
     up *u = n->u;
 
-    landed(u);
+    cluster__landed(u);
     if (status != 0) {
-        fail(u, status, n, "%s: cannot inspect container %s: %s", u->plan.cluster, n->pn->container,
-             msg);
+        cluster__fail(u, status, n, "%s: cannot inspect container %s: %s", u->plan.cluster,
+                      n->pn->container, msg);
         return;
     }
     for (size_t i = 0; i < info->n_ports && n->n_ports < 16; i++) {
@@ -615,8 +459,8 @@ static void node_inspected(void *data, int status, const char *msg,
         n->n_ports++;
     }
     n->phase = NODE_READY;
-    node_set_state(n, CLUSTER_NODE_WAITING, NULL);
-    advance(u);
+    cluster__node_set_state(n, CLUSTER_NODE_WAITING, NULL);
+    cluster__advance(u);
 }
 
 static void node_started(void *data, int status, const char *msg) {
@@ -624,102 +468,43 @@ static void node_started(void *data, int status, const char *msg) {
     up *u = n->u;
     int err;
 
-    landed(u);
+    cluster__landed(u);
     if (status == DOCKER_ENOTFOUND) /* removed between its create and its start */
         u->removed = 1;
     if (status != 0 && msg != NULL && strstr(msg, "is ambiguous") != NULL && !u->failing) {
         n->phase = NODE_CREATED; /* started again once the other network is gone */
         u->net_blocked = 1;
         if (u->netwatch == RES_TODO)
-            watch_networks(u);
-        advance(u);
+            cluster__watch_networks(u);
+        cluster__advance(u);
         return;
     }
     if (status != 0) {
-        fail(u, status, n, "%s: cannot start container %s: %s", u->plan.cluster, n->pn->container,
-             msg);
+        cluster__fail(u, status, n, "%s: cannot start container %s: %s", u->plan.cluster,
+                      n->pn->container, msg);
         return;
     }
     if (u->failing) {
-        advance(u);
+        cluster__advance(u);
         return;
     }
     follow_logs(u, n);
     err = u->ops->container_inspect(u->d, n->id, node_inspected, n, NULL);
     if (err != 0) {
-        fail(u, err, n, "%s: cannot inspect container %s", u->plan.cluster, n->pn->container);
+        cluster__fail(u, err, n, "%s: cannot inspect container %s", u->plan.cluster,
+                      n->pn->container);
         return;
     }
     u->inflight++;
     n->phase = NODE_INSPECTING;
 }
 
-/* ---- a name shared for a moment ------------------------------------------------------------ */
-
-/* Two ups of one name can both create a network hdc_<name> (Docker's
- * duplicate check is not atomic); the one that loses the race for
- * ZooKeeper's container removes its own (sink_closed). Until it has, Docker
- * cannot start a container on the name ("is ambiguous"): the winner waits
- * for the other network's destroy event, replayed from the up's start so
- * that one that came first is not missed, and starts again. The watch ends
- * by itself after NETWORK_WAIT_S: the other network is then not going. */
-static void netwatch_event(void *data, const json_t *ev) {
-    up *u = data;
-    const char *id = json_string_value(json_object_get(json_object_get(ev, "Actor"), "ID"));
-
-    if (id == NULL || strcmp(id, u->network_id) == 0 || !u->net_blocked)
-        return;
-    u->net_blocked = 0;
-    advance(u);
-}
-
-static void netwatch_ended(void *data, int status, const char *msg) {
-    up *u = data;
-
-    landed(u);
-    u->netwatch_call = NULL;
-    u->netwatch = RES_DONE;
-    if (u->net_blocked && !u->failing)
-        fail(u, CLUSTER_EEXISTS, NULL,
-             "%s: another network is named %s and was not removed within %d s (left by an `hdc "
-             "up` of this name that was killed?): `docker network ls --filter name=%s` lists "
-             "them; remove the one whose ID is not %.12s",
-             u->plan.cluster, u->plan.network, NETWORK_WAIT_S, u->plan.network, u->network_id);
-    else
-        advance(u);
-}
-
-static void watch_networks(up *u) {
-    static const char *const types[] = {"network"};
-    static const char *const actions[] = {"destroy"};
-    const char *networks[1] = {u->plan.network};
-    docker_events_opts eo = {
-        .types = types,
-        .n_types = 1,
-        .events = actions,
-        .n_events = 1,
-        .networks = networks,
-        .n_networks = 1,
-        .since = u->started - 1,
-        .until = (int64_t)time(NULL) + NETWORK_WAIT_S,
-    };
-    int err = u->ops->events(u->d, &eo, netwatch_event, netwatch_ended, u, &u->netwatch_call);
-
-    if (err != 0) {
-        u->netwatch = RES_DONE;
-        fail(u, err, NULL, "%s: cannot watch Docker's events: %s", u->plan.cluster,
-             hdc_strerror(err));
-        return;
-    }
-    u->inflight++;
-    u->netwatch = RES_BUSY;
-}
-
 static void start_node(up *u, node_rt *n) {
     int err = u->ops->container_start(u->d, n->id, node_started, n, NULL);
 
     if (err != 0) {
-        fail(u, err, n, "%s: cannot start container %s", u->plan.cluster, n->pn->container);
+        cluster__fail(u, err, n, "%s: cannot start container %s", u->plan.cluster,
+                      n->pn->container);
         return;
     }
     u->inflight++;
@@ -731,19 +516,19 @@ static void start_node(up *u, node_rt *n) {
 static void zk_connected(void *data, int status, zk_session *s) {
     up *u = data;
 
-    landed(u);
+    cluster__landed(u);
     /* Connected or not, the session is there, for wind_down to close. */
     u->session = RES_DONE;
     if (status != 0 && status != UV_ECANCELED && !u->failing && !u->ended) {
-        fail(u, status, &u->nodes[0], "%s: ZooKeeper did not answer: %s", u->plan.cluster,
-             u->ops->zk_session_error(s));
+        cluster__fail(u, status, &u->nodes[0], "%s: ZooKeeper did not answer: %s", u->plan.cluster,
+                      u->ops->zk_session_error(s));
         return; /* fail advanced */
     }
     if (status == 0) {
-        u->zookeeper_ms = elapsed(u);
-        node_set_state(&u->nodes[0], CLUSTER_NODE_UP, NULL);
+        u->zookeeper_ms = cluster__elapsed(u);
+        cluster__node_set_state(&u->nodes[0], CLUSTER_NODE_UP, NULL);
     }
-    advance(u);
+    cluster__advance(u);
 }
 
 static void connect_zk(up *u) {
@@ -756,14 +541,14 @@ static void connect_zk(up *u) {
     };
 
     if (zk->n_ports == 0) {
-        fail(u, UV_EADDRNOTAVAIL, zk, "%s: ZooKeeper's port 2181 is not published",
-             u->plan.cluster);
+        cluster__fail(u, UV_EADDRNOTAVAIL, zk, "%s: ZooKeeper's port 2181 is not published",
+                      u->plan.cluster);
         return;
     }
     snprintf(hosts, sizeof(hosts), "127.0.0.1:%u", zk->ports[0].host_port);
     if (u->ops->zk_connect(u->loop, &zo, &u->zk, zk_connected, u) != 0) {
         u->zk = NULL;
-        fail(u, UV_EIO, zk, "%s: cannot start a ZooKeeper session", u->plan.cluster);
+        cluster__fail(u, UV_EIO, zk, "%s: cannot start a ZooKeeper session", u->plan.cluster);
         return;
     }
     u->inflight++;
@@ -774,15 +559,15 @@ static void znode_written(void *data, int status) {
     node_rt *n = data;
     up *u = n->u;
 
-    landed(u);
+    cluster__landed(u);
     if (status != 0) {
-        fail(u, status, NULL, "%s: cannot write %s in ZooKeeper: %s", u->plan.cluster, n->pn->znode,
-             hdc_strerror(status));
+        cluster__fail(u, status, NULL, "%s: cannot write %s in ZooKeeper: %s", u->plan.cluster,
+                      n->pn->znode, hdc_strerror(status));
         return;
     }
     if (--u->znodes_pending == 0)
         u->znodes = RES_DONE;
-    advance(u);
+    cluster__advance(u);
 }
 
 /* Every instance's znode reads `wait` before any agent can look. */
@@ -798,8 +583,8 @@ static void write_znodes(up *u) {
         err =
             u->ops->zk_create(u->zk, n->pn->znode, "wait", 4, ZK_CREATE_PARENTS, znode_written, n);
         if (err != 0) {
-            fail(u, err, NULL, "%s: cannot write %s in ZooKeeper: %s", u->plan.cluster,
-                 n->pn->znode, hdc_strerror(err));
+            cluster__fail(u, err, NULL, "%s: cannot write %s in ZooKeeper: %s", u->plan.cluster,
+                          n->pn->znode, hdc_strerror(err));
             return;
         }
         u->inflight++;
@@ -813,14 +598,14 @@ static void write_znodes(up *u) {
 static void volume_created(void *data, int status, const char *msg) {
     up *u = data;
 
-    landed(u);
+    cluster__landed(u);
     if (status != 0) {
-        fail(u, status, NULL, "%s: cannot create a volume: %s", u->plan.cluster, msg);
+        cluster__fail(u, status, NULL, "%s: cannot create a volume: %s", u->plan.cluster, msg);
         return;
     }
     if (--u->volumes_pending == 0)
         u->volumes = RES_DONE;
-    advance(u);
+    cluster__advance(u);
 }
 
 /* The named volumes services share (hdc_<cluster>_<name>), labelled so
@@ -848,8 +633,8 @@ static void create_volumes(up *u) {
             done[n_done++] = name;
             err = u->ops->volume_create(u->d, name, labels, n_labels, volume_created, u, NULL);
             if (err != 0) {
-                fail(u, err, NULL, "%s: cannot create volume %s: %s", u->plan.cluster, name,
-                     hdc_strerror(err));
+                cluster__fail(u, err, NULL, "%s: cannot create volume %s: %s", u->plan.cluster,
+                              name, hdc_strerror(err));
                 continue;
             }
             u->inflight++;
@@ -919,17 +704,17 @@ static void explain_pending(up *u, const boot_report *rep) {
 static void steps_done(void *data, const boot_report *rep) {
     up *u = data;
 
-    landed(u);
+    cluster__landed(u);
     u->dag = NULL;
     u->steps = RES_DONE;
-    u->steps_ms = elapsed(u);
+    u->steps_ms = cluster__elapsed(u);
     /* A failed step names the node to blame: its log tail goes in the message. */
     if (u->dead == NULL)
         u->dead = cluster_steps_blamed(u->exec);
     if (rep->status == 0 && !u->failing) {
-        u->ready_ms = elapsed(u);
+        u->ready_ms = cluster__elapsed(u);
         endpoints(u);
-        advance(u);
+        cluster__advance(u);
         return;
     }
     if (u->failing && u->status == UV_ETIMEDOUT)
@@ -947,19 +732,19 @@ static void steps_done(void *data, const boot_report *rep) {
                 u->dead = n;
         }
     }
-    advance(u);
+    cluster__advance(u);
 }
 
 static void run_steps(up *u) {
     int err;
 
-    u->containers_ms = elapsed(u);
+    u->containers_ms = cluster__elapsed(u);
     err = cluster_steps_run(u->exec, u->zk, steps_done, u, &u->dag);
     if (err != 0) {
         u->dag = NULL;
         u->steps = RES_DONE;
-        fail(u, err, NULL, "%s: the bootstrap could not start: %s", u->plan.cluster,
-             hdc_strerror(err));
+        cluster__fail(u, err, NULL, "%s: the bootstrap could not start: %s", u->plan.cluster,
+                      hdc_strerror(err));
         return;
     }
     u->inflight++;
@@ -968,29 +753,29 @@ static void run_steps(up *u) {
 
 /* ---- the transition function ------------------------------------------------------------------ */
 
-static void report_to(up *u, cluster_up_cb cb);
+void cluster__report_to(up *u, cluster_up_cb cb);
 
 /* Up: with --follow, said at once (the logs go on until cluster_cancel,
  * and the ZooKeeper session, not needed any more, is closed). */
 static void succeeded(up *u) {
     u->ready = 1;
     if (!u->opts.follow) {
-        wind_down(u);
+        cluster__wind_down(u);
         return;
     }
     if (u->timer_open)
         uv_timer_stop(&u->timer);
-    wind_down(u);
+    cluster__wind_down(u);
     if (u->opts.on_ready != NULL)
-        report_to(u, u->opts.on_ready);
+        cluster__report_to(u, u->opts.on_ready);
 }
 
-static void advance(up *u) {
+void cluster__advance(up *u) {
     node_rt *zk = &u->nodes[0];
     int all_ready = 1;
 
     if (u->ended || u->failing) {
-        wind_down(u);
+        cluster__wind_down(u);
         return;
     }
     if (u->images == RES_TODO)
@@ -998,18 +783,19 @@ static void advance(up *u) {
     if (u->images != RES_DONE)
         return;
     if (u->network == RES_TODO && create_network(u) != 0)
-        fail(u, UV_EIO, NULL, "%s: cannot create network %s", u->plan.cluster, u->plan.network);
+        cluster__fail(u, UV_EIO, NULL, "%s: cannot create network %s", u->plan.cluster,
+                      u->plan.network);
     if (u->network != RES_DONE || u->failing)
         return;
     if (u->events == RES_TODO)
-        watch_events(u);
+        cluster__watch_events(u);
     if (zk->phase == NODE_TODO)
         create_node(u, zk);
     if (zk->phase < NODE_CREATED || u->failing)
         return;
     /* ZooKeeper's container is ours: the name is reserved. */
     if (u->record == RES_TODO)
-        write_record(u, &u->record, RECORD_CREATING);
+        cluster__write_record(u, &u->record, RECORD_CREATING);
     if (u->logs == RES_TODO)
         prepare_logs(u);
     if (u->logs != RES_DONE || u->failing)
@@ -1047,270 +833,11 @@ static void advance(up *u) {
     if (u->steps != RES_DONE || u->failing)
         return;
     if (u->last_record == RES_TODO)
-        write_record(u, &u->last_record, RECORD_UP);
+        cluster__write_record(u, &u->last_record, RECORD_UP);
     if (u->last_record != RES_DONE)
         return;
     if (!u->ready)
         succeeded(u);
-}
-
-/* ---- the end ------------------------------------------------------------------------------ */
-
-static void report_to(up *u, cluster_up_cb cb) {
-    cluster_node_report *reps = calloc(u->plan.n_nodes, sizeof(*reps));
-    const char *const *names;
-    const uint64_t *start, *end;
-    size_t n_steps;
-    cluster_report r;
-
-    cluster_steps_times(u->exec, &names, &start, &end, &n_steps);
-    r = (cluster_report){
-        .status = u->status,
-        .message = u->status != 0 ? u->message : NULL,
-        .plan = &u->plan,
-        .nodes = reps,
-        .endpoints = u->endpoints,
-        .n_endpoints = u->n_endpoints,
-        .network_ms = u->network_ms,
-        .zookeeper_ms = u->zookeeper_ms,
-        .containers_ms = u->containers_ms,
-        .steps_ms = u->steps_ms,
-        .total_ms = u->ready_ms != 0 ? u->ready_ms : elapsed(u),
-        .step_names = names,
-        .step_start_ms = start,
-        .step_end_ms = end,
-        .n_steps = n_steps,
-        .logs_dir = u->logs_dir,
-        .logs_backup = u->logs_backup,
-    };
-    for (size_t i = 0; reps != NULL && i < u->plan.n_nodes; i++)
-        reps[i] = u->nodes[i].rep;
-    cb(u->data, &r);
-    free(reps);
-}
-
-static void up_free(up *u) {
-    cluster_steps_free(u->exec);
-    free(u->nodes);
-    free(u->endpoints);
-    free(u->logs_dir);
-    free(u->logs_backup);
-    free(u->test_user);
-    plan_free(&u->plan);
-    free(u);
-}
-
-static void report_and_free(up *u) {
-    report_to(u, u->cb);
-    up_free(u);
-}
-
-static void removed(void *data, int status, const char *msg, unsigned count) {
-    up *u = data;
-    size_t used = strlen(u->message);
-
-    if (status != 0)
-        snprintf(u->message + used, sizeof(u->message) - used,
-                 "\n(removing the cluster failed too: %s)", msg);
-    else if (u->removed)
-        snprintf(u->message + used, sizeof(u->message) - used,
-                 "\n(a `hdc down` of it ran meanwhile: what this up made after it is removed "
-                 "too)");
-    else
-        snprintf(u->message + used, sizeof(u->message) - used,
-                 "\n(the cluster was removed: --rm-on-failure)");
-    report_and_free(u);
-}
-
-static void own_network_removed(void *data, int status, const char *msg) {
-    report_and_free(data);
-}
-
-/* Every log file closed: what is left to remove, then the report. */
-static void sink_closed(void *data) {
-    up *u = data;
-
-    if (--u->sinks_open > 0)
-        return;
-    /* The loser of a race removes the network it made, and nothing else. */
-    if (u->lost_race && u->network_id[0] != '\0' &&
-        u->ops->network_remove(u->d, u->network_id, own_network_removed, u, NULL) == 0)
-        return;
-    /* Removed on request (--rm-on-failure), or by a down that raced this
-     * up: what the up made after the down's pass goes too. */
-    if (u->status != 0 && (u->opts.rm_on_failure || u->removed) && u->network_id[0] != '\0' &&
-        !u->lost_race && u->ops->down(u->loop, u->d, u->plan.cluster, removed, u) == 0)
-        return;
-    /* What is left, and what removes it (a held cluster's holder does). */
-    if (u->status != 0 && u->network_id[0] != '\0' && !u->lost_race && !u->removed &&
-        !u->opts.held) {
-        size_t used = strlen(u->message);
-        snprintf(u->message + used, sizeof(u->message) - used,
-                 "\n(the cluster is left as it failed, for inspection: `hdc down %s` removes it, "
-                 "and so does `hdc gc` once this hdc has exited)",
-                 u->plan.cluster);
-    }
-    report_and_free(u);
-}
-
-static void close_sinks(up *u) {
-    u->sinks_open = 1;
-    for (size_t i = 0; i < u->plan.n_nodes; i++) {
-        if (u->nodes[i].sink != NULL) {
-            u->sinks_open++;
-            logs_sink_close(u->nodes[i].sink, sink_closed, u);
-            u->nodes[i].sink = NULL;
-        }
-    }
-    sink_closed(u);
-}
-
-/* Appends "\nlast lines of <host>'s log:\n..." to the message. */
-static void append_tail(up *u, node_rt *n) {
-    char tail[4096];
-    size_t used = strlen(u->message);
-
-    if (n == NULL || n->sink == NULL)
-        return;
-    logs_sink_tail(n->sink, CLUSTER_LOG_TAIL_LINES, tail, sizeof(tail));
-    if (tail[0] == '\0') {
-        snprintf(u->message + used, sizeof(u->message) - used,
-                 "\n(%s has logged nothing; its log: %s/%s.log)", n->pn->hostname, u->logs_dir,
-                 n->pn->hostname);
-        return;
-    }
-    snprintf(u->message + used, sizeof(u->message) - used,
-             "\nlast lines of %s's log (%s/%s.log):\n%s%s", n->pn->hostname, u->logs_dir,
-             n->pn->hostname, tail, tail[strlen(tail) - 1] == '\n' ? "" : "\n");
-}
-
-/* A step failed on a node: if its container has exited, that is what the
- * user is told (with its log tail), not the step's command. */
-static void autopsied(void *data, int status, const char *msg, const docker_container_info *info) {
-    up *u = data;
-    node_rt *n = u->dead;
-
-    landed(u);
-    u->autopsy = RES_DONE;
-    if (status == 0 && !info->running && !u->died) {
-        u->died = 1;
-        snprintf(u->message, sizeof(u->message),
-                 "%s: service %s (container %s) exited with status %d during step '%s'",
-                 u->plan.cluster, n->pn->hostname, n->pn->container, info->exit_code,
-                 u->failed_step != NULL ? u->failed_step : "?");
-        node_set_state(n, CLUSTER_NODE_FAILED, u->message);
-    }
-    advance(u);
-}
-
-static void zk_closed(void *data, zk_session *s);
-
-/* Closes the session, connected or still connecting (its connect then
- * calls back UV_ECANCELED), once. */
-static void close_session(up *u) {
-    if (u->zk == NULL || u->zk_closing)
-        return;
-    u->zk_closing = 1;
-    u->inflight++;
-    if (u->ops->zk_close(u->zk, zk_closed, u) != 0) {
-        landed(u);
-        u->zk = NULL;
-    }
-}
-
-static void zk_closed(void *data, zk_session *s) {
-    up *u = data;
-
-    landed(u);
-    u->zk = NULL;
-    advance(u);
-}
-
-static void timer_closed(uv_handle_t *h) {
-    up *u = h->data;
-
-    landed(u);
-    advance(u);
-}
-
-static void settled(uv_timer_t *t) {
-    up *u = t->data;
-
-    u->settling = 0;
-    advance(u);
-}
-
-/* A container died: its log stream has a moment to deliver its last
- * lines (it ends when the container stops). */
-static void settle(up *u) {
-    if (u->dead == NULL || u->dead->logs == NULL || !u->timer_open)
-        return;
-    u->settling = 1;
-    uv_timer_stop(&u->timer);
-    uv_timer_start(&u->timer, settled, LOG_SETTLE_MS, 0);
-}
-
-/* Stops everything still running, once; when every call and stream has
- * called back, closes the log files and reports. With --follow, after
- * success, only the ZooKeeper session goes: the logs and the events go on
- * until cluster_cancel. */
-static void wind_down(up *u) {
-    int following = u->ready && u->opts.follow && !u->failing && !u->ended;
-
-    if (following) {
-        if (u->netwatch_call != NULL)
-            u->ops->call_cancel(u->netwatch_call);
-        close_session(u);
-        return;
-    }
-    if (!u->ended) {
-        u->ended = 1;
-        if (u->failing && u->dead != NULL)
-            settle(u);
-        if (u->dag != NULL)
-            boot_cancel(u->dag); /* steps_done follows */
-        if (u->failing && u->record == RES_DONE && !u->removed && !u->lost_race &&
-            u->last_record == RES_TODO)
-            write_record(u, &u->last_record, RECORD_FAILED);
-    }
-    if (u->dag != NULL || u->settling || u->record == RES_BUSY || u->last_record == RES_BUSY)
-        return;
-    if (u->failing && u->status == CLUSTER_EFAILED && u->dead != NULL && !u->died &&
-        u->dead->id[0] != '\0' && u->autopsy == RES_TODO) {
-        u->autopsy = RES_DONE;
-        if (u->ops->container_inspect(u->d, u->dead->id, autopsied, u, NULL) == 0) {
-            u->inflight++;
-            u->autopsy = RES_BUSY;
-        }
-    }
-    if (u->autopsy == RES_BUSY)
-        return;
-    if (u->events_call != NULL)
-        u->ops->call_cancel(u->events_call);
-    if (u->netwatch_call != NULL)
-        u->ops->call_cancel(u->netwatch_call);
-    for (size_t i = 0; i < u->plan.n_nodes; i++)
-        if (u->nodes[i].logs != NULL)
-            u->ops->call_cancel(u->nodes[i].logs);
-    close_session(u);
-    if (u->timer_open) {
-        u->timer_open = 0;
-        u->inflight++;
-        uv_close((uv_handle_t *)&u->timer, timer_closed);
-    }
-    if (u->inflight > 0 || u->sinks_open > 0)
-        return;
-    u->sinks_open = 1; /* once */
-    if (u->failing)
-        append_tail(u, u->dead);
-    close_sinks(u);
-}
-
-static void deadline(uv_timer_t *t) {
-    up *u = t->data;
-
-    fail(u, UV_ETIMEDOUT, NULL, "%s: not up within --timeout %u s", u->plan.cluster,
-         u->opts.timeout_s);
 }
 
 int cluster_up(uv_loop_t *loop, docker *d, plan *p, const cluster_up_opts *opts,
@@ -1343,7 +870,7 @@ int cluster_up(uv_loop_t *loop, docker *d, plan *p, const cluster_up_opts *opts,
     u->test_user = strdup(opts->test_user != NULL ? opts->test_user : "hdc");
     u->nodes = calloc(u->plan.n_nodes + 1, sizeof(*u->nodes));
     if (u->nodes == NULL || u->logs_dir == NULL || u->test_user == NULL) {
-        up_free(u);
+        cluster__free(u);
         return UV_ENOMEM;
     }
     for (size_t i = 0; i < u->plan.n_nodes; i++) {
@@ -1364,10 +891,10 @@ int cluster_up(uv_loop_t *loop, docker *d, plan *p, const cluster_up_opts *opts,
             .test_user = u->test_user,
             .start_ms = u->start_ms,
             .nodes = u->nodes,
-            .set_state = node_set_state,
+            .set_state = cluster__node_set_state,
         };
         if ((rc = cluster_steps_new(&host, &u->exec)) != 0) {
-            up_free(u);
+            cluster__free(u);
             return rc;
         }
     }
@@ -1375,10 +902,10 @@ int cluster_up(uv_loop_t *loop, docker *d, plan *p, const cluster_up_opts *opts,
     u->timer.data = u;
     u->timer_open = 1;
     if (opts->timeout_s > 0)
-        uv_timer_start(&u->timer, deadline, (uint64_t)opts->timeout_s * 1000, 0);
+        uv_timer_start(&u->timer, cluster__deadline, (uint64_t)opts->timeout_s * 1000, 0);
     /* The first calls go out from the loop: nothing is called back from
      * inside cluster_up. */
-    advance(u);
+    cluster__advance(u);
     if (out != NULL)
         *out = (cluster *)u;
     return 0;
@@ -1392,9 +919,9 @@ int cluster_cancel(cluster *c) {
     if (u->ready) {
         u->ended = 1;
         u->ready = 1;
-        advance(u);
+        cluster__advance(u);
         return 0;
     }
-    fail(u, UV_ECANCELED, NULL, "%s: interrupted", u->plan.cluster);
+    cluster__fail(u, UV_ECANCELED, NULL, "%s: interrupted", u->plan.cluster);
     return 0;
 }
