@@ -531,14 +531,34 @@ static void up_started(fleet_member *member) {
 
 /* ---- bundle and teardown ------------------------------------------------------------ */
 
+static void client_log_written(void *data) {
+    teardown(data);
+}
+
 static void bundled(void *data, int status) {
     target *t = data;
+    logs_sink *sink = NULL;
+    char *path;
 
     if (status != 0)
         report_error("[%s] the logs bundle of %s is incomplete (export-logs: %s %d)", t->dist,
                      t->name, status > 128 ? "signal" : "status",
                      status > 128 ? status - 128 : status);
-    teardown(t);
+    /* A client node that failed was removed (a retry must find nothing):
+     * its log is what its failure says, last lines included. */
+    if (t->failure_type != NULL && strcmp(t->failure_type, "client") == 0 && t->message != NULL &&
+        (path = util_asprintf("%s/bundle/client.log", t->logs_dir)) != NULL) {
+        if (logs_sink_open(&t->m->r.loop, path, 1, &sink) != 0)
+            sink = NULL;
+        free(path);
+    }
+    if (sink == NULL) {
+        teardown(t);
+        return;
+    }
+    logs_sink_append(sink, t->message, strlen(t->message));
+    logs_sink_append(sink, "\n", 1);
+    logs_sink_close(sink, client_log_written, t);
 }
 
 /* `hdc export-logs NAME logs/<cluster>/bundle`, as a child. 0, or an error
