@@ -65,67 +65,70 @@ static void plans_are_checked_when_added(void **state) {
     fleet_free(f);
 }
 
-static void one_slot_starts_one_cluster_at_a_time(void **state) {
-    fleet_opts o = {.datanodes = 1, .parallel = 1, .logs_root = "/tmp/hdc-fleet-test-logs"};
-    fleet_hooks h = {.started = started, .done = done};
-    seen s = {0};
+/* A fleet of n members (ca, cb, ...) with one slot, on a loop whose
+ * Docker client has no engine: every up fails at its first call. */
+typedef struct bench {
     uv_loop_t loop;
     docker *d;
     fleet *f;
-    char err[512];
+    seen s;
+} bench;
 
-    uv_loop_init(&loop);
-    assert_int_equal(docker_new(&loop, "unix:///nonexistent/docker.sock", &d), 0);
-    assert_int_equal(fleet_new(&o, &h, &s, &f), 0);
-    s.f = f;
-    assert_int_equal(fleet_add(f, good(), "ca", NULL, err, sizeof(err)), 0);
-    assert_int_equal(fleet_add(f, good(), "cb", NULL, err, sizeof(err)), 0);
-    assert_int_equal(fleet_add(f, good(), "cc", NULL, err, sizeof(err)), 0);
-    fleet_attach(f, &loop, d);
-    for (size_t i = 0; i < fleet_size(f); i++)
-        fleet_launch(fleet_at(f, i));
-    assert_int_equal(s.started, 1); /* the other two wait for the slot */
-    while (!fleet_settled(f))
-        uv_run(&loop, UV_RUN_ONCE);
-    assert_int_equal(s.done, 3);
-    assert_int_equal(s.most_alive, 1);
-    assert_memory_equal(s.order, "abc", 3);
+static void bench_open(bench *b, size_t n) {
+    fleet_opts o = {.datanodes = 1, .parallel = 1, .logs_root = "/tmp/hdc-fleet-test-logs"};
+    fleet_hooks h = {.started = started, .done = done};
+    char name[8], err[512];
+
+    memset(b, 0, sizeof(*b));
+    uv_loop_init(&b->loop);
+    assert_int_equal(docker_new(&b->loop, "unix:///nonexistent/docker.sock", &b->d), 0);
+    assert_int_equal(fleet_new(&o, &h, &b->s, &b->f), 0);
+    b->s.f = b->f;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "c%c", (char)('a' + i));
+        assert_int_equal(fleet_add(b->f, good(), name, NULL, err, sizeof(err)), 0);
+    }
+    fleet_attach(b->f, &b->loop, b->d);
+}
+
+static void bench_close(bench *b) {
+    docker_close(b->d, NULL, NULL);
+    uv_run(&b->loop, UV_RUN_DEFAULT);
+    fleet_free(b->f);
+    assert_int_equal(uv_loop_close(&b->loop), 0);
+}
+
+static void one_slot_starts_one_cluster_at_a_time(void **state) {
+    bench b;
+
+    bench_open(&b, 3);
+    for (size_t i = 0; i < fleet_size(b.f); i++)
+        fleet_launch(fleet_at(b.f, i));
+    assert_int_equal(b.s.started, 1); /* the other two wait for the slot */
+    while (!fleet_settled(b.f))
+        uv_run(&b.loop, UV_RUN_ONCE);
+    assert_int_equal(b.s.done, 3);
+    assert_int_equal(b.s.most_alive, 1);
+    assert_memory_equal(b.s.order, "abc", 3);
     for (size_t i = 0; i < 3; i++) /* no engine answers: each up failed */
-        assert_int_equal(s.statuses[i], DOCKER_ENOENGINE);
-    docker_close(d, NULL, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    fleet_free(f);
-    assert_int_equal(uv_loop_close(&loop), 0);
+        assert_int_equal(b.s.statuses[i], DOCKER_ENOENGINE);
+    bench_close(&b);
 }
 
 static void a_canceled_fleet_starts_nothing_more(void **state) {
-    fleet_opts o = {.datanodes = 1, .parallel = 1, .logs_root = "/tmp/hdc-fleet-test-logs"};
-    fleet_hooks h = {.started = started, .done = done};
-    seen s = {0};
-    uv_loop_t loop;
-    docker *d;
-    fleet *f;
-    char err[512];
+    bench b;
 
-    uv_loop_init(&loop);
-    assert_int_equal(docker_new(&loop, "unix:///nonexistent/docker.sock", &d), 0);
-    assert_int_equal(fleet_new(&o, &h, &s, &f), 0);
-    assert_int_equal(fleet_add(f, good(), "ca", NULL, err, sizeof(err)), 0);
-    assert_int_equal(fleet_add(f, good(), "cb", NULL, err, sizeof(err)), 0);
-    fleet_attach(f, &loop, d);
-    fleet_launch(fleet_at(f, 0));
-    fleet_launch(fleet_at(f, 1));
-    fleet_cancel(f);
-    assert_true(fleet_canceled(f));
-    while (!fleet_settled(f))
-        uv_run(&loop, UV_RUN_ONCE);
-    assert_int_equal(s.started, 1);
-    assert_int_equal(s.done, 1);
-    assert_int_equal(fleet_at(f, 1)->state, FLEET_WAITING);
-    docker_close(d, NULL, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    fleet_free(f);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    bench_open(&b, 2);
+    fleet_launch(fleet_at(b.f, 0));
+    fleet_launch(fleet_at(b.f, 1));
+    fleet_cancel(b.f);
+    assert_true(fleet_canceled(b.f));
+    while (!fleet_settled(b.f))
+        uv_run(&b.loop, UV_RUN_ONCE);
+    assert_int_equal(b.s.started, 1);
+    assert_int_equal(b.s.done, 1);
+    assert_int_equal(fleet_at(b.f, 1)->state, FLEET_WAITING);
+    bench_close(&b);
 }
 
 int main(void) {
