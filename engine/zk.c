@@ -31,6 +31,21 @@
  * - Session events are delivered by the library to every registered watcher
  *   as well as to the global one; node watchers ignore them without touching
  *   their context, so a context is only ever read for its one node event.
+ * - A call that loses its connection while the session lives is sent again
+ *   once the library has reconnected (the session event says so): the
+ *   library tells the disconnection before it fails the calls in flight, so
+ *   a failed call waits in s->deferred, in the order it was made, and no
+ *   timer is involved. Calls made while disconnected wait there too, rather
+ *   than in the library, which would fail them at each connection attempt.
+ *   A set and a get are safe to send twice. A create sent again that finds
+ *   the node reads it: if it holds our value (and, ephemeral, our session
+ *   owns it), our first attempt landed and the create succeeded. A delete
+ *   sent again that finds no node succeeded. zk_verdict is that decision.
+ * - The library never learns that a session expired while it cannot reach
+ *   the server; the server expires it once the session timeout passes
+ *   without a word from us. So a disconnection that lasts one negotiated
+ *   session timeout (a deadline, started at the disconnection) is taken as
+ *   the expiry it surely is by then, and handled as the server's would be.
  */
 #include "zk.h"
 
@@ -62,6 +77,7 @@ struct zk_msg {
     int nomem;     /* MSG_DONE: the value could not be copied */
     char *value;   /* MSG_DONE of a get: a copy, NUL-terminated */
     size_t len;
+    int64_t owner; /* MSG_DONE of a get: the node's ephemeral owner, or 0 */
 };
 
 enum conn_state { CONN_INIT, CONN_LIVE, CONN_CLOSING };
@@ -78,6 +94,7 @@ struct zk_conn {
     int early_state;  /* a session state seen before the init work ended */
     int connected;    /* has been connected at least once */
     int up;           /* connected now */
+    unsigned epoch;   /* how many times it connected */
     zk_req *reqs;     /* calls given to the library, not yet completed */
     zk_wctx *watches; /* watch contexts the library may hold */
 };
@@ -110,9 +127,13 @@ struct zk_req {
     zk_exists_cb exists_cb;
     zk_watch_cb watch_cb;
     void *data;
-    zk_wait *wait; /* REQ_ARM_*: the wait, NULL once it ended */
-    unsigned seq;  /* REQ_ARM_*: the arm it belongs to */
-    zk_wctx *wctx; /* REQ_EXISTS, REQ_ARM_EXISTS: the watch to set */
+    zk_wait *wait;  /* REQ_ARM_*: the wait, NULL once it ended */
+    unsigned seq;   /* REQ_ARM_*: the arm it belongs to */
+    zk_wctx *wctx;  /* REQ_EXISTS, REQ_ARM_EXISTS: the watch to set */
+    unsigned order; /* when it was made: deferred calls are kept in this order */
+    unsigned epoch; /* conn->epoch when it was given to the library */
+    int retried;    /* sent again after a connection loss */
+    int checking;   /* REQ_CREATE sent again found the node: reading it */
 };
 
 /* One watch: the library's watcher context. */
@@ -162,13 +183,15 @@ struct zk_session {
     void *connect_data;
     uv_async_t async;
     uv_timer_t connect_timer;
-    int handles;     /* open handles of ours, for the close */
-    uv_mutex_t lock; /* guards head, tail, lost_state */
+    uv_timer_t expiry_timer; /* a disconnection as long as the session timeout */
+    int handles;             /* open handles of ours, for the close */
+    uv_mutex_t lock;         /* guards head, tail, lost_state */
     zk_msg *head, *tail;
     zk_conn *lost_state; /* a session event could not be queued */
     zk_conn *cur;        /* the current conn, NULL when dead */
     zk_conn *conns;      /* every conn not yet closed */
-    zk_req *deferred;    /* calls waiting for a conn */
+    zk_req *deferred;    /* calls waiting for a connection, in order */
+    unsigned next_order;
     zk_wait *waits;
     zk_eph *ephemerals;
     int ever_connected;
@@ -177,6 +200,7 @@ struct zk_session {
     zk_close_cb close_cb;
     void *close_data;
     int64_t session_id;
+    unsigned negotiated_ms; /* the session timeout the server granted */
     char session_passwd[16];
     char err[256];
 };
@@ -275,6 +299,28 @@ int64_t zk_session_id(const zk_session *s) {
     return s->session_id;
 }
 
+unsigned zk_session_timeout(const zk_session *s) {
+    return s->negotiated_ms;
+}
+
+enum zk_verdict zk_verdict(enum zk_call call, int status, int retried, int gone, int *out) {
+    *out = status;
+    if (status == ZK_ECONNLOSS) {
+        if (gone == 0)
+            return ZK_VERDICT_RETRY;
+        *out = gone;
+        return ZK_VERDICT_DONE;
+    }
+    if (!retried)
+        return ZK_VERDICT_DONE;
+    /* The first attempt may have landed before its answer was lost. */
+    if (call == ZK_CALL_CREATE && status == ZK_ENODEEXISTS)
+        return ZK_VERDICT_CHECK;
+    if (call == ZK_CALL_DELETE && status == ZK_ENONODE)
+        *out = 0;
+    return ZK_VERDICT_DONE;
+}
+
 int zk_session_identity(const zk_session *s, int64_t *id, char passwd[16]) {
     if (!s->ever_connected || s->cur == NULL || !s->cur->connected)
         return UV_ENOTCONN;
@@ -358,6 +404,7 @@ static void data_done(int rc, const char *value, int len, const struct Stat *sta
         r->msg.len = len > 0 ? (size_t)len : 0;
         r->msg.value = dup_bytes(value ? value : "", r->msg.len);
         r->msg.nomem = r->msg.value == NULL;
+        r->msg.owner = stat != NULL ? stat->ephemeralOwner : 0;
     }
     done_push(rc, data);
 }
@@ -425,10 +472,15 @@ static void issue(zk_conn *c, zk_req *r) {
     int vlen = (int)r->len;
 
     r->conn = c;
+    r->epoch = c->epoch;
     LIST_ADD(c->reqs, r);
     if (r->wctx != NULL) {
         r->wctx->conn = c;
         LIST_ADD(c->watches, r->wctx);
+    }
+    if (r->checking) {
+        rc = zoo_aget(c->zh, r->path, 0, data_done, r);
+        goto issued;
     }
     switch (r->kind) {
     case REQ_CREATE:
@@ -449,6 +501,7 @@ static void issue(zk_conn *c, zk_req *r) {
             rc = zoo_aexists(c->zh, r->path, 0, stat_done, r);
         break;
     }
+issued:
     if (rc != ZOK) {
         r->msg.kind = MSG_DONE;
         r->msg.req = r;
@@ -457,24 +510,60 @@ static void issue(zk_conn *c, zk_req *r) {
     }
 }
 
-static void submit(zk_session *s, zk_req *r) {
-    if (conn_ready(s->cur)) {
-        issue(s->cur, r);
-    } else {
-        /* Kept in order: the list is appended at its tail. */
-        zk_req **p = &s->deferred, *prev = NULL;
-        while (*p) {
-            prev = *p;
-            p = &(*p)->next;
-        }
-        r->prev = prev;
-        r->next = NULL;
-        *p = r;
+static int conn_up(zk_conn *c) {
+    return conn_ready(c) && c->up;
+}
+
+/* Keeps r for the next connection, in the order the calls were made, so
+ * that a call sent again goes before those made after it. */
+static void defer(zk_session *s, zk_req *r) {
+    zk_req **p = &s->deferred, *prev = NULL;
+    r->conn = NULL;
+    while (*p && (*p)->order <= r->order) {
+        prev = *p;
+        p = &(*p)->next;
     }
+    r->prev = prev;
+    r->next = *p;
+    if (*p)
+        (*p)->prev = r;
+    *p = r;
+}
+
+static void submit(zk_session *s, zk_req *r) {
+    if (r->order == 0)
+        r->order = ++s->next_order;
+    if (conn_up(s->cur))
+        issue(s->cur, r);
+    else
+        defer(s, r);
+}
+
+/* Makes r ready to be sent again: its last answer is forgotten. */
+static void req_reset(zk_req *r) {
+    free(r->msg.value);
+    r->msg.value = NULL;
+    r->msg.len = 0;
+    r->msg.nomem = 0;
+    r->msg.owner = 0;
+}
+
+/* r lost its connection (r->conn, the current one): it goes again once the
+ * library has reconnected, or at once if it already has. */
+static void retry(zk_session *s, zk_req *r) {
+    zk_conn *c = r->conn;
+    if (r->wctx != NULL)
+        LIST_DEL(c->watches, r->wctx); /* the library never held it */
+    req_reset(r);
+    r->retried = 1;
+    if (conn_up(s->cur) && (s->cur != c || c->epoch != r->epoch))
+        issue(s->cur, r);
+    else
+        defer(s, r);
 }
 
 static void flush_deferred(zk_session *s) {
-    while (s->deferred && conn_ready(s->cur)) {
+    while (s->deferred && conn_up(s->cur)) {
         zk_req *r = s->deferred;
         LIST_DEL(s->deferred, r);
         issue(s->cur, r);
@@ -679,6 +768,70 @@ static void eph_recreate(zk_session *s) {
 
 /* ---- completions on the loop ---------------------------------------------------- */
 
+/* The call a request is, for zk_verdict; -1 for a wait's own reads. */
+static int call_of(const zk_req *r) {
+    if (r->checking)
+        return ZK_CALL_GET;
+    switch (r->kind) {
+    case REQ_CREATE:
+    case REQ_PARENT:
+    case REQ_EPHEMERAL: return ZK_CALL_CREATE;
+    case REQ_SET: return ZK_CALL_SET;
+    case REQ_DELETE: return ZK_CALL_DELETE;
+    case REQ_GET: return ZK_CALL_GET;
+    case REQ_EXISTS: return ZK_CALL_EXISTS;
+    default: return -1;
+    }
+}
+
+/* Whether the node a create sent again found is the one it made. */
+static int created_by_us(const zk_req *r) {
+    int64_t owner = (r->flags & ZK_CREATE_EPHEMERAL) ? r->s->session_id : 0;
+    return r->msg.value != NULL && r->msg.len == r->len &&
+           (r->len == 0 || memcmp(r->msg.value, r->value, r->len) == 0) && r->msg.owner == owner;
+}
+
+/* Whether a call is done (it may be sent again, or be checked first). */
+static int settle(zk_req *r, int *status) {
+    zk_session *s = r->s;
+    zk_conn *c = r->conn;
+    int call = call_of(r);
+    int gone;
+
+    if (call < 0)
+        return 1;
+    /* A conn that is no longer current has been closed or expired. */
+    gone = c != NULL && c == s->cur && conn_ready(c) && !s->closing && !s->dead ? 0
+           : s->closing                                                         ? UV_ECANCELED
+           : s->dead                                                            ? UV_ENOTCONN
+                                                                                : ZK_EEXPIRED;
+    switch (zk_verdict(call, *status, r->retried, gone, status)) {
+    case ZK_VERDICT_RETRY: retry(s, r); return 0;
+    case ZK_VERDICT_CHECK:
+        if (r->kind != REQ_CREATE)
+            return 1; /* a parent or a re-created ephemeral: "exists" is fine */
+        req_reset(r);
+        r->checking = 1;
+        submit(s, r);
+        return 0;
+    case ZK_VERDICT_DONE: break;
+    }
+    if (r->checking) {
+        if (*status == ZK_ENONODE && gone == 0) {
+            /* Deleted since: create it after all. */
+            req_reset(r);
+            r->checking = 0;
+            submit(s, r);
+            return 0;
+        }
+        if (*status == 0)
+            *status = created_by_us(r) ? 0 : ZK_ENODEEXISTS;
+        else if (*status == ZK_ENONODE)
+            *status = ZK_ENODEEXISTS;
+    }
+    return 1;
+}
+
 static void req_done(zk_req *r) {
     zk_session *s = r->s;
     int rc = r->msg.rc;
@@ -687,27 +840,29 @@ static void req_done(zk_req *r) {
 
     if (r->conn != NULL)
         LIST_DEL(r->conn->reqs, r);
+    if (!settle(r, &status))
+        return;
     switch (r->kind) {
     case REQ_ARM_EXISTS: wait_arm_done(r); break;
     case REQ_ARM_GET: wait_get_done(r); break;
     case REQ_PARENT: break;
     case REQ_EPHEMERAL:
-        if (rc != ZOK && rc != ZNODEEXISTS && !transient(rc))
+        if (status != 0 && status != ZK_ENODEEXISTS && !transient(rc))
             snprintf(s->err, sizeof(s->err), "could not re-create ephemeral %s: %s", r->path,
                      hdc_strerror(status));
         break;
     case REQ_CREATE:
-        if (rc == ZOK && (r->flags & ZK_CREATE_EPHEMERAL))
+        if (status == 0 && (r->flags & ZK_CREATE_EPHEMERAL))
             eph_remember(s, r->path, r->value, r->len);
         r->done_cb(r->data, status);
         break;
     case REQ_SET:
-        if (rc == ZOK)
+        if (status == 0)
             eph_update(s, r->path, r->value, r->len, 0);
         r->done_cb(r->data, status);
         break;
     case REQ_DELETE:
-        if (rc == ZOK)
+        if (status == 0)
             eph_update(s, r->path, NULL, 0, 1);
         r->done_cb(r->data, status);
         break;
@@ -765,18 +920,68 @@ static void connect_done(zk_session *s, int status) {
     cb(s->connect_data, status, s);
 }
 
+static void fail_deferred(zk_session *s, int status);
+
+/* "40 s", "2.5 s" */
+static void format_seconds(char *buf, size_t len, unsigned ms) {
+    if (ms % 1000 == 0)
+        snprintf(buf, len, "%u s", ms / 1000);
+    else
+        snprintf(buf, len, "%.1f s", ms / 1000.0);
+}
+
+/* The session of c is gone (the server said so, or we could not reach it
+ * for a whole session timeout): what was pending fails with ZK_EEXPIRED,
+ * and a new session is made; waits and ephemerals follow it. */
+static void expire(zk_conn *c, int ours) {
+    zk_session *s = c->s;
+    char t[32];
+    int rc;
+
+    c->up = 0;
+    uv_timer_stop(&s->expiry_timer);
+    format_seconds(t, sizeof(t), s->negotiated_ms ? s->negotiated_ms : s->session_timeout_ms);
+    snprintf(s->err, sizeof(s->err),
+             "ZooKeeper session 0x%" PRIx64 " at %s expired: %s for longer than the %s session "
+             "timeout",
+             (uint64_t)s->session_id, s->hosts,
+             ours ? "ZooKeeper was unreachable" : "the server did not hear from this client", t);
+    s->cur = NULL;
+    close_conn(c);
+    fail_deferred(s, ZK_EEXPIRED);
+    emit(s, ZK_EVENT_EXPIRED);
+    if (!s->closing && !s->dead && (rc = open_conn(s)) != 0) {
+        snprintf(s->err, sizeof(s->err), "cannot renew the ZooKeeper session at %s: %s", s->hosts,
+                 uv_strerror(rc));
+        s->dead = 1;
+        fail_deferred(s, rc);
+        fail_waits(s, rc);
+    }
+}
+
+static void expiry_deadline(uv_timer_t *t) {
+    zk_session *s = t->data;
+    zk_conn *c = s->cur;
+    if (c == NULL || !conn_ready(c) || c->up || s->closing || s->dead)
+        return;
+    expire(c, 1);
+}
+
 static void session_state(zk_conn *c, int state) {
     zk_session *s = c->s;
     const clientid_t *id;
     int was_up = c->up;
-    int rc;
 
     if (c != s->cur || s->closing)
         return;
     if (state == ZOO_CONNECTED_STATE || state == ZOO_READONLY_STATE) {
         c->up = 1;
+        if (!was_up)
+            c->epoch++;
+        uv_timer_stop(&s->expiry_timer);
         id = zoo_client_id(c->zh);
         s->session_id = id->client_id;
+        s->negotiated_ms = (unsigned)zoo_recv_timeout(c->zh);
         memcpy(s->session_passwd, id->passwd, sizeof(s->session_passwd));
         if (!c->connected) {
             c->connected = 1;
@@ -792,21 +997,12 @@ static void session_state(zk_conn *c, int state) {
         } else if (!was_up) {
             emit(s, ZK_EVENT_RECONNECTED);
         }
-        if (!was_up && c == s->cur && !s->closing)
+        if (!was_up && c == s->cur && !s->closing) {
             arm_all(s);
-    } else if (state == ZOO_EXPIRED_SESSION_STATE) {
-        c->up = 0;
-        snprintf(s->err, sizeof(s->err), "ZooKeeper session 0x%" PRIx64 " at %s expired",
-                 (uint64_t)s->session_id, s->hosts);
-        s->cur = NULL;
-        close_conn(c);
-        emit(s, ZK_EVENT_EXPIRED);
-        if (!s->closing && !s->dead && (rc = open_conn(s)) != 0) {
-            snprintf(s->err, sizeof(s->err), "cannot renew the ZooKeeper session at %s: %s",
-                     s->hosts, uv_strerror(rc));
-            s->dead = 1;
-            fail_waits(s, rc);
+            flush_deferred(s);
         }
+    } else if (state == ZOO_EXPIRED_SESSION_STATE) {
+        expire(c, 0);
     } else if (state == ZOO_AUTH_FAILED_STATE) {
         c->up = 0;
         snprintf(s->err, sizeof(s->err), "ZooKeeper at %s refused the authentication", s->hosts);
@@ -814,12 +1010,16 @@ static void session_state(zk_conn *c, int state) {
         s->cur = NULL;
         close_conn(c);
         connect_done(s, ZK_ENOAUTH);
+        fail_deferred(s, ZK_ENOAUTH);
         fail_waits(s, ZK_ENOAUTH);
     } else {
         /* CONNECTING, ASSOCIATING, NOTCONNECTED: the library reconnects. */
         c->up = 0;
-        if (was_up)
+        if (was_up) {
+            uv_timer_start(&s->expiry_timer, expiry_deadline,
+                           s->negotiated_ms ? s->negotiated_ms : s->session_timeout_ms, 0);
             emit(s, ZK_EVENT_DISCONNECTED);
+        }
     }
 }
 
@@ -871,10 +1071,14 @@ static void init_work(uv_work_t *w) {
     c->init_errno = errno;
 }
 
+/* Calls made from the callbacks go to a new list: they are not failed. */
 static void fail_deferred(zk_session *s, int status) {
-    while (s->deferred) {
-        zk_req *r = s->deferred;
-        LIST_DEL(s->deferred, r);
+    zk_req *list = s->deferred;
+    s->deferred = NULL;
+    while (list) {
+        zk_req *r = list;
+        list = r->next;
+        r->next = r->prev = NULL;
         r->conn = NULL;
         r->msg.rc = ZSYSTEMERROR;
         switch (r->kind) {
@@ -1080,7 +1284,8 @@ int zk_connect(uv_loop_t *loop, const zk_options *opts, zk_session **out, zk_con
         free(s);
         return UV_ENOMEM;
     }
-    s->session_timeout_ms = opts->session_timeout_ms ? opts->session_timeout_ms : 10000;
+    s->session_timeout_ms =
+        opts->session_timeout_ms ? opts->session_timeout_ms : ZK_SESSION_TIMEOUT_DEFAULT_MS;
     s->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : 10000;
     s->on_event = opts->on_event;
     s->event_data = opts->event_data;
@@ -1095,7 +1300,9 @@ int zk_connect(uv_loop_t *loop, const zk_options *opts, zk_session **out, zk_con
     s->async.data = s;
     uv_timer_init(loop, &s->connect_timer);
     s->connect_timer.data = s;
-    s->handles = 2;
+    uv_timer_init(loop, &s->expiry_timer);
+    s->expiry_timer.data = s;
+    s->handles = 3;
     rc = open_conn(s);
     if (rc != 0)
         goto fail_open;
@@ -1108,6 +1315,7 @@ fail_open:
     s->connect_cb = NULL;
     s->closing = 1;
     uv_close((uv_handle_t *)&s->connect_timer, session_closed);
+    uv_close((uv_handle_t *)&s->expiry_timer, session_closed);
     uv_close((uv_handle_t *)&s->async, session_closed);
     return rc;
 
@@ -1143,6 +1351,7 @@ static void finish_close(zk_session *s) {
     fail_deferred(s, UV_ECANCELED);
     fail_waits(s, UV_ECANCELED);
     uv_close((uv_handle_t *)&s->connect_timer, session_closed);
+    uv_close((uv_handle_t *)&s->expiry_timer, session_closed);
     uv_close((uv_handle_t *)&s->async, session_closed);
 }
 
@@ -1156,6 +1365,7 @@ int zk_close(zk_session *s, zk_close_cb cb, void *data) {
     s->close_cb = cb;
     s->close_data = data;
     uv_timer_stop(&s->connect_timer);
+    uv_timer_stop(&s->expiry_timer);
     s->cur = NULL;
     if (s->conns == NULL) {
         finish_close(s);

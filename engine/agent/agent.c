@@ -36,6 +36,13 @@
  *   reading "boot" (or "up"/"failed:" on a restart) stops it. An abandoned
  *   agent writes nothing to its znode: "failed:" there would make a later
  *   start of the container run the daemon at once.
+ * - ZooKeeper may go away for a while (a 20 s outage, the container paused):
+ *   the session timeout is 40 s, and engine/zk.c sends a write that lost its
+ *   connection again once it is back. Only an expired session fails a
+ *   write; the agent then writes again on the new session that zk.c makes.
+ *   The last value ("failed:...") is given FINAL_WRITE_MS to land, so that
+ *   an agent whose daemon is gone never waits forever for a ZooKeeper that
+ *   is gone too.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -64,6 +71,7 @@
 #define CMD_PROBE_TIMEOUT_MS 30000
 #define KILL_GRACE_MS        5000
 #define AGENT_ABANDONED      75 /* no "boot" within --boot-timeout */
+#define FINAL_WRITE_MS       60000
 
 enum ready_kind { READY_TCP, READY_HTTP, READY_CMD };
 
@@ -138,9 +146,8 @@ struct agent {
     int exit_status;
     int final_done; /* the last value is written (or cannot be) */
     int exiting;
-    int write_tries;
     char final_value[300];
-    uv_timer_t write_timer;
+    uv_timer_t write_timer; /* the deadline of the last value */
 };
 
 static agent g_agent;
@@ -426,35 +433,52 @@ static void maybe_exit(agent *a) {
         shutdown_agent(a);
 }
 
-static void write_final(agent *a);
-
-static void write_final_timer(uv_timer_t *t) {
-    write_final(t->data);
-}
+static void set_final(agent *a);
 
 static void final_written(void *data, int status) {
     agent *a = data;
-    if (status == 0) {
-        say(a, "wrote %s = %s", a->path, a->final_value);
-    } else if ((status == ZK_ECONNLOSS || status == ZK_EEXPIRED) && ++a->write_tries < 20) {
-        uv_timer_start(&a->write_timer, write_final_timer, 500, 0);
+    if (a->final_done)
+        return; /* its deadline passed: the agent has moved on */
+    if (status == ZK_EEXPIRED) {
+        /* Not written: a new session is being made, the write waits for it. */
+        say(a, "writing %s = %s again: %s", a->path, a->final_value, zk_session_error(a->zk));
+        set_final(a);
         return;
-    } else {
-        say(a, "could not write %s = %s: %s", a->path, a->final_value, hdc_strerror(status));
     }
+    if (status == 0)
+        say(a, "wrote %s = %s", a->path, a->final_value);
+    else
+        say(a, "could not write %s = %s: %s", a->path, a->final_value, hdc_strerror(status));
+    uv_timer_stop(&a->write_timer);
     a->final_done = 1;
     maybe_exit(a);
 }
 
-static void write_final(agent *a) {
+static void final_deadline(uv_timer_t *t) {
+    agent *a = t->data;
+    if (a->final_done)
+        return;
+    say(a, "could not write %s = %s: ZooKeeper did not take it within %d s", a->path,
+        a->final_value, FINAL_WRITE_MS / 1000);
+    a->final_done = 1;
+    maybe_exit(a);
+}
+
+static void set_final(agent *a) {
     int rc = UV_ENOTCONN;
     if (a->zk != NULL)
         rc = zk_set(a->zk, a->path, a->final_value, strlen(a->final_value), final_written, a);
     if (rc != 0) {
         say(a, "could not write %s = %s: %s", a->path, a->final_value, hdc_strerror(rc));
+        uv_timer_stop(&a->write_timer);
         a->final_done = 1;
         maybe_exit(a);
     }
+}
+
+static void write_final(agent *a) {
+    uv_timer_start(&a->write_timer, final_deadline, FINAL_WRITE_MS, 0);
+    set_final(a);
 }
 
 static void abort_probe(agent *a);
@@ -477,7 +501,6 @@ static void finish(agent *a, int status, const char *fmt, ...) {
     abort_probe(a);
     say(a, "failed: %s; exiting with status %d", reason, status);
     snprintf(a->final_value, sizeof(a->final_value), "failed:%s", reason);
-    a->write_tries = 0;
     write_final(a);
 }
 
@@ -960,7 +983,6 @@ static void on_ready_deadline(uv_timer_t *t) {
         stop_daemon(a, SIGTERM);
         uv_timer_start(&a->kill_timer, on_kill_timer, KILL_GRACE_MS, 0);
     }
-    a->write_tries = 0;
     write_final(a);
 }
 
@@ -979,7 +1001,10 @@ static void start_readiness(agent *a) {
 static void up_written(void *data, int status) {
     agent *a = data;
     if (status != 0) {
-        if (a->phase == UP && (status == ZK_ECONNLOSS || status == ZK_EEXPIRED)) {
+        /* A lost connection is zk.c's to mend; an expired session is not:
+         * write again on the new one. */
+        if (a->phase == UP && status == ZK_EEXPIRED) {
+            say(a, "writing %s = up again: %s", a->path, zk_session_error(a->zk));
             write_up(a);
             return;
         }
@@ -1056,6 +1081,12 @@ static void on_created(void *data, int status) {
     int rc;
     if (a->phase != WAIT_BOOT)
         return;
+    if (status == ZK_EEXPIRED) {
+        rc = zk_create(a->zk, a->path, "wait", 4, 0, on_created, a);
+        if (rc == 0)
+            return; /* on the new session */
+        status = rc;
+    }
     if (status != 0 && status != ZK_ENODEEXISTS) {
         say(a, "cannot create %s: %s", a->path, hdc_strerror(status));
         a->exit_status = 1;
@@ -1082,7 +1113,7 @@ static void on_connected(void *data, int status, zk_session *s) {
         shutdown_agent(a);
         return;
     }
-    say(a, "connected to ZooKeeper at %s", a->hosts);
+    say(a, "connected to ZooKeeper at %s (session timeout %u ms)", a->hosts, zk_session_timeout(s));
     a->phase = WAIT_BOOT;
     rc = zk_create(a->zk, a->path, "wait", 4, 0, on_created, a);
     if (rc != 0)
@@ -1131,7 +1162,8 @@ int main(int argc, char **argv) {
 
     memset(&zo, 0, sizeof(zo));
     zo.hosts = a->hosts;
-    zo.session_timeout_ms = 20000;
+    /* Outlasts a 20 s outage of ZooKeeper (docs/design.md). */
+    zo.session_timeout_ms = ZK_SESSION_TIMEOUT_DEFAULT_MS;
     zo.connect_timeout_ms = a->zk_timeout_s * 1000;
     zo.on_event = on_zk_event;
     zo.event_data = a;

@@ -1,6 +1,8 @@
 /* engine/zk against a real ZooKeeper server (tests/integration/zk-server.sh):
  * watches, zk_wait_for's deadline, a server restart and a session expiry in
- * the middle of a wait, 50 sessions on one loop, an unreachable server.
+ * the middle of a wait, calls in flight when the connection is lost (the
+ * server stopped with SIGSTOP, or killed and restarted), a session expired
+ * by an unreachable server, 50 sessions on one loop, an unreachable server.
  * Every test ends with all sessions closed and uv_loop_close succeeding, so
  * a handle or request left behind fails it (and ASan reports leaks).
  * Timings are printed, not asserted, except that a deadline is never early
@@ -8,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -186,11 +190,16 @@ static void op_exists(void *data, int status, int exists) {
     o->done++;
 }
 
-/* Synchronous helpers for the writer side, driving the loop. */
+/* Synchronous helpers for the writer side, driving the loop. A call made
+ * while its session is disconnected waits for the reconnection, which the
+ * library may take a while to make after a server restart: the guard
+ * against a hang is generous. */
+#define CALL_GUARD_MS 60000
+
 static int sync_set(uv_loop_t *loop, sess *x, const char *path, const char *value) {
     op o = {0};
     assert_int_equal(zk_set(x->s, path, value, strlen(value), op_done, &o), 0);
-    run_until(loop, &o.done, 1, 15000);
+    run_until(loop, &o.done, 1, CALL_GUARD_MS);
     return o.status;
 }
 
@@ -198,18 +207,18 @@ static int sync_create(uv_loop_t *loop, sess *x, const char *path, const char *v
                        unsigned flags) {
     op o = {0};
     assert_int_equal(zk_create(x->s, path, value, strlen(value), flags, op_done, &o), 0);
-    run_until(loop, &o.done, 1, 15000);
+    run_until(loop, &o.done, 1, CALL_GUARD_MS);
     return o.status;
 }
 
 static int sync_get(uv_loop_t *loop, sess *x, const char *path, op *o) {
     memset(o, 0, sizeof(*o));
     assert_int_equal(zk_get(x->s, path, op_get, o), 0);
-    run_until(loop, &o->done, 1, 15000);
+    run_until(loop, &o->done, 1, CALL_GUARD_MS);
     return o->status;
 }
 
-/* Writes, retrying while the writer's own connection comes back. */
+/* Writes, whether the node exists or not. */
 static void put(uv_loop_t *loop, sess *x, const char *path, const char *value) {
     int rc, i;
     for (i = 0; i < 100; i++) {
@@ -271,7 +280,13 @@ static void basic_calls_work(void **state) {
 
     assert_int_equal(zk_get(a.s, "no-slash", op_get, &o), ZK_EBADARGS);
     assert_int_equal(zk_get(a.s, "/trailing/", op_get, &o), ZK_EBADARGS);
+    assert_int_equal(zk_session_timeout(a.s), 10000);
+    close_sess(&loop, &a);
 
+    /* No timeout given: 40 s, which the server grants (its maximum is 60 s). */
+    connect_sess(&loop, &a, 0);
+    printf("# default session timeout: %u ms granted\n", zk_session_timeout(a.s));
+    assert_int_equal(zk_session_timeout(a.s), ZK_SESSION_TIMEOUT_DEFAULT_MS);
     close_sess(&loop, &a);
     finish_loop(&loop);
 }
@@ -562,6 +577,460 @@ static void wait_survives_session_expiry(void **state) {
     finish_loop(&loop);
 }
 
+/* ---- calls across a lost connection --------------------------------------------- */
+
+static pid_t server_pid(void) {
+    char path[300];
+    long pid = 0;
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/pid", g_dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%ld", &pid), 1);
+    fclose(f);
+    assert_true(pid > 1);
+    return (pid_t)pid;
+}
+
+/* The calls in flight when the connection is lost, one of each kind. */
+typedef struct inflight {
+    op set, create, eph, del, get;
+} inflight;
+
+static void start_inflight(sess *a, const char *dir, inflight *f) {
+    char p[5][64];
+    memset(f, 0, sizeof(*f));
+    snprintf(p[0], sizeof(p[0]), "%s/set", dir);
+    snprintf(p[1], sizeof(p[1]), "%s/new/child", dir);
+    snprintf(p[2], sizeof(p[2]), "%s/eph", dir);
+    snprintf(p[3], sizeof(p[3]), "%s/del", dir);
+    assert_int_equal(zk_set(a->s, p[0], "new", 3, op_done, &f->set), 0);
+    assert_int_equal(zk_create(a->s, p[1], "made", 4, ZK_CREATE_PARENTS, op_done, &f->create), 0);
+    assert_int_equal(zk_create(a->s, p[2], "mine", 4, ZK_CREATE_EPHEMERAL, op_done, &f->eph), 0);
+    assert_int_equal(zk_delete(a->s, p[3], op_done, &f->del), 0);
+    /* Made after the set: it reads what the set wrote. */
+    assert_int_equal(zk_get(a->s, p[0], op_get, &f->get), 0);
+}
+
+static int inflight_done(const inflight *f) {
+    return f->set.done + f->create.done + f->eph.done + f->del.done + f->get.done;
+}
+
+static void run_until_inflight_done(uv_loop_t *loop, inflight *f) {
+    op *ops[] = {&f->set, &f->create, &f->eph, &f->del, &f->get};
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        run_until(loop, &ops[i]->done, 1, 30000);
+}
+
+static void check_inflight(uv_loop_t *loop, sess *w, const char *dir, const inflight *f) {
+    char p[64];
+    op o;
+    assert_int_equal(f->set.status, 0);
+    assert_int_equal(f->create.status, 0);
+    assert_int_equal(f->eph.status, 0);
+    assert_int_equal(f->del.status, 0);
+    assert_int_equal(f->get.status, 0);
+    assert_string_equal(f->get.value, "new");
+    snprintf(p, sizeof(p), "%s/set", dir);
+    assert_int_equal(sync_get(loop, w, p, &o), 0);
+    assert_string_equal(o.value, "new");
+    snprintf(p, sizeof(p), "%s/new/child", dir);
+    assert_int_equal(sync_get(loop, w, p, &o), 0);
+    assert_string_equal(o.value, "made");
+    snprintf(p, sizeof(p), "%s/eph", dir);
+    assert_int_equal(sync_get(loop, w, p, &o), 0);
+    assert_string_equal(o.value, "mine");
+    snprintf(p, sizeof(p), "%s/del", dir);
+    assert_int_equal(sync_get(loop, w, p, &o), ZK_ENONODE);
+}
+
+static void prepare_inflight(uv_loop_t *loop, sess *w, const char *dir) {
+    char p[64];
+    snprintf(p, sizeof(p), "%s/set", dir);
+    put(loop, w, p, "old");
+    snprintf(p, sizeof(p), "%s/del", dir);
+    put(loop, w, p, "doomed");
+}
+
+/* The server is killed with the calls unread in its socket, so none of
+ * them landed: each must be sent again on the same session once the
+ * server is back (it keeps its sessions across a restart). */
+static void calls_in_flight_are_sent_again_after_a_lost_connection(void **state) {
+    uv_loop_t loop;
+    sess a, w;
+    inflight f;
+    pid_t pid;
+    int64_t id;
+    char port[32];
+
+    uv_loop_init(&loop);
+    connect_sess(&loop, &a, 30000);
+    connect_sess(&loop, &w, 30000);
+    id = zk_session_id(a.s);
+    prepare_inflight(&loop, &w, "/loss");
+
+    pid = server_pid();
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    start_inflight(&a, "/loss", &f);
+    run_for(&loop, 300);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    run_until(&loop, &a.events[ZK_EVENT_DISCONNECTED], 1, 10000);
+    /* Lost, and not failed: they wait for the connection. */
+    run_for(&loop, 500);
+    assert_int_equal(inflight_done(&f), 0);
+
+    assert_int_equal(server("start", port, sizeof(port)), 0);
+    assert_string_equal(port, strchr(g_hosts, ':') + 1);
+    run_until_inflight_done(&loop, &f);
+    assert_int_equal(inflight_done(&f), 5);
+    assert_int_equal(a.events[ZK_EVENT_EXPIRED], 0);
+    assert_true(zk_session_id(a.s) == id);
+    check_inflight(&loop, &w, "/loss", &f);
+
+    close_sess(&loop, &a);
+    close_sess(&loop, &w);
+    finish_loop(&loop);
+}
+
+typedef struct resume {
+    pid_t pid;
+    int resumed;
+} resume;
+
+static void resume_on_disconnect(sess *x, enum zk_event ev) {
+    resume *r = x->user;
+    if (ev == ZK_EVENT_DISCONNECTED && !r->resumed) {
+        r->resumed = 1;
+        kill(r->pid, SIGCONT);
+    }
+}
+
+/* The server is stopped with the calls unread (as `docker pause` does), and
+ * resumed once the client has given the connection up: the calls are sent
+ * again on the same session. (Here the server drops what the old connection
+ * sent; a_create_whose_answer_was_lost_finds_its_own_node covers calls that
+ * landed.) */
+static void calls_survive_a_server_paused_until_the_client_gives_up(void **state) {
+    uv_loop_t loop;
+    sess a, w;
+    inflight f;
+    resume r = {0};
+    int64_t id;
+
+    uv_loop_init(&loop);
+    /* The client gives the connection up after 2/3 of it (8 s); the server
+     * expires the session after all of it: room to come back. */
+    connect_sess(&loop, &a, 12000);
+    connect_sess(&loop, &w, 30000);
+    id = zk_session_id(a.s);
+    prepare_inflight(&loop, &w, "/lost");
+    r.pid = server_pid();
+    a.user = &r;
+    a.on_event = resume_on_disconnect;
+
+    assert_int_equal(kill(r.pid, SIGSTOP), 0);
+    start_inflight(&a, "/lost", &f);
+    run_until(&loop, &a.events[ZK_EVENT_DISCONNECTED], 1, 30000);
+    assert_int_equal(r.resumed, 1);
+    run_until_inflight_done(&loop, &f);
+    assert_int_equal(inflight_done(&f), 5);
+    assert_int_equal(a.events[ZK_EVENT_EXPIRED], 0);
+    assert_true(zk_session_id(a.s) == id);
+    check_inflight(&loop, &w, "/lost", &f);
+
+    close_sess(&loop, &a);
+    close_sess(&loop, &w);
+    finish_loop(&loop);
+}
+
+/* A TCP proxy on the test's loop, between a session and the server, that
+ * can swallow the server's answers or drop the client's requests, and cut
+ * every connection: a call can then land while its answer is lost. */
+enum { PROXY_PASS, PROXY_SWALLOW_ANSWERS, PROXY_DROP_REQUESTS };
+
+typedef struct proxy proxy;
+typedef struct pconn {
+    proxy *p;
+    struct pconn *next;
+    uv_tcp_t client, server;
+    uv_connect_t creq;
+    int handles;
+    int closing;
+} pconn;
+
+struct proxy {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    int port;
+    int mode;
+    pconn *conns;
+    int open; /* handles not yet closed */
+};
+
+typedef struct pxwrite {
+    uv_write_t w;
+    char data[];
+} pxwrite;
+
+static void palloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
+    b->base = malloc(65536);
+    b->len = b->base ? 65536 : 0;
+}
+
+static void pconn_closed(uv_handle_t *h) {
+    pconn *c = h->data;
+    proxy *p = c->p;
+    p->open--;
+    if (--c->handles > 0)
+        return;
+    for (pconn **q = &p->conns; *q; q = &(*q)->next) {
+        if (*q == c) {
+            *q = c->next;
+            break;
+        }
+    }
+    free(c);
+}
+
+static void pconn_close(pconn *c) {
+    if (c->closing)
+        return;
+    c->closing = 1;
+    uv_close((uv_handle_t *)&c->client, pconn_closed);
+    uv_close((uv_handle_t *)&c->server, pconn_closed);
+}
+
+static void pwritten(uv_write_t *w, int status) {
+    free(w);
+}
+
+static void forward(pconn *c, uv_stream_t *to, const uv_buf_t *b, ssize_t n) {
+    pxwrite *pw = malloc(sizeof(*pw) + (size_t)n);
+    uv_buf_t out;
+    assert_non_null(pw);
+    memcpy(pw->data, b->base, (size_t)n);
+    out = uv_buf_init(pw->data, (unsigned)n);
+    if (uv_write(&pw->w, to, &out, 1, pwritten) != 0) {
+        free(pw);
+        pconn_close(c);
+    }
+}
+
+static void pxread(uv_stream_t *from, ssize_t n, const uv_buf_t *b) {
+    pconn *c = from->data;
+    int from_client = from == (uv_stream_t *)&c->client;
+    if (n < 0) {
+        pconn_close(c);
+    } else if (n > 0 && !c->closing) {
+        if (from_client && c->p->mode != PROXY_DROP_REQUESTS)
+            forward(c, (uv_stream_t *)&c->server, b, n);
+        else if (!from_client && c->p->mode != PROXY_SWALLOW_ANSWERS)
+            forward(c, (uv_stream_t *)&c->client, b, n);
+    }
+    free(b->base);
+}
+
+static void pconnected(uv_connect_t *r, int status) {
+    pconn *c = r->data;
+    if (status != 0 || c->closing) {
+        pconn_close(c);
+        return;
+    }
+    uv_read_start((uv_stream_t *)&c->client, palloc, pxread);
+    uv_read_start((uv_stream_t *)&c->server, palloc, pxread);
+}
+
+static void paccept(uv_stream_t *l, int status) {
+    proxy *p = l->data;
+    pconn *c = calloc(1, sizeof(*c));
+    struct sockaddr_in to;
+    assert_non_null(c);
+    c->p = p;
+    c->client.data = c->server.data = c->creq.data = c;
+    uv_tcp_init(p->loop, &c->client);
+    uv_tcp_init(p->loop, &c->server);
+    c->handles = 2;
+    p->open += 2;
+    c->next = p->conns;
+    p->conns = c;
+    if (status != 0 || uv_accept(l, (uv_stream_t *)&c->client) != 0) {
+        pconn_close(c);
+        return;
+    }
+    uv_ip4_addr("127.0.0.1", atoi(strchr(g_hosts, ':') + 1), &to);
+    if (uv_tcp_connect(&c->creq, &c->server, (struct sockaddr *)&to, pconnected) != 0)
+        pconn_close(c);
+}
+
+static void proxy_start(uv_loop_t *loop, proxy *p) {
+    struct sockaddr_in a;
+    int len = sizeof(a);
+    memset(p, 0, sizeof(*p));
+    p->loop = loop;
+    uv_tcp_init(loop, &p->listener);
+    p->listener.data = p;
+    p->open = 1;
+    uv_ip4_addr("127.0.0.1", 0, &a);
+    assert_int_equal(uv_tcp_bind(&p->listener, (struct sockaddr *)&a, 0), 0);
+    assert_int_equal(uv_listen((uv_stream_t *)&p->listener, 16, paccept), 0);
+    assert_int_equal(uv_tcp_getsockname(&p->listener, (struct sockaddr *)&a, &len), 0);
+    p->port = ntohs(a.sin_port);
+}
+
+/* Cuts every connection: the client finds its connection lost at once. */
+static void proxy_cut(proxy *p) {
+    for (pconn *c = p->conns; c; c = c->next)
+        pconn_close(c);
+}
+
+static void proxy_listener_closed(uv_handle_t *h) {
+    ((proxy *)h->data)->open--;
+}
+
+static void proxy_stop(proxy *p) {
+    proxy_cut(p);
+    uv_close((uv_handle_t *)&p->listener, proxy_listener_closed);
+    while (p->open > 0)
+        uv_run(p->loop, UV_RUN_ONCE);
+}
+
+/* The calls land while their answers are swallowed; the connection is then
+ * cut, and each call, sent again, finds its own work done: a create its
+ * node (ephemeral: owned by its session), a delete no node. A create whose
+ * node another session made first still fails. */
+static void a_create_whose_answer_was_lost_finds_its_own_node(void **state) {
+    uv_loop_t loop;
+    proxy px;
+    sess a, w;
+    op del = {0}, made = {0}, eph = {0}, seen = {0}, theirs = {0}, o;
+    char hosts[64];
+    int64_t id;
+
+    uv_loop_init(&loop);
+    proxy_start(&loop, &px);
+    snprintf(hosts, sizeof(hosts), "127.0.0.1:%d", px.port);
+    memset(&a, 0, sizeof(a));
+    open_sess(&loop, &a, hosts, 30000);
+    run_until(&loop, &a.connected, 1, 15000);
+    assert_int_equal(a.connect_status, 0);
+    id = zk_session_id(a.s);
+    connect_sess(&loop, &w, 30000);
+    put(&loop, &w, "/check/del", "doomed");
+
+    px.mode = PROXY_SWALLOW_ANSWERS;
+    assert_int_equal(zk_delete(a.s, "/check/del", op_done, &del), 0);
+    assert_int_equal(zk_create(a.s, "/check/made", "made", 4, 0, op_done, &made), 0);
+    assert_int_equal(zk_create(a.s, "/check/eph", "mine", 4, ZK_CREATE_EPHEMERAL, op_done, &eph),
+                     0);
+    /* A session's calls are applied in order: once the last is seen, all
+     * three have landed. */
+    assert_int_equal(zk_wait_for(w.s, "/check/eph", (const char *const[]){"mine", NULL}, 15000,
+                                 wait_cb, &seen, NULL),
+                     0);
+    run_until(&loop, &seen.done, 1, 20000);
+    assert_int_equal(seen.status, 0);
+    assert_int_equal(del.done + made.done + eph.done, 0);
+    px.mode = PROXY_PASS;
+    proxy_cut(&px);
+    run_until(&loop, &del.done, 1, 20000);
+    run_until(&loop, &made.done, 1, 20000);
+    run_until(&loop, &eph.done, 1, 20000);
+    assert_int_equal(del.status, 0);
+    assert_int_equal(made.status, 0);
+    assert_int_equal(eph.status, 0);
+    assert_int_equal(a.events[ZK_EVENT_DISCONNECTED], 1);
+    assert_int_equal(a.events[ZK_EVENT_EXPIRED], 0);
+    assert_true(zk_session_id(a.s) == id);
+    assert_int_equal(sync_get(&loop, &w, "/check/made", &o), 0);
+    assert_string_equal(o.value, "made");
+    assert_int_equal(sync_get(&loop, &w, "/check/del", &o), ZK_ENONODE);
+
+    /* The create never reaches the server; another session makes the node
+     * with another value meanwhile: the create sent again is refused. */
+    run_until(&loop, &a.events[ZK_EVENT_RECONNECTED], 1, 20000);
+    px.mode = PROXY_DROP_REQUESTS;
+    assert_int_equal(zk_create(a.s, "/check/theirs", "ours", 4, 0, op_done, &theirs), 0);
+    run_for(&loop, 200);
+    assert_int_equal(sync_create(&loop, &w, "/check/theirs", "theirs", 0), 0);
+    px.mode = PROXY_PASS;
+    proxy_cut(&px);
+    run_until(&loop, &theirs.done, 1, 20000);
+    assert_int_equal(theirs.status, ZK_ENODEEXISTS);
+
+    close_sess(&loop, &a);
+    close_sess(&loop, &w);
+    proxy_stop(&px);
+    finish_loop(&loop);
+}
+
+/* Before each test that stops the server: it runs, and is not stopped (a
+ * failed test before may have left it so). */
+static int server_running(void **state) {
+    char port[32], path[64], st[512];
+    pid_t pid = server_pid();
+    FILE *f;
+    int alive = 0;
+    /* A killed server may linger as a zombie: look at its state. */
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    if ((f = fopen(path, "r")) != NULL) {
+        if (fgets(st, sizeof(st), f) != NULL && strrchr(st, ')') != NULL)
+            alive = strrchr(st, ')')[2] != 'Z' && strrchr(st, ')')[2] != 'X';
+        fclose(f);
+    }
+    if (alive) {
+        kill(pid, SIGCONT);
+        return 0;
+    }
+    return server("start", port, sizeof(port)) == 0 ? 0 : -1;
+}
+
+/* The server stays stopped for longer than the session timeout: the client
+ * takes the session as expired, fails what was pending with that reason,
+ * keeps its waits, and makes a new session once the server answers. */
+static void an_unreachable_server_expires_the_session(void **state) {
+    uv_loop_t loop;
+    sess a, w;
+    op set = {0}, wt = {0};
+    pid_t pid;
+    int64_t id;
+    char want[256];
+
+    uv_loop_init(&loop);
+    connect_sess(&loop, &a, 3000);
+    connect_sess(&loop, &w, 30000);
+    id = zk_session_id(a.s);
+    put(&loop, &w, "/unreach/x", "wait");
+    assert_int_equal(zk_wait_for(a.s, "/unreach/x", UP_OR_FAILED, 0, wait_cb, &wt, NULL), 0);
+    run_for(&loop, 200);
+
+    pid = server_pid();
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    assert_int_equal(zk_set(a.s, "/unreach/x", "up", 2, op_done, &set), 0);
+    run_until_or_not(&loop, &a.events[ZK_EVENT_EXPIRED], 1, 30000);
+    kill(pid, SIGCONT);
+    assert_int_equal(a.events[ZK_EVENT_EXPIRED], 1);
+    printf("# %s\n", zk_session_error(a.s));
+    assert_int_equal(set.done, 1);
+    assert_int_equal(set.status, ZK_EEXPIRED);
+    snprintf(want, sizeof(want),
+             "ZooKeeper session 0x%llx at %s expired: ZooKeeper was unreachable for longer than "
+             "the 3 s session timeout",
+             (unsigned long long)id, g_hosts);
+    assert_string_equal(zk_session_error(a.s), want);
+    assert_int_equal(wt.done, 0);
+
+    run_until(&loop, &a.events[ZK_EVENT_RENEWED], 1, 30000);
+    assert_true(zk_session_id(a.s) != id);
+    assert_int_equal(sync_set(&loop, &a, "/unreach/x", "up"), 0);
+    run_until(&loop, &wt.done, 1, 10000);
+    assert_int_equal(wt.status, 0);
+    assert_string_equal(wt.value, "up");
+
+    close_sess(&loop, &a);
+    close_sess(&loop, &w);
+    finish_loop(&loop);
+}
+
 static void fifty_sessions_on_one_loop(void **state) {
     enum { N = 50 };
     uv_loop_t loop;
@@ -766,6 +1235,12 @@ int main(void) {
         cmocka_unit_test(wait_for_sees_value_and_times_out_at_deadline),
         cmocka_unit_test(wait_survives_server_restart),
         cmocka_unit_test(wait_survives_session_expiry),
+        cmocka_unit_test_setup(calls_in_flight_are_sent_again_after_a_lost_connection,
+                               server_running),
+        cmocka_unit_test_setup(calls_survive_a_server_paused_until_the_client_gives_up,
+                               server_running),
+        cmocka_unit_test_setup(a_create_whose_answer_was_lost_finds_its_own_node, server_running),
+        cmocka_unit_test_setup(an_unreachable_server_expires_the_session, server_running),
         cmocka_unit_test(fifty_sessions_on_one_loop),
         cmocka_unit_test(unreachable_server_fails_within_deadline),
         cmocka_unit_test(unresolvable_host_gives_an_error),
