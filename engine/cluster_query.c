@@ -11,6 +11,8 @@
  *   listing is empty, and a network or volume still in use sends the down
  *   back to them. The up stops when it sees one of its containers removed
  *   (cluster.c), so this converges in a few rounds; DOWN_ROUNDS bounds it.
+ * - `down` heals the cluster first (cluster_heal.h): what `hdc fault` left
+ *   paused is unpaused, so that its removal stops it as any other node.
  */
 #define _GNU_SOURCE /* strptime, timegm */
 #include "cluster_query.h"
@@ -19,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "cluster_heal.h"
 
 /* ---- clusters found by label ------------------------------------------------ */
 
@@ -196,6 +200,12 @@ static void down_listed(void *data, int status, const char *msg, const docker_ob
     down_removed(w, DOCKER_ENOTFOUND, NULL);
 }
 
+/* The nodes healed: the removal proper. Whether the heal failed does not
+ * matter to a removal that forces. */
+static void down_healed(void *data, int status, const char *msg, unsigned healed) {
+    down_list(data);
+}
+
 int cluster_down(uv_loop_t *loop, docker *d, const char *name, cluster_down_cb cb, void *data) {
     down *w = calloc(1, sizeof(*w));
     int err;
@@ -209,6 +219,10 @@ int cluster_down(uv_loop_t *loop, docker *d, const char *name, cluster_down_cb c
         snprintf(w->label, sizeof(w->label), "hdc.cluster=%s", name);
     else
         snprintf(w->label, sizeof(w->label), "hdc.cluster");
+    /* Paused nodes unpaused and every node on its network first (`hdc
+     * fault`): a paused node would not stop on its signal. */
+    if (cluster_heal(loop, d, name, down_healed, w) == 0)
+        return 0;
     err = down_kinds[0].list(d, w->label, down_listed, w, NULL);
     if (err != 0)
         free(w);

@@ -16,7 +16,9 @@
 
 /* Removes everything labelled hdc.cluster=name: containers (with their
  * anonymous volumes), then the network, then the named volumes. name NULL:
- * every hdc object (down --all). removed counts the objects removed. */
+ * every hdc object (down --all). removed counts the objects removed. The
+ * nodes are healed first (cluster_heal): unpaused, and back on their
+ * network. */
 typedef void (*cluster_down_cb)(void *data, int status, const char *msg, unsigned removed);
 int cluster_down(uv_loop_t *loop, docker *d, const char *name, cluster_down_cb cb, void *data);
 

@@ -53,6 +53,10 @@ void cluster_container_spec(const cluster_spec_in *in, cluster_spec *sp) {
     sp->labels[n_labels++] = (docker_kv){"hdc.service", n->service};
     sp->labels[n_labels++] = (docker_kv){"hdc.hostname", n->hostname};
     sp->labels[n_labels++] = (docker_kv){"hdc.datanodes", sp->label_bufs.datanodes};
+    /* Its static address: Docker forgets it when the node is taken off the
+     * network (`hdc fault NAME NODE disconnect`), and reconnecting must
+     * give it back (cluster_heal.c). */
+    sp->labels[n_labels++] = (docker_kv){"hdc.address", n->address};
 
     if (svc == NULL) {
         snprintf(sp->image, sizeof(sp->image), "%s", CLUSTER_ZK_IMAGE);

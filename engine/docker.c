@@ -84,6 +84,14 @@ const docker_op_row docker__ops[] = {
     [OP_BUILD] = {"build", "POST", NULL, REPLY_BUILD, DEADLINE_HEAD},
     /* Its first request, the create; the start and the inspect follow. */
     [OP_EXEC] = {"exec", "POST", V "/containers/%s/exec", REPLY_EXEC, DEADLINE_QUICK},
+    [OP_CONTAINER_PAUSE] = {"container pause", "POST", V "/containers/%s/pause", REPLY_NONE,
+                            DEADLINE_QUICK},
+    [OP_CONTAINER_UNPAUSE] = {"container unpause", "POST", V "/containers/%s/unpause", REPLY_NONE,
+                              DEADLINE_QUICK},
+    [OP_NETWORK_CONNECT] = {"network connect", "POST", V "/networks/%s/connect", REPLY_NONE,
+                            DEADLINE_QUICK},
+    [OP_NETWORK_DISCONNECT] = {"network disconnect", "POST", V "/networks/%s/disconnect",
+                               REPLY_NONE, DEADLINE_QUICK},
 };
 
 /* ---- the client ------------------------------------------------------------ */
@@ -936,4 +944,67 @@ int docker_container_wait(docker *d, const char *id, docker_wait_cb cb, void *da
 int docker_container_wait_removed(docker *d, const char *id, docker_wait_cb cb, void *data,
                                   docker_call **out) {
     return wait_for(d, id, "?condition=removed", cb, data, out);
+}
+
+int docker_container_pause(docker *d, const char *id, docker_cb cb, void *data, docker_call **out) {
+    return plain(d, OP_CONTAINER_PAUSE, id, NULL, cb, data, out);
+}
+
+int docker_container_unpause(docker *d, const char *id, docker_cb cb, void *data,
+                             docker_call **out) {
+    return plain(d, OP_CONTAINER_UNPAUSE, id, NULL, cb, data, out);
+}
+
+/* The body of a connect: the container, and its endpoint's static address
+ * and aliases when given. */
+static json_t *connect_body(const char *container, const char *ipv4, const char *const *aliases,
+                            size_t n_aliases) {
+    json_t *names = json_array(), *ep;
+
+    for (size_t i = 0; names && i < n_aliases; i++) {
+        if (!aliases[i] || json_array_append_new(names, json_string(aliases[i]))) {
+            json_decref(names);
+            return NULL;
+        }
+    }
+    /* "o" hands each value to its container, on failure too. */
+    ep = ipv4 ? json_pack("{s:o, s:{s:s}}", "Aliases", names, "IPAMConfig", "IPv4Address", ipv4)
+              : json_pack("{s:o}", "Aliases", names);
+    return json_pack("{s:s, s:o}", "Container", container, "EndpointConfig", ep);
+}
+
+/* The calls on a network that carry a body: connect and disconnect. */
+static int on_network(docker *d, enum docker_op op, const char *network, json_t *body, docker_cb cb,
+                      void *data, docker_call **out) {
+    docker_call *c;
+    int rc;
+
+    if (!body)
+        return UV_EINVAL;
+    if (!(c = docker__call_new(d, op, data))) {
+        json_decref(body);
+        return no_call(d);
+    }
+    c->cb.plain = cb;
+    rc = one_request(c, docker__path(op, network, NULL), body, out);
+    json_decref(body);
+    return rc;
+}
+
+int docker_network_connect(docker *d, const char *network, const char *container, const char *ipv4,
+                           const char *const *aliases, size_t n_aliases, docker_cb cb, void *data,
+                           docker_call **out) {
+    if (!network || !container || !cb || (n_aliases > 0 && !aliases))
+        return UV_EINVAL;
+    return on_network(d, OP_NETWORK_CONNECT, network,
+                      connect_body(container, ipv4, aliases, n_aliases), cb, data, out);
+}
+
+int docker_network_disconnect(docker *d, const char *network, const char *container, int force,
+                              docker_cb cb, void *data, docker_call **out) {
+    if (!network || !container || !cb)
+        return UV_EINVAL;
+    return on_network(d, OP_NETWORK_DISCONNECT, network,
+                      json_pack("{s:s, s:b}", "Container", container, "Force", force ? 1 : 0), cb,
+                      data, out);
 }

@@ -67,6 +67,10 @@ enum docker_op {
     OP_EVENTS,
     OP_BUILD,
     OP_EXEC,
+    OP_CONTAINER_PAUSE,
+    OP_CONTAINER_UNPAUSE,
+    OP_NETWORK_CONNECT,
+    OP_NETWORK_DISCONNECT,
 };
 
 /* What bounds a request, in the engine's timeout T (HDC_DOCKER_TIMEOUT):

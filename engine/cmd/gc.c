@@ -14,6 +14,8 @@
  * - The decision is a pure function (cmd_gc_takes) with its test.
  * - Each removal reports with the messages of `hdc down NAME`
  *   (cmd_report_down), after a line saying why it goes.
+ * - Each removal heals the cluster first, as `hdc down` does (cluster_down
+ *   runs cluster_heal): what `hdc fault` left paused is unpaused.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -44,7 +44,8 @@ typedef struct status_ctx {
     status_probe *probes;
     size_t n_probes;
     size_t n_nodes;
-    char *down; /* the hosts not running, ' '-joined (malloc'd), or NULL */
+    char *down; /* the hosts not running, ", "-joined (malloc'd), or NULL */
+    char *off;  /* the hosts running off their network (`hdc fault`), likewise */
 } status_ctx;
 
 static void probed(void *data, int status, const probe_result *res) {
@@ -125,18 +126,18 @@ static size_t red_probes(const status_ctx *ctx) {
 }
 
 static int healthy(const status_ctx *ctx) {
-    return ctx->down == NULL && red_probes(ctx) == 0;
+    return ctx->down == NULL && ctx->off == NULL && red_probes(ctx) == 0;
 }
 
-/* A node not running: named in the verdict. */
-static void note_down(status_ctx *ctx, const char *host) {
-    char *more = util_asprintf("%s%s%s", ctx->down != NULL ? ctx->down : "",
-                               ctx->down != NULL ? ", " : "", host);
+/* A node not running (what), or off its network: named in the verdict. */
+static void note(char **list, const char *host, const char *what) {
+    char *more = util_asprintf("%s%s%s%s", *list != NULL ? *list : "", *list != NULL ? ", " : "",
+                               host, what);
 
     if (more == NULL)
         return;
-    free(ctx->down);
-    ctx->down = more;
+    free(*list);
+    *list = more;
 }
 
 /* The exit status: 1 with what is wrong when a node is down or a probe
@@ -146,12 +147,19 @@ static void verdict(status_ctx *ctx) {
 
     if (ctx->n_nodes == 0 || healthy(ctx))
         return;
-    if (ctx->down != NULL)
+    if (ctx->down != NULL || ctx->off != NULL) {
+        char hint[160] = "";
+        if (ctx->off != NULL || (ctx->down != NULL && strstr(ctx->down, "(paused)") != NULL))
+            snprintf(hint, sizeof(hint), "; `hdc fault %s NODE unpause|reconnect` undoes a fault",
+                     ctx->name);
         runner_fail(ctx->r, RUNNER_FAILED,
-                    "status: %s is not whole: not running: %s; %zu of %zu probes not green; "
-                    "`hdc logs %s SERVICE` shows why",
-                    ctx->name, ctx->down, red, ctx->n_probes, ctx->name);
-    else
+                    "status: %s is not whole: %s%s%s%s%s%s%zu of %zu probes not green; `hdc logs "
+                    "%s SERVICE` shows why%s",
+                    ctx->name, ctx->down != NULL ? "not running: " : "",
+                    ctx->down != NULL ? ctx->down : "", ctx->down != NULL ? "; " : "",
+                    ctx->off != NULL ? "off its network: " : "", ctx->off != NULL ? ctx->off : "",
+                    ctx->off != NULL ? "; " : "", red, ctx->n_probes, ctx->name, hint);
+    } else
         runner_fail(ctx->r, RUNNER_FAILED,
                     "status: %s is not whole: %zu of %zu probes not green; `hdc logs %s SERVICE` "
                     "shows why",
@@ -206,8 +214,13 @@ static void listed(void *data, int status, const char *msg, const cluster_contai
     for (size_t i = 0; i < n; i++) {
         const cluster_container *c = &list[i];
         json_t *eps = json_array();
+        /* A paused node is frozen; a running node without an address is off
+         * its network: both are what `hdc fault` leaves. */
         if (strcmp(c->state, "running") != 0)
-            note_down(ctx, c->hostname[0] != '\0' ? c->hostname : c->name);
+            note(&ctx->down, c->hostname[0] != '\0' ? c->hostname : c->name,
+                 strcmp(c->state, "paused") == 0 ? " (paused)" : "");
+        else if (c->address[0] == '\0')
+            note(&ctx->off, c->hostname[0] != '\0' ? c->hostname : c->name, "");
         char text[1024] = "";
         size_t used = 0;
         for (size_t k = 0; k < c->n_ports; k++) {
@@ -277,6 +290,7 @@ static int run(const cmd_ctx *cc, void *opts) {
     err = runner_finish(&r);
     free(ctx.probes);
     free(ctx.down);
+    free(ctx.off);
     return err;
 }
 

@@ -81,8 +81,9 @@ static void a_service_container_has_all_it_needs(void **state) {
     assert_string_equal(o->ipv4, "172.29.3.3");
     assert_string_equal(o->network, "netid");
     assert_int_equal(o->n_extra_hosts, 4); /* zookeeper, namenode, 2 datanodes */
-    assert_int_equal(o->n_labels, 5);
+    assert_int_equal(o->n_labels, 6);
     assert_string_equal(label(o, "hdc.cluster"), "c1");
+    assert_string_equal(label(o, "hdc.address"), "172.29.3.3");
     assert_string_equal(label(o, "hdc.service"), "namenode");
     assert_string_equal(label(o, "hdc.hostname"), "namenode");
     assert_string_equal(label(o, "hdc.datanodes"), "2");

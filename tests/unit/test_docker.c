@@ -227,6 +227,7 @@ static void fake_answer(fake_conn *c, const char *method, const char *target, co
 
     snprintf(f->targets + n, sizeof(f->targets) - n, "%s%s %s", n ? " " : "", method, target);
     if ((strcmp(method, "POST") == 0 && strncmp(target, "/v1.41/build", 12) == 0) ||
+        (strcmp(method, "POST") == 0 && strncmp(target, "/v1.41/networks/", 16) == 0) ||
         strcmp(method, "PUT") == 0) {
         free(f->build_body);
         f->build_body = malloc(body_len + 1);
@@ -709,6 +710,108 @@ static void test_put_archive_and_the_labels_of_a_list(void **state) {
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static const route fault_routes[] = {
+    {"POST", "/v1.41/containers/c1/pause", "HTTP/1.1 204 No Content\r\n\r\n", 0, 0},
+    {"POST", "/v1.41/containers/c1/unpause",
+     "HTTP/1.1 409 Conflict\r\nContent-Length: 40\r\n\r\n"
+     "{\"message\":\"Container c1 is not paused\"}",
+     0, 0},
+    {"POST", "/v1.41/networks/hdc_a/connect", OK200 "Content-Length: 0\r\n\r\n", 0, 0},
+    {"POST", "/v1.41/networks/hdc_a/disconnect", OK200 "Content-Length: 0\r\n\r\n", 0, 0},
+};
+
+/* The calls `hdc fault` makes: pause, unpause (Docker's refusal as its
+ * message), a network's connect at a static address with an alias, and a
+ * forced disconnect: their targets and bodies. */
+static void test_pause_unpause_connect_and_disconnect(void **state) {
+    const char *aliases[] = {"datanode1"};
+    uv_loop_t loop;
+    fake f;
+    docker *d;
+    char addr[160];
+    got g;
+    json_t *body;
+
+    assert_int_equal(uv_loop_init(&loop), 0);
+    fake_start(&loop, &f, fault_routes, sizeof(fault_routes) / sizeof(fault_routes[0]));
+    snprintf(addr, sizeof(addr), "unix://%s", f.path);
+    assert_int_equal(docker_new(&loop, addr, &d), 0);
+
+    memset(&g, 0, sizeof(g));
+    g.inside_call = 1;
+    assert_int_equal(docker_container_pause(d, "c1", got_plain, &g, NULL), 0);
+    g.inside_call = 0;
+    run_loop_until(&loop, &g.calls);
+    assert_false(g.called_inside);
+    assert_int_equal(g.status, 0);
+    assert_non_null(strstr(f.targets, "POST /v1.41/containers/c1/pause"));
+
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(docker_container_unpause(d, "c1", got_plain, &g, NULL), 0);
+    run_loop_until(&loop, &g.calls);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.status, DOCKER_ECONFLICT);
+    assert_string_equal(g.msg, "Container c1 is not paused");
+
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(
+        docker_network_connect(d, "hdc_a", "c1", "172.29.3.4", aliases, 1, got_plain, &g, NULL), 0);
+    run_loop_until(&loop, &g.calls);
+    assert_int_equal(g.status, 0);
+    body = json_loadb(f.build_body, f.build_body_len, 0, NULL);
+    assert_non_null(body);
+    assert_string_equal(json_string_value(json_object_get(body, "Container")), "c1");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(body, "EndpointConfig"), "IPAMConfig"), "IPv4Address")),
+        "172.29.3.4");
+    assert_string_equal(
+        json_string_value(
+            json_array_get(json_object_get(json_object_get(body, "EndpointConfig"), "Aliases"), 0)),
+        "datanode1");
+    json_decref(body);
+
+    /* Without an address: the engine picks one; no IPAMConfig is sent. */
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(docker_network_connect(d, "hdc_a", "c2", NULL, NULL, 0, got_plain, &g, NULL),
+                     0);
+    run_loop_until(&loop, &g.calls);
+    assert_int_equal(g.status, 0);
+    body = json_loadb(f.build_body, f.build_body_len, 0, NULL);
+    assert_non_null(body);
+    assert_null(json_object_get(json_object_get(body, "EndpointConfig"), "IPAMConfig"));
+    json_decref(body);
+
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(docker_network_disconnect(d, "hdc_a", "c1", 1, got_plain, &g, NULL), 0);
+    run_loop_until(&loop, &g.calls);
+    assert_int_equal(g.status, 0);
+    body = json_loadb(f.build_body, f.build_body_len, 0, NULL);
+    assert_non_null(body);
+    assert_string_equal(json_string_value(json_object_get(body, "Container")), "c1");
+    assert_true(json_is_true(json_object_get(body, "Force")));
+    json_decref(body);
+
+    /* A network with no such route: Docker's error, as for any call. */
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(docker_network_disconnect(d, "hdc_b", "c1", 0, got_plain, &g, NULL), 0);
+    run_loop_until(&loop, &g.calls);
+    assert_int_equal(g.calls, 1);
+    assert_true(g.status < 0);
+    assert_string_equal(g.msg, "fake: no route");
+
+    /* Refused before anything is sent. */
+    assert_int_equal(docker_container_pause(d, NULL, got_plain, &g, NULL), UV_EINVAL);
+    assert_int_equal(docker_network_connect(d, "hdc_a", NULL, NULL, NULL, 0, got_plain, &g, NULL),
+                     UV_EINVAL);
+    assert_int_equal(docker_network_disconnect(d, "hdc_a", "c1", 1, NULL, &g, NULL), UV_EINVAL);
+
+    docker_close(d, NULL, NULL);
+    fake_stop(&f);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* ---- deadlines ---- */
 
 static void test_docker_timeout_takes_whole_seconds_from_1_to_3600(void **state) {
@@ -900,6 +1003,7 @@ int main(void) {
         cmocka_unit_test(test_docker_host_is_honoured),
         cmocka_unit_test(test_streams_and_errors_against_a_fake_engine),
         cmocka_unit_test(test_put_archive_and_the_labels_of_a_list),
+        cmocka_unit_test(test_pause_unpause_connect_and_disconnect),
         cmocka_unit_test(test_docker_timeout_takes_whole_seconds_from_1_to_3600),
         cmocka_unit_test(test_a_silent_engine_fails_every_kind_of_call_in_time),
         cmocka_unit_test(test_streams_outlive_the_deadline_once_the_head_came),

@@ -41,7 +41,7 @@ static void every_command_is_in_the_table_once(void **state) {
         assert_non_null((*c)->parse);
         assert_non_null((*c)->run);
     }
-    assert_int_equal(n, 14);
+    assert_int_equal(n, 18);
 }
 
 int main(void) {
