@@ -198,6 +198,17 @@ int docker_network_inspect(docker *d, const char *name, docker_network_cb cb, vo
 int docker_network_remove(docker *d, const char *name, docker_cb cb, void *data, docker_call **out);
 int docker_network_list(docker *d, const char *label, docker_list_cb cb, void *data,
                         docker_call **out);
+/* Joins a container (running or not) to a network: at address ipv4 (NULL:
+ * one the engine picks; a static address needs the network's subnet), with
+ * the names aliases on it. */
+int docker_network_connect(docker *d, const char *network, const char *container, const char *ipv4,
+                           const char *const *aliases, size_t n_aliases, docker_cb cb, void *data,
+                           docker_call **out);
+/* Takes a container off a network, and with it the ports it publishes
+ * there. force: even when the engine cannot reach the container's
+ * endpoint. */
+int docker_network_disconnect(docker *d, const char *network, const char *container, int force,
+                              docker_cb cb, void *data, docker_call **out);
 
 /* ---- volumes ------------------------------------------------------------ */
 
@@ -296,6 +307,12 @@ int docker_container_kill(docker *d, const char *id, const char *signal, docker_
                           docker_call **out);
 int docker_container_remove(docker *d, const char *id, int force, int volumes, docker_cb cb,
                             void *data, docker_call **out);
+/* Freezes every process of a running container (the cgroup freezer), and
+ * thaws them. Docker refuses to pause a paused container or to unpause one
+ * that is not (DOCKER_ECONFLICT or DOCKER_EAPI, with its message). */
+int docker_container_pause(docker *d, const char *id, docker_cb cb, void *data, docker_call **out);
+int docker_container_unpause(docker *d, const char *id, docker_cb cb, void *data,
+                             docker_call **out);
 int docker_container_inspect(docker *d, const char *id, docker_container_cb cb, void *data,
                              docker_call **out);
 /* All containers (running or not) carrying label; NULL: all. */
@@ -323,7 +340,8 @@ typedef struct docker_logs_opts {
     unsigned streams; /* DOCKER_STDOUT | DOCKER_STDERR; 0: both */
     int follow;       /* go on until the container stops */
     int timestamps;   /* prefix each line with RFC3339Nano and " " */
-    int64_t since;    /* Unix seconds; 0: from the start */
+    int64_t since;    /* Unix seconds; 0 (and since_ns 0): from the start */
+    int32_t since_ns; /* and nanoseconds (0-999999999): since is inclusive */
     const char *tail; /* "all" (NULL) or a count of lines */
     int tty;          /* the container has a TTY: raw bytes, no frames */
 } docker_logs_opts;

@@ -148,16 +148,21 @@ fail:
 char *docker_logs_target(const char *id, const docker_logs_opts *opts) {
     unsigned streams = opts->streams ? opts->streams : DOCKER_STDOUT | DOCKER_STDERR;
     char *e = docker_url_escape(id), *t, *tail = NULL;
+    char since[48];
 
     if (!e)
         return NULL;
     if (opts->tail)
         tail = docker_url_escape(opts->tail);
+    /* Docker reads "SECONDS.NANOSECONDS" (nine digits) as an exact time. */
+    if (opts->since_ns > 0)
+        snprintf(since, sizeof(since), "%" PRId64 ".%09d", opts->since, (int)opts->since_ns);
+    else
+        snprintf(since, sizeof(since), "%" PRId64, opts->since);
     t = util_asprintf(V "/containers/%s/logs?stdout=%d&stderr=%d&follow=%d&timestamps=%d"
-                        "&since=%" PRId64 "&tail=%s",
+                        "&since=%s&tail=%s",
                       e, (streams & DOCKER_STDOUT) ? 1 : 0, (streams & DOCKER_STDERR) ? 1 : 0,
-                      opts->follow ? 1 : 0, opts->timestamps ? 1 : 0, opts->since,
-                      tail ? tail : "all");
+                      opts->follow ? 1 : 0, opts->timestamps ? 1 : 0, since, tail ? tail : "all");
     free(e);
     free(tail);
     return t;

@@ -242,6 +242,13 @@ static void test_logs_and_build_targets(void **state) {
     assert_string_equal(s, "/v1.41/containers/abc/logs?stdout=1&stderr=1&follow=0"
                            "&timestamps=0&since=0&tail=all");
     free(s);
+    /* A resume cursor: to the nanosecond, nine digits. */
+    lo.since = 1714566896;
+    lo.since_ns = 1234;
+    s = docker_logs_target("abc", &lo);
+    assert_string_equal(s, "/v1.41/containers/abc/logs?stdout=1&stderr=1&follow=0"
+                           "&timestamps=0&since=1714566896.000001234&tail=all");
+    free(s);
 
     s = docker_build_target(&bo);
     assert_string_equal(s, "/v1.41/build?rm=1&forcerm=1&t=hdc%2Fpeer%3Atest"

@@ -1,6 +1,9 @@
 /* Log sinks: bytes land in the file in order, the tail answers the last
  * lines, close calls back once after everything is written; and the
- * classic move-aside of a previous run's logs. */
+ * classic move-aside of a previous run's logs. Docker's timestamps: parsed,
+ * taken off, lines at or before a cursor dropped at every split; a
+ * resuming sink writes each line once across streams and reopenings; one
+ * writer holds a cluster's lock. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -378,6 +381,394 @@ static void each_move_keeps_hdc_logs_keep_copies(void **state) {
         assert_int_equal(exists("%s.backup.%d/c1", root, pid), pid >= 13);
 }
 
+/* ---- timestamps, the splitter, resuming, the lock ---------------------------- */
+
+static logs_time at(const char *s) {
+    logs_time t;
+
+    assert_int_equal(logs_time_parse(s, strlen(s), &t), 0);
+    return t;
+}
+
+static void timestamps_parse_as_docker_writes_them(void **state) {
+    char out[LOGS_TIME_LEN + 1];
+    logs_time t;
+    const char *bad[] = {
+        "",
+        "2024-05-01",
+        "2024-05-01T12:34:56",   /* no zone */
+        "2024-05-01T12:34:56.Z", /* an empty fraction */
+        "2024-05-01T12:34:56.1234567890Z",
+        "2024-13-01T12:34:56Z",
+        "2023-02-29T00:00:00Z",
+        "2024-05-01T24:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "2024-05-01 12:34:56Z",
+        "2024-05-01T12:34:56Zx",
+        "2024-05-01T12:34:56+0200",
+        "2024-05-01T12:34:5aZ",
+    };
+
+    t = at("2024-05-01T12:34:56.123456789Z");
+    assert_int_equal(t.sec, 1714566896);
+    assert_int_equal(t.nsec, 123456789);
+    logs_time_format(t, out);
+    assert_string_equal(out, "2024-05-01T12:34:56.123456789Z");
+    /* Fewer digits are a fraction all the same; zones are taken off. */
+    assert_int_equal(at("2024-05-01T12:34:56.5Z").nsec, 500000000);
+    assert_int_equal(at("2024-05-01T12:34:56Z").nsec, 0);
+    assert_int_equal(at("2024-05-01T14:34:56.1+02:00").sec, 1714566896);
+    assert_int_equal(at("2024-05-01T10:04:56-02:30").sec, 1714566896);
+    assert_int_equal(at("2024-02-29T00:00:00Z").sec, 1709164800);
+    assert_int_equal(at("1970-01-01T00:00:01Z").sec, 1);
+    logs_time_format(at("2000-03-01T00:00:00.000000001Z"), out);
+    assert_string_equal(out, "2000-03-01T00:00:00.000000001Z");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        assert_int_equal(logs_time_parse(bad[i], strlen(bad[i]), &t), UV_EINVAL);
+
+    assert_true(logs_time_cmp(at("2024-05-01T12:34:56.1Z"), at("2024-05-01T12:34:56.2Z")) < 0);
+    assert_true(logs_time_cmp(at("2024-05-01T12:34:57Z"), at("2024-05-01T12:34:56.9Z")) > 0);
+    assert_int_equal(logs_time_cmp(at("2024-05-01T12:34:56.1Z"), at("2024-05-01T12:34:56.100Z")),
+                     0);
+}
+
+static void a_cursor_file_is_one_time(void **state) {
+    logs_time t;
+
+    assert_int_equal(logs_cursor_parse("2024-05-01T12:34:56.123456789Z\n", 31, &t), 0);
+    assert_int_equal(t.sec, 1714566896);
+    assert_int_equal(logs_cursor_parse("2024-05-01T12:34:56.123456789Z \r\n", 33, &t), 0);
+    /* Torn or foreign: refused (the writer then starts from the beginning). */
+    assert_int_equal(logs_cursor_parse("2024-05-01T12:34", 16, &t), UV_EINVAL);
+    assert_int_equal(logs_cursor_parse("2024-05-01T12:34:56Z\n2024", 25, &t), UV_EINVAL);
+    assert_int_equal(logs_cursor_parse("", 0, &t), UV_EINVAL);
+    assert_int_equal(logs_cursor_parse("\n", 1, &t), UV_EINVAL);
+}
+
+static void the_cursor_lives_in_dot_cursor(void **state) {
+    char *p = logs_cursor_path("logs/c1/datanode1.log");
+
+    assert_string_equal(p, "logs/c1/.cursor/datanode1");
+    free(p);
+    p = logs_cursor_path("/abs/x");
+    assert_string_equal(p, "/abs/.cursor/x");
+    free(p);
+    p = logs_cursor_path("zk.log");
+    assert_string_equal(p, "./.cursor/zk");
+    free(p);
+}
+
+typedef struct gathered {
+    char text[4096];
+    size_t len;
+    logs_time last;
+    unsigned lines, stamped;
+} gathered;
+
+static void gather(void *data, const char *buf, size_t len, int end, const logs_time *ts) {
+    gathered *g = data;
+
+    assert_true(g->len + len < sizeof(g->text));
+    memcpy(g->text + g->len, buf, len);
+    g->len += len;
+    g->text[g->len] = '\0';
+    if (end) {
+        assert_int_equal(buf[len - 1], '\n');
+        g->lines++;
+        if (ts != NULL) {
+            g->stamped++;
+            g->last = *ts;
+        }
+    } else {
+        assert_null(memchr(buf, '\n', len));
+    }
+}
+
+static const char docker_out[] = "2024-05-01T12:00:00.000000001Z one\n"
+                                 "2024-05-01T12:00:00.000000002Z two\n"
+                                 "2024-05-01T12:00:00.000000002Z two again\n"
+                                 "2024-05-01T12:00:01.000000000Z \n"
+                                 "not a time: kept whole\n"
+                                 "2024-05-01T12:00:03.5Z three\n";
+
+static void lines_at_or_before_the_cursor_are_dropped_at_every_split(void **state) {
+    size_t n = strlen(docker_out);
+
+    for (size_t cut1 = 0; cut1 <= n; cut1++) {
+        for (size_t cut2 = cut1; cut2 <= n; cut2 += 7) {
+            logs_stamped p;
+            gathered g = {0};
+            logs_stamped_init(&p, at("2024-05-01T12:00:00.000000002Z"));
+            logs_stamped_feed(&p, docker_out, cut1, gather, &g);
+            logs_stamped_feed(&p, docker_out + cut1, cut2 - cut1, gather, &g);
+            logs_stamped_feed(&p, docker_out + cut2, n - cut2, gather, &g);
+            logs_stamped_end(&p, gather, &g);
+            /* Both lines stamped at the cursor go: Docker's since is
+             * inclusive, and a later one stays; the time is off. */
+            assert_string_equal(g.text, "\nnot a time: kept whole\nthree\n");
+            assert_int_equal(g.lines, 3);
+            assert_int_equal(g.stamped, 2);
+            assert_int_equal(logs_time_cmp(g.last, at("2024-05-01T12:00:03.5Z")), 0);
+        }
+    }
+}
+
+static void no_cursor_keeps_all_and_a_cut_line_is_ended(void **state) {
+    static const logs_time none;
+    logs_stamped p;
+    gathered g = {0};
+
+    logs_stamped_init(&p, none);
+    logs_stamped_feed(&p, docker_out, strlen(docker_out), gather, &g);
+    assert_int_equal(g.lines, 6);
+    logs_stamped_feed(&p, "2024-05-01T12:00:04Z cut he", 27, gather, &g);
+    logs_stamped_end(&p, gather, &g);
+    /* Ended, but its time is not given: the next stream repeats it. */
+    assert_int_equal(g.lines, 7);
+    assert_int_equal(g.stamped, 5);
+    assert_int_equal(logs_time_cmp(g.last, at("2024-05-01T12:00:03.5Z")), 0);
+    assert_non_null(
+        strstr(g.text, "one\ntwo\ntwo again\n\nnot a time: kept whole\nthree\ncut he\n"));
+    /* A timestamp cut before its space is dropped: its line comes again. */
+    g.len = 0;
+    g.text[0] = '\0';
+    logs_stamped_feed(&p, "2024-05-01T12:0", 15, gather, &g);
+    logs_stamped_end(&p, gather, &g);
+    assert_int_equal(g.len, 0);
+}
+
+typedef struct resumed {
+    int calls;
+    int status;
+    logs_time since;
+} resumed;
+
+static void on_resume(void *data, int status, logs_time since) {
+    resumed *r = data;
+
+    r->calls++;
+    r->status = status;
+    r->since = since;
+}
+
+/* Opens path as a resuming sink, runs the loop until it is ready. */
+static logs_sink *resume(uv_loop_t *loop, const char *path, int persist, resumed *r) {
+    logs_sink *s;
+
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(logs_sink_resume(loop, path, persist, on_resume, r, &s), 0);
+    assert_int_equal(r->calls, 0); /* never from inside the call */
+    while (r->calls == 0)
+        assert_true(uv_run(loop, UV_RUN_ONCE) != 0 || r->calls == 1);
+    assert_int_equal(r->calls, 1);
+    return s;
+}
+
+static void finish(uv_loop_t *loop, logs_sink *s) {
+    int calls = 0;
+
+    logs_sink_close(s, closed, &calls);
+    assert_int_equal(calls, 0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(calls, 1);
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void a_resumed_sink_writes_each_line_once(void **state) {
+    uv_loop_t loop;
+    logs_sink *s;
+    resumed r;
+    char path[512], cpath[512], out[256];
+    size_t len;
+    char *got;
+    logs_time t;
+
+    uv_loop_init(&loop);
+    snprintf(path, sizeof(path), "%s/dn1.log", tmp);
+    snprintf(cpath, sizeof(cpath), "%s/.cursor/dn1", tmp);
+    /* A log without a cursor: written again from Docker's start. */
+    write_file(path, "an earlier writer's text\n");
+    s = resume(&loop, path, 1, &r);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.since.sec, 0);
+    assert_int_equal(r.since.nsec, 0);
+    /* Split anywhere, as frames come. */
+    for (size_t i = 0; i < 70; i++)
+        logs_sink_append(s, docker_out + i, 1);
+    logs_sink_append(s, docker_out + 70, strlen(docker_out) - 70);
+    logs_sink_tail(s, 2, out, sizeof(out));
+    assert_string_equal(out, "not a time: kept whole\nthree\n");
+    finish(&loop, s);
+    got = slurp(path, &len);
+    assert_string_equal(got, "one\ntwo\ntwo again\n\nnot a time: kept whole\nthree\n");
+    free(got);
+    got = slurp(cpath, &len);
+    assert_string_equal(got, "2024-05-01T12:00:03.500000000Z\n");
+    free(got);
+
+    /* Again: the cursor is read back; Docker's since is inclusive, so the
+     * line at the cursor comes again, and goes; a later one stays. */
+    s = resume(&loop, path, 1, &r);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(logs_time_cmp(r.since, at("2024-05-01T12:00:03.5Z")), 0);
+    t = logs_sink_next_stream(s);
+    assert_int_equal(logs_time_cmp(t, r.since), 0);
+    logs_sink_append(s, "2024-05-01T12:00:03.500000000Z three\n2024-05-01T12:00:0", 55);
+    logs_sink_append(s, "3.500000001Z four\n", 18);
+    /* The container stops and starts: a second stream from the newest line. */
+    t = logs_sink_next_stream(s);
+    assert_int_equal(logs_time_cmp(t, at("2024-05-01T12:00:03.500000001Z")), 0);
+    logs_sink_append(s, "2024-05-01T12:00:03.500000001Z four\n2024-05-01T12:00:09Z five\n", 62);
+    finish(&loop, s);
+    got = slurp(path, &len);
+    assert_string_equal(got, "one\ntwo\ntwo again\n\nnot a time: kept whole\nthree\nfour\nfive\n");
+    free(got);
+    got = slurp(cpath, &len);
+    assert_string_equal(got, "2024-05-01T12:00:09.000000000Z\n");
+    free(got);
+
+    /* An emptied log starts from the beginning, whatever the cursor says. */
+    write_file(path, "");
+    s = resume(&loop, path, 1, &r);
+    assert_int_equal(r.since.sec, 0);
+    finish(&loop, s);
+    /* A torn cursor too (lines again, none lost). */
+    write_file(path, "x\n");
+    write_file(cpath, "2024-05-01T1");
+    s = resume(&loop, path, 1, &r);
+    assert_int_equal(r.since.sec, 0);
+    finish(&loop, s);
+    got = slurp(path, &len);
+    assert_int_equal(len, 0);
+    free(got);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void a_write_to_sink_starts_empty_and_keeps_its_cursor_in_memory(void **state) {
+    uv_loop_t loop;
+    logs_sink *s;
+    resumed r;
+    char path[512], cdir[512];
+    size_t len;
+    char *got;
+    struct stat st;
+
+    uv_loop_init(&loop);
+    snprintf(path, sizeof(path), "%s/wt/n.log", tmp);
+    snprintf(cdir, sizeof(cdir), "%s/wt", tmp);
+    assert_int_equal(mkdir(cdir, 0755), 0);
+    write_file(path, "old\n");
+    s = resume(&loop, path, 0, &r);
+    assert_int_equal(r.since.sec, 0);
+    logs_sink_append(s, "2024-05-01T12:00:01Z a\n2024-05-01T12:00:02Z b", 45);
+    /* The engine went away mid-line: the next stream from "a" on. */
+    assert_int_equal(logs_time_cmp(logs_sink_next_stream(s), at("2024-05-01T12:00:01Z")), 0);
+    logs_sink_append(s, "2024-05-01T12:00:01Z a\n2024-05-01T12:00:02Z b\n", 46);
+    finish(&loop, s);
+    got = slurp(path, &len);
+    assert_string_equal(got, "a\nb\nb\n");
+    free(got);
+    snprintf(cdir, sizeof(cdir), "%s/wt/.cursor", tmp);
+    assert_int_equal(stat(cdir, &st), -1);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void without_a_path_only_the_tail_is_kept(void **state) {
+    uv_loop_t loop;
+    logs_sink *s;
+    resumed r;
+    char out[64];
+
+    uv_loop_init(&loop);
+    s = resume(&loop, NULL, 1, &r);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.since.sec, 0);
+    logs_sink_append(s, "2024-05-01T12:00:01Z booting\n2024-05-01T12:00:02Z failed\n", 57);
+    logs_sink_tail(s, 1, out, sizeof(out));
+    assert_string_equal(out, "failed\n");
+    assert_int_equal(logs_sink_error(s), 0);
+    finish(&loop, s);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void a_sink_closed_while_it_opens_calls_back_canceled_then_closed(void **state) {
+    uv_loop_t loop;
+    logs_sink *s;
+    resumed r = {0};
+    char path[512];
+    int calls = 0;
+
+    uv_loop_init(&loop);
+    snprintf(path, sizeof(path), "%s/early.log", tmp);
+    assert_int_equal(logs_sink_resume(&loop, path, 1, on_resume, &r, &s), 0);
+    logs_sink_close(s, closed, &calls);
+    assert_int_equal(r.calls + calls, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.status, UV_ECANCELED);
+    assert_int_equal(calls, 1);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+typedef struct lock_result {
+    int calls;
+    int status;
+    logs_lock *lock;
+} lock_result;
+
+static void on_lock(void *data, int status, logs_lock *lock) {
+    lock_result *l = data;
+
+    l->calls++;
+    l->status = status;
+    l->lock = lock;
+}
+
+static lock_result take(uv_loop_t *loop, const char *dir) {
+    lock_result l = {0};
+
+    assert_int_equal(logs_lock_take(loop, dir, on_lock, &l), 0);
+    assert_int_equal(l.calls, 0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(l.calls, 1);
+    return l;
+}
+
+static void one_writer_holds_the_lock(void **state) {
+    uv_loop_t loop;
+    char dir[512], file[600];
+    lock_result a, b;
+    struct stat st;
+
+    uv_loop_init(&loop);
+    snprintf(dir, sizeof(dir), "%s/lockme/c1", tmp);
+    a = take(&loop, dir); /* makes the directories */
+    assert_int_equal(a.status, 0);
+    assert_non_null(a.lock);
+    snprintf(file, sizeof(file), "%s/.writer.lock", dir);
+    assert_int_equal(stat(file, &st), 0);
+    b = take(&loop, dir);
+    assert_int_equal(b.status, UV_EBUSY);
+    assert_null(b.lock);
+    /* Free as soon as the release returns, before its close has run. */
+    logs_lock_release(a.lock);
+    b = take(&loop, dir);
+    assert_int_equal(b.status, 0);
+    logs_lock_release(b.lock);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    /* A directory that cannot be made. */
+    a = take(&loop, "/dev/null/c1");
+    assert_int_equal(a.status, UV_ENOTDIR);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bytes_land_in_order_and_close_calls_back_once),
@@ -388,6 +779,16 @@ int main(void) {
         cmocka_unit_test(keep_counts_are_whole_numbers),
         cmocka_unit_test(prune_keeps_the_newest_copies_of_one_cluster),
         cmocka_unit_test(each_move_keeps_hdc_logs_keep_copies),
+        cmocka_unit_test(timestamps_parse_as_docker_writes_them),
+        cmocka_unit_test(a_cursor_file_is_one_time),
+        cmocka_unit_test(the_cursor_lives_in_dot_cursor),
+        cmocka_unit_test(lines_at_or_before_the_cursor_are_dropped_at_every_split),
+        cmocka_unit_test(no_cursor_keeps_all_and_a_cut_line_is_ended),
+        cmocka_unit_test(a_resumed_sink_writes_each_line_once),
+        cmocka_unit_test(a_write_to_sink_starts_empty_and_keeps_its_cursor_in_memory),
+        cmocka_unit_test(without_a_path_only_the_tail_is_kept),
+        cmocka_unit_test(a_sink_closed_while_it_opens_calls_back_canceled_then_closed),
+        cmocka_unit_test(one_writer_holds_the_lock),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }

@@ -38,6 +38,7 @@ static void one_cluster_and_its_services(void **state) {
     assert_string_equal(o.names[0], "c1");
     assert_int_equal(o.n_services, 0);
     assert_false(o.follow);
+    assert_false(o.retry);
     assert_null(o.write_to);
     assert_null(o.write_root);
     release(&o);
@@ -147,6 +148,28 @@ static void the_first_refusal_wins(void **state) {
     release(&o);
 }
 
+static void retry_goes_with_follow(void **state) {
+    char *retry[] = {"logs", "c1", "-f", "--retry", NULL};
+    char *root[] = {"logs", "--write-root", "/r", "--retry", "-f", "c1", NULL};
+    char *alone[] = {"logs", "c1", "--retry", NULL};
+    cmd_logs_opts o;
+    char err[256];
+
+    assert_int_equal(parse(&o, err, sizeof(err), 4, retry), 0);
+    assert_true(o.follow);
+    assert_true(o.retry);
+    assert_int_equal(o.n_services, 0);
+    release(&o);
+    assert_int_equal(parse(&o, err, sizeof(err), 6, root), 0);
+    assert_true(o.retry);
+    assert_int_equal(o.n_names, 1);
+    release(&o);
+    /* Without -f there is nothing to wait for. */
+    assert_int_equal(parse(&o, err, sizeof(err), 3, alone), RUNNER_USAGE);
+    assert_string_equal(err, "logs: --retry waits for the engine while following: give -f too");
+    release(&o);
+}
+
 static void many_clusters_and_services_are_all_kept(void **state) {
     char *argv[2004] = {"logs", "--write-root", "/r"};
     char *svc[2003] = {"logs", "c1"};
@@ -176,6 +199,7 @@ int main(void) {
         cmocka_unit_test(refusals_say_what_is_wrong),
         cmocka_unit_test(the_first_refusal_wins),
         cmocka_unit_test(many_clusters_and_services_are_all_kept),
+        cmocka_unit_test(retry_goes_with_follow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
