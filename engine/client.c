@@ -631,8 +631,7 @@ static void zookeeper(void *data, int status, const char *msg, const docker_cont
     port = docker_container_host_port(info, PLAN_ZK_PORT, NULL);
     if (dist == NULL || !info->running || port == 0 || info->n_networks == 0) {
         fail(c, CLUSTER_EFAILED,
-             "%s: its ZooKeeper is not running: `hdc up` it again "
-             "(after `hdc down %s`)",
+             "%s: its ZooKeeper is not running: `hdc start %s` starts the cluster again",
              c->cluster, c->cluster);
         return;
     }

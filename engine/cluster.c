@@ -285,6 +285,8 @@ void cluster__write_record(up *u, enum res *which, enum cluster_record_state sta
         return;
     if (u->opts.held && u->opts.id != NULL && u->opts.id->owner != NULL)
         snprintf(r.holder, sizeof(r.holder), "%s", u->opts.id->owner);
+    else if (u->resume && u->opts.holder != NULL)
+        snprintf(r.holder, sizeof(r.holder), "%s", u->opts.holder);
     if (cluster_record_tar(&r, &tar, &len) != 0)
         return;
     err = u->ops->container_put_archive(u->d, u->nodes[0].id, CLUSTER_RECORD_DIR, tar, len,
@@ -451,6 +453,20 @@ static void node_inspected(void *data, int status, const char *msg,
                       n->pn->container, msg);
         return;
     }
+    if (!n->rerun && !info->running) {
+        u->died = 1; /* said here: no autopsy to tell it again */
+        cluster__fail(u, CLUSTER_EFAILED, n,
+                      "%s: %s is not running (%s) though the start left it as it was: `hdc "
+                      "restart %s %s` starts it again",
+                      u->plan.cluster, n->pn->hostname, info->status != NULL ? info->status : "?",
+                      u->plan.cluster, n->pn->hostname);
+        return;
+    }
+    /* Names until now (a start knows its containers by name): events
+     * and the record use either. */
+    if (info->id != NULL)
+        snprintf(n->id, sizeof(n->id), "%s", info->id);
+    n->n_ports = 0;
     for (size_t i = 0; i < info->n_ports && n->n_ports < 16; i++) {
         if (info->ports[i].host_port == 0)
             continue;
@@ -488,8 +504,24 @@ static void node_started(void *data, int status, const char *msg) {
         cluster__advance(u);
         return;
     }
-    follow_logs(u, n);
+    /* A start leaves the files to the log writer it spawns after: it
+     * resumes each from its cursor, so nothing is written twice. */
+    if (!u->resume)
+        follow_logs(u, n);
     err = u->ops->container_inspect(u->d, n->id, node_inspected, n, NULL);
+    if (err != 0) {
+        cluster__fail(u, err, n, "%s: cannot inspect container %s", u->plan.cluster,
+                      n->pn->container);
+        return;
+    }
+    u->inflight++;
+    n->phase = NODE_INSPECTING;
+}
+
+/* `hdc start`: a node left running; its published ports are read. */
+static void inspect_node(up *u, node_rt *n) {
+    int err = u->ops->container_inspect(u->d, n->id, node_inspected, n, NULL);
+
     if (err != 0) {
         cluster__fail(u, err, n, "%s: cannot inspect container %s", u->plan.cluster,
                       n->pn->container);
@@ -561,8 +593,9 @@ static void znode_written(void *data, int status) {
 
     cluster__landed(u);
     if (status != 0) {
-        cluster__fail(u, status, NULL, "%s: cannot write %s in ZooKeeper: %s", u->plan.cluster,
-                      n->pn->znode, hdc_strerror(status));
+        cluster__fail(
+            u, status, NULL, "%s: cannot write %s in ZooKeeper: %s", u->plan.cluster, n->pn->znode,
+            status == ZK_EEXPIRED ? u->ops->zk_session_error(u->zk) : hdc_strerror(status));
         return;
     }
     if (--u->znodes_pending == 0)
@@ -570,18 +603,24 @@ static void znode_written(void *data, int status) {
     cluster__advance(u);
 }
 
-/* Every instance's znode reads `wait` before any agent can look. */
+/* Every instance's znode reads `wait` before any agent can look; on a
+ * start, every restarted instance's again (it read `up`, and an agent
+ * that reads `up` starts its daemon at once: the plugin's order would
+ * not hold). */
 static void write_znodes(up *u) {
     u->znodes = RES_BUSY;
     for (size_t i = 1; i < u->plan.n_nodes; i++)
-        u->znodes_pending += !u->nodes[i].pn->is_client;
+        u->znodes_pending += !u->nodes[i].pn->is_client && u->nodes[i].rerun;
     for (size_t i = 1; i < u->plan.n_nodes; i++) {
         node_rt *n = &u->nodes[i];
         int err;
-        if (n->pn->is_client)
+        if (n->pn->is_client || !n->rerun)
             continue;
-        err =
-            u->ops->zk_create(u->zk, n->pn->znode, "wait", 4, ZK_CREATE_PARENTS, znode_written, n);
+        if (u->resume)
+            err = u->ops->zk_set(u->zk, n->pn->znode, "wait", 4, znode_written, n);
+        else
+            err = u->ops->zk_create(u->zk, n->pn->znode, "wait", 4, ZK_CREATE_PARENTS,
+                                    znode_written, n);
         if (err != 0) {
             cluster__fail(u, err, NULL, "%s: cannot write %s in ZooKeeper: %s", u->plan.cluster,
                           n->pn->znode, hdc_strerror(err));
@@ -802,6 +841,8 @@ void cluster__advance(up *u) {
         return;
     if (zk->phase == NODE_CREATED && !u->net_blocked)
         start_node(u, zk);
+    else if (zk->phase == NODE_RUNNING)
+        inspect_node(u, zk);
     if (zk->phase != NODE_READY || u->failing)
         return;
     if (u->session == RES_TODO)
@@ -824,6 +865,8 @@ void cluster__advance(up *u) {
             create_node(u, n);
         else if (n->phase == NODE_CREATED && !u->net_blocked)
             start_node(u, n);
+        else if (n->phase == NODE_RUNNING)
+            inspect_node(u, n);
         all_ready &= n->phase == NODE_READY;
     }
     if (!all_ready || u->record == RES_BUSY || u->failing)
@@ -838,6 +881,25 @@ void cluster__advance(up *u) {
         return;
     if (!u->ready)
         succeeded(u);
+}
+
+/* `hdc start`, `hdc restart`: everything exists. The containers are
+ * known by name; the restarted nodes are to be started, the others only
+ * inspected. */
+static void resume(up *u) {
+    u->resume = 1;
+    u->images = u->network = u->record = u->logs = u->volumes = RES_DONE;
+    for (size_t i = 0; i < u->plan.n_nodes; i++) {
+        node_rt *n = &u->nodes[i];
+        n->rerun = 0;
+        for (const char *const *h = u->opts.restart; *h != NULL; h++)
+            n->rerun |= strcmp(*h, n->pn->hostname) == 0;
+        if (n->pn->is_client)
+            continue;
+        snprintf(n->id, sizeof(n->id), "%s", n->pn->container);
+        n->phase = n->rerun ? NODE_CREATED : NODE_RUNNING;
+        n->rep.state = CLUSTER_NODE_CREATED;
+    }
 }
 
 int cluster_up(uv_loop_t *loop, docker *d, plan *p, const cluster_up_opts *opts,
@@ -878,10 +940,13 @@ int cluster_up(uv_loop_t *loop, docker *d, plan *p, const cluster_up_opts *opts,
         n->u = u;
         n->pn = &u->plan.nodes[i];
         n->logs_ended = 1;
+        n->rerun = 1;
         n->rep.cluster = u->plan.cluster;
         n->rep.node = n->pn;
         n->rep.state = CLUSTER_NODE_PLANNED;
     }
+    if (opts->restart != NULL)
+        resume(u);
     {
         cluster_steps_host host = {
             .loop = loop,

@@ -56,6 +56,17 @@ typedef struct cluster_up_opts {
     /* With follow: called once when the cluster is up (the report as the
      * final callback would give it), before the logs go on. */
     void (*on_ready)(void *data, const struct cluster_report *report);
+    /* `hdc start`, `hdc restart`: the cluster exists and nothing is
+     * created (no image check, no network, no volume; the logs are not
+     * moved aside). The nodes whose hostnames restart lists
+     * (NULL-terminated) are started again, ZooKeeper first if listed: their
+     * znodes are reset to `wait` before their containers start, then the
+     * plugin's steps of their services run again (probes all run). The
+     * other nodes must be running: they are only inspected (their ports).
+     * On success the record says `up` again, with holder; a failure
+     * leaves the record as it was. NULL: an up. */
+    const char *const *restart;
+    const char *holder; /* with restart: the record's holder, kept ("" or NULL: none) */
 } cluster_up_opts;
 
 /* A node as the progress callback and the report see it. Borrowed. */

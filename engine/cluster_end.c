@@ -108,6 +108,13 @@ static void sink_closed(void *data) {
                  "and so does `hdc gc` once this hdc has exited)",
                  u->plan.cluster);
     }
+    if (u->status != 0 && u->resume && !u->removed) {
+        size_t used = strlen(u->message);
+        snprintf(u->message + used, sizeof(u->message) - used,
+                 "\n(the cluster is left as it is, with its data: `hdc status %s` shows what "
+                 "runs, `hdc start %s` tries again, `hdc stop %s` stops it)",
+                 u->plan.cluster, u->plan.cluster, u->plan.cluster);
+    }
     report_and_free(u);
 }
 
@@ -225,7 +232,9 @@ void cluster__wind_down(up *u) {
             cluster__settle(u);
         if (u->dag != NULL)
             boot_cancel(u->dag); /* steps_done follows */
-        if (u->failing && u->record == RES_DONE && !u->removed && !u->lost_race &&
+        /* A start that fails leaves the record as it was: its data is
+         * never the `hdc gc` of a failed cluster's. */
+        if (u->failing && u->record == RES_DONE && !u->removed && !u->lost_race && !u->resume &&
             u->last_record == RES_TODO)
             cluster__write_record(u, &u->last_record, RECORD_FAILED);
     }

@@ -147,7 +147,10 @@ static void boot_written(void *data, int status) {
     step_op *op = data;
 
     if (status != 0) {
-        op_done(op, 1, "cannot write 'boot' to %s: %s", op->node->pn->znode, hdc_strerror(status));
+        /* An expired session: the session says why (how long it was lost). */
+        op_done(op, 1, "cannot write 'boot' to %s: %s", op->node->pn->znode,
+                status == ZK_EEXPIRED ? op->run->s->host.ops->zk_session_error(op->run->s->zk)
+                                      : hdc_strerror(status));
         return;
     }
     set_state(op, CLUSTER_NODE_BOOTING, NULL);
@@ -296,9 +299,13 @@ static int start_probe(step_op *op, uint64_t timeout_ms) {
 
 /* ---- the executor boot.c calls ---------------------------------------------------- */
 
-/* Whether node n takes part in step (of whose service it is an instance). */
-static int takes_part(const cluster_node *n, const char *service) {
-    return n->pn->svc != NULL && !n->pn->is_client && strcmp(n->pn->service, service) == 0;
+/* Whether node n takes part in step (of whose service it is an
+ * instance): a probe asks whoever runs, the other kinds touch only the
+ * nodes started by this run (every node of an up; the restarted ones of
+ * `hdc start` and `hdc restart`, whose other nodes are left as they run). */
+static int takes_part(const cluster_node *n, const hdc_step *step, const char *service) {
+    return n->pn->svc != NULL && !n->pn->is_client && strcmp(n->pn->service, service) == 0 &&
+           (n->rerun || step->kind == HDC_STEP_PROBE);
 }
 
 static int start_step(void *ctx, const hdc_step *step, boot_step_done_fn done, void *token) {
@@ -315,7 +322,7 @@ static int start_step(void *ctx, const hdc_step *step, boot_step_done_fn done, v
     if (step->kind == HDC_STEP_PROBE)
         service = plugin_probe(desc_of(s), step->probe)->service;
     for (size_t i = 0; i < h->plan->n_nodes; i++)
-        n += takes_part(&h->nodes[i], service);
+        n += takes_part(&h->nodes[i], step, service);
     /* A probe asks the service's first instance. */
     if (step->kind == HDC_STEP_PROBE && n > 1)
         n = 1;
@@ -331,7 +338,7 @@ static int start_step(void *ctx, const hdc_step *step, boot_step_done_fn done, v
     r->next = s->runs;
     s->runs = r;
     for (size_t i = 0; i < h->plan->n_nodes && r->n_ops < n; i++) {
-        if (!takes_part(&h->nodes[i], service))
+        if (!takes_part(&h->nodes[i], step, service))
             continue;
         r->ops[r->n_ops].run = r;
         r->ops[r->n_ops].node = &h->nodes[i];

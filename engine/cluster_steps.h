@@ -31,12 +31,14 @@ typedef struct cluster_node {
     plan_node *pn;
     int phase;                     /* cluster.c's: where its container is */
     int exit_code;                 /* from its `die` event, or -1 */
-    char id[80];                   /* the container's ID once created */
+    char id[128];                  /* the container's ID once created (a start: its name first) */
     docker_port_binding ports[16]; /* host ports, from inspect */
     size_t n_ports;
     logs_sink *sink;   /* its log file, and the tail for messages */
     docker_call *logs; /* following its log, or NULL */
     int logs_ended;
+    int rerun; /* it takes part in the steps (every node of an up; the
+                  restarted ones of a start) */
     cluster_node_report rep;
     char why[512];
 } cluster_node;

@@ -59,6 +59,8 @@ static int take_identity(cluster_info *ci, const docker_object *o) {
     if (ci->dist == NULL && label(o, "hdc.dist") != NULL &&
         (ci->dist = strdup(label(o, "hdc.dist"))) == NULL)
         return UV_ENOMEM;
+    if (ci->datanodes == 0 && label(o, "hdc.datanodes") != NULL)
+        ci->datanodes = (unsigned)strtoul(label(o, "hdc.datanodes"), NULL, 10);
     if (ci->owner == NULL && label(o, "hdc.owner") != NULL) {
         ci->owner = strdup(label(o, "hdc.owner"));
         ci->logs_dir = dup_or_null(label(o, "hdc.logs"));

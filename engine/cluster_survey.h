@@ -24,6 +24,7 @@
 
 typedef struct cluster_info {
     char *name, *dist;
+    unsigned datanodes;        /* hdc.datanodes, or 0 */
     char *owner;               /* hdc.owner, or NULL (made before owners) */
     char *logs_dir, *keys_dir; /* hdc.logs, hdc.keys, or NULL */
     int64_t created;           /* hdc.created, else its oldest container's; 0: unknown */

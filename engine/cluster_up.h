@@ -20,7 +20,7 @@
 #define LOG_SETTLE_MS         1000
 #define NETWORK_WAIT_S        60 /* for another network of our name to go */
 #define ZK_CONNECT_TIMEOUT_MS 60000
-#define ZK_SESSION_TIMEOUT_MS 20000
+#define ZK_SESSION_TIMEOUT_MS 40000
 
 typedef struct up up;
 typedef cluster_node node_rt;
@@ -33,6 +33,7 @@ enum node_phase {
     NODE_TODO,
     NODE_CREATING,
     NODE_CREATED,
+    NODE_RUNNING, /* `hdc start`: left running, its ports to be read */
     NODE_STARTING,
     NODE_INSPECTING, /* started: its published ports being read */
     NODE_READY,
@@ -51,6 +52,7 @@ struct up {
     node_rt *nodes; /* plan.n_nodes; ZooKeeper first */
     uint64_t start_ms;
     int64_t started; /* Unix seconds */
+    int resume;      /* `hdc start`, `hdc restart` (opts.restart) */
 
     /* The resources, in the order an up needs them. */
     enum res images, network, events, record, logs, session, znodes, volumes, steps, last_record;

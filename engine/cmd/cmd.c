@@ -22,8 +22,8 @@
 #include "util.h"
 
 const cmd *const cmd_table[] = {
-    &cmd_build_base,  &cmd_build,  &cmd_up,      &cmd_ls,   &cmd_status,
-    &cmd_logs,        &cmd_exec,   &cmd_client,  &cmd_down, &cmd_gc,
+    &cmd_build_base,  &cmd_build,  &cmd_up,      &cmd_ls,   &cmd_status, &cmd_logs,    &cmd_exec,
+    &cmd_client,      &cmd_fault,  &cmd_down,    &cmd_stop, &cmd_start,  &cmd_restart, &cmd_gc,
     &cmd_export_logs, &cmd_matrix, &cmd_plugins, &cmd_help, NULL,
 };
 

@@ -167,6 +167,7 @@ typedef struct cmd_logs_opts {
     const char **services; /* services or hosts to show; none: all (malloc'd) */
     size_t n_services;
     int follow;
+    int retry; /* --retry: -f waits for an engine that went away */
     const char *write_to, *write_root;
 } cmd_logs_opts;
 int cmd_logs_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_logs_opts *o, char *err,
@@ -195,6 +196,28 @@ typedef struct cmd_down_opts {
 } cmd_down_opts;
 int cmd_down_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_down_opts *o, char *err,
                    size_t err_len);
+
+/* `hdc start NAME...`, `hdc stop NAME...` */
+typedef struct cmd_start_opts {
+    const char **names; /* malloc'd */
+    size_t n_names;
+} cmd_start_opts;
+int cmd_start_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_start_opts *o, char *err,
+                    size_t err_len);
+/* The starts of start.c, for restart.c too: names' clusters started
+ * (restart: only's nodes or services, all when n_only is 0, stopped
+ * first). The exit status. */
+int cmd_start_run(const cmd_ctx *ctx, const char *const *names, size_t n_names,
+                  const char *const *only, size_t n_only, int restart);
+
+/* `hdc restart NAME [NODE|SERVICE...]` */
+typedef struct cmd_restart_opts {
+    const char *name;
+    const char **only; /* malloc'd */
+    size_t n_only;
+} cmd_restart_opts;
+int cmd_restart_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_restart_opts *o, char *err,
+                      size_t err_len);
 
 typedef struct cmd_export_logs_opts {
     const char *name, *dir;
@@ -237,10 +260,30 @@ int cmd_gc_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_gc_opts *o, char
 struct cluster_info;
 int cmd_gc_takes(const struct cluster_info *ci, const cmd_gc_opts *o, int64_t now);
 
+enum cmd_fault_action {
+    CMD_FAULT_KILL,
+    CMD_FAULT_STOP,
+    CMD_FAULT_PAUSE,
+    CMD_FAULT_UNPAUSE,
+    CMD_FAULT_DISCONNECT,
+    CMD_FAULT_RECONNECT,
+};
+typedef struct cmd_fault_opts {
+    const char *name, *target; /* the cluster; a node's hostname or a service */
+    int action;                /* enum cmd_fault_action */
+    uint64_t for_s;            /* --for: undone after that long; 0: left in place */
+} cmd_fault_opts;
+int cmd_fault_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_fault_opts *o, char *err,
+                    size_t err_len);
+/* "kill", "disconnect", ... */
+const char *cmd_fault_action_name(enum cmd_fault_action a);
+
 /* ls and plugins take no arguments. */
 int cmd_no_args_parse(const char *name, int argc, char **argv, char *err, size_t err_len);
 
 extern const cmd cmd_build_base, cmd_build, cmd_up, cmd_ls, cmd_status, cmd_logs, cmd_exec,
-    cmd_client, cmd_down, cmd_gc, cmd_export_logs, cmd_matrix, cmd_plugins, cmd_help;
+    cmd_client, cmd_down, cmd_stop, cmd_start, cmd_restart, cmd_gc, cmd_export_logs, cmd_matrix,
+    cmd_plugins, cmd_help;
+extern const cmd cmd_fault;
 
 #endif

@@ -365,9 +365,20 @@ static void decide(up_run *u) {
         }
         if (!answer && isatty(fileno(stdin)) && isatty(fileno(stderr))) {
             char line[16];
-            fprintf(stderr, "hdc: %s %s cluster '%s' is there (%zu objects); replace it? [yN] ",
-                    article(state), state, t->arg->name, t->leftovers);
+            fprintf(stderr, "hdc: %s %s cluster '%s' is there (%zu objects)%s; replace it? [yN] ",
+                    article(state), state, t->arg->name, t->leftovers,
+                    t->state == CLUSTER_STOPPED ? " with its data (`hdc start` keeps it)" : "");
             answer = fgets(line, sizeof(line), stdin) != NULL && (line[0] == 'y' || line[0] == 'Y');
+        }
+        if ((!answer || u->interrupted) && t->state == CLUSTER_STOPPED) {
+            /* Its data is there: starting it is what is wanted most often. */
+            t->done = 1;
+            runner_fail(&u->r, RUNNER_FAILED,
+                        "cluster '%s' is stopped, with its data: `hdc start %s` starts it "
+                        "again; -y replaces it with a new one (its data lost), `hdc down %s` "
+                        "removes it",
+                        t->arg->name, t->arg->name, t->arg->name);
+            continue;
         }
         if (!answer || u->interrupted) {
             t->done = 1;

@@ -161,11 +161,12 @@ out=$("$hdc" up testdist --name "$prefix"-a 2>&1); st=$?
     || bad "second up" "status $st" "$out"
 
 # A stopped cluster of the name: refused without -y (no TTY to ask on),
-# removed with -y, and the previous run's logs moved aside.
-docker stop -t 1 $(docker ps -q --filter "label=hdc.cluster=$prefix-a") >/dev/null
+# pointing to `hdc start`; removed with -y, and the previous run's logs
+# moved aside.
+"$hdc" stop "$prefix"-a >/dev/null
 out=$("$hdc" up testdist --name "$prefix"-a 2>&1 </dev/null); st=$?
-[ $st = 1 ] && grep -q "a stopped cluster '$prefix-a' is there" <<<"$out" \
-    && ok "leftovers of a stopped run are refused without -y" \
+[ $st = 1 ] && grep -q "cluster '$prefix-a' is stopped, with its data: \`hdc start $prefix-a\`" <<<"$out" \
+    && ok "up of a stopped cluster is refused without -y and points to hdc start" \
     || bad "leftovers without -y" "status $st" "$out"
 out=$("$hdc" up testdist --name "$prefix"-a -y 2>&1 </dev/null); st=$?
 [ $st = 0 ] && grep -q "replacing the stopped cluster" <<<"$out" && grep -q "logs.backup" <<<"$out" \

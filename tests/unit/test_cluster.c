@@ -439,8 +439,9 @@ typedef struct run {
     size_t after; /* the trouble comes after that many calls completed */
     int rm_on_failure;
     unsigned timeout_s;
-    int stall_waits; /* zk_wait_for never completes (the deadline ends it) */
-    int calls_fail;  /* after the trouble, every call in flight fails */
+    int stall_waits;            /* zk_wait_for never completes (the deadline ends it) */
+    int calls_fail;             /* after the trouble, every call in flight fails */
+    const char *const *restart; /* `hdc start`: the nodes started again */
 } run;
 
 static char logs_base[] = "/tmp/hdc-test-cluster-XXXXXX";
@@ -464,6 +465,8 @@ static void run_up(const run *r) {
         .id = &id,
         .rm_on_failure = r->rm_on_failure,
         .timeout_s = r->timeout_s,
+        .restart = r->restart,
+        .holder = "",
     };
     int troubled = 0, killed = 0;
 
@@ -773,6 +776,128 @@ static void the_deadline_names_what_is_pending(void **state) {
         fail_msg("'%s'", F.message);
 }
 
+/* ---- hdc start, hdc restart ------------------------------------------------------------- */
+
+/* How many calls of op were made (on arg, when given). */
+static size_t calls_of(const char *op, const char *arg) {
+    size_t n = 0;
+
+    for (size_t i = 0; i < F.n; i++)
+        n += strcmp(F.calls[i].op, op) == 0 && (arg == NULL || strcmp(F.calls[i].arg, arg) == 0);
+    return n;
+}
+
+static const char *const every_node[] = {"zookeeper", "master", "worker1", "worker2", NULL};
+static const char *const worker1_only[] = {"worker1", NULL};
+
+static size_t start_calls; /* how many calls a whole start completes */
+
+/* A stopped cluster started: nothing created, every znode reset with a
+ * set (it exists), every container started, ZooKeeper first; the record
+ * says up once, at the end. */
+static void a_start_of_a_stopped_cluster(void **state) {
+    run r = {.restart = every_node};
+
+    run_up(&r);
+    assert_int_equal(F.status, 0);
+    start_calls = F.completed;
+    assert_int_equal(calls_of("image_inspect", NULL), 0);
+    assert_int_equal(calls_of("network_create", NULL), 0);
+    assert_int_equal(calls_of("volume_create", NULL), 0);
+    assert_int_equal(calls_of("container_create", NULL), 0);
+    assert_int_equal(calls_of("zk_create", NULL), 0);
+    assert_int_equal(calls_of("container_start", NULL), 4);
+    assert_string_equal(F.calls[0].op, "events");
+    for (size_t i = 0; i < F.n; i++)
+        if (strcmp(F.calls[i].op, "container_start") == 0) {
+            assert_string_equal(F.calls[i].arg, "c1_zookeeper_1");
+            break;
+        }
+    /* Each znode: `wait` (a set), then `boot` from its BOOT step. */
+    assert_int_equal(calls_of("zk_set", "/master"), 2);
+    assert_int_equal(calls_of("zk_set", "/worker1"), 2);
+    assert_int_equal(calls_of("exec", NULL), 1);
+    assert_int_equal(calls_of("probe_start", NULL), 1);
+    assert_int_equal(F.records, 1);
+    assert_string_equal(F.record_states[0], "up");
+}
+
+/* One node restarted: only its container starts, only its znode is
+ * reset and booted; the others are only inspected, the master's steps
+ * (its BOOT, WAIT, EXEC) do not run again; the probe does. */
+static void a_restart_of_one_node(void **state) {
+    run r = {.restart = worker1_only};
+
+    run_up(&r);
+    assert_int_equal(F.status, 0);
+    assert_int_equal(calls_of("container_start", NULL), 1);
+    assert_int_equal(calls_of("container_start", "c1_worker_1"), 1);
+    assert_int_equal(calls_of("container_inspect", "c1_zookeeper_1"), 1);
+    assert_int_equal(calls_of("container_inspect", "c1_master_1"), 1);
+    assert_int_equal(calls_of("container_inspect", "c1_worker_2"), 1);
+    assert_int_equal(calls_of("zk_set", "/worker1"), 2);
+    assert_int_equal(calls_of("zk_set", "/worker2"), 0);
+    assert_int_equal(calls_of("zk_set", "/master"), 0);
+    assert_int_equal(calls_of("zk_wait_for", "/worker1"), 1);
+    assert_int_equal(calls_of("zk_wait_for", "/master"), 0);
+    assert_int_equal(calls_of("exec", NULL), 0);
+    assert_int_equal(calls_of("probe_start", NULL), 1);
+    assert_int_equal(calls_of("logs", NULL), 0); /* the writer's, after */
+}
+
+/* A start that fails, at any point, never writes `failed`: the record
+ * stays as it was (stopped), and the message says how to go on; nothing
+ * is removed. */
+static void a_start_failing_in_each_phase(void **state) {
+    /* Every third point: each death waits a real second for the dead
+     * node's log (LOG_SETTLE_MS), and the up's own scenarios above cover
+     * every point of the shared machinery already. */
+    for (size_t k = 0; k < start_calls; k += 3) {
+        run r = {.what = DIE, .after = k, .restart = every_node};
+        run_up(&r);
+        assert_int_equal(F.downs, 0);
+        assert_int_equal(F.network_removes, 0);
+        for (size_t i = 0; i < F.records && i < 8; i++)
+            assert_string_not_equal(F.record_states[i], "failed");
+        if (F.status != 0 && strstr(F.message, "`hdc start c1` tries again") == NULL)
+            fail_msg("after %zu calls: '%s'", k, F.message);
+    }
+}
+
+/* A node the start left as it was, found not running: said, with what
+ * starts it. */
+static void a_start_finds_a_node_it_left_not_running(void **state) {
+    uv_loop_t loop;
+    plan_pool pool;
+    plan p;
+    cluster_up_opts o = {.logs_root = logs_root, .ops = &fake_ops, .restart = worker1_only};
+
+    memset(&F, 0, sizeof(F));
+    next_logs_root();
+    uv_loop_init(&loop);
+    assert_int_equal(plan_pool_parse(NULL, &pool, NULL, 0), 0);
+    assert_int_equal(plan_make(&p, &desc, "c1", 2, &pool, 0, NULL, 0), 0);
+    assert_int_equal(cluster_up(&loop, fake_docker, &p, &o, NULL, on_report, NULL, NULL), 0);
+    while (F.reports == 0) {
+        call *next = next_call();
+        outcome out = {.running = 1};
+        if (next == NULL) {
+            uv_run(&loop, UV_RUN_ONCE);
+            continue;
+        }
+        if (!next->canceled && strcmp(next->op, "container_inspect") == 0 &&
+            strcmp(next->arg, "c1_worker_2") == 0)
+            out.running = 0;
+        complete(next, &out);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(F.status, CLUSTER_EFAILED);
+    if (strstr(F.message, "worker2 is not running") == NULL ||
+        strstr(F.message, "`hdc restart c1 worker2`") == NULL)
+        fail_msg("'%s'", F.message);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static int make_logs_root(void **state) {
     return mkdtemp(logs_base) != NULL ? 0 : -1;
 }
@@ -799,6 +924,10 @@ int main(void) {
         cmocka_unit_test(a_failure_is_recorded),
         cmocka_unit_test(a_step_whose_node_died_is_told_as_its_death),
         cmocka_unit_test(the_deadline_names_what_is_pending),
+        cmocka_unit_test(a_start_of_a_stopped_cluster),
+        cmocka_unit_test(a_restart_of_one_node),
+        cmocka_unit_test(a_start_failing_in_each_phase),
+        cmocka_unit_test(a_start_finds_a_node_it_left_not_running),
     };
     return cmocka_run_group_tests(tests, make_logs_root, remove_logs_root);
 }

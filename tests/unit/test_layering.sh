@@ -14,7 +14,7 @@ layer() {
     main) echo 6 ;;
     cmd/*) echo 5 ;;
     runner | fleet) echo 4 ;;
-    cluster | cluster_up | cluster_watch | cluster_end | cluster_steps | cluster_spec | cluster_query | cluster_survey | cluster_ops | cluster_record | client | images | matrix) echo 3 ;;
+    cluster | cluster_up | cluster_watch | cluster_end | cluster_steps | cluster_spec | cluster_query | cluster_heal | cluster_survey | cluster_stop | cluster_ops | cluster_record | client | images | matrix) echo 3 ;;
     docker | docker_call | docker_json | docker_stream | zk | probe | fetch | plugin_host | plan | boot) echo 2 ;;
     http | demux | lines | logs | owner) echo 1 ;;
     err | util | hdc/plugin) echo 0 ;;
