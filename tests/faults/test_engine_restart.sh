@@ -69,7 +69,7 @@ logs_pid=
 { { [ $st = 0 ] && grep -q "every container of $name has stopped" "$work/follow.err"; } ||
     { [ $st = 1 ] && grep -q "engine" "$work/follow.err"; }; } \
     && ok "logs -f ends saying why when the engine stops ($(head -1 "$work/follow.err"))" \
-    || bad "logs -f when the engine went" "status $st" "$(cat "$work/follow.err")""
+    || bad "logs -f when the engine went" "status $st" "$(cat "$work/follow.err")"
 running=$(pe_docker ps -q --filter "label=hdc.cluster=$name" | wc -l)
 state=$(pe_run "$hdc" --json ls | jq -r --arg n "$name" '.[] | select(.name == $n) | .state')
 [ "$running" = 0 ] && [ "$state" = stopped ] && ok "after the restart: nothing runs, and ls says stopped" \
