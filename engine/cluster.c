@@ -955,6 +955,7 @@ int cluster_up(uv_loop_t *loop, docker *d, plan *p, const cluster_up_opts *opts,
             .plan = &u->plan,
             .test_user = u->test_user,
             .start_ms = u->start_ms,
+            .pacer = opts->pacer,
             .nodes = u->nodes,
             .set_state = cluster__node_set_state,
         };

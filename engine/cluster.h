@@ -19,6 +19,7 @@
 #include "err.h" /* CLUSTER_EEXISTS, CLUSTER_ENOIMAGE, CLUSTER_EFAILED */
 #include "hdc/plugin.h"
 #include "plan.h"
+#include "probe.h"
 
 struct cluster_ops;
 
@@ -67,6 +68,9 @@ typedef struct cluster_up_opts {
      * leaves the record as it was. NULL: an up. */
     const char *const *restart;
     const char *holder; /* with restart: the record's holder, kept ("" or NULL: none) */
+    /* The cap every probe of the ups it is shared by keeps (a fleet's);
+     * borrowed until the callback. NULL: none. */
+    probe_pacer *pacer;
 } cluster_up_opts;
 
 /* A node as the progress callback and the report see it. Borrowed. */

@@ -286,6 +286,7 @@ static int start_probe(step_op *op, uint64_t timeout_ms) {
         .cluster = h->plan->cluster,
         .datanodes = h->plan->datanodes,
         .address = address,
+        .pacer = h->pacer,
     };
 
     for (size_t i = 0; i < op->node->n_ports; i++)

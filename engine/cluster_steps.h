@@ -51,6 +51,7 @@ typedef struct cluster_steps_host {
     const plan *plan;
     const char *test_user;
     uint64_t start_ms;   /* the up's start (uv_now): step times count from it */
+    probe_pacer *pacer;  /* shared by the probes, or NULL */
     cluster_node *nodes; /* plan->n_nodes, in plan order */
     /* A node's state changed: BOOTING, UP, or FAILED with why. */
     void (*set_state)(cluster_node *n, enum cluster_node_state state, const char *why);

@@ -29,7 +29,8 @@ struct fleet {
     void *data;
     fleet_member **members;
     size_t n, cap;
-    size_t alive; /* members started and not released */
+    probe_pacer pacer; /* every member's probes */
+    size_t alive;      /* members started and not released */
     int canceled;
 };
 
@@ -41,6 +42,7 @@ int fleet_new(const fleet_opts *o, const fleet_hooks *hooks, void *data, fleet *
     f->opts = *o;
     f->hooks = *hooks;
     f->data = data;
+    probe_pacer_init(&f->pacer, PROBE_FLEET_RATE);
     *out = f;
     f->logs_root = util_abspath(o->logs_root != NULL ? o->logs_root : "logs");
     f->keys_root = util_abspath(o->keys_root != NULL ? o->keys_root : ".hdc");
@@ -174,6 +176,7 @@ static void start(fleet_member *m) {
         .held = f->opts.held,
         .boot_timeout_s = f->opts.boot_timeout_s,
         .on_ready = up_ready,
+        .pacer = &f->pacer,
     };
     start_failure *sf;
     int err;

@@ -3,12 +3,14 @@
  * every nodemanager)?
  *
  * A probe owns one HTTP client bound to the service's published address
- * and makes one request at a time. An attempt that fails (no connection
- * yet, a non-2xx answer, an answer the plugin judges unhealthy) is retried
- * after a backoff of 100 ms doubling to 500 ms: a cluster that takes a
- * minute to settle costs about two requests a second, not a busy loop,
- * and a worker that registers just after an attempt is seen within half a
- * second (a cap of 2 s made cold starts wait 1.5 s for it). The
+ * and makes one request at a time, on a kept-alive connection. An attempt
+ * that fails (no connection yet, a non-2xx answer, an answer the plugin
+ * judges unhealthy) is retried PROBE_INTERVAL_MS after its end: a worker
+ * that registers is seen within about 50 ms (a backoff of 100 ms doubling
+ * to 500 ms made cold starts wait up to half a second for it), and a slow
+ * daemon is never asked twice at once, since the pause counts from the
+ * answer, not from the question. What keeps many probes from flooding the
+ * host is the pacer the caller shares between them, not a backoff. The
  * deadline bounds the attempt in flight too: no attempt outlives it.
  *
  * Decision: the callback runs only after the timer and the HTTP client are
@@ -23,8 +25,6 @@
 #include "http.h"
 #include "plugin_host.h"
 
-#define PROBE_FIRST_BACKOFF_MS   100
-#define PROBE_MAX_BACKOFF_MS     500
 #define PROBE_ATTEMPT_TIMEOUT_MS 5000
 
 struct probe {
@@ -39,7 +39,6 @@ struct probe {
     http_client *client;
     http_request *req; /* the attempt in flight, or NULL */
     uv_timer_t timer;  /* the next attempt */
-    uint64_t backoff_ms;
 
     unsigned attempts;
     int http_status;
@@ -52,6 +51,24 @@ struct probe {
 };
 
 static void attempt_once(probe *p);
+
+void probe_pacer_init(probe_pacer *p, unsigned per_second) {
+    p->gap_ms = per_second > 0 ? (1000 + per_second - 1) / per_second : 0;
+    p->next_ms = 0;
+}
+
+/* The time, not before due, at which the next attempt may start; the slot
+ * is taken (an attempt canceled before it only leaves a gap). */
+static uint64_t paced(probe *p, uint64_t due) {
+    probe_pacer *pc = p->target.pacer;
+
+    if (pc == NULL || pc->gap_ms == 0)
+        return due;
+    if (due < pc->next_ms)
+        due = pc->next_ms;
+    pc->next_ms = due + pc->gap_ms;
+    return due;
+}
 
 static void release(probe *p) {
     probe_result res;
@@ -94,22 +111,20 @@ static void timer_fired(uv_timer_t *timer) {
     attempt_once(timer->data);
 }
 
-/* The last attempt failed (p->why says why): try again after the backoff,
- * or give up at the deadline. */
+/* The last attempt failed (p->why says why): try again PROBE_INTERVAL_MS
+ * from now, its end, or when the pacer allows; or give up at the deadline. */
 static void retry(probe *p) {
     uint64_t now = uv_now(p->loop);
-    uint64_t delay = p->backoff_ms;
+    uint64_t at;
 
     if (p->timeout_ms == 0 || now >= p->deadline_ms) {
         finish(p, UV_ETIMEDOUT);
         return;
     }
-    if (delay > p->deadline_ms - now)
-        delay = p->deadline_ms - now;
-    p->backoff_ms *= 2;
-    if (p->backoff_ms > PROBE_MAX_BACKOFF_MS)
-        p->backoff_ms = PROBE_MAX_BACKOFF_MS;
-    uv_timer_start(&p->timer, timer_fired, delay, 0);
+    at = paced(p, now + PROBE_INTERVAL_MS);
+    if (at > p->deadline_ms)
+        at = p->deadline_ms;
+    uv_timer_start(&p->timer, timer_fired, at - now, 0);
 }
 
 static void answered(void *data, int status, const http_response *res) {
@@ -199,14 +214,14 @@ int probe_start(uv_loop_t *loop, const probe_target *target, uint64_t timeout_ms
     p->deadline_ms = p->start_ms + timeout_ms;
     p->cb = cb;
     p->data = data;
-    p->backoff_ms = PROBE_FIRST_BACKOFF_MS;
     p->open_handles = 2;
     snprintf(p->why, sizeof(p->why), "not probed yet");
     uv_timer_init(loop, &p->timer);
     p->timer.data = p;
     /* The first attempt starts from the loop, so cb can never run inside
-     * probe_start. */
-    uv_timer_start(&p->timer, timer_fired, 0, 0);
+     * probe_start. A one-shot probe (status) is not paced. */
+    uv_timer_start(&p->timer, timer_fired, timeout_ms > 0 ? paced(p, p->start_ms) - p->start_ms : 0,
+                   0);
     if (out != NULL)
         *out = p;
     return 0;

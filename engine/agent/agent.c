@@ -69,6 +69,7 @@
 #define ZK_CONNECT_S         60
 #define PROBE_TIMEOUT_MS     2000
 #define CMD_PROBE_TIMEOUT_MS 30000
+#define READY_INTERVAL_MS    50 /* between rounds of readiness checks */
 #define KILL_GRACE_MS        5000
 #define AGENT_ABANDONED      75 /* no "boot" within --boot-timeout */
 #define FINAL_WRITE_MS       60000
@@ -98,6 +99,7 @@ typedef struct probe {
     int handles;
     int done;
     int killed;
+    uint64_t started_ms; /* uv_now when it started */
     char req[512];
     char buf[256];
     size_t len;
@@ -133,10 +135,10 @@ struct agent {
     uv_poll_t follow_poll;
     uv_timer_t follow_timer;
     int following;
-    uv_timer_t ready_timer; /* backoff between rounds */
+    uv_timer_t ready_timer; /* the pause between rounds */
     uv_timer_t ready_deadline;
     uv_timer_t kill_timer;
-    unsigned backoff_ms;
+    uint64_t round_cmd_ms; /* the longest cmd: check of this round took this */
     int round_index;
     char last_fail[256];
     probe *probe;
@@ -779,6 +781,8 @@ static void probe_end(probe *p, int ok, const char *why) {
     if (p->done)
         return;
     p->done = 1;
+    if (p->spec->kind == READY_CMD && uv_now(a->loop) - p->started_ms > a->round_cmd_ms)
+        a->round_cmd_ms = uv_now(a->loop) - p->started_ms;
     uv_timer_stop(&p->timer);
     uv_close((uv_handle_t *)&p->timer, probe_handle_closed);
     if (p->spec->kind != READY_CMD) {
@@ -904,6 +908,7 @@ static void run_probe(agent *a, const ready_spec *spec) {
     }
     p->a = a;
     p->spec = spec;
+    p->started_ms = uv_now(a->loop);
     a->probe = p;
     a->probes++;
     uv_timer_init(a->loop, &p->timer);
@@ -943,6 +948,7 @@ static void write_up(agent *a);
 static void ready_round(uv_timer_t *t) {
     agent *a = t->data;
     a->round_index = 0;
+    a->round_cmd_ms = 0;
     run_probe(a, &a->ready[0]);
 }
 
@@ -962,8 +968,11 @@ static void ready_result(agent *a, int ok, const char *why) {
         say(a, "not ready yet: %s", why);
         snprintf(a->last_fail, sizeof(a->last_fail), "%s", why);
     }
-    uv_timer_start(&a->ready_timer, ready_round, a->backoff_ms, 0);
-    a->backoff_ms = a->backoff_ms * 2 > 2000 ? 2000 : a->backoff_ms * 2;
+    /* A port or a page is asked again soon after its answer; a command (a
+     * JVM on real Hadoop: seconds of CPU) not before as long again as it
+     * took, so that it never takes more than half a core. */
+    uv_timer_start(&a->ready_timer, ready_round,
+                   a->round_cmd_ms > READY_INTERVAL_MS ? a->round_cmd_ms : READY_INTERVAL_MS, 0);
 }
 
 static void on_ready_deadline(uv_timer_t *t) {
@@ -992,7 +1001,7 @@ static void start_readiness(agent *a) {
             write_up(a);
         return; /* with --pidfile and no check: up once the PID is known */
     }
-    a->backoff_ms = 100;
+    a->round_cmd_ms = 0;
     uv_timer_start(&a->ready_deadline, on_ready_deadline, a->ready_timeout_s * 1000ull, 0);
     a->round_index = 0;
     run_probe(a, &a->ready[0]);

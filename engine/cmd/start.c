@@ -64,7 +64,8 @@ struct start_run {
     start_one *ones;
     size_t n;
     int interrupted;
-    json_t *json; /* --json: an array, dumped at the end */
+    json_t *json;      /* --json: an array, dumped at the end */
+    probe_pacer pacer; /* every cluster's probes */
 };
 
 static void finish(start_one *o, int ok) {
@@ -170,6 +171,7 @@ static void network_inspected(void *data, int status, const char *msg,
     uo.test_user = s->ctx->env.test_user;
     uo.restart = o->hosts;
     uo.holder = o->holder;
+    uo.pacer = &s->pacer;
     if (s->interrupted || cluster_up(&s->r.loop, s->r.d, &o->plan, &uo, NULL, up_done, o, &o->c)) {
         o->c = NULL;
         fail(o, RUNNER_FAILED, "%s: %s", o->name,
@@ -385,6 +387,7 @@ int cmd_start_run(const cmd_ctx *ctx, const char *const *names, size_t n_names,
     start_run s = {.ctx = ctx, .n = n_names};
     int err;
 
+    probe_pacer_init(&s.pacer, PROBE_FLEET_RATE);
     if ((s.ones = calloc(n_names, sizeof(*s.ones))) == NULL ||
         (ctx->json && (s.json = json_array()) == NULL)) {
         free(s.ones);

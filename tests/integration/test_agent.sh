@@ -8,6 +8,8 @@
 #   exit_status_is_reported   daemon exits 3 -> failed:exited with status 3, agent exits 3
 #   readiness_timeout         --ready never met -> failed:not ready after 3s, the
 #                             daemon is killed, agent exits 1
+#   readiness_pacing          a slow cmd: check never runs twice at once, and the
+#                             next round waits at least as long as the check took
 #   sigterm_stops_daemon      SIGTERM to the agent reaches the daemon; it is gone
 #   pidfile_daemon            a daemon that forks into the background is followed
 #   pid1_reaps_orphans        as PID 1 (unshare -fp), orphans left by the daemon
@@ -166,6 +168,36 @@ v=$(zkget /svc3)
 [ -n "$DPID" ] && alive "$DPID" && fail "svc3: daemon $DPID still alive"
 echo "# svc3: value '$v', exit $rc, agent gone ${took} ms after zkCli wrote boot"
 grep "not ready yet" "$WORK/svc3.log" | head -2 | sed 's/^/# log: /'
+
+# ---------------------------------------------------------------------------
+echo "== readiness_pacing"
+# The check stamps its start and end (ns), takes 0.3 s, and passes on its
+# fourth run. Each run must start after the previous one ended, and at
+# least as long after it as that run took (a JVM check's CPU is not spent
+# back to back).
+cat >"$WORK/check.sh" <<EOF
+#!/bin/sh
+echo "start \$(date +%s%N)" >>"$WORK/check.times"
+sleep 0.3
+n=\$(grep -c start "$WORK/check.times")
+echo "end \$(date +%s%N)" >>"$WORK/check.times"
+[ "\$n" -ge 4 ]
+EOF
+chmod +x "$WORK/check.sh"
+start_agent svcp "$WORK/svcp.log" --ready "cmd:$WORK/check.sh" --ready-timeout 60 -- sleep 1000
+wait_value /svcp wait 20 >/dev/null || fail "svcp: never created"
+zkset /svcp boot
+v=$(wait_value /svcp up 30) || fail "svcp: value '$v', expected up"
+kill -TERM "$APID" 2>/dev/null || true
+wait_exit "$APID" 30
+pacing=$(awk '
+    $1 == "start" { if (open) { print "overlap"; exit }
+                    if (last_end && $2 - last_end < last_len) bad++
+                    s = $2; open = 1; runs++ }
+    $1 == "end"   { open = 0; last_len = $2 - s; last_end = $2 }
+    END { if (!bad) print "ok " runs; else print "short pause " bad }' "$WORK/check.times")
+[ "$pacing" = "ok 4" ] || fail "svcp: readiness pacing: $pacing ($(tr '\n' ' ' <"$WORK/check.times"))"
+echo "# svcp: $pacing runs, one at a time, each pause at least the run before it"
 
 # ---------------------------------------------------------------------------
 echo "== sigterm_stops_daemon"

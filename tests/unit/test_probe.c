@@ -58,6 +58,8 @@ typedef struct conn {
     size_t len;
 } conn;
 
+#define MAX_SEEN 64
+
 struct server {
     uv_loop_t *loop;
     uv_tcp_t tcp;
@@ -65,7 +67,22 @@ struct server {
     const char *const *script; /* NULL-terminated */
     size_t answered;
     char last_target[256];
+    /* What the probe did, in uv_now of the shared loop: each request's
+     * arrival and the moment its answer went out (after delay_ms). */
+    uint64_t delay_ms;
+    uint64_t arrived[MAX_SEEN], sent[MAX_SEEN];
+    size_t n_arrived, n_sent;
+    unsigned in_flight, max_in_flight, connections;
 };
+
+/* An answer held back for delay_ms, as a busy daemon's would be. */
+typedef struct held {
+    uv_timer_t timer;
+    uv_stream_t *stream;
+    server *srv;
+    char *out;
+    size_t len;
+} held;
 
 typedef struct outcome {
     int calls;
@@ -102,6 +119,28 @@ static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
     *buf = uv_buf_init(c->buf + c->len, (unsigned)(sizeof(c->buf) - c->len));
 }
 
+static void send_answer(server *srv, uv_stream_t *s, char *out, size_t len) {
+    uv_write_t *w = malloc(sizeof(*w));
+    uv_buf_t ob = uv_buf_init(out, (unsigned)len);
+
+    if (srv->n_sent < MAX_SEEN)
+        srv->sent[srv->n_sent++] = uv_now(srv->loop);
+    srv->in_flight--;
+    w->data = out;
+    uv_write(w, s, &ob, 1, written);
+}
+
+static void held_closed(uv_handle_t *h) {
+    free(h->data);
+}
+
+static void held_fired(uv_timer_t *t) {
+    held *h = t->data;
+
+    send_answer(h->srv, h->stream, h->out, h->len);
+    uv_close((uv_handle_t *)t, held_closed);
+}
+
 /* Answers every complete request in c->buf with the script's next entry. */
 static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     conn *c = s->data;
@@ -118,10 +157,12 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         size_t i = 0;
         const char *entry;
         char *out = malloc(1024);
-        uv_write_t *w = malloc(sizeof(*w));
-        uv_buf_t ob;
         int len;
 
+        if (srv->n_arrived < MAX_SEEN)
+            srv->arrived[srv->n_arrived++] = uv_now(srv->loop);
+        if (++srv->in_flight > srv->max_in_flight)
+            srv->max_in_flight = srv->in_flight;
         sscanf(c->buf, "GET %255s", srv->last_target);
         while (srv->script[i + 1] != NULL && i < srv->answered)
             i++;
@@ -136,9 +177,15 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                            "Content-Length: %zu\r\n\r\n%s",
                            strlen(entry), entry);
-        ob = uv_buf_init(out, (unsigned)len);
-        w->data = out;
-        uv_write(w, s, &ob, 1, written);
+        if (srv->delay_ms > 0) {
+            held *h = calloc(1, sizeof(*h));
+            *h = (held){.stream = s, .srv = srv, .out = out, .len = (size_t)len};
+            uv_timer_init(srv->loop, &h->timer);
+            h->timer.data = h;
+            uv_timer_start(&h->timer, held_fired, srv->delay_ms, 0);
+        } else {
+            send_answer(srv, s, out, (size_t)len);
+        }
         memmove(c->buf, c->buf + req_len, c->len - req_len);
         c->len -= req_len;
     }
@@ -149,6 +196,7 @@ static void server_accept(uv_stream_t *listener, int status) {
     conn *c = calloc(1, sizeof(*c));
 
     assert_int_equal(status, 0);
+    srv->connections++;
     c->srv = srv;
     uv_tcp_init(srv->loop, &c->tcp);
     c->tcp.data = c;
@@ -197,8 +245,8 @@ static int dead_port(uv_loop_t *loop) {
     return port;
 }
 
-static void run_probe(uv_loop_t *loop, int port, unsigned datanodes, uint64_t timeout_ms,
-                      outcome *o) {
+static void run_paced_probe(uv_loop_t *loop, int port, unsigned datanodes, uint64_t timeout_ms,
+                            probe_pacer *pacer, outcome *o) {
     char address[64];
     probe_target target = {
         .desc = &desc,
@@ -206,12 +254,18 @@ static void run_probe(uv_loop_t *loop, int port, unsigned datanodes, uint64_t ti
         .cluster = "t",
         .datanodes = datanodes,
         .address = address,
+        .pacer = pacer,
     };
 
     snprintf(address, sizeof(address), "http://127.0.0.1:%d", port);
     memset(o, 0, sizeof(*o));
     assert_int_equal(probe_start(loop, &target, timeout_ms, on_probe, o, NULL), 0);
     assert_int_equal(o->calls, 0); /* never from inside probe_start */
+}
+
+static void run_probe(uv_loop_t *loop, int port, unsigned datanodes, uint64_t timeout_ms,
+                      outcome *o) {
+    run_paced_probe(loop, port, datanodes, timeout_ms, NULL, o);
 }
 
 static void healthy_after_unavailable_and_short_answers(void **state) {
@@ -315,6 +369,75 @@ static void cancel_calls_back_once(void **state) {
     loop_finish(&loop, NULL);
 }
 
+/* A daemon slow to answer (120 ms) is never asked twice at once: the
+ * next attempt comes PROBE_INTERVAL_MS after the answer, not after the
+ * question, and every attempt goes over the one kept-alive connection. */
+static void one_attempt_at_a_time_spaced_from_its_end(void **state) {
+    static const char *const script[] = {ONE_NODE, NULL};
+    uv_loop_t loop;
+    server srv;
+    outcome o;
+
+    uv_loop_init(&loop);
+    server_start(&srv, &loop, script);
+    srv.delay_ms = 120;
+    run_probe(&loop, srv.port, 3, 1000, &o);
+    while (o.calls == 0)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(o.status, UV_ETIMEDOUT);
+    assert_true(srv.n_arrived >= 3);
+    assert_int_equal(srv.max_in_flight, 1);
+    assert_int_equal(srv.connections, 1);
+    for (size_t i = 1; i < srv.n_arrived; i++)
+        assert_true(srv.arrived[i] >= srv.sent[i - 1] + PROBE_INTERVAL_MS);
+    loop_finish(&loop, &srv);
+}
+
+/* A fast daemon is asked about every PROBE_INTERVAL_MS, not after a
+ * backoff: in 600 ms of unhealthy answers, several attempts. */
+static void fast_answers_are_asked_again_soon(void **state) {
+    static const char *const script[] = {ONE_NODE, NULL};
+    uv_loop_t loop;
+    server srv;
+    outcome o;
+
+    uv_loop_init(&loop);
+    server_start(&srv, &loop, script);
+    run_probe(&loop, srv.port, 3, 600, &o);
+    while (o.calls == 0)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(o.status, UV_ETIMEDOUT);
+    assert_true(o.attempts >= 4);
+    assert_true(o.attempts <= 600 / PROBE_INTERVAL_MS + 1);
+    for (size_t i = 1; i < srv.n_arrived; i++)
+        assert_true(srv.arrived[i] >= srv.sent[i - 1] + PROBE_INTERVAL_MS);
+    loop_finish(&loop, &srv);
+}
+
+/* Two probes sharing a pacer of 10 attempts a second make at most one
+ * attempt per 100 ms between them (alone, each would make one per 50). */
+static void probes_sharing_a_pacer_keep_its_cap(void **state) {
+    static const char *const script[] = {ONE_NODE, NULL};
+    uv_loop_t loop;
+    server a, b;
+    outcome oa, ob;
+    probe_pacer pacer;
+
+    uv_loop_init(&loop);
+    probe_pacer_init(&pacer, 10);
+    assert_int_equal(pacer.gap_ms, 100);
+    server_start(&a, &loop, script);
+    server_start(&b, &loop, script);
+    run_paced_probe(&loop, a.port, 3, 800, &pacer, &oa);
+    run_paced_probe(&loop, b.port, 3, 800, &pacer, &ob);
+    while (oa.calls == 0 || ob.calls == 0)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_true(oa.attempts >= 1 && ob.attempts >= 1);
+    assert_true(oa.attempts + ob.attempts <= 800 / 100 + 1);
+    uv_close((uv_handle_t *)&b.tcp, NULL);
+    loop_finish(&loop, &a);
+}
+
 static void bad_target_is_refused(void **state) {
     uv_loop_t loop;
     outcome o;
@@ -332,6 +455,9 @@ int main(void) {
         cmocka_unit_test(nobody_listening_is_retried_then_reported),
         cmocka_unit_test(zero_timeout_makes_one_attempt),
         cmocka_unit_test(cancel_calls_back_once),
+        cmocka_unit_test(one_attempt_at_a_time_spaced_from_its_end),
+        cmocka_unit_test(fast_answers_are_asked_again_soon),
+        cmocka_unit_test(probes_sharing_a_pacer_keep_its_cap),
         cmocka_unit_test(bad_target_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
