@@ -60,9 +60,9 @@ const docker_op_row docker__ops[] = {
     [OP_VOLUME_REMOVE] = {"volume remove", "DELETE", V "/volumes/%s", REPLY_NONE, DEADLINE_QUICK},
     [OP_VOLUME_LIST] = {"volume list", "GET", NULL, REPLY_LIST, DEADLINE_QUICK},
     [OP_CONTAINER_CREATE] = {"container create", "POST", V "/containers/create", REPLY_ID,
-                             DEADLINE_QUICK},
+                             DEADLINE_QUICK, 1},
     [OP_CONTAINER_START] = {"container start", "POST", V "/containers/%s/start", REPLY_NONE,
-                            DEADLINE_QUICK},
+                            DEADLINE_QUICK, 1},
     [OP_CONTAINER_STOP] = {"container stop", "POST", V "/containers/%s/stop", REPLY_NONE,
                            DEADLINE_QUICK},
     [OP_CONTAINER_KILL] = {"container kill", "POST", V "/containers/%s/kill", REPLY_NONE,
@@ -96,25 +96,36 @@ const docker_op_row docker__ops[] = {
 
 /* ---- the client ------------------------------------------------------------ */
 
-int docker_timeout_parse(const char *s, unsigned *seconds) {
-    unsigned long v = 0;
-
-    if (s == NULL || *s == '\0') {
-        v = DOCKER_TIMEOUT_DEFAULT_S;
-    } else {
-        /* Digits only: no sign, no blanks, nothing after. */
-        for (; *s != '\0'; s++) {
-            if (*s < '0' || *s > '9')
-                return UV_EINVAL;
-            v = v * 10 + (unsigned long)(*s - '0');
-            if (v > DOCKER_TIMEOUT_MAX_S)
-                return UV_EINVAL;
-        }
-        if (v < 1)
+/* s, digits only (no sign, no blanks, nothing after), to *v <= max. */
+static int digits(const char *s, unsigned long max, unsigned long *v) {
+    *v = 0;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9')
+            return UV_EINVAL;
+        *v = *v * 10 + (unsigned long)(*s - '0');
+        if (*v > max)
             return UV_EINVAL;
     }
+    return 0;
+}
+
+int docker_timeout_parse(const char *s, unsigned *seconds) {
+    unsigned long v = DOCKER_TIMEOUT_DEFAULT_S;
+
+    if (s != NULL && *s != '\0' && (digits(s, DOCKER_TIMEOUT_MAX_S, &v) != 0 || v < 1))
+        return UV_EINVAL;
     if (seconds != NULL)
         *seconds = (unsigned)v;
+    return 0;
+}
+
+int docker_pace_parse(const char *s, unsigned *max) {
+    unsigned long v = DOCKER_PACE_DEFAULT;
+
+    if (s != NULL && *s != '\0' && digits(s, DOCKER_PACE_MAX, &v) != 0)
+        return UV_EINVAL;
+    if (max != NULL)
+        *max = (unsigned)v;
     return 0;
 }
 
@@ -150,15 +161,21 @@ int docker_new(uv_loop_t *loop, const char *address, docker **out) {
         free(d);
         return rc;
     }
+    uv_timer_init(loop, &d->pace_timer);
+    d->pace_timer.data = d; /* stopped, it does not keep the loop alive */
     *out = d;
     return 0;
+}
+
+void docker_set_pace(docker *d, unsigned max) {
+    d->pace_max = max;
 }
 
 void docker__maybe_free(docker *d) {
     void (*cb)(void *) = d->close_cb;
     void *data = d->close_data;
 
-    if (!d->closing || !d->http_closed || d->n_work > 0)
+    if (!d->closing || !d->http_closed || !d->pace_timer_closed || d->n_work > 0)
         return;
     free(d->address);
     free(d);
@@ -173,12 +190,31 @@ static void http_closed(void *data) {
     docker__maybe_free(d);
 }
 
+static void pace_timer_closed(uv_handle_t *h) {
+    docker *d = h->data;
+
+    d->pace_timer_closed = 1;
+    docker__maybe_free(d);
+}
+
+static void drop(docker_call *c);
+
 void docker_close(docker *d, void (*cb)(void *data), void *data) {
     if (!d || d->closing)
         return;
     d->closing = 1;
     d->close_cb = cb;
     d->close_data = data;
+    /* Calls waiting for a slot end canceled, as those in flight do. */
+    while (d->waiting != NULL) {
+        docker_call *c = d->waiting;
+        d->waiting = c->next;
+        c->canceled = 1;
+        drop(c);
+    }
+    d->waiting_tail = NULL;
+    if (d->dropped == NULL)
+        uv_close((uv_handle_t *)&d->pace_timer, pace_timer_closed);
     http_client_close(d->http, http_closed, d);
 }
 
@@ -210,7 +246,15 @@ void docker__deadline(docker_call *c, enum docker_deadline kind) {
     c->head_ms = t;
 }
 
+static void send_waiting(docker *d);
+
 void docker__call_free(docker_call *c) {
+    if (c->pace_slot) {
+        c->d->pace_busy--;
+        send_waiting(c->d);
+    }
+    free(c->queued_target);
+    json_decref(c->queued_body);
     if (c->have_ln)
         lines_free(&c->ln);
     if (c->tar_path) {
@@ -478,10 +522,75 @@ int docker__request(docker_call *c, const char *method, char *target, const json
     return rc;
 }
 
+/* ---- pacing ------------------------------------------------------------------
+ *
+ * Creates and starts of many clusters at once (16 clusters: 96 of each)
+ * are not all sent at once: at most pace_max are in flight, the others wait
+ * in order and are sent as slots free. Their deadlines count from then. */
+
+/* Fails the canceled waiters, from the loop. */
+static void dropped_due(uv_timer_t *t) {
+    docker *d = t->data;
+
+    while (d->dropped != NULL) {
+        docker_call *c = d->dropped;
+        d->dropped = c->next;
+        docker__fail(c, UV_ECANCELED, NULL);
+    }
+    if (d->closing && !uv_is_closing((uv_handle_t *)&d->pace_timer))
+        uv_close((uv_handle_t *)&d->pace_timer, pace_timer_closed);
+}
+
+static void drop(docker_call *c) {
+    docker *d = c->d;
+
+    c->next = d->dropped;
+    d->dropped = c;
+    uv_timer_start(&d->pace_timer, dropped_due, 0, 0);
+}
+
+static void send_waiting(docker *d) {
+    while (d->waiting != NULL && d->pace_busy < d->pace_max && !d->closing) {
+        docker_call *c = d->waiting;
+        char *target = c->queued_target;
+        int rc;
+
+        d->waiting = c->next;
+        if (d->waiting == NULL)
+            d->waiting_tail = NULL;
+        c->next = NULL;
+        c->queued_target = NULL;
+        d->pace_busy++;
+        c->pace_slot = 1;
+        rc = docker__request(c, NULL, target, c->queued_body, c->queued_flags, NULL, NULL);
+        if (rc != 0)
+            docker__fail(c, rc, NULL); /* frees the slot: the loop goes on */
+    }
+}
+
 int docker__send(docker_call *c, char *target, const json_t *body, unsigned flags,
                  docker_call **out) {
-    int rc = docker__request(c, NULL, target, body, flags, NULL, NULL);
+    docker *d = c->d;
+    int rc;
 
+    if (c->op->paced && d->pace_max > 0 && d->pace_busy >= d->pace_max && target != NULL) {
+        c->queued_target = target;
+        c->queued_body = body != NULL ? json_incref((json_t *)body) : NULL;
+        c->queued_flags = flags;
+        if (d->waiting_tail != NULL)
+            d->waiting_tail->next = c;
+        else
+            d->waiting = c;
+        d->waiting_tail = c;
+        if (out)
+            *out = c;
+        return 0;
+    }
+    if (c->op->paced && d->pace_max > 0) {
+        d->pace_busy++;
+        c->pace_slot = 1;
+    }
+    rc = docker__request(c, NULL, target, body, flags, NULL, NULL);
     if (rc) {
         c->finished = 1;
         docker__call_free(c);
@@ -510,6 +619,20 @@ int docker_call_cancel(docker_call *c) {
     if (!c || c->finished || c->canceled)
         return UV_EALREADY;
     c->canceled = 1;
+    if (c->queued_target != NULL) { /* waiting for a slot: it ends from the loop */
+        docker *d = c->d;
+        docker_call **p = &d->waiting;
+        while (*p != c)
+            p = &(*p)->next;
+        *p = c->next;
+        if (d->waiting_tail == c) {
+            d->waiting_tail = NULL;
+            for (docker_call *w = d->waiting; w != NULL; w = w->next)
+                d->waiting_tail = w;
+        }
+        drop(c);
+        return 0;
+    }
     if (c->req)
         http_request_cancel(c->req);
     /* Between requests (archiving a build context): the next step sees

@@ -65,6 +65,19 @@ int docker_new(uv_loop_t *loop, const char *address, docker **out);
  * the seconds in *seconds (optional), or UV_EINVAL. Pure. */
 int docker_timeout_parse(const char *s, unsigned *seconds);
 
+/* The value of HDC_DOCKER_PACE (NULL when unset): digits only, 0 (no cap)
+ * to DOCKER_PACE_MAX, else UV_EINVAL; unset or empty: DOCKER_PACE_DEFAULT
+ * (docs/performance.md has the measurement that chose it). */
+#define DOCKER_PACE_DEFAULT 0
+#define DOCKER_PACE_MAX     1024
+int docker_pace_parse(const char *s, unsigned *max);
+
+/* At most max container creates and starts in flight at once (0, the
+ * default: no cap); the others wait in order and are sent as slots free,
+ * their deadlines counted from then. A waiting call canceled ends with
+ * UV_ECANCELED from the loop. */
+void docker_set_pace(docker *d, unsigned max);
+
 /* Cancels every call in flight (each final callback follows with
  * UV_ECANCELED), then frees d and calls cb (optional). No call may be
  * started on d after this. */

@@ -89,6 +89,7 @@ typedef struct docker_op_row {
                            by the call (a query of filters, a build's options) */
     enum docker_reply reply;
     enum docker_deadline deadline; /* of the (first) request */
+    int paced;                     /* one of the calls docker_set_pace caps */
 } docker_op_row;
 
 extern const docker_op_row docker__ops[];
@@ -103,6 +104,14 @@ struct docker {
     int http_closed;
     void (*close_cb)(void *data);
     void *close_data;
+    /* Pacing (docker_set_pace): paced calls in flight, those waiting for
+     * one to end (a FIFO), and canceled waiters, failed from pace_timer so
+     * that a cancel never calls back from inside itself. */
+    unsigned pace_max; /* 0: no cap */
+    unsigned pace_busy;
+    docker_call *waiting, *waiting_tail, *dropped;
+    uv_timer_t pace_timer;
+    int pace_timer_closed;
 };
 
 /* Interprets a 2xx reply: the next request of the call, or its end. */
@@ -138,6 +147,11 @@ struct docker_call {
     const char *upload_type;
     int finished;
     int canceled;
+    int pace_slot;       /* holds one of d->pace_busy */
+    docker_call *next;   /* in d->waiting or d->dropped */
+    char *queued_target; /* a waiting call's request, sent when a slot frees */
+    json_t *queued_body;
+    unsigned queued_flags;
 
     /* Streams. */
     int http_status; /* of the current streaming reply */

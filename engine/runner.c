@@ -86,12 +86,19 @@ static void on_signal(uv_signal_t *h, int signum) {
 
 int runner_open(runner *r, const char *who) {
     const char *timeout = getenv("HDC_DOCKER_TIMEOUT");
+    const char *pace = getenv("HDC_DOCKER_PACE");
+    unsigned pace_max;
 
     memset(r, 0, sizeof(*r));
     if (docker_timeout_parse(timeout, NULL) != 0) {
         runner_error("%s%sHDC_DOCKER_TIMEOUT '%s': give a whole number of seconds from 1 to %u",
                      who != NULL ? who : "", who != NULL ? ": " : "", timeout,
                      DOCKER_TIMEOUT_MAX_S);
+        return RUNNER_USAGE;
+    }
+    if (docker_pace_parse(pace, &pace_max) != 0) {
+        runner_error("%s%sHDC_DOCKER_PACE '%s': give a whole number from 0 (no cap) to %u",
+                     who != NULL ? who : "", who != NULL ? ": " : "", pace, DOCKER_PACE_MAX);
         return RUNNER_USAGE;
     }
     uv_loop_init(&r->loop);
@@ -102,6 +109,7 @@ int runner_open(runner *r, const char *who) {
         uv_loop_close(&r->loop);
         return RUNNER_USAGE;
     }
+    docker_set_pace(r->d, pace_max);
     for (int i = 0; i < RUNNER_SIGNALS; i++) {
         uv_signal_init(&r->loop, &r->signals[i]);
         r->signals[i].data = r;

@@ -159,6 +159,11 @@ typedef struct fake {
     fake_conn *conns[16];
     size_t n_conns;
     int silent; /* accept, then never read nor answer: a hung engine */
+    /* Container starts held unanswered until fake_release: how many are
+     * held now, and the most ever held at once. */
+    int hold_starts;
+    fake_conn *held[16];
+    size_t n_held, max_held;
 } fake;
 
 struct fake_conn {
@@ -233,6 +238,13 @@ static void fake_answer(fake_conn *c, const char *method, const char *target, co
         f->build_body = malloc(body_len + 1);
         memcpy(f->build_body, body, body_len);
         f->build_body_len = body_len;
+    }
+    if (f->hold_starts && strcmp(method, "POST") == 0 &&
+        strncmp(target, "/v1.41/containers/", 18) == 0 && strstr(target, "/start") != NULL) {
+        f->held[f->n_held++] = c;
+        if (f->n_held > f->max_held)
+            f->max_held = f->n_held;
+        return;
     }
     if (strncmp(target, "/v1.41/exec/e1/json", 19) == 0) {
         /* First still running, then exited with 7: the retry path. */
@@ -320,6 +332,15 @@ static void fake_start(uv_loop_t *loop, fake *f, const route *routes, size_t n) 
     f->server.data = f;
     assert_int_equal(uv_pipe_bind(&f->server, f->path), 0);
     assert_int_equal(uv_listen((uv_stream_t *)&f->server, 16, fake_connection), 0);
+}
+
+/* Answers the oldest held start: 204. */
+static void fake_release(fake *f) {
+    static const char r[] = "HTTP/1.1 204 No Content\r\n\r\n";
+    fake_conn *c = f->held[0];
+
+    memmove(f->held, f->held + 1, --f->n_held * sizeof(f->held[0]));
+    fake_send(c, r, strlen(r), 1);
 }
 
 static void fake_stop(fake *f) {
@@ -812,6 +833,91 @@ static void test_pause_unpause_connect_and_disconnect(void **state) {
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* ---- pacing ---- */
+
+static void run_a_while(uv_loop_t *loop) {
+    for (int i = 0; i < 50; i++)
+        uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* With a pace of 2, five container starts: two reach the engine, the
+ * others wait and go in order as answers come; a waiting call canceled
+ * ends canceled, from the loop; docker_close ends the waiting ones. */
+static void test_pacing_caps_the_starts_in_flight(void **state) {
+    uv_loop_t loop;
+    fake f;
+    docker *d;
+    char addr[160], id[8];
+    got g[6];
+
+    assert_int_equal(uv_loop_init(&loop), 0);
+    fake_start(&loop, &f, NULL, 0);
+    f.hold_starts = 1;
+    snprintf(addr, sizeof(addr), "unix://%s", f.path);
+    assert_int_equal(docker_new(&loop, addr, &d), 0);
+    docker_set_pace(d, 2);
+    memset(g, 0, sizeof(g));
+    docker_call *calls[6];
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof(id), "c%d", i + 1);
+        assert_int_equal(docker_container_start(d, id, got_plain, &g[i], &calls[i]), 0);
+    }
+    while (f.n_held < 2)
+        uv_run(&loop, UV_RUN_ONCE);
+    run_a_while(&loop);
+    assert_int_equal(f.n_held, 2);
+    assert_string_equal(f.targets,
+                        "POST /v1.41/containers/c1/start POST /v1.41/containers/c2/start");
+
+    g[4].inside_call = 1;
+    assert_int_equal(docker_call_cancel(calls[4]), 0); /* c5, waiting */
+    g[4].inside_call = 0;
+    assert_int_equal(g[4].calls, 0);
+    run_a_while(&loop);
+    assert_int_equal(g[4].calls, 1);
+    assert_int_equal(g[4].status, UV_ECANCELED);
+    assert_false(g[4].called_inside);
+
+    fake_release(&f); /* c1 answered: c3 goes */
+    while (g[0].calls == 0 || f.n_held < 2)
+        uv_run(&loop, UV_RUN_ONCE);
+    fake_release(&f); /* c2: c4 goes */
+    while (g[1].calls == 0 || f.n_held < 2)
+        uv_run(&loop, UV_RUN_ONCE);
+    run_a_while(&loop);
+    assert_int_equal(f.max_held, 2);
+    assert_string_equal(f.targets,
+                        "POST /v1.41/containers/c1/start POST /v1.41/containers/c2/start "
+                        "POST /v1.41/containers/c3/start POST /v1.41/containers/c4/start");
+    assert_int_equal(g[0].status, 0);
+    assert_int_equal(g[1].status, 0);
+
+    /* c3 and c4 in flight, c6 waiting: the close ends all three. */
+    docker_close(d, NULL, NULL);
+    fake_stop(&f);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (int i = 2; i < 6; i++) {
+        assert_int_equal(g[i].calls, 1);
+        if (i != 4)
+            assert_int_equal(g[i].status, UV_ECANCELED);
+    }
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_docker_pace_takes_0_to_1024(void **state) {
+    const char *bad[] = {"-1", "1025", " 4", "4 ", "x", "99999999999999999999"};
+    unsigned v = 99;
+
+    assert_int_equal(docker_pace_parse(NULL, &v), 0);
+    assert_int_equal(v, DOCKER_PACE_DEFAULT);
+    assert_int_equal(docker_pace_parse("0", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(docker_pace_parse("1024", &v), 0);
+    assert_int_equal(v, 1024);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(docker_pace_parse(bad[i], &v), UV_EINVAL);
+}
+
 /* ---- deadlines ---- */
 
 static void test_docker_timeout_takes_whole_seconds_from_1_to_3600(void **state) {
@@ -1004,6 +1110,8 @@ int main(void) {
         cmocka_unit_test(test_streams_and_errors_against_a_fake_engine),
         cmocka_unit_test(test_put_archive_and_the_labels_of_a_list),
         cmocka_unit_test(test_pause_unpause_connect_and_disconnect),
+        cmocka_unit_test(test_pacing_caps_the_starts_in_flight),
+        cmocka_unit_test(test_docker_pace_takes_0_to_1024),
         cmocka_unit_test(test_docker_timeout_takes_whole_seconds_from_1_to_3600),
         cmocka_unit_test(test_a_silent_engine_fails_every_kind_of_call_in_time),
         cmocka_unit_test(test_streams_outlive_the_deadline_once_the_head_came),
