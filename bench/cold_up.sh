@@ -32,36 +32,14 @@ for tool in jq awk cc docker; do
 done
 
 # The plugin's step DAG: "name kind service after,after" per step, read from
-# the .so itself through include/hdc/plugin.h (so the chain is the real one).
+# the .so itself through include/hdc/plugin.h by bench/plugin_dump.c (so the
+# chain is the real one).
 so=""
 IFS=: read -ra dirs <<<"$HDC_PLUGIN_PATH"
 for d in "${dirs[@]}"; do [ -f "$d/$dist.so" ] && { so=$d/$dist.so; break; }; done
 [ -n "$so" ] || { echo "cold_up: no $dist.so in $HDC_PLUGIN_PATH" >&2; exit 2; }
-cat >"$work/steps.c" <<'EOF'
-#include <dlfcn.h>
-#include <stdio.h>
-#include "hdc/plugin.h"
-int main(int argc, char **argv)
-{
-    void *dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-    const hdc_plugin_desc *d = dl ? dlsym(dl, HDC_PLUGIN_SYMBOL) : NULL;
-    if (argc != 2 || d == NULL) {
-        fprintf(stderr, "steps: cannot load %s\n", argc > 1 ? argv[1] : "?");
-        return 1;
-    }
-    for (const hdc_step *s = d->steps; s->name != NULL; s++) {
-        printf("%s %d %s ", s->name, s->kind, s->service ? s->service : "-");
-        if (s->after == NULL || s->after[0] == NULL)
-            printf("-");
-        for (int i = 0; s->after && s->after[i]; i++)
-            printf("%s%s", i ? "," : "", s->after[i]);
-        printf("\n");
-    }
-    return 0;
-}
-EOF
-cc -I"$root/include" -o "$work/steps" "$work/steps.c" -ldl &&
-    "$work/steps" "$so" >"$work/dag.txt" || { echo "cold_up: cannot read the step DAG" >&2; exit 2; }
+cc -I"$root/include" -o "$work/steps" "$root/bench/plugin_dump.c" -ldl &&
+    "$work/steps" "$so" steps >"$work/dag.txt" || { echo "cold_up: cannot read the step DAG" >&2; exit 2; }
 
 if "$hdc" ls 2>/dev/null | awk -v n="$name" '$1 == n { f = 1 } END { exit !f }'; then
     echo "cold_up: cluster $name exists; choose another BENCH_NAME" >&2
