@@ -10,6 +10,11 @@
  * - Artifacts are taken from --hadoop-tarball or the cache directory; what
  *   is missing is named with where to put it. Downloading them (https) is
  *   not done by hdc yet: see docs/status.md.
+ * - The context of a distribution's image that a client service runs also
+ *   gets hdc-client-init (the client node's daemon, clusters/client), so
+ *   that its client image can be built FROM the distribution's own image
+ *   plus sshd (clusters/apache-client) instead of copying the release onto
+ *   hdc/client: the release is then stored once per version.
  */
 #define _GNU_SOURCE /* nftw flags */
 #include "images.h"
@@ -33,6 +38,11 @@
 #define MAX_ITEMS  16
 #define MAX_EXTRAS 8
 #define MAX_ARGS   16
+
+/* The client node's daemon, in the client context, for the images of
+ * client services (see above). */
+#define CLIENT_CONTEXT "client"
+#define CLIENT_INIT    "hdc-client-init"
 
 typedef struct build_item {
     char tag[256];
@@ -450,6 +460,18 @@ int images_build_base(uv_loop_t *loop, docker *d, const images_opts *opts,
     return job_start(job, out);
 }
 
+/* Whether a client service of desc runs im (so its context needs CLIENT_INIT). */
+static int runs_client(const hdc_plugin_desc *desc, const hdc_image *im) {
+    for (const hdc_service *s = desc->services; s != NULL && s->name != NULL; s++)
+        if ((s->flags & HDC_SERVICE_CLIENT) && s->image != NULL && strcmp(s->image, im->name) == 0)
+            return 1;
+    return 0;
+}
+
+static void client_init_path(const images_opts *opts, char *out, size_t len) {
+    images_context_dir(opts, CLIENT_CONTEXT "/" CLIENT_INIT, out, len);
+}
+
 int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
                       const images_opts *opts, images_progress_cb progress, images_cb cb,
                       void *data, images_job **out) {
@@ -506,6 +528,11 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
             }
             snprintf(it->extra_dst[k], sizeof(it->extra_dst[k]), "%s", ar->file);
         }
+        if (runs_client(desc, im) && it->n_extras < MAX_EXTRAS) {
+            size_t k = it->n_extras++;
+            client_init_path(opts, it->extra_src[k], sizeof(it->extra_src[k]));
+            snprintf(it->extra_dst[k], sizeof(it->extra_dst[k]), "%s", CLIENT_INIT);
+        }
     }
     if (images_check(desc, opts, NULL, 0) != 0) {
         free(job);
@@ -533,6 +560,16 @@ int images_check(const hdc_plugin_desc *desc, const images_opts *opts, char *err
                 snprintf(err, err_len, "--hadoop-tarball %s: %s", opts->hadoop_tarball,
                          strerror(errno));
             return IMAGES_EMISSING;
+        }
+        if (runs_client(desc, im)) {
+            char init[4096];
+            client_init_path(opts, init, sizeof(init));
+            if (access(init, R_OK) != 0) {
+                if (err != NULL)
+                    snprintf(err, err_len, "image '%s' (a client service's): %s: %s", im->name,
+                             init, strerror(errno));
+                return IMAGES_EMISSING;
+            }
         }
     }
     return 0;

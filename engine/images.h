@@ -4,7 +4,8 @@
  *
  * A build context is staged in a temporary directory (on the thread pool):
  * the context directory, plus the files the engine adds (hdc-agent for the
- * base, the artifacts a plugin declares), then archived by docker_build.
+ * base, the artifacts a plugin declares, hdc-client-init for the image of a
+ * client service), then archived by docker_build.
  *
  * Conventions, as in libuv: calls return 0 or a negative error; when one
  * fails its callback is never called, when it succeeds the callback is

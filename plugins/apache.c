@@ -71,8 +71,9 @@ static const hdc_image images[] = {
                      "/" TARBALL,
               .sha512 = PINNED_SHA512},
              {0}}},
-    /* The client node: hdc's client (sshd, the test user) with this
-     * release and the cluster's configuration. */
+    /* The client node: the image above plus sshd and hdc-client-init
+     * (which hdc build adds to the context of a client service's image),
+     * so that the release is stored once. */
     {.name = "client", .context = "apache-client"},
     {0},
 };
