@@ -201,6 +201,13 @@ for c in "$a:2.6.0" "$b:3.3.6"; do
     else
         bad "$v client run_tests.sh" "$got"
     fi
+    # A command without a login shell (what CI scripts send) finds the
+    # Hadoop environment too.
+    got=$(ssh "${ssh_opts[@]}" -i "$key" -p "$port" hdc@127.0.0.1 \
+          'hdfs dfs -ls /user && echo "conf=$HADOOP_CONF_DIR home=$HADOOP_HOME"' 2>&1)
+    grep -q "/user/hdc" <<<"$got" && grep -q "conf=/etc/hadoop/conf home=/opt/hadoop" <<<"$got" \
+        && ok "$v client: a non-login ssh command runs hdfs with the Hadoop environment" \
+        || bad "$v client: non-login ssh command" "$got"
     ssh "${ssh_opts[@]}" -o PubkeyAuthentication=no -p "$port" hdc@127.0.0.1 true 2>/dev/null \
         && bad "$v client: a password login was accepted" \
         || ok "$v client: no login without the key"

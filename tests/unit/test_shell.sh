@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every shell script of the tree parses as its author meant: shellcheck's
+# Every shell script of the tree (*.sh, and the files that start with a
+# #! of sh or bash) parses as its author meant: shellcheck's
 # errors (an unbalanced quote that swallows the lines after it, a [ without
 # its ], ...) fail the test. Warnings and style are left to the author.
 # scripts/setup.sh installs shellcheck. A file that fails: shellcheck -S error FILE.
@@ -19,6 +20,15 @@ while IFS= read -r f; do
         echo "FAIL: $f: shellcheck -S error $f"
         sed 's/^/    /' <<<"$out" | head -20
     fi
-done < <(git -C "$src" ls-files '*.sh' .ci/run)
+done < <(
+    # Every *.sh, and every other tracked file whose first line runs sh or bash.
+    git -C "$src" ls-files | while IFS= read -r f; do
+        case $f in
+        *.sh) echo "$f" ;;
+        *) [ -f "$src/$f" ] && head -n1 "$src/$f" 2>/dev/null | grep -qE '^#!.*[/ ](sh|bash)$' &&
+            echo "$f" ;;
+        esac
+    done
+)
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" = 0 ] && [ "$pass" -gt 0 ]
