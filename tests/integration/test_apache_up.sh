@@ -238,6 +238,30 @@ else
     bad "could not restart ${a}_namenode_1"
 fi
 
+# ---- a restarted nodemanager registers as the same node -----------------------
+# yarn.nodemanager.address has a fixed port: with Hadoop's ephemeral
+# default a restarted nodemanager registers as a second node, and the
+# activeNodes == N probe stays red until the first is declared lost.
+rm_ep=$(endpoint "$("$hdc" --json status "$a")" resourcemanager 8088)
+node_ids() { curl -fsS "http://$rm_ep/ws/v1/cluster/nodes" | jq -r '[.nodes.node[].id] | sort | join(" ")'; }
+registrations() { docker logs "${a}_resourcemanager_1" 2>&1 | grep -c "from node nodemanager1("; }
+before_ids=$(node_ids) before_regs=$(registrations)
+if docker restart "${a}_nodemanager_1" >/dev/null; then
+    for _ in $(seq 1 60); do
+        [ "$(registrations)" -gt "$before_regs" ] && break
+        sleep 0.5
+    done
+    after_ids=$(node_ids)
+    if [ -n "$before_ids" ] && [ "$after_ids" = "$before_ids" ] && "$hdc" status "$a" >/dev/null 2>&1; then
+        ok "a restarted nodemanager registers again as the same node ($after_ids): status green"
+    else
+        bad "nodemanager restart" "before: $before_ids" "after: $after_ids" \
+            "$("$hdc" status "$a" 2>&1 | tail -5)"
+    fi
+else
+    bad "could not restart ${a}_nodemanager_1"
+fi
+
 # ---- down, and up again: a fresh, formatted cluster, now with 3 datanodes ---
 "$hdc" down "$a" "$b" >/dev/null 2>&1
 [ "$(labelled "$a")" = 0 ] && [ "$(labelled "$b")" = 0 ] && ok "down leaves nothing labelled" \
