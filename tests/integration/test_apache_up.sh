@@ -88,10 +88,25 @@ for v in 2.6.0 3.3.6; do
     if ! out=$("$hdc" build "apache_$v" --hadoop-tarball "$work/dist/hadoop-$v.tar.gz" 2>&1); then
         bad "build apache_$v" "$out"; finish
     fi
-    grep -q "no JDK in the base image" <<<"$out" \
-        && ok "apache_$v built on a base without a JDK (warned, not failed)" \
-        || bad "apache_$v: no warning about the missing JDK" "$(tail -5 <<<"$out")"
+    grep -q "test stand-in for Hadoop $v (NOT Apache Hadoop): no JDK needed" <<<"$out" \
+        && ok "apache_$v: the stand-in is built on a base without a JDK, and says so" \
+        || bad "apache_$v: the build does not say it is the stand-in" "$(tail -5 <<<"$out")"
 done
+
+# A release that is not the stand-in, on a base without java: the build
+# fails saying so (hdc-java-check), and the stand-in's image stays.
+mkdir -p "$work/real/hadoop-2.6.0/bin"
+printf '#!/bin/sh\necho "Hadoop 2.6.0"\n' >"$work/real/hadoop-2.6.0/bin/hadoop"
+chmod +x "$work/real/hadoop-2.6.0/bin/hadoop"
+tar -C "$work/real" -czf "$work/real/hadoop-2.6.0.tar.gz" hadoop-2.6.0
+(cd "$work/real" && sha512sum hadoop-2.6.0.tar.gz >hadoop-2.6.0.tar.gz.sha512)
+before=$(docker image inspect -f '{{.Id}}' hdc/apache_2.6.0-hadoop:latest)
+out=$("$hdc" build apache_2.6.0 --hadoop-tarball "$work/real/hadoop-2.6.0.tar.gz" 2>&1); st=$?
+[ $st != 0 ] && grep -q "the base image has no java" <<<"$out" \
+    && grep -q "hdc build-base --base-image IMAGE" <<<"$out" \
+    && [ "$(docker image inspect -f '{{.Id}}' hdc/apache_2.6.0-hadoop:latest)" = "$before" ] \
+    && ok "a release on a base without java: the build fails saying what to do, the image stays" \
+    || bad "a release on a base without java" "status $st" "$(tail -5 <<<"$out")"
 
 # ---- two versions up at once -------------------------------------------------
 start=$(date +%s.%N)
