@@ -677,6 +677,11 @@ static void calls_in_flight_are_sent_again_after_a_lost_connection(void **state)
     run_until(&loop, &a.events[ZK_EVENT_DISCONNECTED], 1, 10000);
     /* Lost, and not failed: they wait for the connection. */
     run_for(&loop, 500);
+    if (inflight_done(&f) != 0)
+        printf("# ended while disconnected (status): set %d (%d), create %d (%d), eph %d (%d), "
+               "del %d (%d), get %d (%d)\n",
+               f.set.done, f.set.status, f.create.done, f.create.status, f.eph.done, f.eph.status,
+               f.del.done, f.del.status, f.get.done, f.get.status);
     assert_int_equal(inflight_done(&f), 0);
 
     assert_int_equal(server("start", port, sizeof(port)), 0);
