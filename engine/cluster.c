@@ -386,6 +386,7 @@ static void create_node(up *u, node_rt *n) {
         .network = u->network_id,
         .id = u->opts.id,
         .boot_timeout_s = u->opts.boot_timeout_s,
+        .memory_mb = u->opts.memory_mb,
     };
     cluster_spec *sp = malloc(sizeof(*sp));
     int err = UV_ENOMEM;
@@ -954,6 +955,7 @@ int cluster_up(uv_loop_t *loop, docker *d, plan *p, const cluster_up_opts *opts,
             .ops = u->ops,
             .plan = &u->plan,
             .test_user = u->test_user,
+            .memory_mb = opts->memory_mb,
             .start_ms = u->start_ms,
             .pacer = opts->pacer,
             .nodes = u->nodes,

@@ -68,6 +68,9 @@ typedef struct cluster_up_opts {
      * leaves the record as it was. NULL: an up. */
     const char *const *restart;
     const char *holder; /* with restart: the record's holder, kept ("" or NULL: none) */
+    /* The cluster's memory budget (--memory), MB, split among its
+     * containers (cluster_memory_of); 0: each its declared limit. */
+    unsigned memory_mb;
     /* The cap every probe of the ups it is shared by keeps (a fleet's);
      * borrowed until the callback. NULL: none. */
     probe_pacer *pacer;

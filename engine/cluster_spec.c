@@ -4,10 +4,69 @@
  */
 #include "cluster_spec.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "err.h"
 #include "plugin_host.h"
+#include "util.h"
+
+/* ---- memory ---- */
+
+static uint64_t declared_memory(const plan_node *n) {
+    return n->svc == NULL ? CLUSTER_ZK_MEMORY_MB : plugin_memory_mb(n->svc);
+}
+
+uint64_t cluster_memory_min(const plan *p) {
+    uint64_t sum = 0;
+
+    for (size_t i = 0; i < p->n_nodes; i++)
+        if (!p->nodes[i].is_client)
+            sum += declared_memory(&p->nodes[i]);
+    return sum;
+}
+
+/* value scaled by budget / minimum, rounded down; value when no budget. */
+static unsigned scaled(const plan *p, const plan_node *n, uint64_t value, unsigned budget_mb) {
+    uint64_t min = cluster_memory_min(p);
+
+    if (budget_mb == 0 || n->is_client || min == 0 || budget_mb <= min)
+        return (unsigned)value;
+    return (unsigned)(value * budget_mb / min);
+}
+
+unsigned cluster_memory_of(const plan *p, const plan_node *n, unsigned budget_mb) {
+    return scaled(p, n, declared_memory(n), budget_mb);
+}
+
+unsigned cluster_heap_of(const plan *p, const plan_node *n, unsigned budget_mb) {
+    return n->svc == NULL ? 0 : scaled(p, n, plugin_heap_mb(n->svc), budget_mb);
+}
+
+int cluster_memory_check(const plan *p, unsigned budget_mb, char *err, size_t err_len) {
+    uint64_t min = cluster_memory_min(p);
+
+    if (budget_mb == 0 || budget_mb >= min)
+        return 0;
+    util_set_err(err, err_len,
+                 "%s: --memory %u MB is below the cluster's minimum, %llu MB (the sum of the "
+                 "memory the plugin %s declares for each of its containers with %u datanode%s, "
+                 "ZooKeeper's %d MB included): give --memory %llu or more, or leave it out",
+                 p->cluster, budget_mb, (unsigned long long)min, p->desc->name, p->datanodes,
+                 p->datanodes == 1 ? "" : "s", CLUSTER_ZK_MEMORY_MB, (unsigned long long)min);
+    return PLAN_EINVAL;
+}
+
+/* HDC_<WHAT>_<SERVICE>=value: the service's name in capitals, '-' as '_'. */
+static void service_var(char *out, size_t len, const char *what, const char *service,
+                        unsigned value) {
+    size_t used = (size_t)snprintf(out, len, "HDC_%s_", what);
+
+    for (const char *c = service; *c != '\0' && used + 1 < len; c++)
+        out[used++] = *c == '-' ? '_' : (char)toupper((unsigned char)*c);
+    snprintf(out + used, len - used, "=%u", value);
+}
 
 void cluster_image_ref(const hdc_plugin_desc *desc, const char *image, char *out, size_t len) {
     if (strchr(image, '/') != NULL || strchr(image, ':') != NULL)
@@ -72,11 +131,26 @@ void cluster_container_spec(const cluster_spec_in *in, cluster_spec *sp) {
         snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_TEST_USER=%s",
                  in->test_user != NULL ? in->test_user : "hdc");
         snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_ZK=zookeeper:%d", PLAN_ZK_PORT);
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_HEAP_MB=%u",
+                 cluster_heap_of(p, n, in->memory_mb));
+        snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_MEMORY_MB=%u",
+                 cluster_memory_of(p, n, in->memory_mb));
+        /* Every service's, from its first node, for the cluster's
+         * configuration (a nodemanager's limits in every yarn-site.xml). */
+        for (size_t i = 0; i < p->n_nodes && n_env + 2 <= 40; i++) {
+            const plan_node *other = &p->nodes[i];
+            if (other->svc == NULL || other->instance > 1)
+                continue;
+            service_var(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HEAP", other->service,
+                        cluster_heap_of(p, other, in->memory_mb));
+            service_var(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "MEMORY", other->service,
+                        cluster_memory_of(p, other, in->memory_mb));
+        }
         for (size_t i = 0; i < n_env; i++)
             sp->env[i] = sp->env_buf[i];
-        for (const char *const *e = svc->env; e != NULL && *e != NULL && n_env < 40; e++)
+        for (const char *const *e = svc->env; e != NULL && *e != NULL && n_env < 72; e++)
             sp->env[n_env++] = *e;
-        for (size_t i = 0; i < in->n_extra_env && n_env < 48; i++)
+        for (size_t i = 0; i < in->n_extra_env && n_env < 80; i++)
             sp->env[n_env++] = in->extra_env[i];
         for (const hdc_port *pt = svc->ports; pt != NULL && pt->role != NULL && n_ports < 16;
              pt++) {
@@ -150,4 +224,9 @@ void cluster_container_spec(const cluster_spec_in *in, cluster_spec *sp) {
     o->n_ports = n_ports;
     o->binds = sp->binds;
     o->n_binds = n_binds;
+    /* A client node is the user's test environment: limited only when its
+     * plugin says how much it gets. */
+    o->memory_mb = n->is_client && (n->svc == NULL || n->svc->memory_mb == 0)
+                       ? 0
+                       : cluster_memory_of(p, n, in->memory_mb);
 }

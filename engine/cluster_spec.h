@@ -15,6 +15,9 @@
 #define CLUSTER_BASE_IMAGE   "hdc/base:latest"
 #define CLUSTER_CLIENT_IMAGE "hdc/client:latest"
 
+/* ZooKeeper's container: its JVM has -Xmx256m (clusters/zookeeper). */
+#define CLUSTER_ZK_MEMORY_MB 512
+
 /* What is fixed when a cluster is created, in labels on every object of
  * it (network, volumes, containers), so that any hdc, anywhere, can tell
  * whose it is and until when: docs/design.md, "State and ownership". */
@@ -54,6 +57,7 @@ typedef struct cluster_spec_in {
     const char *network;        /* its ID (names can be ambiguous) */
     const cluster_identity *id; /* its labels; NULL: the cluster's name and plan only */
     unsigned boot_timeout_s;    /* the agent waits that long for `boot`; 0: forever */
+    unsigned memory_mb;         /* the cluster's budget (--memory); 0: the declared limits */
 } cluster_spec_in;
 
 typedef struct cluster_spec {
@@ -61,8 +65,8 @@ typedef struct cluster_spec {
     char image[256];
     cluster_label_bufs label_bufs;
     docker_kv labels[CLUSTER_LABELS_MAX + 3];
-    char env_buf[8][160];
-    const char *env[48];
+    char env_buf[40][160];
+    const char *env[80];
     const char *cmd[32];
     char ready_port[32], service_arg[80], ready_sh[2048], boot_timeout[16];
     docker_port ports[16];
@@ -72,6 +76,20 @@ typedef struct cluster_spec {
 } cluster_spec;
 
 void cluster_container_spec(const cluster_spec_in *in, cluster_spec *out);
+
+/* Memory (plugin.h, "Memory"). The cluster's minimum: the declared
+ * container memory of every node `hdc up` creates (ZooKeeper's included,
+ * the client's not). */
+uint64_t cluster_memory_min(const plan *p);
+/* A budget of budget_mb (0: none) split among those nodes in proportion to
+ * their declared memory: node's container limit and its daemon's heap, MB
+ * (ZooKeeper's heap is its image's: 0). A client node gets its declared
+ * values (its container no limit unless its service declares memory_mb). */
+unsigned cluster_memory_of(const plan *p, const plan_node *n, unsigned budget_mb);
+unsigned cluster_heap_of(const plan *p, const plan_node *n, unsigned budget_mb);
+/* 0 if budget_mb (> 0) covers the minimum; else PLAN_EINVAL with a
+ * message saying the minimum and where it comes from. */
+int cluster_memory_check(const plan *p, unsigned budget_mb, char *err, size_t err_len);
 
 /* The image every service of desc runs: a reference as given (with '/' or
  * ':'), else "hdc/<dist>-<image>:latest". */

@@ -238,7 +238,10 @@ static void exec_done(void *data, int status, const char *msg, int exit_code) {
 
 static int start_exec(step_op *op) {
     const cluster_steps_host *h = &op->run->s->host;
-    cluster_spec_in in = {.plan = h->plan, .node = op->node->pn, .test_user = h->test_user};
+    cluster_spec_in in = {.plan = h->plan,
+                          .node = op->node->pn,
+                          .test_user = h->test_user,
+                          .memory_mb = h->memory_mb};
     cluster_spec *sp = malloc(sizeof(*sp));
     const char *cmd[] = {"/bin/sh", "-c", op->run->step->command};
     docker_exec_opts opts = {.cmd = cmd, .n_cmd = 3, .user = op->run->step->user};

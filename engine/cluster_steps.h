@@ -50,6 +50,7 @@ typedef struct cluster_steps_host {
     const struct cluster_ops *ops;
     const plan *plan;
     const char *test_user;
+    unsigned memory_mb;  /* the cluster's budget (--memory), for the steps' environment */
     uint64_t start_ms;   /* the up's start (uv_now): step times count from it */
     probe_pacer *pacer;  /* shared by the probes, or NULL */
     cluster_node *nodes; /* plan->n_nodes, in plan order */

@@ -269,7 +269,8 @@ typedef struct docker_container_opts {
     size_t n_volumes;
     int tty;
     int open_stdin;
-    int init; /* docker-init as PID 1 */
+    int init;           /* docker-init as PID 1 */
+    unsigned memory_mb; /* HostConfig.Memory and MemorySwap (no swap), MB; 0: no limit */
 } docker_container_opts;
 
 typedef struct docker_endpoint {

@@ -291,6 +291,12 @@ json_t *docker_container_create_body(const docker_container_opts *o) {
         json_object_set_new(host, "ExtraHosts", str_array(o->extra_hosts, o->n_extra_hosts));
     if (o->init)
         json_object_set_new(host, "Init", json_true());
+    if (o->memory_mb > 0) {
+        /* MemorySwap = Memory: no swap beyond the limit. */
+        json_int_t bytes = (json_int_t)o->memory_mb * 1024 * 1024;
+        json_object_set_new(host, "Memory", json_integer(bytes));
+        json_object_set_new(host, "MemorySwap", json_integer(bytes));
+    }
     if (o->network) {
         json_t *ep = json_object(), *eps = json_object();
         json_object_set_new(host, "NetworkMode", json_string(o->network));

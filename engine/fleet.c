@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster_spec.h" /* cluster_memory_check */
 #include "owner.h"
 #include "util.h"
 
@@ -86,6 +87,8 @@ int fleet_add(fleet *f, plugin *plug, const char *name, fleet_member **out, char
     if (rc == 0)
         rc = plan_make(&m->plan, plug->desc, name, f->opts.datanodes, &pool,
                        plan_pool_start(&pool, name), err, err_len);
+    if (rc == 0)
+        rc = cluster_memory_check(&m->plan, f->opts.memory_mb, err, err_len);
     if (out != NULL)
         *out = m;
     return rc;
@@ -175,6 +178,7 @@ static void start(fleet_member *m) {
         .id = &m->id,
         .held = f->opts.held,
         .boot_timeout_s = f->opts.boot_timeout_s,
+        .memory_mb = f->opts.memory_mb,
         .on_ready = up_ready,
         .pacer = &f->pacer,
     };

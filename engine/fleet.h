@@ -74,6 +74,8 @@ typedef struct fleet_opts {
     int held;                /* the clusters live while this process runs */
     const char *test_user;   /* NULL: "hdc" */
     const char *subnet_pool; /* HDC_SUBNET_POOL; NULL: the default */
+    unsigned memory_mb;      /* each cluster's budget (--memory), MB; 0: the declared limits;
+                                fleet_add refuses one below a cluster's minimum */
 } fleet_opts;
 
 /* A fleet; o and hooks are copied, data is the command's; the roots are

@@ -13,6 +13,10 @@
  * - ABI version and descriptor size are read before anything else in the
  *   descriptor: they are the only fields every past and future layout
  *   shares.
+ * - A plugin built against an older header (smaller structs) is copied
+ *   into the current layout when it loads, each field it lacks zero, which
+ *   is every field's default (plugin.h, "How the ABI evolves"): the rest of
+ *   hdc reads one layout only, and indexes arrays with its own sizeof.
  * - Callbacks get host services (JSON lookups) through a table of
  *   functions (plugin_host), so hdc needs no -rdynamic and plugins link
  *   against nothing.
@@ -24,6 +28,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,6 +405,19 @@ static int validate_services(const hdc_plugin_desc *d, char *err, size_t err_len
                          owner, s->instances, PLUGIN_MAX_INSTANCES);
             return PLUGIN_EINVALID;
         }
+        if (s->heap_mb > PLUGIN_MAX_MEMORY_MB || s->memory_mb > PLUGIN_MAX_MEMORY_MB) {
+            util_set_err(err, err_len, "%s: heap_mb %u or memory_mb %u is over %u MB", owner,
+                         s->heap_mb, s->memory_mb, PLUGIN_MAX_MEMORY_MB);
+            return PLUGIN_EINVALID;
+        }
+        if (s->memory_mb != 0 && s->memory_mb < plugin_heap_mb(s) + PLUGIN_MIN_OVERHEAD_MB) {
+            util_set_err(err, err_len,
+                         "%s: memory_mb %u leaves less than %u MB beyond its %u MB heap for the "
+                         "JVM itself: raise memory_mb (0: heap + %u)",
+                         owner, s->memory_mb, PLUGIN_MIN_OVERHEAD_MB, plugin_heap_mb(s),
+                         HDC_DEFAULT_OVERHEAD_MB);
+            return PLUGIN_EINVALID;
+        }
         if ((s->flags & ~(unsigned)HDC_SERVICE_CLIENT) != 0) {
             util_set_err(err, err_len, "%s: unknown flags 0x%x", owner, s->flags);
             return PLUGIN_EINVALID;
@@ -654,6 +672,145 @@ int plugin_validate(const hdc_plugin_desc *d, char *err, size_t err_len) {
     return rc;
 }
 
+/* ---- layouts ---- */
+
+/* The sizes of the structs that can grow. */
+typedef struct layout {
+    size_t desc, image, service, step, probe, host, ctx;
+} layout;
+
+static const layout current = {
+    sizeof(hdc_plugin_desc), sizeof(hdc_image), sizeof(hdc_service),   sizeof(hdc_step),
+    sizeof(hdc_probe),       sizeof(hdc_host),  sizeof(hdc_probe_ctx),
+};
+
+/* The first layout, as published with ABI version 1: the descriptor up to
+ * probes, hdc_service up to flags. When a struct grows, its entry here
+ * becomes offsetof(struct, its first appended field). */
+static const layout first = {
+    offsetof(hdc_plugin_desc, image_size),
+    sizeof(hdc_image),
+    offsetof(hdc_service, heap_mb),
+    sizeof(hdc_step),
+    sizeof(hdc_probe),
+    sizeof(hdc_host),
+    sizeof(hdc_probe_ctx),
+};
+
+unsigned plugin_heap_mb(const hdc_service *svc) {
+    return svc->heap_mb > 0 ? svc->heap_mb : HDC_DEFAULT_HEAP_MB;
+}
+
+unsigned plugin_memory_mb(const hdc_service *svc) {
+    return svc->memory_mb > 0 ? svc->memory_mb : plugin_heap_mb(svc) + HDC_DEFAULT_OVERHEAD_MB;
+}
+
+/* One size the plugin declares, in [first, current]: else refused. */
+static int check_size(const char *file, const char *what, size_t size, size_t min, size_t max,
+                      char *err, size_t err_len) {
+    if (size > max) {
+        util_set_err(err, err_len,
+                     "%s: built against a newer include/hdc/plugin.h than this hdc's (its %s is "
+                     "%zu bytes, this hdc knows %zu): upgrade hdc, or rebuild the plugin against "
+                     "this hdc's header",
+                     file, what, size, max);
+        return PLUGIN_EABI;
+    }
+    if (size < min) {
+        util_set_err(err, err_len,
+                     "%s: its %s is %zu bytes, smaller than any layout's (%zu): declare hdc_plugin "
+                     "with HDC_PLUGIN_HEADER and rebuild the plugin against include/hdc/plugin.h",
+                     file, what, size, min);
+        return PLUGIN_EABI;
+    }
+    return 0;
+}
+
+/* The plugin's list of items of `size` bytes, copied into a {0}-terminated
+ * array of items of `want` bytes, each zero-filled past size (at most
+ * MAX_LIST + 1 items: validation says a longer list lacks its {0}). */
+static int upgrade_list(const void *list, size_t size, size_t want, const void **out,
+                        void **owned) {
+    size_t n = count_items(list, size);
+    char *copy;
+
+    *owned = NULL;
+    *out = list;
+    if (list == NULL)
+        return 0;
+    if (n > MAX_LIST + 1)
+        n = MAX_LIST + 1;
+    copy = calloc(n + 1, want);
+    if (copy == NULL)
+        return UV_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        memcpy(copy + i * want, (const char *)list + i * size, size < want ? size : want);
+    *out = copy;
+    *owned = copy;
+    return 0;
+}
+
+/* Checks the layout the plugin declares and writes its descriptor in the
+ * current one into p (p->copy, p->owned). */
+static int upgrade(const char *file, const hdc_plugin_desc *desc, plugin *p, char *err,
+                   size_t err_len) {
+    hdc_plugin_desc *d = &p->copy;
+    layout l;
+    int rc;
+
+    rc = check_size(file, "descriptor", desc->size, first.desc, current.desc, err, err_len);
+    if (rc != 0)
+        return rc;
+    memset(d, 0, sizeof(*d));
+    memcpy(d, desc, desc->size);
+    l = (layout){
+        .desc = desc->size,
+        .image = d->image_size > 0 ? d->image_size : first.image,
+        .service = d->service_size > 0 ? d->service_size : first.service,
+        .step = d->step_size > 0 ? d->step_size : first.step,
+        .probe = d->probe_size > 0 ? d->probe_size : first.probe,
+        .host = d->host_size > 0 ? d->host_size : first.host,
+        .ctx = d->ctx_size > 0 ? d->ctx_size : first.ctx,
+    };
+    if ((rc = check_size(file, "hdc_image", l.image, first.image, current.image, err, err_len)) ||
+        (rc = check_size(file, "hdc_service", l.service, first.service, current.service, err,
+                         err_len)) ||
+        (rc = check_size(file, "hdc_step", l.step, first.step, current.step, err, err_len)) ||
+        (rc = check_size(file, "hdc_probe", l.probe, first.probe, current.probe, err, err_len)) ||
+        (rc = check_size(file, "hdc_host", l.host, first.host, current.host, err, err_len)) ||
+        (rc = check_size(file, "hdc_probe_ctx", l.ctx, first.ctx, current.ctx, err, err_len)))
+        return rc;
+    if (upgrade_list(desc->images, l.image, current.image, (const void **)&d->images,
+                     &p->owned[0]) != 0 ||
+        upgrade_list(desc->services, l.service, current.service, (const void **)&d->services,
+                     &p->owned[1]) != 0 ||
+        upgrade_list(desc->steps, l.step, current.step, (const void **)&d->steps, &p->owned[2]) !=
+            0 ||
+        upgrade_list(desc->probes, l.probe, current.probe, (const void **)&d->probes,
+                     &p->owned[3]) != 0) {
+        util_set_err(err, err_len, "%s: out of memory", file);
+        return UV_ENOMEM;
+    }
+    /* What the rest of hdc sees: the current layout. */
+    d->size = (uint32_t)current.desc;
+    d->image_size = (uint32_t)current.image;
+    d->service_size = (uint32_t)current.service;
+    d->step_size = (uint32_t)current.step;
+    d->probe_size = (uint32_t)current.probe;
+    d->host_size = (uint32_t)current.host;
+    d->ctx_size = (uint32_t)current.ctx;
+    return 0;
+}
+
+static void free_plugin(plugin *p) {
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < sizeof(p->owned) / sizeof(p->owned[0]); i++)
+        free(p->owned[i]);
+    free(p->path);
+    free(p);
+}
+
 /* ---- loading ---- */
 
 /* Loads file; *abi_seen gets the ABI version the file declares (0 if it
@@ -708,37 +865,29 @@ static int load(const char *file, plugin **out, char *err, size_t err_len, uint3
         rc = PLUGIN_EABI;
         goto exit;
     }
-    if (desc->size != sizeof(hdc_plugin_desc)) {
-        util_set_err(err, err_len,
-                     "%s: descriptor is %u bytes, this hdc expects %zu: rebuild "
-                     "the plugin against include/hdc/plugin.h",
-                     file, desc->size, sizeof(hdc_plugin_desc));
-        rc = PLUGIN_EABI;
-        goto exit;
-    }
-    rc = plugin_validate(desc, reason, sizeof(reason));
-    if (rc != 0) {
-        util_set_err(err, err_len, "%s: %s", file, reason);
-        goto exit;
-    }
     rc = UV_ENOMEM;
     p = calloc(1, sizeof(*p));
     if (p == NULL || (p->path = strdup(file)) == NULL) {
         util_set_err(err, err_len, "%s: out of memory", file);
         goto exit;
     }
+    rc = upgrade(file, desc, p, err, err_len);
+    if (rc != 0)
+        goto exit;
+    rc = plugin_validate(&p->copy, reason, sizeof(reason));
+    if (rc != 0) {
+        util_set_err(err, err_len, "%s: %s", file, reason);
+        goto exit;
+    }
     p->dl = dl;
-    p->desc = desc;
+    p->desc = &p->copy;
     *out = p;
     p = NULL;
     dl = NULL;
     rc = 0;
 
 exit:
-    if (p != NULL) {
-        free(p->path);
-        free(p);
-    }
+    free_plugin(p);
     if (dl != NULL)
         dlclose(dl);
     return rc;
@@ -754,8 +903,7 @@ void plugin_unload(plugin *p) {
     if (p == NULL)
         return;
     dlclose(p->dl);
-    free(p->path);
-    free(p);
+    free_plugin(p);
 }
 
 static void join_dirs(const plugin_path *pp, char *buf, size_t len) {

@@ -17,14 +17,20 @@
 #include "err.h" /* PLUGIN_E*: the errors of this module */
 #include "hdc/plugin.h"
 
-#define PLUGIN_MAX_INSTANCES 64
+#define PLUGIN_MAX_INSTANCES   64
+#define PLUGIN_MAX_MEMORY_MB   (1024u * 1024u) /* a service's heap or container: 1 TiB */
+#define PLUGIN_MIN_OVERHEAD_MB 64u             /* memory_mb - heap_mb, at least */
 
 /* A loaded plugin. Read-only for callers; desc and everything it points to
- * live until plugin_unload. */
+ * live until plugin_unload. desc is always in this hdc's layout: a plugin
+ * built against an older header is copied into it (plugin.h, "How the ABI
+ * evolves"). */
 typedef struct plugin {
     char *path; /* as opened */
     void *dl;   /* the dlopen handle */
     const hdc_plugin_desc *desc;
+    hdc_plugin_desc copy; /* desc points here */
+    void *owned[4];       /* the lists of copy, in the current layout */
 } plugin;
 
 /* Directories searched, in order. */
@@ -77,6 +83,11 @@ int plugin_validate(const hdc_plugin_desc *desc, char *err, size_t err_len);
 const hdc_service *plugin_service(const hdc_plugin_desc *desc, const char *name);
 const hdc_probe *plugin_probe(const hdc_plugin_desc *desc, const char *name);
 const hdc_port *plugin_port(const hdc_service *svc, const char *role);
+
+/* A service's maximum heap and container memory, MB, with hdc's defaults
+ * for 0 (HDC_DEFAULT_HEAP_MB; heap + HDC_DEFAULT_OVERHEAD_MB). */
+unsigned plugin_heap_mb(const hdc_service *svc);
+unsigned plugin_memory_mb(const hdc_service *svc);
 
 /* How many instances of svc a cluster with that many datanodes has. */
 unsigned plugin_instances(const hdc_service *svc, unsigned datanodes);

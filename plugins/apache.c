@@ -53,6 +53,16 @@
  * on every nodemanager, as in the classic setup. */
 #define SHARED_LOCAL ((const hdc_volume[]){{"local", "/usr/local"}, {0}})
 
+/* Memory (plugin.h, "Memory"): each daemon's heap and container, small
+ * test-cluster values that `hdc up --memory` scales. A nodemanager's
+ * container holds its heap (256), the YARN containers it may run
+ * (yarn.nodemanager.resource.memory-mb: 1024 at least, room for an
+ * ApplicationMaster and one task of 512 each) and a margin of 256 for its
+ * JVM; clusters/apache/hdc-hadoop-conf derives memory-mb from these
+ * numbers, which it reads from HDC_MEMORY_NODEMANAGER and
+ * HDC_HEAP_NODEMANAGER. */
+#define NM_MEMORY_MB (256 + 1024 + 256)
+
 #define DIST_NAME "apache_" HADOOP_VERSION
 #define TARBALL   "hadoop-" HADOOP_VERSION ".tar.gz"
 
@@ -87,6 +97,8 @@ static const hdc_service services[] = {
                     " || hdfs namenode -format -nonInteractive -clusterid \"hdc-$HDC_CLUSTER\"; }"
                     " && exec hdfs namenode",
      .user = "hdfs",
+     .heap_mb = 512,
+     .memory_mb = 768,
      .ready_port = "http-ui",
      .ready = "hdfs dfsadmin -safemode get 2>/dev/null | grep -q 'Safe mode is OFF'"},
     {.name = "datanode",
@@ -98,6 +110,8 @@ static const hdc_service services[] = {
      .env = HDC_LIST(LOG_DIRS),
      .daemon = CONF "exec hdfs datanode",
      .user = "hdfs",
+     .heap_mb = 256,
+     .memory_mb = 512,
      .ready_port = "http-ui"},
     {.name = "resourcemanager",
      .image = "hadoop",
@@ -110,6 +124,8 @@ static const hdc_service services[] = {
      .env = HDC_LIST(LOG_DIRS),
      .daemon = CONF "exec yarn resourcemanager",
      .user = "yarn",
+     .heap_mb = 512,
+     .memory_mb = 768,
      .ready_port = "http-ui"},
     {.name = "nodemanager",
      .image = "hadoop",
@@ -119,6 +135,10 @@ static const hdc_service services[] = {
      .volumes = SHARED_LOCAL,
      .daemon = CONF "exec yarn nodemanager",
      .user = "yarn",
+     /* NM_MEMORY_MB: its heap, yarn.nodemanager.resource.memory-mb and
+      * hdc-hadoop-conf's margin (see there). */
+     .heap_mb = 256,
+     .memory_mb = NM_MEMORY_MB,
      .ready_port = "http-ui"},
     {.name = "historyserver",
      .image = "hadoop",
@@ -126,6 +146,8 @@ static const hdc_service services[] = {
      .env = HDC_LIST(LOG_DIRS),
      .daemon = CONF "exec mapred historyserver",
      .user = "mapred",
+     .heap_mb = 256,
+     .memory_mb = 512,
      .ready_port = "http-ui"},
     {.name = "client",
      .image = "client",

@@ -143,6 +143,8 @@ typedef struct cmd_up_target {
     const char *dist;
     char name[33];
 } cmd_up_target;
+/* --memory MB (up, matrix): at most 64 TiB. */
+#define CMD_MAX_MEMORY_MB (64u * 1024 * 1024)
 typedef struct cmd_up_opts {
     cmd_up_target *targets; /* malloc'd */
     size_t n_targets, cap;
@@ -151,6 +153,7 @@ typedef struct cmd_up_opts {
     unsigned boot_timeout_s; /* HDC_BOOT_TIMEOUT, else CMD_BOOT_TIMEOUT_S or --timeout's */
     const char *test_user;
     int publish_classic, yes, follow, rm_on_failure;
+    unsigned memory_mb; /* --memory: each cluster's budget, MB; 0: the declared limits */
 } cmd_up_opts;
 int cmd_up_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_up_opts *o, char *err,
                  size_t err_len);
@@ -233,6 +236,7 @@ typedef struct cmd_matrix_opts {
     int keep, keep_failed, bundle_all;
     unsigned timeout_s; /* of each up; 0: the steps' deadlines only */
     unsigned datanodes;
+    unsigned memory_mb;      /* --memory, as up's */
     unsigned boot_timeout_s; /* as up's */
     uint64_t ttl_s;          /* --ttl: each cluster's time-to-live; 0: none */
     const char *test_user;   /* --test-user, or NULL: $HDC_TEST_USER, "hdc" */

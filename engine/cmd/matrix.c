@@ -122,6 +122,7 @@ int cmd_matrix_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_matrix_opts 
         {"--parallel", 1, 1000, offsetof(cmd_matrix_opts, parallel)},
         {"--timeout", 1, 86400, offsetof(cmd_matrix_opts, timeout_s)},
         {"--datanodes", 1, PLUGIN_MAX_INSTANCES, offsetof(cmd_matrix_opts, datanodes)},
+        {"--memory", 1, CMD_MAX_MEMORY_MB, offsetof(cmd_matrix_opts, memory_mb)},
     };
     int dash = -1;
 
@@ -785,6 +786,7 @@ static int prepare(matrix_run *m) {
         .ttl_s = m->args.ttl_s,
         .test_user = m->test_user,
         .subnet_pool = m->ctx->env.subnet_pool,
+        .memory_mb = m->args.memory_mb,
     };
     fleet_hooks hooks = {.started = up_started, .ready = up_ready, .done = up_done};
     char err[1024];
@@ -970,7 +972,7 @@ const cmd cmd_matrix = {
     .usage = "hdc matrix DIST... [--parallel N] [--junit FILE] [--keep] [--keep-failed] -- CMD "
              "[ARG...]",
     .summary = "a cluster per DIST, CMD in each client node, a JUnit report (also: --timeout S, "
-               "--datanodes N, --ttl DURATION, --bundle-all, --test-user USER)",
+               "--datanodes N, --memory MB, --ttl DURATION, --bundle-all, --test-user USER)",
     .opts_size = sizeof(cmd_matrix_opts),
     .parse = parse,
     .run = run,

@@ -89,6 +89,11 @@ int cmd_up_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_up_opts *o, char
                           &o->datanodes, err, err_len);
             if (rc != 0)
                 return rc;
+        } else if (strcmp(a, "--memory") == 0) {
+            rc = cmd_uint(a, i + 1 < argc ? argv[++i] : NULL, 1, CMD_MAX_MEMORY_MB, &o->memory_mb,
+                          err, err_len);
+            if (rc != 0)
+                return rc;
         } else if (strcmp(a, "--timeout") == 0) {
             rc =
                 cmd_uint(a, i + 1 < argc ? argv[++i] : NULL, 1, 86400, &o->timeout_s, err, err_len);
@@ -470,6 +475,7 @@ static int prepare(up_run *u) {
         .boot_timeout_s = u->o->boot_timeout_s,
         .test_user = u->o->test_user,
         .subnet_pool = u->ctx->env.subnet_pool,
+        .memory_mb = u->o->memory_mb,
     };
     fleet_hooks hooks = {.progress = progress, .ready = ready, .done = done};
     char err[512];
@@ -571,7 +577,7 @@ static void free_opts(void *opts) {
 const cmd cmd_up = {
     .name = "up",
     .usage = "hdc up DIST [--name NAME] [DIST [--name NAME]]... [--datanodes N] [--timeout S] "
-             "[--ttl DURATION] [--publish-classic] [-y] [--follow] [--rm-on-failure]",
+             "[--ttl DURATION] [--memory MB] [--publish-classic] [-y] [--follow] [--rm-on-failure]",
     .summary = "create and bootstrap clusters, concurrently; returns when every probe is green",
     .opts_size = sizeof(cmd_up_opts),
     .parse = parse,

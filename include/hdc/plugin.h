@@ -19,6 +19,33 @@
  * whole descriptor, and refuses the plugin, naming the file and the reason,
  * if anything is wrong.
  *
+ * How the ABI evolves (docs/plugins.md, "How the ABI evolves"). A plugin
+ * built against an older header keeps loading in a newer hdc:
+ * - The structs that can grow are the descriptor and the four it lists
+ *   (hdc_image, hdc_service, hdc_step, hdc_probe). The descriptor carries
+ *   its own size and, through HDC_PLUGIN_HEADER, the size of each of them
+ *   as the plugin was built (image_size, ...): hdc walks a plugin's arrays
+ *   with the plugin's sizes, never its own.
+ * - Fields are only ever appended, never removed, reordered or retyped.
+ *   A field that an older (smaller) struct lacks reads as zero, and zero
+ *   always means the default; hdc copies an older descriptor into the
+ *   current layout, zero-filled, when it loads it.
+ * - A size of 0 in the descriptor, or a descriptor that ends before that
+ *   size field, means the first layout's (HDC_PLUGIN_ABI_VERSION 1 as
+ *   first published, without these fields).
+ * - A plugin built against a newer header than hdc's is refused when any
+ *   of its sizes is bigger than hdc knows, and says to upgrade hdc: hdc
+ *   cannot tell whether it may ignore what it does not know.
+ * - hdc_host and hdc_probe_ctx are filled by hdc and only grow by
+ *   appending; the descriptor says which sizes the plugin was built with
+ *   (host_size, ctx_size), and hdc refuses a plugin that expects more than
+ *   it gives.
+ * - hdc_artifact, hdc_port, hdc_volume and hdc_check are frozen: what
+ *   they would need goes in a new field of the struct that lists them.
+ * - HDC_PLUGIN_ABI_VERSION changes only with an incompatible change (one
+ *   these rules do not allow); hdc then refuses every other version with a
+ *   message saying to rebuild the plugin against the new header.
+ *
  * Conventions.
  * - Lists end with an empty element: arrays of structs with {0} (their
  *   first field NULL), lists of strings with NULL (see HDC_LIST).
@@ -37,9 +64,20 @@
  *   where its daemon writes its own logs, which `hdc export-logs` copies out.
  * - Hostnames: a service with one instance has its hostname; instance i of
  *   a service that can have several is <hostname><i> (datanode1, datanode2).
+ * - Memory: hdc creates every service's container with a memory limit
+ *   (no swap) and gives its daemon a maximum heap, both declared per
+ *   service (hdc_service.heap_mb, memory_mb) and read by the daemon from
+ *     HDC_HEAP_MB    its maximum heap (-Xmx), MB
+ *     HDC_MEMORY_MB  its container's limit, MB
+ *     HDC_HEAP_<SERVICE>, HDC_MEMORY_<SERVICE>
+ *                    the same for every service of the cluster (the name in
+ *                    capitals, '-' as '_': HDC_MEMORY_NODEMANAGER), so that
+ *                    any node can write the cluster's configuration
+ *   `hdc up --memory MB` scales every container of the cluster (ZooKeeper's
+ *   included, the client's not) by the same factor from those declared
+ *   values, which are therefore also the minimum.
  * - The engine runs ZooKeeper itself: no plugin service may be called
  *   "zookeeper".
- * - Any change to a struct below changes HDC_PLUGIN_ABI_VERSION.
  *
  * Build a plugin with -fvisibility=hidden so that hdc_plugin, marked with
  * HDC_PLUGIN_EXPORT, is the only symbol it exports. docs/plugins.md has an
@@ -67,8 +105,19 @@ extern "C" {
 /* A NULL-terminated list of strings, for env, build_args and after. */
 #define HDC_LIST(...) ((const char *const[]){__VA_ARGS__, NULL})
 
-/* The first two fields of every descriptor. */
-#define HDC_PLUGIN_HEADER .abi_version = HDC_PLUGIN_ABI_VERSION, .size = sizeof(hdc_plugin_desc)
+/* The layout fields of every descriptor: its ABI version and the sizes of
+ * the structs this plugin is built with. */
+#define HDC_PLUGIN_HEADER                                                                          \
+    .abi_version = HDC_PLUGIN_ABI_VERSION, .size = sizeof(hdc_plugin_desc),                        \
+    .image_size = sizeof(hdc_image), .service_size = sizeof(hdc_service),                          \
+    .step_size = sizeof(hdc_step), .probe_size = sizeof(hdc_probe), .host_size = sizeof(hdc_host), \
+    .ctx_size = sizeof(hdc_probe_ctx)
+
+/* hdc_service.heap_mb and memory_mb when 0: a small daemon's. */
+#define HDC_DEFAULT_HEAP_MB 256
+/* memory_mb when 0: heap_mb plus this much for the JVM beyond its heap
+ * (metaspace, threads, code cache, direct buffers). */
+#define HDC_DEFAULT_OVERHEAD_MB 256
 
 /* hdc_service.instances: as many as `hdc up --datanodes N` asks (default 1). */
 #define HDC_COUNT_DATANODES (-1)
@@ -138,6 +187,16 @@ typedef struct hdc_service {
     const char *ready;
     int instances;  /* 0 or 1: one; N (up to 64); HDC_COUNT_DATANODES */
     unsigned flags; /* enum hdc_service_flags */
+    /* Appended after the first layout (see "How the ABI evolves"). */
+    /* The daemon's maximum heap, MB (HDC_HEAP_MB: the plugin's daemon or
+     * configuration passes it on as -Xmx); 0: HDC_DEFAULT_HEAP_MB. */
+    unsigned heap_mb;
+    /* The container's memory limit, MB, swap included (none): the heap,
+     * the JVM's own, and whatever else runs in it (a nodemanager's
+     * containers); at least heap_mb + 64. 0: heap_mb +
+     * HDC_DEFAULT_OVERHEAD_MB. With `hdc up --memory`, the weight of this
+     * container in the cluster's budget. */
+    unsigned memory_mb;
 } hdc_service;
 
 enum hdc_step_kind {
@@ -228,6 +287,14 @@ typedef struct hdc_plugin_desc {
     const hdc_service *services;
     const hdc_step *steps;
     const hdc_probe *probes;
+    /* Appended after the first layout: the sizes the plugin was built with
+     * (HDC_PLUGIN_HEADER sets them); 0: the first layout's. */
+    uint32_t image_size;
+    uint32_t service_size;
+    uint32_t step_size;
+    uint32_t probe_size;
+    uint32_t host_size; /* the hdc_host and hdc_probe_ctx it reads */
+    uint32_t ctx_size;
 } hdc_plugin_desc;
 
 /* The one symbol a plugin defines:

@@ -113,8 +113,10 @@ out=$("$hdc" build apache_2.6.0 --hadoop-tarball "$work/real/hadoop-2.6.0.tar.gz
 
 # ---- two versions up at once -------------------------------------------------
 start=$(date +%s.%N)
+# --memory: twice the minimum of a cluster of either version with two
+# datanodes (6656 MB: the limits apache.c declares, ZooKeeper's 512 in).
 up=$("$hdc" --json up apache_2.6.0 --name "$a" apache_3.3.6 --name "$b" --datanodes 2 \
-     2>"$work/up.err"); st=$?
+     --memory 13312 2>"$work/up.err"); st=$?
 secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')
 for n in "$a" "$b"; do
     c=$(jq --arg n "$n" '.[] | select(.cluster == $n)' <<<"$up" 2>/dev/null)
@@ -128,6 +130,23 @@ for n in "$a" "$b"; do
         bad "up of $n" "status $st" "$(jq -c '.[]? | {cluster, state, error}' <<<"$up" 2>/dev/null || echo "$up")" \
             "$(tail -20 "$work/up.err")"
         finish
+    fi
+done
+
+# ---- memory: every container's limit, twice what the plugin declares --------
+for n in "$a" "$b"; do
+    mem=$(docker ps -a --filter "label=hdc.cluster=$n" -q \
+          | xargs docker inspect -f '{{index .Config.Labels "hdc.service"}} {{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{range .Config.Env}}{{println .}}{{end}}' 2>&1 \
+          | awk '/^[a-z]+ [0-9]+ [0-9]+ / {print $1, $2 / 1048576, $3 / 1048576; next}
+                 /^HDC_HEAP_MB=/ {print "heap", substr($0, 13)}')
+    want="zookeeper 1024 1024|namenode 1536 1536|datanode 1024 1024|resourcemanager 1536 1536|nodemanager 3072 3072|historyserver 1024 1024"
+    wrong=$(awk -v want="$want" 'BEGIN {n = split(want, w, "|"); for (i = 1; i <= n; i++) ok[w[i]] = 1}
+                                 $1 != "heap" && !ok[$0] {print "unexpected: " $0}' <<<"$mem")
+    if [ -z "$wrong" ] && [ "$(grep -vc '^heap' <<<"$mem")" = 8 ] \
+        && grep -q '^heap 1024$' <<<"$mem" && grep -q '^heap 512$' <<<"$mem"; then
+        ok "$n: --memory 13312: every container's limit (no swap) and heap is twice its declared one"
+    else
+        bad "$n: memory limits" "$wrong" "$mem"
     fi
 done
 

@@ -162,11 +162,101 @@ static void every_object_carries_the_identity(void **state) {
     plan_free(&p);
 }
 
+/* Memory: a service declaring 512/1024, one of hdc's defaults (256/512),
+ * ZooKeeper's CLUSTER_ZK_MEMORY_MB, and a client outside the budget. */
+static const hdc_service mem_services[] = {
+    {.name = "name-node", .image = "hadoop", .daemon = "d", .heap_mb = 512, .memory_mb = 1024},
+    {.name = "datanode", .image = "hadoop", .daemon = "d", .instances = HDC_COUNT_DATANODES},
+    {.name = "client", .image = "hadoop", .flags = HDC_SERVICE_CLIENT},
+    {0},
+};
+static const hdc_plugin_desc mem_desc = {HDC_PLUGIN_HEADER, .name = "mem",
+                                         .services = mem_services};
+
+static const plan_node *node_named(const plan *p, const char *host) {
+    for (size_t i = 0; i < p->n_nodes; i++)
+        if (strcmp(p->nodes[i].hostname, host) == 0)
+            return &p->nodes[i];
+    fail_msg("no node %s", host);
+    return NULL;
+}
+
+/* The node's container limit and HDC_* memory variables for a budget. */
+static void expect_limits(const plan *p, const char *host, unsigned budget, unsigned memory,
+                          const char *heap_var) {
+    cluster_spec sp;
+    cluster_spec_in in = {.plan = p, .node = node_named(p, host), .memory_mb = budget};
+    char want[64];
+
+    cluster_container_spec(&in, &sp);
+    /* A client node's container has no limit unless its plugin gives one. */
+    assert_int_equal(sp.opts.memory_mb, in.node->is_client ? 0 : memory);
+    snprintf(want, sizeof(want), "HDC_MEMORY_MB=%u", memory);
+    if (in.node->svc != NULL) {
+        assert_true(has(sp.opts.env, sp.opts.n_env, want));
+        assert_true(has(sp.opts.env, sp.opts.n_env, heap_var));
+    }
+}
+
+static void containers_get_the_declared_memory_or_a_share_of_the_budget(void **state) {
+    plan_pool pool;
+    plan p;
+    cluster_spec sp;
+    cluster_spec_in in = {0};
+    char err[512];
+
+    plan_pool_parse("172.29.0.0/16:24", &pool, NULL, 0);
+    assert_int_equal(plan_make(&p, &mem_desc, "m1", 2, &pool, 3, NULL, 0), 0);
+    /* ZooKeeper 512 + name-node 1024 + 2 datanodes of 512; not the client. */
+    assert_int_equal(cluster_memory_min(&p), 2560);
+
+    /* No budget: what is declared (hdc's defaults for 0). */
+    expect_limits(&p, "zookeeper", 0, CLUSTER_ZK_MEMORY_MB, NULL);
+    expect_limits(&p, "name-node", 0, 1024, "HDC_HEAP_MB=512");
+    expect_limits(&p, "datanode2", 0, 512, "HDC_HEAP_MB=256");
+    expect_limits(&p, "client", 0, 512, "HDC_HEAP_MB=256");
+
+    /* Twice the minimum: every share, heaps too, twice; the client's
+     * declared values stay (and its container is not limited). */
+    assert_int_equal(cluster_memory_check(&p, 5120, err, sizeof(err)), 0);
+    expect_limits(&p, "zookeeper", 5120, 1024, NULL);
+    expect_limits(&p, "name-node", 5120, 2048, "HDC_HEAP_MB=1024");
+    expect_limits(&p, "datanode1", 5120, 1024, "HDC_HEAP_MB=512");
+    expect_limits(&p, "client", 5120, 512, "HDC_HEAP_MB=256");
+    /* The shares never exceed the budget. */
+    {
+        unsigned sum = 0;
+        for (size_t i = 0; i < p.n_nodes; i++)
+            if (!p.nodes[i].is_client)
+                sum += cluster_memory_of(&p, &p.nodes[i], 4000);
+        assert_true(sum <= 4000);
+        assert_true(sum > 4000 - p.n_nodes);
+    }
+
+    /* Every node knows every service's limits, by name in capitals. */
+    in = (cluster_spec_in){.plan = &p, .node = node_named(&p, "datanode1"), .memory_mb = 5120};
+    cluster_container_spec(&in, &sp);
+    assert_true(has(sp.opts.env, sp.opts.n_env, "HDC_MEMORY_NAME_NODE=2048"));
+    assert_true(has(sp.opts.env, sp.opts.n_env, "HDC_HEAP_NAME_NODE=1024"));
+    assert_true(has(sp.opts.env, sp.opts.n_env, "HDC_MEMORY_DATANODE=1024"));
+    assert_true(has(sp.opts.env, sp.opts.n_env, "HDC_HEAP_DATANODE=512"));
+
+    /* Below the minimum: refused, saying the minimum and where it is from. */
+    assert_int_equal(cluster_memory_check(&p, 2559, err, sizeof(err)), PLAN_EINVAL);
+    assert_string_equal(err, "m1: --memory 2559 MB is below the cluster's minimum, 2560 MB (the "
+                             "sum of the memory the plugin mem declares for each of its "
+                             "containers with 2 datanodes, ZooKeeper's 512 MB included): give "
+                             "--memory 2560 or more, or leave it out");
+    assert_int_equal(cluster_memory_check(&p, 2560, err, sizeof(err)), 0);
+    plan_free(&p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(image_references),
         cmocka_unit_test(a_service_container_has_all_it_needs),
         cmocka_unit_test(every_object_carries_the_identity),
+        cmocka_unit_test(containers_get_the_declared_memory_or_a_share_of_the_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,14 +77,91 @@ static void refuses_a_wrong_abi_version(void **state) {
                    "include/hdc/plugin.h");
 }
 
-static void refuses_a_wrong_descriptor_size(void **state) {
-    char reason[256];
+static void refuses_a_descriptor_smaller_than_any_layout(void **state) {
+    char reason[512];
 
     snprintf(reason, sizeof(reason),
-             "descriptor is %zu bytes, this hdc expects %zu: "
-             "rebuild the plugin against include/hdc/plugin.h",
-             sizeof(hdc_plugin_desc) - sizeof(void *), sizeof(hdc_plugin_desc));
+             "its descriptor is 16 bytes, smaller than any layout's (%zu): declare hdc_plugin "
+             "with HDC_PLUGIN_HEADER and rebuild the plugin against include/hdc/plugin.h",
+             offsetof(hdc_plugin_desc, image_size));
     expect_refusal("bad_size.so", PLUGIN_EABI, reason);
+}
+
+/* tests/unit/plugins/old_layout.c is built with a copy of the first
+ * layout's structs (abi_v1.h): smaller services, no sizes. */
+static void loads_a_plugin_of_the_first_layout_with_defaults(void **state) {
+    char err[1024] = "";
+    plugin *p = NULL;
+    const hdc_service *nn, *dn, *client;
+
+    assert_int_equal(plugin_load(PLUGIN_DIR "/old_layout.so", &p, err, sizeof(err)), 0);
+    assert_string_equal(err, "");
+    /* hdc sees its own layout. */
+    assert_int_equal(p->desc->size, sizeof(hdc_plugin_desc));
+    assert_int_equal(p->desc->service_size, sizeof(hdc_service));
+    assert_string_equal(p->desc->name, "old_layout");
+    assert_string_equal(p->desc->description, "built against the first layout");
+    /* Indexed with the plugin's own element size: every field where it was. */
+    nn = plugin_service(p->desc, "namenode");
+    dn = plugin_service(p->desc, "datanode");
+    client = plugin_service(p->desc, "client");
+    assert_non_null(nn);
+    assert_non_null(dn);
+    assert_non_null(client);
+    assert_ptr_equal(dn, &p->desc->services[1]);
+    assert_null(p->desc->services[3].name);
+    assert_int_equal(plugin_port(nn, "rpc")->port, 8020);
+    assert_string_equal(nn->user, "hdfs");
+    assert_string_equal(nn->ready_port, "http-ui");
+    assert_string_equal(nn->env[0], "HDC_LOG_DIRS=/tmp/logs");
+    assert_int_equal(dn->instances, HDC_COUNT_DATANODES);
+    assert_int_equal(plugin_instances(dn, 3), 3);
+    assert_int_equal(client->flags, HDC_SERVICE_CLIENT);
+    /* What the first layout lacks reads as zero: hdc's defaults. */
+    assert_int_equal(nn->heap_mb, 0);
+    assert_int_equal(nn->memory_mb, 0);
+    assert_int_equal(plugin_heap_mb(nn), HDC_DEFAULT_HEAP_MB);
+    assert_int_equal(plugin_memory_mb(dn), HDC_DEFAULT_HEAP_MB + HDC_DEFAULT_OVERHEAD_MB);
+    assert_non_null(plugin_probe(p->desc, "live"));
+    assert_string_equal(p->desc->steps[2].after[0], "boot-dn");
+    plugin_unload(p);
+}
+
+static void reads_the_memory_a_plugin_declares(void **state) {
+    char err[1024] = "";
+    plugin *p = NULL;
+    const hdc_service *nn, *dn;
+
+    assert_int_equal(plugin_load(PLUGIN_DIR "/good.so", &p, err, sizeof(err)), 0);
+    nn = plugin_service(p->desc, "namenode");
+    dn = plugin_service(p->desc, "datanode");
+    assert_int_equal(plugin_heap_mb(nn), 512);
+    assert_int_equal(plugin_memory_mb(nn), 768);
+    assert_int_equal(plugin_heap_mb(dn), HDC_DEFAULT_HEAP_MB);
+    assert_int_equal(plugin_memory_mb(dn), HDC_DEFAULT_HEAP_MB + HDC_DEFAULT_OVERHEAD_MB);
+    plugin_unload(p);
+}
+
+static void refuses_a_descriptor_from_a_newer_header(void **state) {
+    char reason[512];
+
+    snprintf(reason, sizeof(reason),
+             "built against a newer include/hdc/plugin.h than this hdc's (its descriptor is %zu "
+             "bytes, this hdc knows %zu): upgrade hdc, or rebuild the plugin against this hdc's "
+             "header",
+             sizeof(hdc_plugin_desc) + 8, sizeof(hdc_plugin_desc));
+    expect_refusal("newer_desc.so", PLUGIN_EABI, reason);
+}
+
+static void refuses_a_service_from_a_newer_header(void **state) {
+    char reason[512];
+
+    snprintf(reason, sizeof(reason),
+             "built against a newer include/hdc/plugin.h than this hdc's (its hdc_service is %zu "
+             "bytes, this hdc knows %zu): upgrade hdc, or rebuild the plugin against this hdc's "
+             "header",
+             sizeof(hdc_service) + sizeof(void *), sizeof(hdc_service));
+    expect_refusal("newer_service.so", PLUGIN_EABI, reason);
 }
 
 static void refuses_a_step_on_an_unknown_service(void **state) {
@@ -191,7 +268,7 @@ static void lists_every_plugin_found_with_its_abi_and_error(void **state) {
 
     assert_int_equal(plugin_path_add(&pp, PLUGIN_DIR), 0);
     assert_int_equal(plugin_list(&pp, &list, &n), 0);
-    assert_int_equal(n, 10);
+    assert_int_equal(n, 13);
     /* Sorted by file name within a directory. */
     for (size_t k = 1; k < n; k++)
         assert_true(strcmp(list[k - 1].path, list[k].path) < 0);
@@ -227,7 +304,7 @@ static void an_earlier_directory_hides_a_later_plugin_of_that_name(void **state)
     assert_int_equal(plugin_path_add(&pp, PLUGIN_DIR), 0);
 
     assert_int_equal(plugin_list(&pp, &list, &n), 0);
-    assert_int_equal(n, 10);
+    assert_int_equal(n, 13);
     assert_string_equal(info_of(list, n, "good.so")->path, link);
     assert_int_equal(info_of(list, n, "good.so")->abi_version, 7);
     plugin_list_free(list, n);
@@ -368,6 +445,16 @@ static void m_volume(fixture *f) {
 static void m_flags(fixture *f) {
     f->services[0].flags = 0x80;
 }
+static void m_memory_under_heap(fixture *f) {
+    f->services[0].heap_mb = 512;
+    f->services[0].memory_mb = 512 + 63;
+}
+static void m_memory_under_default_heap(fixture *f) {
+    f->services[1].memory_mb = 300;
+}
+static void m_memory_huge(fixture *f) {
+    f->services[1].heap_mb = 2u * 1024 * 1024;
+}
 static void m_no_services(fixture *f) {
     f->desc.services = NULL;
 }
@@ -478,6 +565,14 @@ static const bad_case bad_cases[] = {
     {"env", m_env, "service 'namenode': env entry 'HADOOP_HOME' is not KEY=VALUE"},
     {"volume", m_volume, "service 'namenode': volume 'logs' needs an absolute path"},
     {"flags", m_flags, "service 'namenode': unknown flags 0x80"},
+    {"memory under its heap", m_memory_under_heap,
+     "service 'namenode': memory_mb 575 leaves less than 64 MB beyond its 512 MB heap for the "
+     "JVM itself: raise memory_mb (0: heap + 256)"},
+    {"memory under the default heap", m_memory_under_default_heap,
+     "service 'datanode': memory_mb 300 leaves less than 64 MB beyond its 256 MB heap for the "
+     "JVM itself: raise memory_mb (0: heap + 256)"},
+    {"memory too big", m_memory_huge,
+     "service 'datanode': heap_mb 2097152 or memory_mb 0 is over 1048576 MB"},
     {"no services", m_no_services, "no services"},
     {"never booted", m_never_booted, "service 'datanode' is never booted: no boot step names it"},
     {"kind", m_kind, "step 'nn-up' has unknown kind 9"},
@@ -642,7 +737,11 @@ int main(void) {
         cmocka_unit_test(loads_a_good_plugin),
         cmocka_unit_test(refuses_a_file_without_the_symbol),
         cmocka_unit_test(refuses_a_wrong_abi_version),
-        cmocka_unit_test(refuses_a_wrong_descriptor_size),
+        cmocka_unit_test(refuses_a_descriptor_smaller_than_any_layout),
+        cmocka_unit_test(loads_a_plugin_of_the_first_layout_with_defaults),
+        cmocka_unit_test(reads_the_memory_a_plugin_declares),
+        cmocka_unit_test(refuses_a_descriptor_from_a_newer_header),
+        cmocka_unit_test(refuses_a_service_from_a_newer_header),
         cmocka_unit_test(refuses_a_step_on_an_unknown_service),
         cmocka_unit_test(refuses_a_step_after_an_unknown_step),
         cmocka_unit_test(refuses_a_step_cycle),

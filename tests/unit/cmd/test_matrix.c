@@ -36,7 +36,8 @@ static void args_take_dists_flags_and_the_command(void **state) {
 
     assert_int_equal(parse(&a, err, sizeof(err), "apache_2.6.0", "--parallel", "2", "apache_3.3.6",
                            "--junit=out.xml", "--keep-failed", "--timeout", "60", "--datanodes=3",
-                           "--ttl", "3h", "--", "pytest", "-x", "--keep", "--", NULL),
+                           "--ttl", "3h", "--memory=6000", "--", "pytest", "-x", "--keep", "--",
+                           NULL),
                      0);
     assert_int_equal(a.n_dists, 2);
     assert_string_equal(a.dists[0], "apache_2.6.0");
@@ -48,6 +49,7 @@ static void args_take_dists_flags_and_the_command(void **state) {
     assert_int_equal(a.timeout_s, 60);
     assert_int_equal(a.datanodes, 3);
     assert_int_equal(a.ttl_s, 3 * 3600);
+    assert_int_equal(a.memory_mb, 6000);
     assert_int_equal(a.boot_timeout_s, CMD_BOOT_TIMEOUT_S);
     /* Everything after the first `--` is the command's, flags included. */
     assert_int_equal(a.n_cmd, 4);
@@ -85,6 +87,7 @@ static void args_errors_say_what_is_wrong(void **state) {
         {{"testdist", "--parallel", "--", "true", NULL}, "--parallel needs a value"},
         {{"testdist", "--datanodes", "65", "--", "true", NULL}, "--datanodes '65'"},
         {{"testdist", "--timeout", "0", "--", "true", NULL}, "--timeout '0'"},
+        {{"testdist", "--memory", "0", "--", "true", NULL}, "--memory '0'"},
         {{"testdist", "--junit", "--", "true", NULL}, "--junit needs a file name"},
         {{"testdist", "--ttl", "--", "true", NULL}, "matrix: --ttl needs a value"},
         {{"testdist", "--ttl", "1w", "--", "true", NULL}, "matrix: --ttl '1w': give a duration"},

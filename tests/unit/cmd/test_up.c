@@ -45,6 +45,18 @@ static void dists_names_and_flags(void **state) {
     assert_true(o.yes && o.follow && o.rm_on_failure);
     assert_false(o.publish_classic);
     assert_string_equal(o.test_user, "alice");
+    assert_int_equal(o.memory_mb, 0); /* the declared limits */
+    free(o.targets);
+}
+
+static void a_memory_budget(void **state) {
+    cmd_ctx ctx = {0};
+    cmd_up_opts o;
+    char err[256];
+
+    assert_int_equal(parse(&ctx, &o, err, sizeof(err), "apache_2.6.0", "--memory", "8192", NULL),
+                     0);
+    assert_int_equal(o.memory_mb, 8192);
     free(o.targets);
 }
 
@@ -83,6 +95,11 @@ static void refusals_say_what_is_wrong(void **state) {
         {{"testdist", "--datanodes", "0", NULL},
          "--datanodes '0': give a whole number from 1 to 64"},
         {{"testdist", "--datanodes", NULL}, "--datanodes needs a value"},
+        {{"testdist", "--memory", "0", NULL},
+         "--memory '0': give a whole number from 1 to 67108864"},
+        {{"testdist", "--memory", "4g", NULL},
+         "--memory '4g': give a whole number from 1 to 67108864"},
+        {{"testdist", "--memory", NULL}, "--memory needs a value"},
         {{"testdist", "--datanodes", "+3", NULL},
          "--datanodes '+3': give a whole number from 1 to 64"},
         {{"testdist", "--datanodes", " 3", NULL},
@@ -175,6 +192,7 @@ static void a_name_longer_than_32_is_refused(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dists_names_and_flags),
+        cmocka_unit_test(a_memory_budget),
         cmocka_unit_test(defaults_come_from_the_environment),
         cmocka_unit_test(refusals_say_what_is_wrong),
         cmocka_unit_test(a_time_to_live_and_the_agents_wait),
