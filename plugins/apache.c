@@ -32,6 +32,9 @@
  */
 #include "hdc/plugin.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #ifndef HADOOP_VERSION
 #error "HADOOP_VERSION must be defined (\"2.6.0\")"
 #endif
@@ -247,6 +250,120 @@ static const hdc_step steps[] = {
     {0},
 };
 
+/* ---- the nodemanagers' probe ------------------------------------------------
+ *
+ * The resourcemanager's list of nodes rather than its metrics: the count of
+ * RUNNING nodes is the metrics' activeNodes, and the list also says which
+ * nodes are not RUNNING and why. A nodemanager that marks itself UNHEALTHY
+ * (a disk over the utilization threshold, a health script saying ERROR)
+ * keeps heartbeating, so nothing else would show it: the up would only time
+ * out. The states are asked for by name because without them Hadoop 2.x
+ * lists only NEW, RUNNING and UNHEALTHY nodes, and only 2.6.0's names are
+ * used, since a name a release does not know is an error there. */
+#define NM_STATES "NEW,RUNNING,UNHEALTHY,DECOMMISSIONED,LOST,REBOOTED"
+
+/* How much of one node's health report goes into the reason. */
+#define NM_REPORT_MAX 160
+
+/* Copies the JSON string text (quoted, as json_get writes it) into out,
+ * unquoted; "..." ends a text cut to fit. */
+static void json_unquote(const char *text, char *out, size_t out_len) {
+    const char *p = text + (*text == '"');
+    size_t n = 0;
+
+    for (; *p != '\0' && *p != '"' && n + 1 < out_len; p++) {
+        char ch = *p;
+        if (ch == '\\' && p[1] != '\0') {
+            switch (*++p) {
+            case 'n':
+            case 'r':
+            case 't': ch = ' '; break;
+            case 'u': /* another control character */
+                ch = '?';
+                for (int i = 0; i < 4 && p[1] != '\0'; i++)
+                    p++;
+                break;
+            default: ch = *p; break;
+            }
+        }
+        out[n++] = ch;
+    }
+    out[n] = '\0';
+    if (*p != '\0' && *p != '"' && n >= 3)
+        memcpy(out + n - 3, "...", 3);
+}
+
+/* A node's field as text, unquoted and cut to out_len; "" if absent. */
+static void node_field(const hdc_probe_ctx *ctx, const char *json, size_t len, const char *node,
+                       const char *field, char *out, size_t out_len) {
+    char path[96], text[2048];
+
+    snprintf(path, sizeof(path), "%s.%s", node, field);
+    if (ctx->host->json_get(json, len, path, text, sizeof(text)) < 0 || strcmp(text, "null") == 0) {
+        out[0] = '\0';
+        return;
+    }
+    json_unquote(text, out, out_len);
+}
+
+/* Healthy when as many nodemanagers are RUNNING as were asked for; if not,
+ * why says how many are, and names every other node the resourcemanager
+ * knows with its state and health report:
+ *   1 of 2 nodemanagers RUNNING; nodemanager2:45454 UNHEALTHY: 1/1
+ *   local-dirs usable space is below configured utilization percentage... */
+static int judge_nodemanagers(const char *json, size_t len, const hdc_probe_ctx *ctx, char *why,
+                              size_t why_len) {
+    char head[4], node[64], id[320], state[32], report[NM_REPORT_MAX + 1];
+    char others[2048] = "";
+    size_t used = 0;
+    unsigned known = 0, running = 0;
+    int single;
+
+    if (ctx->host->json_get(json, len, "nodes", head, sizeof(head)) < 0) {
+        snprintf(why, why_len, "the resourcemanager's answer has no \"nodes\"");
+        return 0;
+    }
+    /* {"nodes":null} when no node has registered; one node may come as an
+     * object rather than a list of one. */
+    single =
+        ctx->host->json_get(json, len, "nodes.node", head, sizeof(head)) >= 0 && head[0] == '{';
+    for (unsigned i = 0; i < 1024; i++) {
+        if (single && i > 0)
+            break;
+        if (single)
+            snprintf(node, sizeof(node), "nodes.node");
+        else
+            snprintf(node, sizeof(node), "nodes.node.%u", i);
+        if (ctx->host->json_get(json, len, node, NULL, 0) < 0)
+            break;
+        known++;
+        node_field(ctx, json, len, node, "state", state, sizeof(state));
+        if (strcmp(state, "RUNNING") == 0) {
+            running++;
+            continue;
+        }
+        node_field(ctx, json, len, node, "id", id, sizeof(id));
+        node_field(ctx, json, len, node, "healthReport", report, sizeof(report));
+        if (used < sizeof(others))
+            used += (size_t)snprintf(others + used, sizeof(others) - used, "; %s %s%s%s",
+                                     id[0] != '\0' ? id : "a node", state[0] != '\0' ? state : "?",
+                                     report[0] != '\0' ? ": " : "", report);
+    }
+    if (running == ctx->datanodes)
+        return 1;
+    if (known == 0)
+        snprintf(why, why_len,
+                 "0 of %u nodemanagers RUNNING: none has registered with the "
+                 "resourcemanager yet",
+                 ctx->datanodes);
+    else if (known < ctx->datanodes)
+        snprintf(why, why_len, "%u of %u nodemanagers RUNNING, %u registered%s", running,
+                 ctx->datanodes, known, others);
+    else
+        snprintf(why, why_len, "%u of %u nodemanagers RUNNING%s", running, ctx->datanodes, others);
+    return 0;
+}
+
 static const hdc_probe probes[] = {
     {.name = "live-datanodes",
      .service = "namenode",
@@ -258,11 +375,8 @@ static const hdc_probe probes[] = {
     {.name = "active-nodemanagers",
      .service = "resourcemanager",
      .port_role = "http-ui",
-     .path = "/ws/v1/cluster/metrics",
-     .checks =
-         (const hdc_check[]){
-             {.path = "clusterMetrics.activeNodes", .op = HDC_OP_EQ, .count_of = "nodemanager"},
-             {0}}},
+     .path = "/ws/v1/cluster/nodes?states=" NM_STATES,
+     .judge = judge_nodemanagers},
     /* The history server answers, and runs the release the image was built
      * for (a tarball of another version under this name shows here). */
     {.name = "history-info",
