@@ -178,7 +178,8 @@ int cmd_logs_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_logs_opts *o, 
 
 typedef struct cmd_exec_opts {
     const char *name, *service;
-    char **cmd; /* borrowed from argv */
+    const char *user; /* --user, or NULL: the node's own user */
+    char **cmd;       /* borrowed from argv */
     size_t n_cmd;
 } cmd_exec_opts;
 int cmd_exec_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_exec_opts *o, char *err,

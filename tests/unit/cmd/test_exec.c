@@ -76,7 +76,8 @@ static void a_service_may_look_like_a_flag(void **state) {
 }
 
 static void usage_errors(void **state) {
-    static const char *const usage = "exec: usage: hdc exec NAME SERVICE -- CMD [ARG...]";
+    static const char *const usage =
+        "exec: usage: hdc exec NAME SERVICE [--user USER] -- CMD [ARG...]";
     char *none[] = {"exec", NULL};
     char *flag[] = {"exec", "--frobnicate", NULL};
     char *name[] = {"exec", "c1", NULL};
@@ -85,10 +86,10 @@ static void usage_errors(void **state) {
     char *no_cmd[] = {"exec", "c1", "namenode", "--", NULL};
     char *no_service[] = {"exec", "c1", "--", "hostname", NULL};
     char *extra[] = {"exec", "c1", "namenode", "extra", "--", "hostname", NULL};
-    char *user[] = {"exec", "c1", "namenode", "--user", "root", "--", "id", NULL};
+    char *user_after[] = {"exec", "c1", "--", "namenode", "--user", "root", "id", NULL};
     char *first_dash[] = {"exec", "--", "c1", "namenode", "--", "true", NULL};
-    char **cases[] = {none,   flag,       name,  service, no_dash,
-                      no_cmd, no_service, extra, user,    first_dash};
+    char **cases[] = {none,   flag,       name,  service,    no_dash,
+                      no_cmd, no_service, extra, user_after, first_dash};
     cmd_exec_opts o;
     char err[256];
 
@@ -123,7 +124,56 @@ static void bad_names_are_refused_after_the_shape(void **state) {
         err, "exec: cluster name 'a23456789012345678901234567890123' is longer than 32 characters");
     /* The shape is checked first. */
     assert_int_equal(parse(&o, err, sizeof(err), bad_and_short), RUNNER_USAGE);
-    assert_string_equal(err, "exec: usage: hdc exec NAME SERVICE -- CMD [ARG...]");
+    assert_string_equal(err, "exec: usage: hdc exec NAME SERVICE [--user USER] -- CMD [ARG...]");
+}
+
+static void a_user_may_be_given_before_the_dash(void **state) {
+    char *before[] = {"exec", "c1", "namenode", "--user", "hdfs", "--", "id", NULL};
+    char *first[] = {"exec", "--user", "hdfs:supergroup", "c1", "client", "--", "id", NULL};
+    char *in_cmd[] = {"exec", "c1", "client", "--", "id", "--user", "x", NULL};
+    char *none[] = {"exec", "c1", "client", "--", "id", NULL};
+    cmd_exec_opts o;
+    char err[256];
+
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(parse(&o, err, sizeof(err), before), 0);
+    assert_string_equal(o.user, "hdfs");
+    assert_string_equal(o.service, "namenode");
+    assert_int_equal(o.n_cmd, 1);
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(parse(&o, err, sizeof(err), first), 0);
+    assert_string_equal(o.user, "hdfs:supergroup");
+    assert_string_equal(o.name, "c1");
+    assert_string_equal(o.service, "client");
+    /* After the `--`, --user is CMD's; none given: the node's own user. */
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(parse(&o, err, sizeof(err), in_cmd), 0);
+    assert_null(o.user);
+    assert_int_equal(o.n_cmd, 3);
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(parse(&o, err, sizeof(err), none), 0);
+    assert_null(o.user);
+}
+
+static void bad_users_are_refused(void **state) {
+    char *missing[] = {"exec", "c1", "client", "--user", "--", "id", NULL};
+    char *twice[] = {"exec", "c1", "client", "--user", "a", "--user", "b", "--", "id", NULL};
+    char *shell[] = {"exec", "c1", "client", "--user", "a;b", "--", "id", NULL};
+    char *dash[] = {"exec", "c1", "client", "--user", "-a", "--", "id", NULL};
+    char *no_group[] = {"exec", "c1", "client", "--user", "a:", "--", "id", NULL};
+    cmd_exec_opts o;
+    char err[256];
+
+    assert_int_equal(parse(&o, err, sizeof(err), missing), RUNNER_USAGE);
+    assert_non_null(strstr(err, "--user needs a user name"));
+    assert_int_equal(parse(&o, err, sizeof(err), twice), RUNNER_USAGE);
+    assert_string_equal(err, "exec: --user is given 2 times: give it once");
+    assert_int_equal(parse(&o, err, sizeof(err), shell), RUNNER_USAGE);
+    assert_non_null(strstr(err, "--user 'a;b' is not a user"));
+    assert_int_equal(parse(&o, err, sizeof(err), dash), RUNNER_USAGE);
+    assert_non_null(strstr(err, "--user '-a' is not a user"));
+    assert_int_equal(parse(&o, err, sizeof(err), no_group), RUNNER_USAGE);
+    assert_non_null(strstr(err, "--user 'a:' is not a user"));
 }
 
 static void names_in_refusals_are_valid_text(void **state) {
@@ -164,6 +214,8 @@ int main(void) {
         cmocka_unit_test(a_service_may_look_like_a_flag),
         cmocka_unit_test(usage_errors),
         cmocka_unit_test(bad_names_are_refused_after_the_shape),
+        cmocka_unit_test(a_user_may_be_given_before_the_dash),
+        cmocka_unit_test(bad_users_are_refused),
         cmocka_unit_test(names_in_refusals_are_valid_text),
         cmocka_unit_test(the_table_entry_parses_as_the_module_does),
     };
