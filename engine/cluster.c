@@ -593,6 +593,9 @@ static void znode_written(void *data, int status) {
     up *u = n->u;
 
     cluster__landed(u);
+    /* An up's agent may have made its znode `wait` first. */
+    if (status == ZK_ENODEEXISTS && !u->resume)
+        status = 0;
     if (status != 0) {
         cluster__fail(
             u, status, NULL, "%s: cannot write %s in ZooKeeper: %s", u->plan.cluster, n->pn->znode,
@@ -836,6 +839,11 @@ void cluster__advance(up *u) {
     /* ZooKeeper's container is ours: the name is reserved. */
     if (u->record == RES_TODO)
         cluster__write_record(u, &u->record, RECORD_CREATING);
+    /* The volumes are named after the cluster: made only once the name is
+     * ours, or a losing up of the same name would "create" (Docker: find)
+     * the winner's and then remove them with what it made. */
+    if (u->volumes == RES_TODO)
+        create_volumes(u);
     if (u->logs == RES_TODO)
         prepare_logs(u);
     if (u->logs != RES_DONE || u->failing)
@@ -844,33 +852,35 @@ void cluster__advance(up *u) {
         start_node(u, zk);
     else if (zk->phase == NODE_RUNNING)
         inspect_node(u, zk);
-    if (zk->phase != NODE_READY || u->failing)
-        return;
-    if (u->session == RES_TODO)
+    if (zk->phase == NODE_READY && u->session == RES_TODO)
         connect_zk(u);
-    if (u->session != RES_DONE || u->failing)
-        return;
-    if (u->znodes == RES_TODO)
+    if (u->session == RES_DONE && u->znodes == RES_TODO)
         write_znodes(u);
-    if (u->znodes != RES_DONE || u->failing)
+    if (u->failing)
         return;
-    if (u->volumes == RES_TODO)
-        create_volumes(u);
-    if (u->volumes != RES_DONE || u->failing)
+    /* An up creates and starts the service containers while ZooKeeper
+     * starts: their agents wait for ZooKeeper and for `boot`, and the
+     * znodes are made `wait` by whichever comes first, the agent or
+     * write_znodes. They start once ZooKeeper's container runs (its name
+     * resolves on the network). A start resets the znodes of the nodes it
+     * restarts to `wait` first: an agent that read `up` would start its
+     * daemon at once. */
+    if (u->volumes != RES_DONE)
         return;
     for (size_t i = 1; i < u->plan.n_nodes && !u->failing; i++) {
         node_rt *n = &u->nodes[i];
+        int may_start = u->resume ? u->znodes == RES_DONE : zk->phase >= NODE_INSPECTING;
         if (n->pn->is_client)
             continue;
         if (n->phase == NODE_TODO)
             create_node(u, n);
-        else if (n->phase == NODE_CREATED && !u->net_blocked)
+        else if (n->phase == NODE_CREATED && !u->net_blocked && may_start)
             start_node(u, n);
-        else if (n->phase == NODE_RUNNING)
+        else if (n->phase == NODE_RUNNING && may_start)
             inspect_node(u, n);
         all_ready &= n->phase == NODE_READY;
     }
-    if (!all_ready || u->record == RES_BUSY || u->failing)
+    if (!all_ready || u->znodes != RES_DONE || u->record == RES_BUSY || u->failing)
         return;
     if (u->steps == RES_TODO)
         run_steps(u);

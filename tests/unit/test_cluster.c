@@ -543,6 +543,17 @@ static void run_up(const run *r) {
 
 /* ---- the scenarios ---------------------------------------------------------------------------- */
 
+/* The index of the first call of op on arg (any arg but except, when
+ * arg is NULL), in the order they were made; F.n if none. */
+static size_t first_call(const char *op, const char *arg, const char *except) {
+    for (size_t i = 0; i < F.n; i++)
+        if (strcmp(F.calls[i].op, op) == 0 &&
+            (arg != NULL ? strcmp(F.calls[i].arg, arg) == 0
+                         : except == NULL || strcmp(F.calls[i].arg, except) != 0))
+            return i;
+    return F.n;
+}
+
 static size_t happy_calls; /* how many calls a whole up completes */
 static size_t ready_after; /* completed calls when the up is up */
 
@@ -560,6 +571,17 @@ static void a_whole_up(void **state) {
     assert_string_equal(F.record_states[0], "creating");
     assert_string_equal(F.record_states[1], "up");
     assert_int_equal(F.downs, 0);
+    /* The service containers are created and started while ZooKeeper
+     * starts: before the session is asked for, after ZooKeeper's start. */
+    assert_true(first_call("container_create", NULL, "c1_zookeeper_1") <
+                first_call("zk_connect", NULL, NULL));
+    assert_true(first_call("container_start", NULL, "id-c1_zookeeper_1") <
+                first_call("zk_connect", NULL, NULL));
+    assert_true(first_call("container_start", "id-c1_zookeeper_1", NULL) <
+                first_call("container_start", NULL, "id-c1_zookeeper_1"));
+    /* The volumes, named after the cluster, once the name is ours. */
+    assert_true(first_call("container_create", "c1_zookeeper_1", NULL) <
+                first_call("volume_create", NULL, NULL));
 }
 
 static void a_container_dying_in_each_phase(void **state) {
@@ -813,7 +835,10 @@ static void a_start_of_a_stopped_cluster(void **state) {
             assert_string_equal(F.calls[i].arg, "c1_zookeeper_1");
             break;
         }
-    /* Each znode: `wait` (a set), then `boot` from its BOOT step. */
+    /* Each znode: `wait` (a set), then `boot` from its BOOT step; the
+     * service containers start only once every znode reads `wait`. */
+    assert_true(first_call("zk_set", "/worker2", NULL) <
+                first_call("container_start", NULL, "c1_zookeeper_1"));
     assert_int_equal(calls_of("zk_set", "/master"), 2);
     assert_int_equal(calls_of("zk_set", "/worker1"), 2);
     assert_int_equal(calls_of("exec", NULL), 1);
