@@ -75,7 +75,8 @@ static void done(void *data, int status, const char *msg, const client_info *inf
     printf("%s: the client node %s (%s) %s\n", ctx->name, info->hostname, info->address,
            info->existed ? "runs already" : "is up");
     printf("  ssh -i %s -p %u %s@127.0.0.1\n", info->key, info->ssh_port, info->user);
-    printf("  hdc exec %s %s -- CMD   (as root)\n", ctx->name, info->hostname);
+    printf("  hdc exec %s %s -- CMD   (as %s; --user root for root)\n", ctx->name, info->hostname,
+           info->user);
 }
 
 /* initialize.sh's output: progress, so stderr. */
@@ -135,8 +136,6 @@ static int parse(const cmd_ctx *ctx, int argc, char **argv, void *opts, char *er
 }
 
 static int run(const cmd_ctx *cc, void *opts) {
-    static const char *const init_dirs[] = {"client_side_tests",
-                                            HDC_SOURCE_DIR "/client_side_tests", NULL};
     const client_args *a = opts;
     const cmd_client_opts *o = &a->o;
     client_ctx ctx = {.name = o->name, .json = cc->json};
@@ -147,7 +146,7 @@ static int run(const cmd_ctx *cc, void *opts) {
         .any_port_if_taken = !a->port_given,
         .key_dir = cmd_state_dir(&cc->env),
         .test_user = o->test_user,
-        .init_dirs = init_dirs,
+        .init_dirs = cmd_client_tests_dirs(&cc->env),
         .init_output = init_output,
     };
     plugin_path pp;
