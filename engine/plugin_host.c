@@ -27,6 +27,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -39,8 +40,15 @@
 #include "plan.h" /* plan_escape */
 #include "util.h"
 
+/* Where `cmake --install` puts the plugins: HDC_PLUGIN_INSTALL_DIR as
+ * configured (what a build-tree hdc names), and the same directory from
+ * the installed hdc's bin/ (what an installed hdc searches, wherever its
+ * prefix was moved or --prefix put it). */
 #ifndef HDC_PLUGIN_INSTALL_DIR
 #define HDC_PLUGIN_INSTALL_DIR "/usr/local/lib/hdc/plugins"
+#endif
+#ifndef HDC_PLUGIN_INSTALL_REL
+#define HDC_PLUGIN_INSTALL_REL "../lib/hdc/plugins"
 #endif
 
 #define MAX_LIST 256 /* items in any descriptor list: a guard against a missing {0} */
@@ -89,7 +97,28 @@ static int add_list(plugin_path *pp, const char *list) {
     return 0;
 }
 
+/* An installed hdc's plugin directory into out: 1. An hdc is installed
+ * when its directory is not the build directory it was built in (as
+ * cmd_share_dir decides too); an installed one searches its own prefix
+ * only, never the build tree. 0: this hdc runs from its build tree. */
+static int installed_dir(char *out, size_t len) {
+    char self[4096], self_real[PATH_MAX], build_real[PATH_MAX], real[PATH_MAX];
+
+    if (util_self_dir(self, sizeof(self)) != 0 || realpath(self, self_real) == NULL)
+        return 0;
+#ifdef HDC_BUILD_DIR
+    if (realpath(HDC_BUILD_DIR, build_real) != NULL && strcmp(self_real, build_real) == 0)
+        return 0;
+#endif
+    if (snprintf(out, len, "%s/%s", self_real, HDC_PLUGIN_INSTALL_REL) >= (int)len)
+        return 0;
+    if (realpath(out, real) != NULL && strlen(real) < len)
+        memcpy(out, real, strlen(real) + 1);
+    return 1;
+}
+
 int plugin_path_init(plugin_path *pp, const char *cli_path, const char *env_path) {
+    char dir[4096];
     int rc;
 
     pp->dirs = NULL;
@@ -97,8 +126,9 @@ int plugin_path_init(plugin_path *pp, const char *cli_path, const char *env_path
     rc = add_list(pp, cli_path);
     if (rc == 0)
         rc = add_list(pp, env_path);
-    if (rc == 0)
-        rc = plugin_path_add(pp, HDC_PLUGIN_INSTALL_DIR);
+    if (rc != 0 || installed_dir(dir, sizeof(dir)))
+        return rc == 0 ? plugin_path_add(pp, dir) : rc;
+    rc = plugin_path_add(pp, HDC_PLUGIN_INSTALL_DIR);
 #ifdef HDC_PLUGIN_BUILD_DIR
     if (rc == 0)
         rc = plugin_path_add(pp, HDC_PLUGIN_BUILD_DIR);

@@ -49,7 +49,9 @@ typedef struct plugin_info {
 
 /* The search path: the directories of cli_path (--plugin-path), then those
  * of env_path ($HDC_PLUGIN_PATH), both ':'-separated and either NULL, then
- * the installed and the build directory. Empty entries are skipped: the
+ * the installed and the build directory; an installed hdc (one not in its
+ * build directory), <prefix>/lib/hdc/plugins from its bin/ instead of
+ * both. Empty entries are skipped: the
  * current directory is searched only if named (e.g. "."). pp is freed with
  * plugin_path_free, also after a failure. */
 int plugin_path_init(plugin_path *pp, const char *cli_path, const char *env_path);

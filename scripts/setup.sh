@@ -20,7 +20,7 @@ packages=(
     build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
     libuv1-dev libjansson-dev libzookeeper-mt-dev libarchive-dev libcmocka-dev
     node-llhttp zookeeper debootstrap curl ca-certificates valgrind jq openssh-client time libxml2-utils shellcheck
-    iproute2
+    iproute2 man-db
 )
 
 install_packages() {

@@ -11,6 +11,7 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +44,72 @@ const char *cmd_state_dir(const cmd_env *env) {
     return env->state_dir != NULL && *env->state_dir != '\0' ? env->state_dir : ".hdc";
 }
 
+/* Where an install puts hdc's data and hdc-agent, from the installed
+ * hdc's bin/ (CMakeLists.txt passes them, from its GNUInstallDirs). */
+#ifndef HDC_INSTALL_SHARE_REL
+#define HDC_INSTALL_SHARE_REL "../share/hdc"
+#endif
+#ifndef HDC_INSTALL_LIBEXEC_REL
+#define HDC_INSTALL_LIBEXEC_REL "../libexec/hdc"
+#endif
+
+/* Whether this hdc is an installed one: its directory is not the build
+ * directory it was built in (engine/plugin_host.c decides the same). An
+ * installed hdc finds its data, agent and plugins from its own bin/ and
+ * never reaches into the build or source tree. */
+static int installed(void) {
+    static int known, answer;
+    char self[4096], self_real[PATH_MAX], build_real[PATH_MAX];
+
+    if (!known) {
+        known = 1;
+        answer =
+            util_self_dir(self, sizeof(self)) == 0 && realpath(self, self_real) != NULL &&
+            (realpath(HDC_BUILD_DIR, build_real) == NULL || strcmp(self_real, build_real) != 0);
+    }
+    return answer;
+}
+
+/* rel, from this hdc's directory, into out: resolved when it exists, as
+ * joined when it does not (a message then names where it was looked for). */
+static void beside_self(const char *rel, char *out, size_t len) {
+    char self[4096], joined[8200], real[PATH_MAX];
+
+    if (util_self_dir(self, sizeof(self)) != 0)
+        snprintf(self, sizeof(self), ".");
+    snprintf(joined, sizeof(joined), "%s/%s", self, rel);
+    snprintf(out, len, "%s", realpath(joined, real) != NULL ? real : joined);
+}
+
+const char *cmd_share_dir(const cmd_env *env) {
+    static char dir[4096];
+
+    if (env->share_dir != NULL && *env->share_dir != '\0')
+        return env->share_dir;
+    if (dir[0] == '\0') {
+        if (installed())
+            beside_self(HDC_INSTALL_SHARE_REL, dir, sizeof(dir));
+        else
+            snprintf(dir, sizeof(dir), "%s", HDC_SOURCE_DIR);
+    }
+    return dir;
+}
+
 const char *cmd_clusters_dir(const cmd_env *env) {
-    return env->clusters_dir != NULL && *env->clusters_dir != '\0' ? env->clusters_dir
-                                                                   : HDC_SOURCE_DIR "/clusters";
+    static char dir[4200];
+
+    if (env->clusters_dir != NULL && *env->clusters_dir != '\0')
+        return env->clusters_dir;
+    snprintf(dir, sizeof(dir), "%s/clusters", cmd_share_dir(env));
+    return dir;
+}
+
+const char *const *cmd_client_tests_dirs(const cmd_env *env) {
+    static char dir[4200];
+    static const char *const dirs[] = {"client_side_tests", dir, NULL};
+
+    snprintf(dir, sizeof(dir), "%s/client_side_tests", cmd_share_dir(env));
+    return dirs;
 }
 
 void cmd_agent_path(char *out, size_t len) {
@@ -56,7 +120,10 @@ void cmd_agent_path(char *out, size_t len) {
         if (access(out, X_OK) == 0)
             return;
     }
-    snprintf(out, len, "%s/hdc-agent", HDC_BUILD_DIR);
+    if (installed())
+        beside_self(HDC_INSTALL_LIBEXEC_REL "/hdc-agent", out, len);
+    else
+        snprintf(out, len, "%s/hdc-agent", HDC_BUILD_DIR);
 }
 
 void cmd_build_progress(void *data, const char *image, const char *line) {
@@ -194,7 +261,7 @@ void cmd_usage(FILE *f) {
     fprintf(f, "\nenvironment (docs/cli.md says what each does): DOCKER_HOST, "
                "HDC_DOCKER_TIMEOUT,\n  HDC_PLUGIN_PATH, HDC_DIST_CACHE, HDC_SUBNET_POOL, "
                "HDC_LOGS_DIR, HDC_LOGS_KEEP,\n  HDC_STATE_DIR, HDC_TEST_USER, HDC_BOOT_TIMEOUT, "
-               "HDC_CLUSTERS_DIR, NO_COLOR\n");
+               "HDC_CLUSTERS_DIR, HDC_SHARE_DIR,\n  NO_COLOR\n");
 }
 
 /* Takes the global flags out of argv wherever they stand, leaving the
@@ -233,6 +300,7 @@ static void read_env(cmd_env *env) {
     env->subnet_pool = getenv("HDC_SUBNET_POOL");
     env->dist_cache = getenv("HDC_DIST_CACHE");
     env->clusters_dir = getenv("HDC_CLUSTERS_DIR");
+    env->share_dir = getenv("HDC_SHARE_DIR");
     env->boot_timeout = getenv("HDC_BOOT_TIMEOUT");
     env->no_color = getenv("NO_COLOR") != NULL;
 }

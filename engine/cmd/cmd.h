@@ -26,6 +26,7 @@ typedef struct cmd_env {
     const char *subnet_pool;  /* HDC_SUBNET_POOL */
     const char *dist_cache;   /* HDC_DIST_CACHE */
     const char *clusters_dir; /* HDC_CLUSTERS_DIR: the build contexts */
+    const char *share_dir;    /* HDC_SHARE_DIR: hdc's data (cmd_share_dir) */
     const char *boot_timeout; /* HDC_BOOT_TIMEOUT: the agents' wait for `boot` */
     int no_color;             /* NO_COLOR is set */
 } cmd_env;
@@ -66,11 +67,23 @@ void cmd_usage(FILE *f);
 const char *cmd_logs_root(const cmd_env *env);
 const char *cmd_state_dir(const cmd_env *env);
 
-/* The build contexts: HDC_CLUSTERS_DIR, else the source tree's. */
+/* The root of hdc's data (clusters/, client_side_tests/): HDC_SHARE_DIR,
+ * else, for an installed hdc (one whose directory is not its build
+ * directory), PREFIX/share/hdc found from its bin/; else the source tree
+ * (an hdc run from its build tree). Static storage: the first call decides. */
+const char *cmd_share_dir(const cmd_env *env);
+
+/* The build contexts: HDC_CLUSTERS_DIR, else cmd_share_dir's clusters/. */
 const char *cmd_clusters_dir(const cmd_env *env);
 
-/* hdc-agent, for the base images: next to this hdc, else in the build
- * directory. */
+/* Where a client node's client_side_tests/<dist>/initialize.sh is looked
+ * for, in order (client_opts.init_dirs): the current directory's
+ * client_side_tests, then cmd_share_dir's. NULL-terminated, static. */
+const char *const *cmd_client_tests_dirs(const cmd_env *env);
+
+/* hdc-agent, for the base images: next to this hdc when it is there,
+ * else PREFIX/libexec/hdc/hdc-agent for an installed hdc, else in the
+ * build directory. */
 void cmd_agent_path(char *out, size_t len);
 
 /* A run of image builds (build, build-base): a signal cancels the job in
@@ -249,15 +262,21 @@ typedef struct cmd_matrix_opts {
 int cmd_matrix_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_matrix_opts *o, char *err,
                      size_t err_len);
 
+enum cmd_help_output { CMD_HELP_USAGE, CMD_HELP_MAN, CMD_HELP_BASH };
 typedef struct cmd_help_opts {
     const char *topic; /* a command's name, or NULL */
+    int output;        /* enum cmd_help_output: --man, --completion bash */
 } cmd_help_opts;
 int cmd_help_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_help_opts *o, char *err,
                    size_t err_len);
+/* hdc(1) in roff, and the bash completion script, from cmd_table. */
+void cmd_help_man(FILE *f);
+void cmd_help_bash(FILE *f);
 
 typedef struct cmd_gc_opts {
     int stopped;           /* --stopped: stopped clusters too */
     uint64_t older_than_s; /* --older-than: stopped and failed ones, after that long */
+    int images;            /* --images: then the images no cluster uses (images_gc_pick) */
 } cmd_gc_opts;
 int cmd_gc_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_gc_opts *o, char *err,
                  size_t err_len);

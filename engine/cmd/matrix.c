@@ -438,8 +438,6 @@ static void init_output(void *data, int stream, const char *buf, size_t len) {
 }
 
 static void start_client(target *t) {
-    static const char *const init_dirs[] = {"client_side_tests",
-                                            HDC_SOURCE_DIR "/client_side_tests", NULL};
     matrix_run *m = t->m;
     client_opts co = {
         .cluster = t->name,
@@ -447,7 +445,7 @@ static void start_client(target *t) {
         .port = 0,
         .key_dir = m->key_dir,
         .test_user = m->test_user,
-        .init_dirs = init_dirs,
+        .init_dirs = cmd_client_tests_dirs(&m->ctx->env),
         .init_output = init_output,
     };
     int err;
