@@ -159,7 +159,7 @@ for img in "${images[@]}"; do
     version=${dist#*_}
     die "image $img is missing; build the images with the test stand-in (not Apache Hadoop):
     tests/fixtures/fakehadoop/build.sh $version /tmp/fakehadoop
-    $hdc build-base --base-image debian:bookworm
+    $hdc build-base --stand-in
     $hdc build $dist --hadoop-tarball /tmp/fakehadoop/hadoop-$version.tar.gz"
 done
 hadoop_image=${images[1]}

@@ -106,6 +106,7 @@ typedef struct docker_object {
     const json_t *labels; /* its Labels object, or NULL */
     const char *state;    /* containers: "running", "exited", "created"...; else NULL */
     int64_t created;      /* containers: Unix seconds; else 0 */
+    const json_t *raw;    /* the list's entry (ImageID, RepoTags, ...) */
 } docker_object;
 typedef void (*docker_list_cb)(void *data, int status, const char *msg, const docker_object *objs,
                                size_t n);
@@ -153,6 +154,8 @@ typedef struct docker_build_opts {
     const char *context_dir; /* archived as the build context */
     const char *dockerfile;  /* path inside the context; NULL: "Dockerfile" */
     const char *tag;         /* "name:tag", or NULL */
+    /* Further "name:tag"s, NULL-terminated, or NULL. */
+    const char *const *more_tags;
     const docker_kv *buildargs;
     size_t n_buildargs;
     const docker_kv *labels; /* set on the image */

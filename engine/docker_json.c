@@ -119,6 +119,9 @@ char *docker_build_target(const docker_build_opts *opts) {
         return NULL;
     if (opts->tag && q_add(&t, "t", opts->tag))
         goto fail;
+    for (const char *const *m = opts->more_tags; m && *m; m++)
+        if (q_add(&t, "t", *m))
+            goto fail;
     if (opts->dockerfile && q_add(&t, "dockerfile", opts->dockerfile))
         goto fail;
     if (opts->nocache && q_add(&t, "nocache", "1"))
@@ -601,6 +604,7 @@ int docker_list_parse(const json_t *root, docker_object **out, size_t *n_out) {
         objs[i].labels =
             json_is_object(json_object_get(o, "Labels")) ? json_object_get(o, "Labels") : NULL;
         objs[i].state = jstr_or_null(o, "State");
+        objs[i].raw = o;
         /* Only containers give an integer (networks an RFC 3339 string). */
         objs[i].created = json_is_integer(json_object_get(o, "Created"))
                               ? (int64_t)json_integer_value(json_object_get(o, "Created"))

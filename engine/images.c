@@ -15,14 +15,27 @@
  *   that its client image can be built FROM the distribution's own image
  *   plus sshd (clusters/apache-client) instead of copying the release onto
  *   hdc/client: the release is then stored once per version.
+ * - An image's identity (images.h) is computed on the thread pool before
+ *   anything is staged: unchanged inputs end at one image inspect. A
+ *   tarball is read once per path, size and mtime: its SHA-256 (and
+ *   whether it is the stand-in, from its entry names) is kept in
+ *   IMAGES_DIGESTS_FILE, so an unchanged one is neither hashed nor checked
+ *   again (it was checked against its SHA-512 before it was recorded).
+ * - Identities chain through build args: HDC_BASE (and HDC_IMAGE_<name>)
+ *   carry the identity tag of the image a Dockerfile is FROM, and every
+ *   build arg is an input, so a changed base changes everything above it.
  */
 #define _GNU_SOURCE /* nftw flags */
 #include "images.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <nettle/sha2.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +70,23 @@ typedef struct build_item {
     docker_kv args[MAX_ARGS];
     char arg_buf[MAX_ARGS][2][512];
     size_t n_args;
+
+    /* Identity (images.h). */
+    char repo[200];                 /* "hdc/base" */
+    char extra_sha[MAX_EXTRAS][65]; /* an artifact's SHA-256, from the digest cache */
+    int extra_known[MAX_EXTRAS];    /* ... when it was there: nothing to fetch or hash */
+    int extra_stand_in[MAX_EXTRAS];
+    int from_base;           /* FROM hdc/base, resolved by the job (HDC_BASE) */
+    int from_item;           /* FROM an earlier item of the job (HDC_BASE), or -1 */
+    int dist_image;          /* a distribution's: HDC_IMAGE_<name> of the earlier ones */
+    char name[64];           /* the plugin's image name */
+    char content[65];        /* the context's and the extras' digest */
+    char identity[65];       /* content, args and what it is FROM */
+    char from_identity[128]; /* of what it is FROM, when that is hdc's */
+    char id_tag[256];
+    char alias[256];  /* REPO:latest, or REPO:stand-in */
+    char latest[256]; /* REPO:latest, also given to a stand-in when free, or "" */
+    int stand_in;
 } build_item;
 
 struct images_job {
@@ -79,9 +109,16 @@ struct images_job {
     docker_call *call; /* the build in flight, or NULL */
     fetch *fetching;   /* the artifact being fetched, or NULL */
     int canceled;
+    int stand_in;       /* an image so far was the stand-in's: so are the ones after */
+    int dist;           /* images_build_dist: FROM hdc/base, resolved once */
+    int has_artifacts;  /* a Hadoop release is in: it needs a base with a JDK */
+    char base_ref[256]; /* what HDC_BASE names, once resolved */
+    char base_identity[128];
+    docker_call *inspect; /* an inspect in flight, or NULL */
 };
 
 static void job_next(images_job *job);
+static void job_end(images_job *job);
 
 void images_cache_dir(const images_opts *opts, char *out, size_t len) {
     const char *home = getenv("HOME");
@@ -99,6 +136,25 @@ void images_context_dir(const images_opts *opts, const char *context, char *out,
         snprintf(out, len, "%s/%s", opts->clusters_dir, context);
 }
 
+/* "repo:tag" into out (len), cut if need be. */
+static void repo_tag(char *out, size_t len, const char *repo, const char *tag) {
+    size_t r = strlen(repo), t = strlen(tag);
+
+    if (len == 0)
+        return;
+    if (r > len - 1)
+        r = len - 1;
+    memmove(out, repo, r);
+    out[r] = '\0';
+    if (r + 1 < len) {
+        out[r] = ':';
+        if (t > len - r - 2)
+            t = len - r - 2;
+        memcpy(out + r + 1, tag, t);
+        out[r + 1 + t] = '\0';
+    }
+}
+
 static void item_arg(build_item *it, const char *key, const char *value) {
     if (it->n_args >= MAX_ARGS || value == NULL)
         return;
@@ -107,6 +163,19 @@ static void item_arg(build_item *it, const char *key, const char *value) {
     it->args[it->n_args].key = it->arg_buf[it->n_args][0];
     it->args[it->n_args].value = it->arg_buf[it->n_args][1];
     it->n_args++;
+}
+
+/* tag: "repo:latest" (the alias, in messages); from: the item it is FROM. */
+static void item_names(build_item *it, const char *tag, int from) {
+    const char *slash, *colon;
+
+    if (tag != it->tag)
+        snprintf(it->tag, sizeof(it->tag), "%s", tag);
+    slash = strrchr(it->tag, '/');
+    colon = strrchr(slash != NULL ? slash : it->tag, ':');
+    snprintf(it->repo, sizeof(it->repo), "%.*s",
+             colon != NULL ? (int)(colon - it->tag) : (int)strlen(it->tag), it->tag);
+    it->from_item = from;
 }
 
 /* ---- staging, on the thread pool ------------------------------------------ */
@@ -241,6 +310,518 @@ static void unstage_work(uv_work_t *w) {
     job->staged[0] = '\0';
 }
 
+/* ---- identity: pure parts --------------------------------------------------- */
+
+void images_identity_tag(const char *ref, const char *identity, char *out, size_t len) {
+    const char *slash = strrchr(ref, '/');
+    const char *colon = strrchr(slash != NULL ? slash : ref, ':');
+    int repo_len = colon != NULL ? (int)(colon - ref) : (int)strlen(ref);
+
+    snprintf(out, len, "%.*s:id-%.16s", repo_len, ref, identity);
+}
+
+int images_is_stand_in_entry(const char *name) {
+    static const char tail[] = "/libexec/hdc-standin";
+    size_t n = strlen(name), t = sizeof(tail) - 1;
+
+    if (n >= 2 && name[0] == '.' && name[1] == '/')
+        name += 2, n -= 2;
+    return n > t && strcmp(name + n - t, tail) == 0 && memchr(name, '/', n - t) == NULL;
+}
+
+/* Lines: "<sha256> <0|1> <size> <mtime ns> <path>". The last line for a
+ * path wins: a changed file is appended again. */
+int images_digest_lookup(const char *text, const char *path, long long size, long long mtime_ns,
+                         char sha256[65], int *stand_in) {
+    int found = 0;
+
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+        char sha[65], p[4096];
+        int si, off = 0;
+        long long sz, mt;
+        if (len < sizeof(p) + 128 &&
+            sscanf(line, "%64[0-9a-f] %d %lld %lld %n", sha, &si, &sz, &mt, &off) == 4 && off > 0 &&
+            (size_t)off < len && strlen(sha) == 64) {
+            snprintf(p, sizeof(p), "%.*s", (int)(len - (size_t)off), line + off);
+            if (strcmp(p, path) == 0) {
+                found = sz == size && mt == mtime_ns;
+                if (found) {
+                    memcpy(sha256, sha, 65);
+                    *stand_in = si != 0;
+                }
+            }
+        }
+        line = end != NULL ? end + 1 : NULL;
+    }
+    return found;
+}
+
+/* ---- identity: on the thread pool --------------------------------------------- */
+
+/* A NUL-terminated string, with its NUL: a field separator that no part of
+ * a field can forge. */
+static void hash_str(struct sha256_ctx *c, const char *s) {
+    sha256_update(c, strlen(s) + 1, (const uint8_t *)s);
+}
+
+/* The digest as 64 lowercase hex digits; c starts over. */
+static void hash_hex(struct sha256_ctx *c, char out[65]) {
+    uint8_t d[SHA256_DIGEST_SIZE];
+
+    sha256_digest(c, sizeof(d), d);
+    for (size_t i = 0; i < sizeof(d); i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "r");
+    struct stat st;
+    char *text = NULL;
+
+    if (f == NULL)
+        return NULL;
+    if (fstat(fileno(f), &st) == 0 && st.st_size < (64 << 20) &&
+        (text = malloc((size_t)st.st_size + 1)) != NULL)
+        text[fread(text, 1, (size_t)st.st_size, f)] = '\0';
+    fclose(f);
+    return text;
+}
+
+static long long mtime_ns(const struct stat *st) {
+    return (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+}
+
+/* A file's bytes into c. */
+static int hash_file(struct sha256_ctx *c, const char *path, char *err, size_t err_len) {
+    char buf[65536];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return util_fail(err, err_len, IMAGES_EMISSING, "cannot read %s: %s", path,
+                         strerror(errno));
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        sha256_update(c, (size_t)n, (const uint8_t *)buf);
+    close(fd);
+    if (n < 0)
+        return util_fail(err, err_len, UV_EIO, "cannot read %s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* A tarball read once: its SHA-256 as its bytes pass, and its entry
+ * names through libarchive on the way (stopped at the stand-in's). */
+typedef struct tar_scan {
+    int fd;
+    struct sha256_ctx c;
+    char buf[65536];
+    int failed;
+} tar_scan;
+
+static la_ssize_t tar_scan_read(struct archive *a, void *data, const void **buf) {
+    tar_scan *t = data;
+    ssize_t n = read(t->fd, t->buf, sizeof(t->buf));
+
+    if (n < 0) {
+        t->failed = errno;
+        return -1;
+    }
+    sha256_update(&t->c, (size_t)n, (const uint8_t *)t->buf);
+    *buf = t->buf;
+    return n;
+}
+
+static int hash_tarball(const char *path, char sha[65], int *stand_in, char *err, size_t err_len) {
+    tar_scan *t = calloc(1, sizeof(*t));
+    struct archive *a = archive_read_new();
+    struct archive_entry *e;
+    ssize_t n;
+    int rc = 0;
+
+    *stand_in = 0;
+    if (t == NULL || a == NULL) {
+        rc = util_fail(err, err_len, UV_ENOMEM, "out of memory");
+        goto exit;
+    }
+    sha256_init(&t->c);
+    if ((t->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        rc = util_fail(err, err_len, IMAGES_EMISSING, "cannot read %s: %s", path, strerror(errno));
+        goto exit;
+    }
+    archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    if (archive_read_open(a, t, NULL, tar_scan_read, NULL) == ARCHIVE_OK)
+        while (!*stand_in && archive_read_next_header(a, &e) == ARCHIVE_OK)
+            *stand_in = images_is_stand_in_entry(archive_entry_pathname(e));
+    /* What libarchive did not read (after the stand-in's entry, or not a
+     * tarball at all) is hashed all the same. */
+    while (!t->failed && (n = read(t->fd, t->buf, sizeof(t->buf))) > 0)
+        sha256_update(&t->c, (size_t)n, (const uint8_t *)t->buf);
+    if (t->failed || n < 0) {
+        rc = util_fail(err, err_len, UV_EIO, "cannot read %s: %s", path,
+                       strerror(t->failed ? t->failed : errno));
+        goto exit;
+    }
+    hash_hex(&t->c, sha);
+
+exit:
+    if (a != NULL)
+        archive_read_free(a);
+    if (t != NULL && t->fd > 0)
+        close(t->fd);
+    free(t);
+    return rc;
+}
+
+static int path_cmp(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every path under dir (relative to root), into *paths. */
+static int list_tree(const char *root, const char *rel, char ***paths, size_t *n, size_t *cap,
+                     char *err, size_t err_len) {
+    char dir[4096];
+    DIR *d;
+    struct dirent *e;
+    int rc = 0;
+
+    snprintf(dir, sizeof(dir), "%s%s%s", root, *rel ? "/" : "", rel);
+    if ((d = opendir(dir)) == NULL)
+        return util_fail(err, err_len, IMAGES_EMISSING, "cannot read build context %s: %s", dir,
+                         strerror(errno));
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        char *p;
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        p = util_asprintf("%s%s%s", rel, *rel ? "/" : "", e->d_name);
+        if (p == NULL || util_grow(paths, cap, *n + 1, sizeof(**paths)) != 0) {
+            free(p);
+            rc = util_fail(err, err_len, UV_ENOMEM, "out of memory");
+            break;
+        }
+        (*paths)[(*n)++] = p;
+        snprintf(dir, sizeof(dir), "%s/%s", root, p);
+        if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+            rc = list_tree(root, p, paths, n, cap, err, err_len);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* The context's files: sorted paths, each with its type and mode, and its
+ * bytes (a link: its target). Owners and times are not inputs. */
+static int hash_context(struct sha256_ctx *c, const char *root, char *err, size_t err_len) {
+    char **paths = NULL;
+    size_t n = 0, cap = 0;
+    int rc = list_tree(root, "", &paths, &n, &cap, err, err_len);
+
+    if (rc == 0)
+        qsort(paths, n, sizeof(*paths), path_cmp);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char full[4096], mode[32];
+        struct stat st;
+        snprintf(full, sizeof(full), "%s/%s", root, paths[i]);
+        if (lstat(full, &st) != 0) {
+            rc = util_fail(err, err_len, IMAGES_EMISSING, "cannot read %s: %s", full,
+                           strerror(errno));
+            break;
+        }
+        snprintf(mode, sizeof(mode), "%o", (unsigned)st.st_mode);
+        hash_str(c, paths[i]);
+        hash_str(c, mode);
+        if (S_ISREG(st.st_mode)) {
+            rc = hash_file(c, full, err, err_len);
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[4096];
+            ssize_t len = readlink(full, target, sizeof(target) - 1);
+            target[len > 0 ? len : 0] = '\0';
+            hash_str(c, target);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+    return rc;
+}
+
+/* Before any fetch: which artifacts the digest cache knows unchanged. */
+static void look_work(uv_work_t *w) {
+    images_job *job = w->data;
+    build_item *it = &job->items[job->next];
+    char file[4096];
+    char *text;
+
+    snprintf(file, sizeof(file), "%s/%s", job->cache, IMAGES_DIGESTS_FILE);
+    text = read_text(file);
+    for (size_t k = 0; k < it->n_extras; k++) {
+        char *abs;
+        struct stat st;
+        it->extra_known[k] = 0;
+        if (it->extra_fetch[k] == NULL || text == NULL || stat(it->extra_src[k], &st) != 0)
+            continue;
+        abs = realpath(it->extra_src[k], NULL);
+        if (abs != NULL)
+            it->extra_known[k] =
+                images_digest_lookup(text, abs, (long long)st.st_size, mtime_ns(&st),
+                                     it->extra_sha[k], &it->extra_stand_in[k]);
+        free(abs);
+    }
+    free(text);
+}
+
+static void record_digest(images_job *job, const char *path, const char *sha, int stand_in) {
+    char file[4096];
+    char *abs = realpath(path, NULL);
+    struct stat st;
+    FILE *f;
+
+    snprintf(file, sizeof(file), "%s/%s", job->cache, IMAGES_DIGESTS_FILE);
+    if (abs == NULL || stat(abs, &st) != 0 || util_mkdir_p(job->cache, 0755) != 0 ||
+        (f = fopen(file, "a")) == NULL) {
+        free(abs);
+        return; /* only a cache: the next build hashes it again */
+    }
+    fprintf(f, "%s %d %lld %lld %s\n", sha, stand_in, (long long)st.st_size, mtime_ns(&st), abs);
+    fclose(f);
+    free(abs);
+}
+
+/* The content digest: the context, then each extra by the name it gets. */
+static void identity_work(uv_work_t *w) {
+    images_job *job = w->data;
+    build_item *it = &job->items[job->next];
+    struct sha256_ctx c;
+
+    sha256_init(&c);
+    hash_str(&c, "hdc image content 1");
+    if (hash_context(&c, it->context, job->msg, sizeof(job->msg)) != 0) {
+        job->status = IMAGES_EMISSING;
+        return;
+    }
+    for (size_t k = 0; k < it->n_extras; k++) {
+        hash_str(&c, it->extra_dst[k]);
+        if (it->extra_fetch[k] != NULL) {
+            if (!it->extra_known[k]) {
+                int rc = hash_tarball(it->extra_src[k], it->extra_sha[k], &it->extra_stand_in[k],
+                                      job->msg, sizeof(job->msg));
+                if (rc != 0) {
+                    job->status = rc;
+                    return;
+                }
+                record_digest(job, it->extra_src[k], it->extra_sha[k], it->extra_stand_in[k]);
+            }
+            hash_str(&c, it->extra_sha[k]);
+            it->stand_in |= it->extra_stand_in[k];
+        } else {
+            struct sha256_ctx f;
+            char sha[65];
+            int rc;
+            sha256_init(&f);
+            if ((rc = hash_file(&f, it->extra_src[k], job->msg, sizeof(job->msg))) != 0) {
+                job->status = rc;
+                return;
+            }
+            hash_hex(&f, sha);
+            hash_str(&c, sha);
+        }
+    }
+    hash_hex(&c, it->content);
+}
+
+static int arg_cmp(const void *a, const void *b) {
+    return strcmp(((const docker_kv *)a)->key, ((const docker_kv *)b)->key);
+}
+
+/* content, the build args by key (HDC_BASE among them: the identity of what
+ * it is FROM) and whether it is the stand-in's. On the loop: cheap. */
+static void item_identity(build_item *it) {
+    docker_kv sorted[MAX_ARGS];
+    struct sha256_ctx c;
+
+    memcpy(sorted, it->args, it->n_args * sizeof(*sorted));
+    qsort(sorted, it->n_args, sizeof(*sorted), arg_cmp);
+    sha256_init(&c);
+    hash_str(&c, "hdc image identity 1");
+    hash_str(&c, it->content);
+    hash_str(&c, it->from_identity);
+    for (size_t i = 0; i < it->n_args; i++) {
+        hash_str(&c, sorted[i].key);
+        hash_str(&c, sorted[i].value);
+    }
+    hash_str(&c, it->stand_in ? "stand-in" : "real");
+    hash_hex(&c, it->identity);
+    images_identity_tag(it->repo, it->identity, it->id_tag, sizeof(it->id_tag));
+    repo_tag(it->alias, sizeof(it->alias), it->repo, it->stand_in ? IMAGES_STAND_IN_TAG : "latest");
+    it->latest[0] = '\0';
+}
+
+/* ---- which clusters run the stand-in ------------------------------------------ */
+
+size_t images_stand_in_pick(const docker_object *images, size_t n_images,
+                            const docker_object *containers, size_t n_containers,
+                            const char **out) {
+    size_t n = 0;
+
+    for (size_t i = 0; i < n_containers; i++) {
+        const char *image = json_string_value(json_object_get(containers[i].raw, "ImageID"));
+        const char *name = json_string_value(json_object_get(containers[i].labels, "hdc.cluster"));
+        int stand_in = 0;
+        if (image == NULL || name == NULL || images_among(out, n, name))
+            continue;
+        for (size_t k = 0; k < n_images && !stand_in; k++)
+            stand_in = strcmp(images[k].id, image) == 0;
+        if (stand_in)
+            out[n++] = name;
+    }
+    return n;
+}
+
+int images_dist_is_stand_in(const docker_object *images, size_t n_images, const char *dist) {
+    size_t len = strlen(dist);
+
+    for (size_t i = 0; i < n_images; i++) {
+        const json_t *tags = json_object_get(images[i].raw, "RepoTags");
+        const json_t *t;
+        size_t k;
+        json_array_foreach(tags, k, t) {
+            const char *ref = json_string_value(t);
+            size_t n = ref != NULL ? strlen(ref) : 0;
+            if (n > 4 + len + 1 + 7 && strncmp(ref, "hdc/", 4) == 0 &&
+                strncmp(ref + 4, dist, len) == 0 && ref[4 + len] == '-' &&
+                strcmp(ref + n - 7, ":latest") == 0 && strchr(ref + 4 + len, '/') == NULL)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+int images_among(const char *const *clusters, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(clusters[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether ref's tag is the alias of the newest image of its repository. */
+static int is_newest_tag(const char *ref) {
+    const char *slash = strrchr(ref, '/');
+    const char *colon = strrchr(slash != NULL ? slash : ref, ':');
+
+    return colon != NULL &&
+           (strcmp(colon + 1, "latest") == 0 || strcmp(colon + 1, IMAGES_STAND_IN_TAG) == 0);
+}
+
+size_t images_gc_pick(const docker_object *images, size_t n_images, const docker_object *containers,
+                      size_t n_containers, const char **out, size_t cap) {
+    size_t n = 0;
+
+    for (size_t i = 0; i < n_images; i++) {
+        const json_t *tags = json_object_get(images[i].raw, "RepoTags");
+        size_t n_tags = 0, k;
+        const json_t *t;
+        int keep = 0;
+        json_array_foreach(tags, k, t) {
+            const char *ref = json_string_value(t);
+            if (ref == NULL || strcmp(ref, "<none>:<none>") == 0)
+                continue;
+            n_tags++;
+            keep |= is_newest_tag(ref);
+        }
+        for (size_t c = 0; c < n_containers && !keep; c++) {
+            const char *id = json_string_value(json_object_get(containers[c].raw, "ImageID"));
+            keep = id != NULL && strcmp(id, images[i].id) == 0;
+        }
+        if (keep)
+            continue;
+        if (n_tags == 0) {
+            if (n < cap)
+                out[n++] = images[i].id;
+            continue;
+        }
+        json_array_foreach(tags, k, t) {
+            const char *ref = json_string_value(t);
+            if (ref != NULL && strcmp(ref, "<none>:<none>") != 0 && n < cap)
+                out[n++] = ref;
+        }
+    }
+    return n;
+}
+
+typedef struct stand_in_ask {
+    docker *d;
+    images_stand_in_cb cb;
+    void *data;
+    docker_object *images; /* copied: the list is borrowed */
+    char **ids;
+    size_t n_images;
+} stand_in_ask;
+
+static void stand_in_ask_free(stand_in_ask *a) {
+    for (size_t i = 0; i < a->n_images; i++)
+        free(a->ids[i]);
+    free(a->ids);
+    free(a->images);
+    free(a);
+}
+
+static void stand_in_containers(void *data, int status, const char *msg, const docker_object *objs,
+                                size_t n) {
+    stand_in_ask *a = data;
+    const char **out = calloc(n > 0 ? n : 1, sizeof(*out));
+
+    if (status == 0 && out == NULL)
+        a->cb(a->data, UV_ENOMEM, "out of memory", NULL, 0);
+    else if (status != 0)
+        a->cb(a->data, status, msg, NULL, 0);
+    else
+        a->cb(a->data, 0, NULL, out, images_stand_in_pick(a->images, a->n_images, objs, n, out));
+    free(out);
+    stand_in_ask_free(a);
+}
+
+static void stand_in_images(void *data, int status, const char *msg, const docker_object *objs,
+                            size_t n) {
+    stand_in_ask *a = data;
+    int err;
+
+    if (status != 0) {
+        a->cb(a->data, status, msg, NULL, 0);
+        stand_in_ask_free(a);
+        return;
+    }
+    a->images = calloc(n > 0 ? n : 1, sizeof(*a->images));
+    a->ids = calloc(n > 0 ? n : 1, sizeof(*a->ids));
+    for (size_t i = 0; a->images != NULL && a->ids != NULL && i < n; i++) {
+        if ((a->ids[i] = strdup(objs[i].id)) == NULL)
+            break;
+        a->images[i].id = a->ids[i];
+        a->n_images++;
+    }
+    if (a->n_images != n) {
+        a->cb(a->data, UV_ENOMEM, "out of memory", NULL, 0);
+        stand_in_ask_free(a);
+        return;
+    }
+    if ((err = docker_container_list(a->d, "hdc.cluster", stand_in_containers, a, NULL)) != 0) {
+        a->cb(a->data, err, hdc_strerror(err), NULL, 0);
+        stand_in_ask_free(a);
+    }
+}
+
+int images_stand_in_clusters(docker *d, images_stand_in_cb cb, void *data) {
+    stand_in_ask *a = calloc(1, sizeof(*a));
+    int err;
+
+    if (a == NULL)
+        return UV_ENOMEM;
+    *a = (stand_in_ask){.d = d, .cb = cb, .data = data};
+    if ((err = docker_image_list(d, IMAGES_LABEL_STAND_IN "=true", stand_in_images, a, NULL)) != 0)
+        free(a);
+    return err;
+}
+
 /* ---- the sequence ------------------------------------------------------------ */
 
 static void job_end(images_job *job) {
@@ -302,14 +883,18 @@ static void built(void *data, int status, const char *msg, const char *id) {
 static void staged(uv_work_t *w, int status) {
     images_job *job = w->data;
     build_item *it = &job->items[job->next];
-    docker_kv label = {"hdc.image", it->tag};
+    docker_kv labels[] = {{"hdc.image", it->tag},
+                          {IMAGES_LABEL_IDENTITY, it->identity},
+                          {IMAGES_LABEL_STAND_IN, "true"}};
+    const char *more[] = {it->alias, it->latest[0] != '\0' ? it->latest : NULL, NULL};
     docker_build_opts bo = {
         .context_dir = job->staged,
-        .tag = it->tag,
+        .tag = it->id_tag,
+        .more_tags = more,
         .buildargs = it->args,
         .n_buildargs = it->n_args,
-        .labels = &label,
-        .n_labels = 1,
+        .labels = labels,
+        .n_labels = it->stand_in ? 3 : 2,
         .nocache = job->nocache,
     };
     int err;
@@ -323,7 +908,9 @@ static void staged(uv_work_t *w, int status) {
         return;
     }
     if (job->progress != NULL) {
-        char *line = util_asprintf("building %s from %s", it->tag, it->context);
+        char *line =
+            util_asprintf("building %s (%s%s) from %s", it->alias, it->id_tag,
+                          it->stand_in ? ", hdc's test stand-in, NOT Hadoop" : "", it->context);
         if (line != NULL)
             job->progress(job->data, it->tag, line);
         free(line);
@@ -343,6 +930,7 @@ static void job_stage(images_job *job) {
 }
 
 static void job_fetch_next(images_job *job);
+static void job_identify(images_job *job);
 
 static void job_fetch_progress(void *data, const char *line) {
     images_job *job = data;
@@ -376,10 +964,11 @@ static void job_fetch_next(images_job *job) {
         job_end(job);
         return;
     }
-    while (job->next_fetch < it->n_extras && it->extra_fetch[job->next_fetch] == NULL)
+    while (job->next_fetch < it->n_extras &&
+           (it->extra_fetch[job->next_fetch] == NULL || it->extra_known[job->next_fetch]))
         job->next_fetch++;
     if (job->next_fetch == it->n_extras) {
-        job_stage(job);
+        job_identify(job);
         return;
     }
     {
@@ -397,9 +986,234 @@ static void job_fetch_next(images_job *job) {
     }
 }
 
-static void job_next(images_job *job) {
+/* ---- identity, then whether to build ------------------------------------------ */
+
+static void item_done(images_job *job) {
+    if (++job->next == job->n_items)
+        job_end(job);
+    else
+        job_next(job);
+}
+
+static void fail_now(images_job *job, int status, const char *what) {
+    job->status = status;
+    snprintf(job->msg, sizeof(job->msg), "%s", what);
+    job_end(job);
+}
+
+/* Whether info is the image of identity (its label says so). */
+static int is_identity(const docker_image_info *info, const char *identity) {
+    const char *v = info != NULL && info->labels != NULL
+                        ? json_string_value(json_object_get(info->labels, IMAGES_LABEL_IDENTITY))
+                        : NULL;
+    return v != NULL && strcmp(v, identity) == 0;
+}
+
+static int has_identity(const docker_image_info *info) {
+    return info != NULL && info->labels != NULL &&
+           json_string_value(json_object_get(info->labels, IMAGES_LABEL_IDENTITY)) != NULL;
+}
+
+static int is_stand_in(const docker_image_info *info) {
+    const char *v = info != NULL && info->labels != NULL
+                        ? json_string_value(json_object_get(info->labels, IMAGES_LABEL_STAND_IN))
+                        : NULL;
+    return v != NULL && strcmp(v, "true") == 0;
+}
+
+static int job_inspect(images_job *job, const char *ref, docker_image_cb cb) {
+    int err = docker_image_inspect(job->d, ref, cb, job, &job->inspect);
+
+    if (err != 0) {
+        job->status = err;
+        snprintf(job->msg, sizeof(job->msg), "cannot ask Docker whether %s is built: %s", ref,
+                 hdc_strerror(err));
+        job_end(job);
+    }
+    return err;
+}
+
+static int inspect_failed(images_job *job, int status, const char *msg, const char *ref) {
+    job->inspect = NULL;
+    if (job->canceled) {
+        fail_now(job, UV_ECANCELED, "building: canceled");
+        return 1;
+    }
+    if (status != 0 && status != DOCKER_ENOTFOUND) {
+        job->status = status;
+        snprintf(job->msg, sizeof(job->msg), "cannot ask Docker whether %s is built: %s", ref,
+                 msg != NULL ? msg : hdc_strerror(status));
+        job_end(job);
+        return 1;
+    }
+    return 0;
+}
+
+static void say(images_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(images_job *job, const char *fmt, ...) {
+    char line[1024];
+    va_list ap;
+
+    if (job->progress == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    job->progress(job->data, job->items[job->next].tag, line);
+}
+
+static void latest_checked(void *data, int status, const char *msg, const docker_image_info *info) {
+    images_job *job = data;
+    build_item *it = &job->items[job->next];
+
+    if (inspect_failed(job, status, msg, it->tag))
+        return;
+    /* A stand-in takes the familiar alias only from nobody, another
+     * stand-in or an image built before identities (the test suite's and
+     * the quickstart's, then): never from a real build. */
+    if (status == DOCKER_ENOTFOUND || is_stand_in(info) || !has_identity(info))
+        repo_tag(it->latest, sizeof(it->latest), it->repo, "latest");
+    else
+        say(job, "%s is a real build: the stand-in is %s only", it->tag, it->alias);
+    job_stage(job);
+}
+
+static void alias_checked(void *data, int status, const char *msg, const docker_image_info *info) {
+    images_job *job = data;
+    build_item *it = &job->items[job->next];
+
+    if (inspect_failed(job, status, msg, it->alias))
+        return;
+    if (status == 0 && is_identity(info, it->identity) && !job->nocache) {
+        say(job, "%s is up to date (%s): nothing to build", it->alias, it->id_tag);
+        item_done(job);
+        return;
+    }
+    if (it->stand_in)
+        job_inspect(job, it->tag, latest_checked);
+    else
+        job_stage(job);
+}
+
+/* The args that name what it is FROM, its identity, then the alias. */
+static void item_decide(images_job *job) {
+    build_item *it = &job->items[job->next];
+
+    if (it->from_item >= 0) {
+        const build_item *from = &job->items[it->from_item];
+        item_arg(it, "HDC_BASE", from->id_tag);
+        memcpy(it->from_identity, from->identity, sizeof(from->identity));
+        it->stand_in |= from->stand_in;
+    } else if (it->from_base) {
+        item_arg(it, "HDC_BASE", job->base_ref);
+        snprintf(it->from_identity, sizeof(it->from_identity), "%s", job->base_identity);
+        it->stand_in |= job->stand_in;
+    }
+    if (it->dist_image)
+        for (size_t i = 0; i < job->next; i++) {
+            char key[128];
+            snprintf(key, sizeof(key), "HDC_IMAGE_%s", job->items[i].name);
+            item_arg(it, key, job->items[i].id_tag);
+        }
+    item_identity(it);
+    job_inspect(job, it->alias, alias_checked);
+}
+
+static void base_found(images_job *job, const char *ref, const docker_image_info *info) {
+    const char *id = info->labels != NULL
+                         ? json_string_value(json_object_get(info->labels, IMAGES_LABEL_IDENTITY))
+                         : NULL;
+
+    /* What is built on the stand-in's base is the stand-in's too. */
+    job->stand_in |= is_stand_in(info);
+
+    if (id != NULL && strlen(id) == 64) {
+        images_identity_tag(ref, id, job->base_ref, sizeof(job->base_ref));
+        snprintf(job->base_identity, sizeof(job->base_identity), "%s", id);
+    } else {
+        /* Built before identities: its image ID stands for it. */
+        snprintf(job->base_ref, sizeof(job->base_ref), "%s", ref);
+        snprintf(job->base_identity, sizeof(job->base_identity), "%s", info->id);
+    }
+    item_decide(job);
+}
+
+static void base_latest_checked(void *data, int status, const char *msg,
+                                const docker_image_info *info) {
+    images_job *job = data;
+
+    if (inspect_failed(job, status, msg, CLUSTER_BASE_IMAGE))
+        return;
+    if (status == DOCKER_ENOTFOUND) {
+        fail_now(job, IMAGES_EMISSING,
+                 CLUSTER_BASE_IMAGE " is missing: build it first: hdc build-base");
+        return;
+    }
+    if (!job->stand_in && job->has_artifacts && is_stand_in(info)) {
+        fail_now(job, IMAGES_EMISSING,
+                 CLUSTER_BASE_IMAGE " is the base of hdc's test stand-in (hdc build-base "
+                                    "--stand-in, no JDK needed): a Hadoop release needs a base "
+                                    "with a JDK: run hdc build-base --base-image IMAGE (a JDK "
+                                    "image; the default has one), then build again");
+        return;
+    }
+    base_found(job, CLUSTER_BASE_IMAGE, info);
+}
+
+static void base_stand_in_checked(void *data, int status, const char *msg,
+                                  const docker_image_info *info) {
+    images_job *job = data;
+
+    if (inspect_failed(job, status, msg, "hdc/base:" IMAGES_STAND_IN_TAG))
+        return;
+    if (status == DOCKER_ENOTFOUND)
+        job_inspect(job, CLUSTER_BASE_IMAGE, base_latest_checked);
+    else
+        base_found(job, "hdc/base:" IMAGES_STAND_IN_TAG, info);
+}
+
+static void identified(uv_work_t *w, int status) {
+    images_job *job = w->data;
+    build_item *it = &job->items[job->next];
+
+    if (job->canceled && job->status == 0) {
+        fail_now(job, UV_ECANCELED, "building: canceled");
+        return;
+    }
+    if (job->status != 0) {
+        job_end(job);
+        return;
+    }
+    /* A distribution's images after its stand-in's are the stand-in's. */
+    if (job->dist) {
+        job->stand_in |= it->stand_in;
+        it->stand_in |= job->stand_in;
+    }
+    if (it->from_base && job->base_ref[0] == '\0')
+        job_inspect(job, job->stand_in ? "hdc/base:" IMAGES_STAND_IN_TAG : CLUSTER_BASE_IMAGE,
+                    job->stand_in ? base_stand_in_checked : base_latest_checked);
+    else
+        item_decide(job);
+}
+
+static void job_identify(images_job *job) {
+    job->work.data = job;
+    if (uv_queue_work(job->loop, &job->work, identity_work, identified) != 0)
+        fail_now(job, UV_EIO, "cannot queue work on the thread pool");
+}
+
+static void looked(uv_work_t *w, int status) {
+    images_job *job = w->data;
+
     job->next_fetch = 0;
     job_fetch_next(job);
+}
+
+static void job_next(images_job *job) {
+    job->work.data = job;
+    if (uv_queue_work(job->loop, &job->work, look_work, looked) != 0)
+        fail_now(job, UV_EIO, "cannot queue work on the thread pool");
 }
 
 static int job_start(images_job *job, images_job **out) {
@@ -419,6 +1233,8 @@ void images_cancel(images_job *job) {
         docker_call_cancel(job->call);
     if (job->fetching != NULL)
         fetch_cancel(job->fetching);
+    if (job->inspect != NULL)
+        docker_call_cancel(job->inspect);
 }
 
 int images_build_base(uv_loop_t *loop, docker *d, const images_opts *opts,
@@ -439,8 +1255,10 @@ int images_build_base(uv_loop_t *loop, docker *d, const images_opts *opts,
                         .cb = cb,
                         .data = data,
                         .nocache = opts->nocache};
+    images_cache_dir(opts, job->cache, sizeof(job->cache));
     it = &job->items[job->n_items++];
-    snprintf(it->tag, sizeof(it->tag), "%s", CLUSTER_BASE_IMAGE);
+    item_names(it, CLUSTER_BASE_IMAGE, -1);
+    it->stand_in = opts->stand_in;
     images_context_dir(opts, "base", it->context, sizeof(it->context));
     snprintf(it->extra_src[0], sizeof(it->extra_src[0]), "%s", opts->agent_path);
     snprintf(it->extra_dst[0], sizeof(it->extra_dst[0]), "hdc-agent");
@@ -448,12 +1266,11 @@ int images_build_base(uv_loop_t *loop, docker *d, const images_opts *opts,
     item_arg(it, "BASE_IMAGE", opts->base_image);
 
     it = &job->items[job->n_items++];
-    snprintf(it->tag, sizeof(it->tag), "%s", CLUSTER_CLIENT_IMAGE);
+    item_names(it, CLUSTER_CLIENT_IMAGE, 0);
     images_context_dir(opts, "client", it->context, sizeof(it->context));
-    item_arg(it, "HDC_BASE", CLUSTER_BASE_IMAGE);
 
     it = &job->items[job->n_items++];
-    snprintf(it->tag, sizeof(it->tag), "%s", CLUSTER_ZK_IMAGE);
+    item_names(it, CLUSTER_ZK_IMAGE, -1);
     images_context_dir(opts, "zookeeper", it->context, sizeof(it->context));
     item_arg(it, "BASE_IMAGE",
              opts->zk_base_image != NULL ? opts->zk_base_image : "debian:bookworm");
@@ -487,7 +1304,8 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
                         .progress = progress,
                         .cb = cb,
                         .data = data,
-                        .nocache = opts->nocache};
+                        .nocache = opts->nocache,
+                        .dist = 1};
     images_cache_dir(opts, job->cache, sizeof(job->cache));
     for (const hdc_image *im = desc->images; im != NULL && im->name != NULL; im++) {
         build_item *it;
@@ -495,8 +1313,11 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
             break;
         it = &job->items[job->n_items++];
         cluster_image_ref(desc, im->name, it->tag, sizeof(it->tag));
+        item_names(it, it->tag, -1);
+        it->from_base = 1;
+        it->dist_image = 1;
+        snprintf(it->name, sizeof(it->name), "%s", im->name);
         images_context_dir(opts, im->context, it->context, sizeof(it->context));
-        item_arg(it, "HDC_BASE", CLUSTER_BASE_IMAGE);
         item_arg(it, "HDC_DIST", desc->name);
         for (const char *const *a = im->build_args; a != NULL && *a != NULL; a++) {
             const char *eq = strchr(*a, '=');
@@ -527,6 +1348,7 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
                 it->extra_fetch[k] = ar;
             }
             snprintf(it->extra_dst[k], sizeof(it->extra_dst[k]), "%s", ar->file);
+            job->has_artifacts = 1;
         }
         if (runs_client(desc, im) && it->n_extras < MAX_EXTRAS) {
             size_t k = it->n_extras++;

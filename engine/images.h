@@ -2,6 +2,22 @@
  * ZooKeeper's image) and `hdc build DIST` (a distribution's images, from
  * its plugin's descriptor), streamed through the Docker client.
  *
+ * Every image has an identity: a SHA-256 over its inputs (the build
+ * context's files, paths and modes, the build args, the artifacts' and
+ * hdc-agent's content, and the identity of the image it is built FROM),
+ * never over local image IDs, so that it means the same on any engine. It
+ * is the label hdc.identity and the tag REPO:id-<first 16 hex digits>; the
+ * alias REPO:latest stays for people. An image whose identity tag is there
+ * (as its alias) is not built again: no build request is sent.
+ *
+ * Images built from hdc's test stand-in for Hadoop (a tarball holding
+ * libexec/hdc-standin), and images FROM them, are labelled
+ * hdc.stand-in=true and aliased REPO:stand-in; they take REPO:latest only
+ * when no real build holds it, so they never replace what a real build of
+ * the same version resolves to. `hdc build-base --stand-in` makes such a
+ * base (no JDK needed), and a distribution's stand-in build takes
+ * hdc/base:stand-in first.
+ *
  * A build context is staged in a temporary directory (on the thread pool):
  * the context directory, plus the files the engine adds (hdc-agent for the
  * base, the artifacts a plugin declares, hdc-client-init for the image of a
@@ -30,7 +46,59 @@ typedef struct images_opts {
                                      NULL: ~/.cache/hdc/dist */
     const char *hadoop_tarball; /* stands for every image's first artifact, or NULL */
     int nocache;
+    int stand_in; /* build-base: a base for the stand-in only (labelled, tagged apart) */
 } images_opts;
+
+#define IMAGES_LABEL_IDENTITY "hdc.identity"
+#define IMAGES_LABEL_STAND_IN "hdc.stand-in"
+#define IMAGES_STAND_IN_TAG   "stand-in"
+/* The tarball digests already taken, by path, size and mtime, in the
+ * cache directory (images_cache_dir). */
+#define IMAGES_DIGESTS_FILE "identity-digests"
+
+/* "hdc/base:id-0123456789abcdef" from "hdc/base:latest" (or "hdc/base")
+ * and a 64-hex identity. Pure. */
+void images_identity_tag(const char *ref, const char *identity, char *out, size_t len);
+
+/* Whether a tarball's entry name is the stand-in's program
+ * ("hadoop-V/libexec/hdc-standin"). Pure. */
+int images_is_stand_in_entry(const char *name);
+
+/* The digest cache's line for path (absolute), size and mtime, if any:
+ * 1 and its sha256 (and whether the tarball is the stand-in), else 0.
+ * text: the whole file. Pure. */
+int images_digest_lookup(const char *text, const char *path, long long size, long long mtime_ns,
+                         char sha256[65], int *stand_in);
+
+/* The clusters among containers (as docker_container_list gives them, with
+ * their hdc.cluster label) that run one of images (the stand-in's, as
+ * docker_image_list gives them), each once, into out (room for
+ * n_containers); the names are borrowed from containers. Pure. */
+size_t images_stand_in_pick(const docker_object *images, size_t n_images,
+                            const docker_object *containers, size_t n_containers, const char **out);
+
+/* The clusters on the engine that run the stand-in's images (an image
+ * labelled hdc.stand-in=true), by name. Borrowed for the callback. */
+typedef void (*images_stand_in_cb)(void *data, int status, const char *msg,
+                                   const char *const *clusters, size_t n);
+int images_stand_in_clusters(docker *d, images_stand_in_cb cb, void *data);
+
+/* Whether hdc up of dist runs the stand-in: a tag of images (the
+ * stand-in's, as docker_image_list gives them) is hdc/<dist>-IMAGE:latest,
+ * what cluster_image_ref names. Pure. */
+int images_dist_is_stand_in(const docker_object *images, size_t n_images, const char *dist);
+
+/* Whether name is among clusters. */
+int images_among(const char *const *clusters, size_t n, const char *name);
+
+/* `hdc gc --images`: of images (hdc's, as docker_image_list gives them
+ * for the label hdc.image), what to remove: every tag, or the ID of an
+ * untagged one, of each image that no container of containers (all of the
+ * engine's) runs and that REPO:latest or REPO:stand-in does not name (the
+ * newest of its repository, real or stand-in). At most cap refs into out,
+ * borrowed from images; returns how many. Pure. */
+size_t images_gc_pick(const docker_object *images, size_t n_images, const docker_object *containers,
+                      size_t n_containers, const char **out, size_t cap);
 
 /* A line of build output of image (a Docker reference). Borrowed. */
 typedef void (*images_progress_cb)(void *data, const char *image, const char *line);
@@ -43,7 +111,11 @@ typedef struct images_job images_job;
 int images_build_base(uv_loop_t *loop, docker *d, const images_opts *opts,
                       images_progress_cb progress, images_cb cb, void *data, images_job **out);
 
-/* Builds every image desc declares, in order, as "hdc/<dist>-<image>". */
+/* Builds every image desc declares, in order, as "hdc/<dist>-<image>",
+ * FROM hdc/base by identity (hdc/base:stand-in first for the stand-in):
+ * build arg HDC_BASE; an image built after another of desc gets the
+ * other's identity tag as HDC_IMAGE_<name> (the client image FROM its
+ * distribution's image). */
 int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
                       const images_opts *opts, images_progress_cb progress, images_cb cb,
                       void *data, images_job **out);

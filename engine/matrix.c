@@ -225,6 +225,8 @@ static void xml_first_line(matrix_buf *b, const char *msg) {
 static void junit_case(matrix_buf *b, const matrix_result *r) {
     buf_str(b, "    <testcase classname=\"hdc.matrix\"");
     xml_attr(b, "name", r->dist);
+    if (r->stand_in)
+        buf_str(b, " status=\"stand-in\"");
     buf_printf(b, " time=\"%.3f\">\n", r->time_s > 0 ? r->time_s : 0.0);
     if (r->outcome != MATRIX_PASSED) {
         const char *el = r->outcome == MATRIX_ERROR ? "error" : "failure";
@@ -288,10 +290,29 @@ char *matrix_junit_xml(const matrix_result *results, size_t n, const matrix_suit
     if (suite->hostname != NULL && suite->hostname[0] != '\0')
         xml_attr(&b, "hostname", suite->hostname);
     buf_str(&b, ">\n");
-    if (suite->command != NULL) {
-        buf_str(&b, "    <properties>\n      <property name=\"command\"");
-        xml_attr(&b, "value", suite->command);
-        buf_str(&b, "/>\n    </properties>\n");
+    {
+        size_t stand_ins = 0;
+        for (size_t i = 0; i < n; i++)
+            stand_ins += results[i].stand_in != 0;
+        if (suite->command != NULL || stand_ins > 0)
+            buf_str(&b, "    <properties>\n");
+        if (suite->command != NULL) {
+            buf_str(&b, "      <property name=\"command\"");
+            xml_attr(&b, "value", suite->command);
+            buf_str(&b, "/>\n");
+        }
+        if (stand_ins > 0) {
+            /* The DISTs whose images were the stand-in's: not Hadoop. */
+            buf_str(&b, "      <property name=\"stand-in\" value=\"");
+            for (size_t i = 0, k = 0; i < n; i++)
+                if (results[i].stand_in) {
+                    buf_str(&b, k++ > 0 ? " " : "");
+                    xml_add(&b, results[i].dist, strlen(results[i].dist), 1);
+                }
+            buf_str(&b, "\"/>\n");
+        }
+        if (suite->command != NULL || stand_ins > 0)
+            buf_str(&b, "    </properties>\n");
     }
     for (size_t i = 0; i < n; i++)
         junit_case(&b, &results[i]);

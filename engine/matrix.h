@@ -57,6 +57,7 @@ typedef struct matrix_result {
     const char *logs_dir; /* the cluster's logs */
     int kept;             /* the cluster was kept (--keep, --keep-failed) */
     double time_s;
+    int stand_in; /* its images were hdc's test stand-in's, not Hadoop */
 } matrix_result;
 
 typedef struct matrix_suite {
@@ -68,7 +69,8 @@ typedef struct matrix_suite {
 
 /* The JUnit XML report (the Ant/Jenkins junit-10 shape: <testsuites>, one
  * <testsuite name="hdc matrix">, a <testcase classname="hdc.matrix"> per
- * result). malloc'd; NULL on ENOMEM. */
+ * result; a result that ran the stand-in gets status="stand-in" and is
+ * named in the suite's property "stand-in"). malloc'd; NULL on ENOMEM. */
 char *matrix_junit_xml(const matrix_result *results, size_t n, const matrix_suite *suite);
 
 /* CMD as one line for messages, each argument quoted that needs it, cut

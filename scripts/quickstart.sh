@@ -67,7 +67,7 @@ MSG
 work=$(mktemp -d /tmp/hdc-quickstart-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$root/tests/fixtures/fakehadoop/build.sh" "$version" "$work" >/dev/null
-"$hdc" build-base --base-image debian:bookworm
+"$hdc" build-base --stand-in
 "$hdc" build "$dist" --hadoop-tarball "$work/hadoop-$version.tar.gz"
 "$hdc" up "$dist" --name "$name" -y
 say "the cluster '$name' runs the test stand-in, not Hadoop. Try:"

@@ -18,7 +18,7 @@ as_root() {
 
 packages=(
     build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
-    libuv1-dev libjansson-dev libzookeeper-mt-dev libarchive-dev libcmocka-dev
+    libuv1-dev libjansson-dev libzookeeper-mt-dev libarchive-dev nettle-dev libcmocka-dev
     node-llhttp zookeeper debootstrap curl ca-certificates valgrind jq openssh-client time libxml2-utils shellcheck
     iproute2 man-db
 )

@@ -140,6 +140,7 @@ int cmd_duration(const char *flag, const char *s, uint64_t min_s, uint64_t max_s
 typedef struct cmd_build_base_opts {
     const char *base_image, *zk_base_image;
     int nocache;
+    int stand_in; /* --stand-in: a base for the test stand-in, tagged apart */
 } cmd_build_base_opts;
 int cmd_build_base_parse(const cmd_ctx *ctx, int argc, char **argv, cmd_build_base_opts *o,
                          char *err, size_t err_len);

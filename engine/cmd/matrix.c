@@ -55,6 +55,7 @@
 #include "cmd.h"
 #include "docker.h"
 #include "fleet.h"
+#include "images.h"
 #include "logs.h"
 #include "matrix.h"
 #include "plan.h"
@@ -245,6 +246,7 @@ typedef struct target {
     int has_output;
     char user[64];
     char container[96];
+    int stand_in; /* its images are hdc's test stand-in's (label hdc.stand-in) */
 } target;
 
 struct matrix_run {
@@ -262,6 +264,7 @@ struct matrix_run {
     char *command; /* CMD as one line, for messages */
     time_t started;
     uint64_t start_ms;
+    int images_asked; /* the stand-in's images were listed (or could not be) */
 };
 
 static void report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -706,6 +709,15 @@ static void interrupted(runner *r, int signum) {
 
 /* ---- the end: report and summary ------------------------------------------------------ */
 
+static void stand_in_listed(void *data, int status, const char *msg, const docker_object *objs,
+                            size_t n) {
+    matrix_run *m = data;
+
+    m->images_asked = 1;
+    for (size_t i = 0; status == 0 && i < m->n; i++)
+        m->t[i].stand_in = images_dist_is_stand_in(objs, n, m->t[i].dist);
+}
+
 /* Every DIST's result, for the report and the summary (malloc'd). */
 static matrix_result *results(const matrix_run *m) {
     matrix_result *res = calloc(m->n + 1, sizeof(*res));
@@ -725,6 +737,7 @@ static matrix_result *results(const matrix_run *m) {
             .logs_dir = t->logs_dir,
             .kept = t->kept,
             .time_s = seconds(t->start_ms, t->end_ms),
+            .stand_in = t->stand_in,
         };
     }
     return res;
@@ -933,6 +946,11 @@ static int run(const cmd_ctx *ctx, void *opts) {
     runner_hold_signals(&m->r, 1);
     m->started = time(NULL);
     m->start_ms = uv_now(&m->r.loop);
+    /* Which DISTs run the stand-in's images, for the report: asked first. */
+    if (docker_image_list(m->r.d, IMAGES_LABEL_STAND_IN "=true", stand_in_listed, m, NULL) != 0)
+        m->images_asked = 1;
+    while (!m->images_asked)
+        uv_run(&m->r.loop, UV_RUN_ONCE);
     for (size_t i = 0; i < m->n; i++)
         fleet_launch(m->t[i].member);
     while (!all_done(m))

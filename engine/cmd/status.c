@@ -15,6 +15,9 @@
  *   printed, and with --json the whole document is dumped once.
  * - The probes are an array sized from the distribution's list before the
  *   first starts: each probe's callback holds a pointer into it.
+ * - Whether the cluster runs hdc's test stand-in is asked of its images
+ *   (the label hdc.stand-in), beside the listing: a stand-in cluster says
+ *   so in its last line, whatever its name.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -23,6 +26,7 @@
 
 #include "cluster_query.h"
 #include "cmd.h"
+#include "images.h"
 #include "plan.h"
 #include "plugin_host.h"
 #include "probe.h"
@@ -44,9 +48,17 @@ typedef struct status_ctx {
     status_probe *probes;
     size_t n_probes;
     size_t n_nodes;
-    char *down; /* the hosts not running, ", "-joined (malloc'd), or NULL */
-    char *off;  /* the hosts running off their network (`hdc fault`), likewise */
+    char *down;   /* the hosts not running, ", "-joined (malloc'd), or NULL */
+    char *off;    /* the hosts running off their network (`hdc fault`), likewise */
+    int stand_in; /* 1: it runs hdc's test stand-in; -1: unknown */
 } status_ctx;
+
+static void stand_in_known(void *data, int status, const char *msg, const char *const *clusters,
+                           size_t n) {
+    status_ctx *ctx = data;
+
+    ctx->stand_in = status == 0 ? images_among(clusters, n, ctx->name) : -1;
+}
 
 static void probed(void *data, int status, const probe_result *res) {
     status_probe *sp = data;
@@ -180,7 +192,11 @@ static void report_probes(status_ctx *ctx) {
             printf("probe %-20s %s%s%s\n", sp->probe->name, sp->status == 0 ? "green" : "NOT green",
                    sp->status == 0 ? "" : ": ", sp->status == 0 ? "" : sp->why);
     }
+    if (ctx->n_nodes > 0 && ctx->stand_in == 1 && !ctx->cc->json)
+        printf("images: hdc's test stand-in (tests/fixtures/fakehadoop), NOT Hadoop\n");
     if (ctx->cc->json && ctx->root != NULL) {
+        json_object_set_new(ctx->root, "stand_in",
+                            ctx->stand_in >= 0 ? json_boolean(ctx->stand_in) : json_null());
         json_object_set_new(ctx->root, "probes", arr);
         json_object_set_new(ctx->root, "healthy", json_boolean(healthy(ctx)));
         json_dumpf(ctx->root, stdout, JSON_INDENT(2));
@@ -283,6 +299,8 @@ static int run(const cmd_ctx *cc, void *opts) {
     ctx.r = &r;
     if (cluster_list(&r.loop, r.d, ctx.name, listed, &ctx) != 0)
         r.status = RUNNER_FAILED;
+    if (images_stand_in_clusters(r.d, stand_in_known, &ctx) != 0)
+        ctx.stand_in = -1;
     /* The listing, then the probes it started, to their end. */
     uv_run(&r.loop, UV_RUN_DEFAULT);
     report_probes(&ctx);

@@ -23,6 +23,7 @@
 #include "cluster_survey.h"
 #include "cmd.h"
 #include "fleet.h"
+#include "images.h"
 #include "plan.h"
 #include "util.h"
 
@@ -40,6 +41,7 @@ typedef struct target {
     size_t leftovers;         /* objects of that cluster */
     int printed;              /* its endpoints were printed */
     json_t *report;           /* for --json */
+    int stand_in;             /* its images are hdc's test stand-in's (label hdc.stand-in) */
 } target;
 
 /* A row of the live table: a node. */
@@ -59,7 +61,8 @@ struct up_run {
     size_t n;
     const char *logs_root;
     int tty, color;
-    int interrupted; /* SIGINT, SIGTERM, SIGHUP: start nothing more */
+    int interrupted;  /* SIGINT, SIGTERM, SIGHUP: start nothing more */
+    int images_asked; /* the stand-in's images were listed (or could not be) */
     row *rows;
     size_t n_rows, cap_rows;
     size_t rows_drawn;
@@ -203,7 +206,7 @@ static void progress(fleet_member *m, const cluster_node_report *rep) {
 
 static json_t *report_json(const target *t, const cluster_report *r) {
     json_t *nodes = json_array(), *endpoints = json_array(), *steps = json_array();
-    json_t *phases;
+    json_t *phases, *o;
 
     for (size_t i = 0; i < r->plan->n_nodes; i++) {
         const cluster_node_report *n = &r->nodes[i];
@@ -231,10 +234,13 @@ static json_t *report_json(const target *t, const cluster_report *r) {
                        "zookeeper_ms", (json_int_t)r->zookeeper_ms, "containers_ms",
                        (json_int_t)r->containers_ms, "steps_ms", (json_int_t)r->steps_ms,
                        "total_ms", (json_int_t)r->total_ms);
-    return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:o, s:o}", "cluster", t->arg->name,
-                     "dist", t->arg->dist, "state", r->status == 0 ? "up" : "failed", "error",
-                     r->message, "subnet", r->plan->subnet, "nodes", nodes, "endpoints", endpoints,
-                     "phases", phases, "steps", steps);
+    o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:o, s:o}", "cluster", t->arg->name, "dist",
+                  t->arg->dist, "state", r->status == 0 ? "up" : "failed", "error", r->message,
+                  "subnet", r->plan->subnet, "nodes", nodes, "endpoints", endpoints, "phases",
+                  phases, "steps", steps);
+    if (o != NULL)
+        json_object_set_new(o, "stand_in", json_boolean(t->stand_in));
+    return o;
 }
 
 /* A cluster is up: its endpoints (with --follow, as soon as it is). */
@@ -242,8 +248,9 @@ static void print_ready(target *t, const cluster_report *r) {
     if (t->u->ctx->json || t->printed)
         return;
     t->printed = 1;
-    printf("%s (%s) is up in %.1f s; logs in %s\n", t->arg->name, t->arg->dist,
-           r->total_ms / 1000.0, t->logs_dir);
+    printf("%s (%s%s) is up in %.1f s; logs in %s\n", t->arg->name, t->arg->dist,
+           t->stand_in ? ", hdc's test stand-in, NOT Hadoop" : "", r->total_ms / 1000.0,
+           t->logs_dir);
     for (size_t i = 0; i < r->n_endpoints; i++) {
         const cluster_endpoint *e = &r->endpoints[i];
         printf("  %-16s %-10s %5d -> 127.0.0.1:%d\n", e->hostname, e->role, e->port, e->host_port);
@@ -435,7 +442,19 @@ static void interrupted(runner *r, int signum) {
             fleet_stop(u->targets[i].m);
 }
 
+/* Which targets run the stand-in's images: said in the report. */
+static void stand_in_listed(void *data, int status, const char *msg, const docker_object *objs,
+                            size_t n) {
+    up_run *u = data;
+
+    u->images_asked = 1;
+    for (size_t i = 0; status == 0 && i < u->n; i++)
+        u->targets[i].stand_in = images_dist_is_stand_in(objs, n, u->targets[i].arg->dist);
+}
+
 static int all_listed(const up_run *u) {
+    if (!u->images_asked)
+        return 0;
     for (size_t i = 0; i < u->n; i++)
         if (!u->targets[i].done && !u->targets[i].listed)
             return 0;
@@ -531,6 +550,8 @@ static int run(const cmd_ctx *ctx, void *opts) {
     runner_hold_signals(&u->r, 1);
     u->tty = isatty(fileno(stderr)) && !ctx->json;
     u->color = u->tty && !ctx->env.no_color;
+    if (docker_image_list(u->r.d, IMAGES_LABEL_STAND_IN "=true", stand_in_listed, u, NULL) != 0)
+        u->images_asked = 1;
     for (size_t i = 0; i < u->n; i++) {
         target *t = &u->targets[i];
         if (cluster_survey(&u->r.loop, u->r.d, t->arg->name, surveyed, t) != 0) {

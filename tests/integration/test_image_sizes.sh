@@ -68,7 +68,7 @@ else
 fi
 
 # ---- the images ----------------------------------------------------------------
-if ! out=$("$hdc" build-base --base-image debian:bookworm 2>&1); then
+if ! out=$("$hdc" build-base --stand-in 2>&1); then
     bad "build-base" "$out"; finish
 fi
 if ! out=$("$hdc" build "$dist" --hadoop-tarball "$work/dist/hadoop-$v.tar.gz" 2>&1); then

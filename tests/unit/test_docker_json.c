@@ -255,6 +255,16 @@ static void test_logs_and_build_targets(void **state) {
                            "&buildargs=%7B%22V%22%3A%222.6.0%22%7D"
                            "&labels=%7B%22hdc.test%22%3A%22x%20y%22%7D");
     free(s);
+
+    /* More tags: each its own t=, after the first. */
+    {
+        const char *const more[] = {"hdc/peer:latest", "hdc/peer:stand-in", NULL};
+        docker_build_opts mo = {.context_dir = "/x", .tag = "hdc/peer:id-0123", .more_tags = more};
+        s = docker_build_target(&mo);
+        assert_string_equal(s, "/v1.41/build?rm=1&forcerm=1&t=hdc%2Fpeer%3Aid-0123"
+                               "&t=hdc%2Fpeer%3Alatest&t=hdc%2Fpeer%3Astand-in");
+        free(s);
+    }
 }
 
 static void test_build_progress_lines(void **state) {

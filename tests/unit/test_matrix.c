@@ -293,6 +293,35 @@ static void a_cut_output_says_so_and_starts_at_a_character(void **state) {
     free(xml);
 }
 
+static void a_stand_in_run_says_so(void **state) {
+    matrix_result r[2] = {
+        {.dist = "apache_2.6.0", .cluster = "a-m1", .outcome = MATRIX_PASSED, .stand_in = 1},
+        {.dist = "testdist", .cluster = "t-m1", .outcome = MATRIX_PASSED},
+    };
+    matrix_suite suite = {.started = 0};
+    static const char *want[] = {
+        "testsuites",
+        "testsuites/testsuite",
+        "testsuites/testsuite/properties",
+        "testsuites/testsuite/properties/property",
+        "testsuites/testsuite/testcase",
+        "testsuites/testsuite/testcase",
+    };
+    char *xml = matrix_junit_xml(r, 2, &suite);
+    xml_check *x = calloc(1, sizeof(*x));
+
+    assert_non_null(xml);
+    xml_parse(x, xml);
+    assert_int_equal(x->n_paths, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < x->n_paths; i++)
+        assert_string_equal(x->paths[i], want[i]);
+    assert_non_null(strstr(xml, "<property name=\"stand-in\" value=\"apache_2.6.0\"/>"));
+    assert_non_null(strstr(xml, "name=\"apache_2.6.0\" status=\"stand-in\" time="));
+    assert_non_null(strstr(xml, "name=\"testdist\" time="));
+    free(x);
+    free(xml);
+}
+
 static void an_empty_matrix_is_still_a_report(void **state) {
     matrix_suite suite = {.started = 0};
     char *xml = matrix_junit_xml(NULL, 0, &suite);
@@ -364,6 +393,7 @@ int main(void) {
         cmocka_unit_test(whitespace_survives_and_controls_are_dropped),
         cmocka_unit_test(invalid_utf8_becomes_the_replacement_character),
         cmocka_unit_test(the_report_has_the_junit_shape),
+        cmocka_unit_test(a_stand_in_run_says_so),
         cmocka_unit_test(a_cut_output_says_so_and_starts_at_a_character),
         cmocka_unit_test(an_empty_matrix_is_still_a_report),
     };

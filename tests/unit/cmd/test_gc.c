@@ -1,4 +1,4 @@
-/* engine/cmd/gc.c: its parse (--stopped, --older-than, and what it
+/* engine/cmd/gc.c: its parse (--stopped, --older-than, --images, and what it
  * refuses) and what it removes: the clusters nothing will come back for,
  * never one that is up or coming up, stopped ones only when asked. */
 #include <setjmp.h>
@@ -34,6 +34,13 @@ static void the_flags(void **state) {
     assert_int_equal(parse(&o, err, sizeof(err), 4, both), 0);
     assert_true(o.stopped);
     assert_int_equal(o.older_than_s, 2 * 86400);
+    assert_false(o.images);
+    {
+        char *images[] = {"gc", "--images", NULL};
+        assert_int_equal(parse(&o, err, sizeof(err), 2, images), 0);
+        assert_true(o.images);
+        assert_false(o.stopped);
+    }
 }
 
 static void refusals_say_what_is_wrong(void **state) {
@@ -48,7 +55,7 @@ static void refusals_say_what_is_wrong(void **state) {
         {2,
          {"gc", "--frobnicate"},
          "gc: unknown flag '--frobnicate'; 'hdc help gc' shows the usage"},
-        {2, {"gc", "--images"}, "gc: unknown flag '--images'; 'hdc help gc' shows the usage"},
+        {2, {"gc", "--image"}, "gc: unknown flag '--image'; 'hdc help gc' shows the usage"},
         {2, {"gc", "--older-than"}, "--older-than needs a value"},
         {3,
          {"gc", "--older-than", "soon"},

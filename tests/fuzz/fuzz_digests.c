@@ -1,0 +1,34 @@
+/* libFuzzer target for the digest cache's lookup (engine/images.c,
+ * images_digest_lookup): the file is whatever a crashed or older hdc, or a
+ * user, left in <cache>/identity-digests. The input's first 16 bytes are
+ * the size and mtime looked for, the rest the file.
+ * Checked: no crash, and a digest found is 64 lowercase hex digits. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "images.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    long long want[2] = {0, 0};
+    char sha[65], *text;
+    int stand_in = -1;
+
+    if (size < sizeof(want))
+        return 0;
+    memcpy(want, data, sizeof(want));
+    if ((text = malloc(size - sizeof(want) + 1)) == NULL)
+        return 0;
+    memcpy(text, data + sizeof(want), size - sizeof(want));
+    text[size - sizeof(want)] = '\0';
+    if (images_digest_lookup(text, "/c/hadoop-2.6.0.tar.gz", want[0], want[1], sha, &stand_in)) {
+        if (strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64 ||
+            (stand_in != 0 && stand_in != 1))
+            abort();
+    }
+    free(text);
+    return 0;
+}
