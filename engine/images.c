@@ -1086,7 +1086,8 @@ static void alias_checked(void *data, int status, const char *msg, const docker_
     if (inspect_failed(job, status, msg, it->alias))
         return;
     if (status == 0 && is_identity(info, it->identity) && !job->nocache) {
-        say(job, "%s is up to date (%s): nothing to build", it->alias, it->id_tag);
+        say(job, "%s is up to date (%s%s): nothing to build", it->alias, it->id_tag,
+            it->stand_in ? ", hdc's test stand-in, NOT Hadoop" : "");
         item_done(job);
         return;
     }

@@ -81,7 +81,10 @@ done
     || bad "missing under the prefix" "${missing[@]}"
 
 # ---- the installed hdc, the trees out of reach -------------------------------------
-if ! out=$(hidden sh -c 'ls -A "$1"; ls -A "$2"' sh "$src" "$build" 2>&1) || [ -n "$out" ]; then
+# Each tree empty, or not there at all (a build tree inside the source
+# tree is gone under the source tree's tmpfs).
+if ! out=$(hidden sh -c 'for d; do [ ! -e "$d" ] || ls -A "$d"; done' sh "$src" "$build" 2>&1) \
+    || [ -n "$out" ]; then
     bad "the source and build trees cannot be hidden (unshare, mount)" "$out"; finish
 fi
 out=$(hidden "$hdc" --version 2>&1) && grep -q '^hdc [0-9.]* (plugin ABI [0-9]*)' <<<"$out" \
