@@ -1079,6 +1079,33 @@ static void latest_checked(void *data, int status, const char *msg, const docker
     job_stage(job);
 }
 
+static void up_to_date(images_job *job) {
+    build_item *it = &job->items[job->next];
+
+    say(job, "%s is up to date (%s%s): nothing to build", it->alias, it->id_tag,
+        it->stand_in ? ", hdc's test stand-in, NOT Hadoop" : "");
+    item_done(job);
+}
+
+/* An up-to-date stand-in: REPO:latest as well, unless a real build has
+ * it. Missing (removed since) or another stand-in's, it is given again by
+ * a build, which Docker's cache makes a matter of tags. */
+static void latest_of_up_to_date(void *data, int status, const char *msg,
+                                 const docker_image_info *info) {
+    images_job *job = data;
+    build_item *it = &job->items[job->next];
+
+    if (inspect_failed(job, status, msg, it->tag))
+        return;
+    if (status == 0 &&
+        (is_identity(info, it->identity) || (!is_stand_in(info) && has_identity(info)))) {
+        up_to_date(job);
+        return;
+    }
+    repo_tag(it->latest, sizeof(it->latest), it->repo, "latest");
+    job_stage(job);
+}
+
 static void alias_checked(void *data, int status, const char *msg, const docker_image_info *info) {
     images_job *job = data;
     build_item *it = &job->items[job->next];
@@ -1086,9 +1113,10 @@ static void alias_checked(void *data, int status, const char *msg, const docker_
     if (inspect_failed(job, status, msg, it->alias))
         return;
     if (status == 0 && is_identity(info, it->identity) && !job->nocache) {
-        say(job, "%s is up to date (%s%s): nothing to build", it->alias, it->id_tag,
-            it->stand_in ? ", hdc's test stand-in, NOT Hadoop" : "");
-        item_done(job);
+        if (it->stand_in)
+            job_inspect(job, it->tag, latest_of_up_to_date);
+        else
+            up_to_date(job);
         return;
     }
     if (it->stand_in)
