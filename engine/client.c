@@ -70,6 +70,9 @@ typedef struct client {
     size_t init_len;
     char *init_path; /* the initialize.sh found, or NULL */
 
+    cluster_images images; /* resolved here (opts.resolve_from) */
+    int resolved;
+
     zk_session *zk;
     char container_id[80];
     int made;      /* the container is this call's, and not up yet */
@@ -392,6 +395,33 @@ static void created(void *data, int status, const char *msg, const char *id) {
         fail(c, UV_EIO, "%s: cannot start the client node", c->cluster);
 }
 
+static void images_resolved(void *data, int status, const char *msg, const cluster_images *images) {
+    client *c = data;
+
+    if (status != 0) {
+        fail(c, status, "%s: %s", c->cluster, msg);
+        return;
+    }
+    c->images = *images;
+    c->resolved = 1;
+    create(c);
+}
+
+/* Its images first, when they are to be resolved here: only a client that
+ * is created needs them. */
+static int resolve(client *c) {
+    int err;
+
+    if (c->opts.images != NULL || c->opts.resolve_from == NULL || c->resolved)
+        return 0;
+    err = images_resolve(c->loop, c->d, c->client_plug->desc, c->opts.resolve_from,
+                         c->opts.building, images_resolved, c, NULL);
+    if (err != 0)
+        fail(c, err, "%s: cannot resolve the images of %s: %s", c->cluster,
+             c->client_plug->desc->name, hdc_strerror(err));
+    return 1;
+}
+
 static void create(client *c) {
     char key_env[1100];
     const char *extra[] = {key_env};
@@ -408,11 +438,16 @@ static void create(client *c) {
         .extra_env = extra,
         .n_extra_env = 1,
         .network = c->network_id,
+        .images = c->opts.images != NULL ? c->opts.images
+                  : c->resolved          ? &c->images
+                                         : NULL,
     };
-    cluster_spec *sp = malloc(sizeof(*sp));
+    cluster_spec *sp;
     int err;
 
-    if (sp == NULL) {
+    if (resolve(c))
+        return;
+    if ((sp = malloc(sizeof(*sp))) == NULL) {
         fail(c, UV_ENOMEM, "out of memory");
         return;
     }

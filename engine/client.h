@@ -17,6 +17,7 @@
 
 #include "docker.h"
 #include "err.h" /* CLIENT_ENOCLUSTER, CLIENT_ENOCLIENT */
+#include "images.h"
 #include "plugin_host.h"
 
 typedef struct client_opts {
@@ -34,6 +35,11 @@ typedef struct client_opts {
      * borrowed until the callback; NULL: none. */
     const char *const *init_dirs;
     docker_output_cb init_output; /* its output, as it comes (optional) */
+    /* The client distribution's images, resolved (`hdc matrix`: its
+     * fleet's); NULL: resolved here (images_resolve) from resolve_from. */
+    const cluster_images *images;
+    const images_opts *resolve_from; /* with images NULL; NULL: REPO:latest */
+    images_progress_cb building;     /* the lines of a build that resolving needs */
 } client_opts;
 
 /* The client node, up. Borrowed: valid only during the callback. */

@@ -169,13 +169,15 @@ static void check_images(up *u) {
         cluster__fail(u, UV_ENOMEM, NULL, "%s: out of memory", u->plan.cluster);
         return;
     }
-    refs[n++] = strdup(CLUSTER_ZK_IMAGE);
+    refs[n++] = strdup(u->opts.images != NULL && u->opts.images->zookeeper[0] != '\0'
+                           ? u->opts.images->zookeeper
+                           : CLUSTER_ZK_IMAGE);
     for (const hdc_service *s = desc->services; s != NULL && s->name != NULL; s++) {
         char ref[256];
         int seen = 0;
         if (s->flags & HDC_SERVICE_CLIENT)
             continue;
-        cluster_image_ref(desc, s->image, ref, sizeof(ref));
+        cluster_images_ref(u->opts.images, desc, s->image, ref, sizeof(ref));
         for (size_t i = 0; i < n; i++)
             seen |= refs[i] != NULL && strcmp(refs[i], ref) == 0;
         if (!seen)
@@ -387,6 +389,7 @@ static void create_node(up *u, node_rt *n) {
         .id = u->opts.id,
         .boot_timeout_s = u->opts.boot_timeout_s,
         .memory_mb = u->opts.memory_mb,
+        .images = u->opts.images,
     };
     cluster_spec *sp = malloc(sizeof(*sp));
     int err = UV_ENOMEM;

@@ -74,6 +74,9 @@ typedef struct cluster_up_opts {
     /* The cap every probe of the ups it is shared by keeps (a fleet's);
      * borrowed until the callback. NULL: none. */
     probe_pacer *pacer;
+    /* The images to run, resolved by identity (images_resolve); borrowed
+     * until the callback. NULL: REPO:latest (cluster_image_ref). */
+    const cluster_images *images;
 } cluster_up_opts;
 
 /* A node as the progress callback and the report see it. Borrowed. */

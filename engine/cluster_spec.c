@@ -75,6 +75,16 @@ void cluster_image_ref(const hdc_plugin_desc *desc, const char *image, char *out
         snprintf(out, len, "hdc/%s-%s:latest", desc->name, image);
 }
 
+void cluster_images_ref(const cluster_images *images, const hdc_plugin_desc *desc,
+                        const char *image, char *out, size_t len) {
+    for (size_t i = 0; images != NULL && i < images->n; i++)
+        if (strcmp(images->name[i], image) == 0) {
+            snprintf(out, len, "%s", images->ref[i]);
+            return;
+        }
+    cluster_image_ref(desc, image, out, len);
+}
+
 size_t cluster_labels(const plan *p, const cluster_identity *id, docker_kv *out,
                       cluster_label_bufs *bufs) {
     size_t n = 0;
@@ -118,11 +128,13 @@ void cluster_container_spec(const cluster_spec_in *in, cluster_spec *sp) {
     sp->labels[n_labels++] = (docker_kv){"hdc.address", n->address};
 
     if (svc == NULL) {
-        snprintf(sp->image, sizeof(sp->image), "%s", CLUSTER_ZK_IMAGE);
+        snprintf(sp->image, sizeof(sp->image), "%s",
+                 in->images != NULL && in->images->zookeeper[0] != '\0' ? in->images->zookeeper
+                                                                        : CLUSTER_ZK_IMAGE);
         sp->ports[n_ports++] = (docker_port){.port = PLAN_ZK_PORT,
                                              .host_port = in->publish_classic ? PLAN_ZK_PORT : 0};
     } else {
-        cluster_image_ref(image_desc, svc->image, sp->image, sizeof(sp->image));
+        cluster_images_ref(in->images, image_desc, svc->image, sp->image, sizeof(sp->image));
         snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_CLUSTER=%s", p->cluster);
         snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_DIST=%s", p->desc->name);
         snprintf(sp->env_buf[n_env++], sizeof(sp->env_buf[0]), "HDC_SERVICE=%s", n->service);

@@ -40,6 +40,23 @@ typedef struct cluster_label_bufs {
 size_t cluster_labels(const plan *p, const cluster_identity *id, docker_kv *out,
                       cluster_label_bufs *bufs);
 
+/* The images a cluster runs, as `hdc up` resolved them (images.h,
+ * images_resolve): each image its distribution declares by its identity
+ * tag (REPO:id-...), and ZooKeeper's. */
+#define CLUSTER_IMAGES_MAX 16
+typedef struct cluster_images {
+    size_t n;
+    char name[CLUSTER_IMAGES_MAX][64]; /* the plugin's image name */
+    char ref[CLUSTER_IMAGES_MAX][256];
+    char zookeeper[256];
+    int stand_in; /* they are hdc's test stand-in's (label hdc.stand-in) */
+} cluster_images;
+
+/* What runs image (a plugin's image name) of desc: its resolved reference
+ * in images (when given and there), else cluster_image_ref's. */
+void cluster_images_ref(const cluster_images *images, const hdc_plugin_desc *desc,
+                        const char *image, char *out, size_t len);
+
 /* A node's container, as `hdc up` (and `hdc client`) create it: image,
  * hostname, static address, every node in /etc/hosts, labels, the HDC_*
  * environment, ports published on 127.0.0.1, shared volumes, and the
@@ -54,10 +71,12 @@ typedef struct cluster_spec_in {
     uint16_t host_port;
     const char *const *extra_env; /* more KEY=VALUE */
     size_t n_extra_env;
-    const char *network;        /* its ID (names can be ambiguous) */
-    const cluster_identity *id; /* its labels; NULL: the cluster's name and plan only */
-    unsigned boot_timeout_s;    /* the agent waits that long for `boot`; 0: forever */
-    unsigned memory_mb;         /* the cluster's budget (--memory); 0: the declared limits */
+    const char *network;          /* its ID (names can be ambiguous) */
+    const cluster_identity *id;   /* its labels; NULL: the cluster's name and plan only */
+    unsigned boot_timeout_s;      /* the agent waits that long for `boot`; 0: forever */
+    unsigned memory_mb;           /* the cluster's budget (--memory); 0: the declared limits */
+    const cluster_images *images; /* as resolved; NULL: cluster_image_ref's and
+                                     CLUSTER_ZK_IMAGE */
 } cluster_spec_in;
 
 typedef struct cluster_spec {

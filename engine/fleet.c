@@ -8,6 +8,11 @@
  * - Slots count clusters alive, not ups in flight: a slot is freed when
  *   the command releases the member, so `parallel` bounds the host's
  *   memory for the whole life of each cluster.
+ * - A distribution's images are resolved once per fleet, by its first
+ *   member to start, and the members of that distribution that start
+ *   meanwhile wait for it: two ups of one version never build the same
+ *   image side by side. A member waiting holds its slot: the resolution
+ *   is the start of its up.
  */
 #include "fleet.h"
 
@@ -19,6 +24,17 @@
 #include "cluster_spec.h" /* cluster_memory_check */
 #include "owner.h"
 #include "util.h"
+
+/* A distribution's images, resolved for every member of it. */
+typedef struct resolution {
+    fleet *f;
+    const char *dist;    /* the first member's */
+    fleet_member *first; /* whose hook hears the builds */
+    images_job *job;     /* in flight, or NULL */
+    int done, status;
+    char *msg;
+    cluster_images images;
+} resolution;
 
 struct fleet {
     uv_loop_t *loop;
@@ -33,6 +49,8 @@ struct fleet {
     probe_pacer pacer; /* every member's probes */
     size_t alive;      /* members started and not released */
     int canceled;
+    resolution **resolutions;
+    size_t n_res, cap_res;
 };
 
 int fleet_new(const fleet_opts *o, const fleet_hooks *hooks, void *data, fleet **out) {
@@ -166,7 +184,30 @@ static int identify(fleet_member *m) {
     return 0;
 }
 
-static void start(fleet_member *m) {
+/* Its up could not start: done, with why, from the loop. */
+static void start_failed(fleet_member *m, int err, const char *why, int from_call) {
+    fleet *f = m->f;
+    start_failure *sf;
+
+    m->c = NULL;
+    m->why = why;
+    if (from_call) {
+        sf = calloc(1, sizeof(*sf));
+        if (sf != NULL && uv_idle_init(f->loop, &sf->idle) == 0) {
+            sf->m = m;
+            sf->status = err;
+            sf->idle.data = sf;
+            uv_idle_start(&sf->idle, failure_told);
+            return;
+        }
+        free(sf);
+    }
+    m->state = FLEET_ENDED;
+    f->hooks.done(m, err, NULL);
+}
+
+/* The up itself, its images resolved (or not asked for). */
+static void go(fleet_member *m, int from_call) {
     fleet *f = m->f;
     cluster_up_opts uo = {
         .timeout_s = f->opts.timeout_s,
@@ -181,33 +222,99 @@ static void start(fleet_member *m) {
         .memory_mb = f->opts.memory_mb,
         .on_ready = up_ready,
         .pacer = &f->pacer,
+        .images = m->images,
     };
-    start_failure *sf;
     int err;
 
-    f->alive++;
-    m->state = FLEET_UP;
-    if (f->hooks.started != NULL)
-        f->hooks.started(m);
     err = identify(m);
     if (err == 0)
         err = plan_pool_parse(f->opts.subnet_pool, &uo.pool, NULL, 0);
     if (err == 0)
         err = cluster_up(f->loop, f->d, &m->plan, &uo, up_progress, up_done, m, &m->c);
-    if (err == 0)
-        return;
-    m->c = NULL;
-    sf = calloc(1, sizeof(*sf));
-    if (sf != NULL && uv_idle_init(f->loop, &sf->idle) == 0) {
-        sf->m = m;
-        sf->status = err;
-        sf->idle.data = sf;
-        uv_idle_start(&sf->idle, failure_told);
+    if (err != 0)
+        start_failed(m, err, NULL, from_call);
+}
+
+/* A resolution has ended: its members waiting go on, or fail with it. */
+static void resolution_told(resolution *r, fleet_member *m, int from_call) {
+    m->resolving = 0;
+    if (r->status != 0) {
+        start_failed(m, r->status, r->msg, from_call);
         return;
     }
-    free(sf);
-    m->state = FLEET_ENDED;
-    f->hooks.done(m, err, NULL);
+    m->images = &r->images;
+    if (m->f->canceled)
+        start_failed(m, UV_ECANCELED, NULL, from_call);
+    else
+        go(m, from_call);
+}
+
+static void resolve_building(void *data, const char *image, const char *line) {
+    resolution *r = data;
+
+    if (r->f->hooks.building != NULL)
+        r->f->hooks.building(r->first, image, line);
+}
+
+static void resolved(void *data, int status, const char *msg, const cluster_images *images) {
+    resolution *r = data;
+    fleet *f = r->f;
+
+    r->job = NULL;
+    r->done = 1;
+    r->status = status;
+    if (status == 0)
+        r->images = *images;
+    else
+        r->msg = util_asprintf("%s", msg != NULL ? msg : hdc_strerror(status));
+    for (size_t i = 0; i < f->n; i++)
+        if (f->members[i]->resolving && strcmp(f->members[i]->dist, r->dist) == 0)
+            resolution_told(r, f->members[i], 0);
+}
+
+/* m's distribution's resolution: the one of the fleet, else a new one. */
+static resolution *resolution_of(fleet_member *m) {
+    fleet *f = m->f;
+    resolution *r;
+    int err;
+
+    for (size_t i = 0; i < f->n_res; i++)
+        if (strcmp(f->resolutions[i]->dist, m->dist) == 0)
+            return f->resolutions[i];
+    if (util_grow(&f->resolutions, &f->cap_res, f->n_res + 1, sizeof(*f->resolutions)) != 0 ||
+        (r = calloc(1, sizeof(*r))) == NULL)
+        return NULL;
+    f->resolutions[f->n_res++] = r;
+    *r = (resolution){.f = f, .dist = m->dist, .first = m};
+    err = images_resolve(f->loop, f->d, m->plug->desc, f->opts.images, resolve_building, resolved,
+                         r, &r->job);
+    if (err != 0) {
+        r->done = 1;
+        r->status = err;
+        r->msg = util_asprintf("%s: cannot resolve its images: %s", m->dist, hdc_strerror(err));
+    }
+    return r;
+}
+
+static void start(fleet_member *m) {
+    fleet *f = m->f;
+    resolution *r;
+
+    f->alive++;
+    m->state = FLEET_UP;
+    if (f->hooks.started != NULL)
+        f->hooks.started(m);
+    if (f->opts.images == NULL) {
+        go(m, 1);
+        return;
+    }
+    if ((r = resolution_of(m)) == NULL) {
+        start_failed(m, UV_ENOMEM, NULL, 1);
+        return;
+    }
+    m->resolving = 1;
+    if (r->done)
+        resolution_told(r, m, 1);
 }
 
 /* Starts the members waiting while there is a free slot, in order. */
@@ -244,6 +351,9 @@ void fleet_stop(fleet_member *m) {
 
 void fleet_cancel(fleet *f) {
     f->canceled = 1;
+    for (size_t i = 0; i < f->n_res; i++)
+        if (f->resolutions[i]->job != NULL)
+            images_cancel(f->resolutions[i]->job);
     for (size_t i = 0; i < f->n; i++)
         if (f->members[i]->c != NULL && !f->members[i]->ready)
             cluster_cancel(f->members[i]->c);
@@ -272,6 +382,11 @@ void fleet_free(fleet *f) {
         free(f->members[i]);
     }
     free(f->members);
+    for (size_t i = 0; i < f->n_res; i++) {
+        free(f->resolutions[i]->msg);
+        free(f->resolutions[i]);
+    }
+    free(f->resolutions);
     free(f->logs_root);
     free(f->keys_root);
     free(f);

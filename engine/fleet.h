@@ -20,6 +20,7 @@
 
 #include "cluster.h"
 #include "docker.h"
+#include "images.h"
 #include "plan.h"
 #include "plugin_host.h"
 
@@ -47,11 +48,20 @@ struct fleet_member {
     enum fleet_state state;
     int ready;  /* with follow: it came up, its logs are being followed */
     void *data; /* the command's */
+    /* With fleet_opts.images: what its cluster runs, once resolved (the
+     * stand-in's or not: images->stand_in); NULL before. */
+    const cluster_images *images;
+    /* Why its up could not start (done with r NULL), or NULL. */
+    const char *why;
+    int resolving; /* waiting for its distribution's images */
 };
 
 typedef struct fleet_hooks {
     /* Optional: the member's up starts now (it had a slot). */
     void (*started)(fleet_member *m);
+    /* Optional: a line of the build of image, which the resolution of the
+     * member's distribution's images found out of date (fleet_opts.images). */
+    void (*building)(fleet_member *m, const char *image, const char *line);
     /* Optional: a node of the member's cluster changed state. */
     void (*progress)(fleet_member *m, const cluster_node_report *rep);
     /* With follow: the cluster is up; its logs go on until fleet_stop. */
@@ -76,6 +86,10 @@ typedef struct fleet_opts {
     const char *subnet_pool; /* HDC_SUBNET_POOL; NULL: the default */
     unsigned memory_mb;      /* each cluster's budget (--memory), MB; 0: the declared limits;
                                 fleet_add refuses one below a cluster's minimum */
+    /* Where the build contexts and the release cache are: each
+     * distribution's images are resolved by identity (images_resolve),
+     * once, before the first up of it. NULL: none (REPO:latest). */
+    const images_opts *images;
 } fleet_opts;
 
 /* A fleet; o and hooks are copied, data is the command's; the roots are
@@ -96,7 +110,8 @@ int fleet_add(fleet *f, plugin *plug, const char *name, fleet_member **out, char
 size_t fleet_size(const fleet *f);
 fleet_member *fleet_at(const fleet *f, size_t i);
 
-/* Starts m's up as soon as a slot is free (at once when there is one). */
+/* Starts m's up as soon as a slot is free (at once when there is one),
+ * after its distribution's images are resolved (fleet_opts.images). */
 void fleet_launch(fleet_member *m);
 
 /* m's cluster is done with: its slot goes to the next member waiting. */

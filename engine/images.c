@@ -76,13 +76,14 @@ typedef struct build_item {
     char extra_sha[MAX_EXTRAS][65]; /* an artifact's SHA-256, from the digest cache */
     int extra_known[MAX_EXTRAS];    /* ... when it was there: nothing to fetch or hash */
     int extra_stand_in[MAX_EXTRAS];
-    int from_base;           /* FROM hdc/base, resolved by the job (HDC_BASE) */
-    int from_item;           /* FROM an earlier item of the job (HDC_BASE), or -1 */
-    int dist_image;          /* a distribution's: HDC_IMAGE_<name> of the earlier ones */
-    char name[64];           /* the plugin's image name */
-    char content[65];        /* the context's and the extras' digest */
-    char identity[65];       /* content, args and what it is FROM */
-    char from_identity[128]; /* of what it is FROM, when that is hdc's */
+    int extra_gone[MAX_EXTRAS]; /* resolve: known from the record, its file gone: no rebuild */
+    int from_base;              /* FROM hdc/base, resolved by the job (HDC_BASE) */
+    int from_item;              /* FROM an earlier item of the job (HDC_BASE), or -1 */
+    int dist_image;             /* a distribution's: HDC_IMAGE_<name> of the earlier ones */
+    char name[64];              /* the plugin's image name */
+    char content[65];           /* the context's and the extras' digest */
+    char identity[65];          /* content, args and what it is FROM */
+    char from_identity[128];    /* of what it is FROM, when that is hdc's */
     char id_tag[256];
     char alias[256];  /* REPO:latest, or REPO:stand-in */
     char latest[256]; /* REPO:latest, also given to a stand-in when free, or "" */
@@ -115,6 +116,16 @@ struct images_job {
     char base_ref[256]; /* what HDC_BASE names, once resolved */
     char base_identity[128];
     docker_call *inspect; /* an inspect in flight, or NULL */
+
+    /* images_build_dist and images_resolve: what the builds record. */
+    char dist_name[64];
+    int recorded;
+    int built_any; /* a build request was sent */
+    /* images_resolve: run what is built, build only from local inputs. */
+    int resolve;
+    int zk_resolved;
+    images_resolve_cb resolved;
+    cluster_images res;
 };
 
 static void job_next(images_job *job);
@@ -176,6 +187,23 @@ static void item_names(build_item *it, const char *tag, int from) {
     snprintf(it->repo, sizeof(it->repo), "%.*s",
              colon != NULL ? (int)(colon - it->tag) : (int)strlen(it->tag), it->tag);
     it->from_item = from;
+}
+
+/* Extra k of it is the file at path, standing for the artifact ar: checked
+ * where it is (its .sha512, or ar's pin), never fetched. */
+static void item_give(build_item *it, size_t k, const char *path, const hdc_artifact *ar) {
+    const char *slash = strrchr(path, '/');
+
+    if (it->extra_src[k] != path)
+        snprintf(it->extra_src[k], sizeof(it->extra_src[k]), "%s", path);
+    snprintf(it->given_file[k], sizeof(it->given_file[k]), "%s", slash != NULL ? slash + 1 : path);
+    if (slash == NULL)
+        snprintf(it->given_dir[k], sizeof(it->given_dir[k]), ".");
+    else
+        snprintf(it->given_dir[k], sizeof(it->given_dir[k]), "%.*s",
+                 (int)(slash == path ? 1 : slash - path), path);
+    it->given[k] = (hdc_artifact){it->given_file[k], ar->url, ar->sha512};
+    it->extra_fetch[k] = &it->given[k];
 }
 
 /* ---- staging, on the thread pool ------------------------------------------ */
@@ -356,6 +384,39 @@ int images_digest_lookup(const char *text, const char *path, long long size, lon
         line = end != NULL ? end + 1 : NULL;
     }
     return found;
+}
+
+/* Lines: "<sha256> <0|1> <size> <mtime ns> <image> <file> <path>". */
+int images_record_lookup(const char *text, const char *image, const char *file,
+                         images_record_entry *out) {
+    int found = 0;
+
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+        char sha[65], im[64], f[256];
+        int si, off = 0;
+        long long sz, mt;
+        if (len < sizeof(out->path) + 512 &&
+            sscanf(line, "%64[0-9a-f] %d %lld %lld %63s %255s %n", sha, &si, &sz, &mt, im, f,
+                   &off) == 6 &&
+            off > 0 && (size_t)off < len && strlen(sha) == 64 && strcmp(im, image) == 0 &&
+            strcmp(f, file) == 0) {
+            memcpy(out->sha256, sha, sizeof(sha));
+            out->stand_in = si != 0;
+            out->size = sz;
+            out->mtime_ns = mt;
+            snprintf(out->path, sizeof(out->path), "%.*s", (int)(len - (size_t)off), line + off);
+            found = 1;
+        }
+        line = end != NULL ? end + 1 : NULL;
+    }
+    return found;
+}
+
+void images_record_path(const char *cache, const char *dist, int stand_in, char *out, size_t len) {
+    snprintf(out, len, "%s/%s/%s.%s", cache, IMAGES_BUILT_DIR, dist,
+             stand_in ? IMAGES_STAND_IN_TAG : "real");
 }
 
 /* ---- identity: on the thread pool --------------------------------------------- */
@@ -546,20 +607,78 @@ static int hash_context(struct sha256_ctx *c, const char *root, char *err, size_
     return rc;
 }
 
-/* Before any fetch: which artifacts the digest cache knows unchanged. */
+/* images_resolve, for extra k of it (a declared artifact, not given): 1
+ * when the record settles it (its digest known: the file unchanged, or
+ * gone), 0 when a file is to be looked up and checked as for a build (the
+ * cache's, or the recorded one changed), -1 (job->status set) when there
+ * is no release to run. real, stand_in: the records' texts, or NULL. */
+static int resolve_source(images_job *job, build_item *it, size_t k, const char *real,
+                          const char *stand_in) {
+    const hdc_artifact *ar = it->extra_fetch[k];
+    images_record_entry e;
+    struct stat st;
+    int rec = images_record_lookup(real, it->name, it->extra_dst[k], &e);
+
+    /* A real release first: the last built, else the cache's (what `hdc
+     * build DIST` takes); the stand-in only where there is neither. */
+    if (!rec && stat(it->extra_src[k], &st) == 0)
+        return 0;
+    if (!rec)
+        rec = images_record_lookup(stand_in, it->name, it->extra_dst[k], &e);
+    if (!rec) {
+        job->status = CLUSTER_ENOIMAGE;
+        snprintf(job->msg, sizeof(job->msg),
+                 "%s: no release to run: %s is not in %s and no `hdc build %s` is recorded "
+                 "there: run `hdc build %s` (--hadoop-tarball FILE for a file of your own)",
+                 job->dist_name, it->extra_dst[k], job->cache, job->dist_name, job->dist_name);
+        return -1;
+    }
+    if (stat(e.path, &st) != 0) {
+        /* Gone: its images can still be run, not built again. */
+        snprintf(it->extra_src[k], sizeof(it->extra_src[k]), "%s", e.path);
+        it->extra_gone[k] = 1;
+    } else {
+        item_give(it, k, e.path, ar);
+        if (st.st_size != e.size || mtime_ns(&st) != e.mtime_ns)
+            return 0; /* changed since: looked at again */
+    }
+    memcpy(it->extra_sha[k], e.sha256, sizeof(e.sha256));
+    it->extra_stand_in[k] = e.stand_in;
+    it->extra_known[k] = 1;
+    return 1;
+}
+
+/* Before any fetch: which artifacts the digest cache (and, to resolve,
+ * the record) knows unchanged. */
 static void look_work(uv_work_t *w) {
     images_job *job = w->data;
     build_item *it = &job->items[job->next];
     char file[4096];
-    char *text;
+    char *text, *real = NULL, *stand_in = NULL;
 
     snprintf(file, sizeof(file), "%s/%s", job->cache, IMAGES_DIGESTS_FILE);
     text = read_text(file);
+    if (job->resolve) {
+        images_record_path(job->cache, job->dist_name, 0, file, sizeof(file));
+        real = read_text(file);
+        images_record_path(job->cache, job->dist_name, 1, file, sizeof(file));
+        stand_in = read_text(file);
+    }
     for (size_t k = 0; k < it->n_extras; k++) {
         char *abs;
         struct stat st;
+        int rc;
         it->extra_known[k] = 0;
-        if (it->extra_fetch[k] == NULL || text == NULL || stat(it->extra_src[k], &st) != 0)
+        it->extra_gone[k] = 0;
+        if (it->extra_fetch[k] == NULL)
+            continue;
+        if (job->resolve && it->extra_fetch[k] != &it->given[k] &&
+            (rc = resolve_source(job, it, k, real, stand_in)) != 0) {
+            if (rc < 0)
+                break;
+            continue;
+        }
+        if (text == NULL || stat(it->extra_src[k], &st) != 0)
             continue;
         abs = realpath(it->extra_src[k], NULL);
         if (abs != NULL)
@@ -569,6 +688,37 @@ static void look_work(uv_work_t *w) {
         free(abs);
     }
     free(text);
+    free(real);
+    free(stand_in);
+}
+
+/* After a build that ended well: what each artifact was, in the record of
+ * its kind (images_record_path), written whole and renamed into place. */
+static void record_work(uv_work_t *w) {
+    images_job *job = w->data;
+    char file[4096], tmp[4200], dir[4096];
+    FILE *f;
+
+    images_record_path(job->cache, job->dist_name, job->stand_in, file, sizeof(file));
+    snprintf(dir, sizeof(dir), "%s/%s", job->cache, IMAGES_BUILT_DIR);
+    snprintf(tmp, sizeof(tmp), "%s.%d.tmp", file, (int)getpid());
+    if (util_mkdir_p(dir, 0755) != 0 || (f = fopen(tmp, "w")) == NULL)
+        return; /* no record: `hdc up` finds the cache's, or asks for a build */
+    for (size_t i = 0; i < job->n_items; i++) {
+        const build_item *it = &job->items[i];
+        for (size_t k = 0; k < it->n_extras; k++) {
+            struct stat st;
+            char *abs;
+            if (it->extra_fetch[k] == NULL || (abs = realpath(it->extra_src[k], NULL)) == NULL)
+                continue;
+            if (stat(abs, &st) == 0)
+                fprintf(f, "%s %d %lld %lld %s %s %s\n", it->extra_sha[k], it->extra_stand_in[k],
+                        (long long)st.st_size, mtime_ns(&st), it->name, it->extra_dst[k], abs);
+            free(abs);
+        }
+    }
+    if (fclose(f) != 0 || rename(tmp, file) != 0)
+        remove(tmp);
 }
 
 static void record_digest(images_job *job, const char *path, const char *sha, int stand_in) {
@@ -676,25 +826,6 @@ size_t images_stand_in_pick(const docker_object *images, size_t n_images,
             out[n++] = name;
     }
     return n;
-}
-
-int images_dist_is_stand_in(const docker_object *images, size_t n_images, const char *dist) {
-    size_t len = strlen(dist);
-
-    for (size_t i = 0; i < n_images; i++) {
-        const json_t *tags = json_object_get(images[i].raw, "RepoTags");
-        const json_t *t;
-        size_t k;
-        json_array_foreach(tags, k, t) {
-            const char *ref = json_string_value(t);
-            size_t n = ref != NULL ? strlen(ref) : 0;
-            if (n > 4 + len + 1 + 7 && strncmp(ref, "hdc/", 4) == 0 &&
-                strncmp(ref + 4, dist, len) == 0 && ref[4 + len] == '-' &&
-                strcmp(ref + n - 7, ":latest") == 0 && strchr(ref + 4 + len, '/') == NULL)
-                return 1;
-        }
-    }
-    return 0;
 }
 
 int images_among(const char *const *clusters, size_t n, const char *name) {
@@ -824,8 +955,35 @@ int images_stand_in_clusters(docker *d, images_stand_in_cb cb, void *data) {
 
 /* ---- the sequence ------------------------------------------------------------ */
 
+static void zk_checked(void *data, int status, const char *msg, const docker_image_info *info);
+
+static void recorded(uv_work_t *w, int status) {
+    job_end(w->data);
+}
+
+/* The end: a build's record, ZooKeeper's image to resolve, then the
+ * callback. */
 static void job_end(images_job *job) {
-    job->cb(job->data, job->status, job->status != 0 ? job->msg : NULL);
+    if (job->status == 0 && job->dist && job->has_artifacts && !job->resolve && !job->recorded) {
+        job->recorded = 1;
+        job->work.data = job;
+        if (uv_queue_work(job->loop, &job->work, record_work, recorded) == 0)
+            return;
+    }
+    if (job->status == 0 && job->resolve && !job->zk_resolved) {
+        job->zk_resolved = 1;
+        if (docker_image_inspect(job->d, CLUSTER_ZK_IMAGE, zk_checked, job, &job->inspect) == 0)
+            return;
+        job->status = UV_EIO;
+        snprintf(job->msg, sizeof(job->msg), "cannot ask Docker about %s", CLUSTER_ZK_IMAGE);
+    }
+    if (job->resolved != NULL) {
+        job->res.stand_in = job->stand_in;
+        job->resolved(job->data, job->status, job->status != 0 ? job->msg : NULL,
+                      job->status == 0 ? &job->res : NULL);
+    } else {
+        job->cb(job->data, job->status, job->status != 0 ? job->msg : NULL);
+    }
     free(job);
 }
 
@@ -915,6 +1073,7 @@ static void staged(uv_work_t *w, int status) {
             job->progress(job->data, it->tag, line);
         free(line);
     }
+    job->built_any = 1;
     err = docker_build(job->d, &bo, build_progress, built, job, &job->call);
     if (err != 0)
         built(job, err, hdc_strerror(err), NULL);
@@ -1106,6 +1265,15 @@ static void latest_of_up_to_date(void *data, int status, const char *msg,
     job_stage(job);
 }
 
+/* Not built for its inputs: built now; a stand-in's after a look at
+ * whether REPO:latest is free for it. */
+static void item_build(images_job *job) {
+    if (job->items[job->next].stand_in)
+        job_inspect(job, job->items[job->next].tag, latest_checked);
+    else
+        job_stage(job);
+}
+
 static void alias_checked(void *data, int status, const char *msg, const docker_image_info *info) {
     images_job *job = data;
     build_item *it = &job->items[job->next];
@@ -1119,10 +1287,71 @@ static void alias_checked(void *data, int status, const char *msg, const docker_
             up_to_date(job);
         return;
     }
-    if (it->stand_in)
-        job_inspect(job, it->tag, latest_checked);
-    else
-        job_stage(job);
+    item_build(job);
+}
+
+static void res_add(cluster_images *r, const char *name, const char *ref) {
+    if (r->n == CLUSTER_IMAGES_MAX)
+        return;
+    snprintf(r->name[r->n], sizeof(r->name[0]), "%s", name);
+    snprintf(r->ref[r->n], sizeof(r->ref[0]), "%s", ref);
+    r->n++;
+}
+
+/* images_resolve: the image of its identity is there, or is built when
+ * every input is here. */
+static void resolve_checked(void *data, int status, const char *msg,
+                            const docker_image_info *info) {
+    images_job *job = data;
+    build_item *it = &job->items[job->next];
+
+    if (inspect_failed(job, status, msg, it->id_tag))
+        return;
+    if (status == 0 && is_identity(info, it->identity)) {
+        item_done(job);
+        return;
+    }
+    for (size_t k = 0; k < it->n_extras; k++)
+        if (it->extra_gone[k]) {
+            job->status = CLUSTER_ENOIMAGE;
+            snprintf(job->msg, sizeof(job->msg),
+                     "%s: %s is not built for its inputs (%s: the build context or the base "
+                     "changed since `hdc build %s`), and %s, the release it was built from, is "
+                     "not there any more: run `hdc build %s` (--hadoop-tarball FILE for a file "
+                     "of your own)",
+                     job->dist_name, it->repo, it->id_tag, job->dist_name, it->extra_src[k],
+                     job->dist_name);
+            job_end(job);
+            return;
+        }
+    say(job,
+        "%s is not built for its inputs (an input changed since `hdc build %s`, or it was "
+        "never built here): building it from what is here",
+        it->id_tag, job->dist_name);
+    item_build(job);
+}
+
+/* images_resolve, at the end: ZooKeeper's image, by its identity tag. */
+static void zk_checked(void *data, int status, const char *msg, const docker_image_info *info) {
+    images_job *job = data;
+    const char *id;
+
+    if (inspect_failed(job, status, msg, CLUSTER_ZK_IMAGE))
+        return;
+    if (status == DOCKER_ENOTFOUND) {
+        fail_now(job, CLUSTER_ENOIMAGE,
+                 CLUSTER_ZK_IMAGE " is missing: run `hdc build-base` (`hdc build-base "
+                                  "--stand-in` for hdc's test stand-in)");
+        return;
+    }
+    id = info->labels != NULL
+             ? json_string_value(json_object_get(info->labels, IMAGES_LABEL_IDENTITY))
+             : NULL;
+    if (id != NULL && strlen(id) == 64)
+        images_identity_tag(CLUSTER_ZK_IMAGE, id, job->res.zookeeper, sizeof(job->res.zookeeper));
+    else /* built before identities: its image ID */
+        snprintf(job->res.zookeeper, sizeof(job->res.zookeeper), "%s", info->id);
+    job_end(job);
 }
 
 /* The args that name what it is FROM, its identity, then the alias. */
@@ -1146,6 +1375,11 @@ static void item_decide(images_job *job) {
             item_arg(it, key, job->items[i].id_tag);
         }
     item_identity(it);
+    if (job->resolve) {
+        res_add(&job->res, it->name, it->id_tag);
+        job_inspect(job, it->id_tag, resolve_checked);
+        return;
+    }
     job_inspect(job, it->alias, alias_checked);
 }
 
@@ -1235,6 +1469,10 @@ static void job_identify(images_job *job) {
 static void looked(uv_work_t *w, int status) {
     images_job *job = w->data;
 
+    if (job->status != 0) {
+        job_end(job);
+        return;
+    }
     job->next_fetch = 0;
     job_fetch_next(job);
 }
@@ -1318,23 +1556,21 @@ static void client_init_path(const images_opts *opts, char *out, size_t len) {
     images_context_dir(opts, CLIENT_CONTEXT "/" CLIENT_INIT, out, len);
 }
 
-int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
-                      const images_opts *opts, images_progress_cb progress, images_cb cb,
-                      void *data, images_job **out) {
-    images_job *job;
+/* A job for every image desc declares (images_build_dist,
+ * images_resolve), not started. */
+static images_job *dist_job(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
+                            const images_opts *opts, images_progress_cb progress, void *data) {
+    images_job *job = calloc(1, sizeof(*job));
 
-    if (desc == NULL || opts->clusters_dir == NULL || cb == NULL)
-        return UV_EINVAL;
-    job = calloc(1, sizeof(*job));
     if (job == NULL)
-        return UV_ENOMEM;
+        return NULL;
     *job = (images_job){.loop = loop,
                         .d = d,
                         .progress = progress,
-                        .cb = cb,
                         .data = data,
                         .nocache = opts->nocache,
                         .dist = 1};
+    snprintf(job->dist_name, sizeof(job->dist_name), "%s", desc->name);
     images_cache_dir(opts, job->cache, sizeof(job->cache));
     for (const hdc_image *im = desc->images; im != NULL && im->name != NULL; im++) {
         build_item *it;
@@ -1358,20 +1594,7 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
              ar != NULL && ar->file != NULL && it->n_extras < MAX_EXTRAS; ar++) {
             size_t k = it->n_extras++;
             if (ar == im->artifacts && opts->hadoop_tarball != NULL) {
-                /* Checked where it is (its .sha512, or the pin), never fetched. */
-                const char *slash = strrchr(opts->hadoop_tarball, '/');
-                snprintf(it->extra_src[k], sizeof(it->extra_src[k]), "%s", opts->hadoop_tarball);
-                snprintf(it->given_file[k], sizeof(it->given_file[k]), "%s",
-                         slash != NULL ? slash + 1 : opts->hadoop_tarball);
-                if (slash == NULL)
-                    snprintf(it->given_dir[k], sizeof(it->given_dir[k]), ".");
-                else
-                    snprintf(
-                        it->given_dir[k], sizeof(it->given_dir[k]), "%.*s",
-                        (int)(slash == opts->hadoop_tarball ? 1 : slash - opts->hadoop_tarball),
-                        opts->hadoop_tarball);
-                it->given[k] = (hdc_artifact){it->given_file[k], ar->url, ar->sha512};
-                it->extra_fetch[k] = &it->given[k];
+                item_give(it, k, opts->hadoop_tarball, ar);
             } else {
                 snprintf(it->extra_src[k], sizeof(it->extra_src[k]), "%s/%s", job->cache, ar->file);
                 it->extra_fetch[k] = ar;
@@ -1385,11 +1608,51 @@ int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
             snprintf(it->extra_dst[k], sizeof(it->extra_dst[k]), "%s", CLIENT_INIT);
         }
     }
-    if (images_check(desc, opts, NULL, 0) != 0) {
-        free(job);
+    return job;
+}
+
+int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
+                      const images_opts *opts, images_progress_cb progress, images_cb cb,
+                      void *data, images_job **out) {
+    images_job *job;
+
+    if (desc == NULL || opts->clusters_dir == NULL || cb == NULL)
+        return UV_EINVAL;
+    if (images_check(desc, opts, NULL, 0) != 0)
         return IMAGES_EMISSING;
-    }
+    if ((job = dist_job(loop, d, desc, opts, progress, data)) == NULL)
+        return UV_ENOMEM;
+    job->cb = cb;
     return job_start(job, out);
+}
+
+int images_resolve(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc, const images_opts *opts,
+                   images_progress_cb progress, images_resolve_cb cb, void *data,
+                   images_job **out) {
+    images_job *job;
+    int err;
+
+    if (desc == NULL || opts->clusters_dir == NULL || cb == NULL)
+        return UV_EINVAL;
+    if (images_check(desc, opts, NULL, 0) != 0)
+        return IMAGES_EMISSING;
+    if ((job = dist_job(loop, d, desc, opts, progress, data)) == NULL)
+        return UV_ENOMEM;
+    job->resolved = cb;
+    job->resolve = 1;
+    job->nocache = 0;
+    if (job->n_items > 0)
+        return job_start(job, out);
+    /* Nothing of its own to build: ZooKeeper's image only. */
+    job->zk_resolved = 1;
+    err = docker_image_inspect(d, CLUSTER_ZK_IMAGE, zk_checked, job, &job->inspect);
+    if (err != 0) {
+        free(job);
+        return err;
+    }
+    if (out != NULL)
+        *out = job;
+    return 0;
 }
 
 int images_check(const hdc_plugin_desc *desc, const images_opts *opts, char *err, size_t err_len) {

@@ -32,6 +32,7 @@
 
 #include <uv.h>
 
+#include "cluster_spec.h" /* cluster_images */
 #include "docker.h"
 #include "err.h" /* IMAGES_EMISSING */
 #include "hdc/plugin.h"
@@ -55,6 +56,27 @@ typedef struct images_opts {
 /* The tarball digests already taken, by path, size and mtime, in the
  * cache directory (images_cache_dir). */
 #define IMAGES_DIGESTS_FILE "identity-digests"
+
+/* What each distribution was last built from, by kind (a real release or
+ * the stand-in), for images_resolve: <cache>/built/<dist>.real and
+ * <dist>.stand-in, a line per artifact, rewritten by every build that
+ * ends well. */
+#define IMAGES_BUILT_DIR "built"
+
+typedef struct images_record_entry {
+    char sha256[65];
+    int stand_in;
+    long long size, mtime_ns; /* of the file when it was built from */
+    char path[4096];          /* absolute */
+} images_record_entry;
+
+/* The record's line for image's artifact file: 1 and out, else 0. text:
+ * the whole file. Pure. */
+int images_record_lookup(const char *text, const char *image, const char *file,
+                         images_record_entry *out);
+
+/* <cache>/built/<dist>.real (or .stand-in). */
+void images_record_path(const char *cache, const char *dist, int stand_in, char *out, size_t len);
 
 /* "hdc/base:id-0123456789abcdef" from "hdc/base:latest" (or "hdc/base")
  * and a 64-hex identity. Pure. */
@@ -82,11 +104,6 @@ size_t images_stand_in_pick(const docker_object *images, size_t n_images,
 typedef void (*images_stand_in_cb)(void *data, int status, const char *msg,
                                    const char *const *clusters, size_t n);
 int images_stand_in_clusters(docker *d, images_stand_in_cb cb, void *data);
-
-/* Whether hdc up of dist runs the stand-in: a tag of images (the
- * stand-in's, as docker_image_list gives them) is hdc/<dist>-IMAGE:latest,
- * what cluster_image_ref names. Pure. */
-int images_dist_is_stand_in(const docker_object *images, size_t n_images, const char *dist);
 
 /* Whether name is among clusters. */
 int images_among(const char *const *clusters, size_t n, const char *name);
@@ -119,6 +136,24 @@ int images_build_base(uv_loop_t *loop, docker *d, const images_opts *opts,
 int images_build_dist(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc,
                       const images_opts *opts, images_progress_cb progress, images_cb cb,
                       void *data, images_job **out);
+
+/* What `hdc up` (and `hdc client`) run of desc: each image it declares by
+ * its identity tag, and ZooKeeper's. The identities are computed from the
+ * inputs as images_build_dist computes them, the release being (unless
+ * opts->hadoop_tarball names it) the one the last real build of desc was
+ * made from (the record), else the one in the cache, else the one of the
+ * last stand-in build: a stand-in is run only where no real release is.
+ * An image whose identity tag is on the engine is run as it is; one that
+ * is not (an input changed since `hdc build`) is built, said through
+ * progress, when every input is here; when one is not (the release is
+ * neither recorded, nor cached, nor there any more), the job fails with
+ * CLUSTER_ENOIMAGE and a message naming `hdc build`. Nothing is
+ * downloaded. ZooKeeper's image is the one hdc/zookeeper:latest names
+ * (`hdc build-base`), by its identity tag. images is borrowed for cb. */
+typedef void (*images_resolve_cb)(void *data, int status, const char *msg,
+                                  const cluster_images *images);
+int images_resolve(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc, const images_opts *opts,
+                   images_progress_cb progress, images_resolve_cb cb, void *data, images_job **out);
 
 /* Stops the builds: the one in flight (the engine stops it when its
  * connection closes) or the artifact's download; nothing more starts; cb

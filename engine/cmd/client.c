@@ -139,6 +139,7 @@ static int run(const cmd_ctx *cc, void *opts) {
     const client_args *a = opts;
     const cmd_client_opts *o = &a->o;
     client_ctx ctx = {.name = o->name, .json = cc->json};
+    images_opts io = {.clusters_dir = cmd_clusters_dir(&cc->env), .dist_cache = cc->env.dist_cache};
     client_opts co = {
         .cluster = o->name,
         .client_dist = o->client_dist,
@@ -148,6 +149,8 @@ static int run(const cmd_ctx *cc, void *opts) {
         .test_user = o->test_user,
         .init_dirs = cmd_client_tests_dirs(&cc->env),
         .init_output = init_output,
+        .resolve_from = &io,
+        .building = cmd_build_progress,
     };
     plugin_path pp;
     runner r;

@@ -246,7 +246,6 @@ typedef struct target {
     int has_output;
     char user[64];
     char container[96];
-    int stand_in; /* its images are hdc's test stand-in's (label hdc.stand-in) */
 } target;
 
 struct matrix_run {
@@ -264,7 +263,7 @@ struct matrix_run {
     char *command; /* CMD as one line, for messages */
     time_t started;
     uint64_t start_ms;
-    int images_asked; /* the stand-in's images were listed (or could not be) */
+    images_opts images; /* where each DIST's images are resolved from */
 };
 
 static void report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -450,6 +449,7 @@ static void start_client(target *t) {
         .test_user = m->test_user,
         .init_dirs = cmd_client_tests_dirs(&m->ctx->env),
         .init_output = init_output,
+        .images = t->member->images,
     };
     int err;
 
@@ -501,9 +501,17 @@ static void up_done(fleet_member *member, int status, const cluster_report *r) {
             after_follow(t);
         return;
     }
+    if (r == NULL && m->interrupted) {
+        set_outcome(t, MATRIX_ERROR, "interrupted", "interrupted before %s came up", t->name);
+        decided(t);
+        return;
+    }
     if (r == NULL) {
-        set_outcome(t, MATRIX_FAILED, "bootstrap", "%s: cannot start the up: %s", t->name,
-                    hdc_strerror(status));
+        if (member->why != NULL) /* its images */
+            set_outcome(t, MATRIX_FAILED, "images", "%s: %s", t->name, member->why);
+        else
+            set_outcome(t, MATRIX_FAILED, "bootstrap", "%s: cannot start the up: %s", t->name,
+                        hdc_strerror(status));
         decided(t);
         return;
     }
@@ -519,6 +527,11 @@ static void up_done(fleet_member *member, int status, const cluster_report *r) {
         set_outcome(t, MATRIX_FAILED, "bootstrap", "%s",
                     r->message != NULL ? r->message : "the cluster did not come up");
     decided(t);
+}
+
+/* A DIST's images were out of date: their build, as `hdc build` shows it. */
+static void building(fleet_member *member, const char *image, const char *line) {
+    fprintf(stderr, "%s | %s\n", image, line);
 }
 
 /* The up of t's cluster starts: it had a slot. */
@@ -709,15 +722,6 @@ static void interrupted(runner *r, int signum) {
 
 /* ---- the end: report and summary ------------------------------------------------------ */
 
-static void stand_in_listed(void *data, int status, const char *msg, const docker_object *objs,
-                            size_t n) {
-    matrix_run *m = data;
-
-    m->images_asked = 1;
-    for (size_t i = 0; status == 0 && i < m->n; i++)
-        m->t[i].stand_in = images_dist_is_stand_in(objs, n, m->t[i].dist);
-}
-
 /* Every DIST's result, for the report and the summary (malloc'd). */
 static matrix_result *results(const matrix_run *m) {
     matrix_result *res = calloc(m->n + 1, sizeof(*res));
@@ -737,7 +741,8 @@ static matrix_result *results(const matrix_run *m) {
             .logs_dir = t->logs_dir,
             .kept = t->kept,
             .time_s = seconds(t->start_ms, t->end_ms),
-            .stand_in = t->stand_in,
+            .stand_in =
+                t->member != NULL && t->member->images != NULL && t->member->images->stand_in,
         };
     }
     return res;
@@ -798,8 +803,10 @@ static int prepare(matrix_run *m) {
         .test_user = m->test_user,
         .subnet_pool = m->ctx->env.subnet_pool,
         .memory_mb = m->args.memory_mb,
+        .images = &m->images,
     };
-    fleet_hooks hooks = {.started = up_started, .ready = up_ready, .done = up_done};
+    fleet_hooks hooks = {
+        .started = up_started, .ready = up_ready, .done = up_done, .building = building};
     char err[1024];
     long pid = (long)getpid();
 
@@ -924,6 +931,8 @@ static int run(const cmd_ctx *ctx, void *opts) {
     m->args = *(cmd_matrix_opts *)opts;
     m->json = ctx->json;
     m->logs_root = cmd_logs_root(&ctx->env);
+    m->images = (images_opts){.clusters_dir = cmd_clusters_dir(&ctx->env),
+                              .dist_cache = ctx->env.dist_cache};
     m->key_dir = cmd_state_dir(&ctx->env);
     m->test_user = m->args.test_user != NULL    ? m->args.test_user
                    : ctx->env.test_user != NULL ? ctx->env.test_user
@@ -946,11 +955,6 @@ static int run(const cmd_ctx *ctx, void *opts) {
     runner_hold_signals(&m->r, 1);
     m->started = time(NULL);
     m->start_ms = uv_now(&m->r.loop);
-    /* Which DISTs run the stand-in's images, for the report: asked first. */
-    if (docker_image_list(m->r.d, IMAGES_LABEL_STAND_IN "=true", stand_in_listed, m, NULL) != 0)
-        m->images_asked = 1;
-    while (!m->images_asked)
-        uv_run(&m->r.loop, UV_RUN_ONCE);
     for (size_t i = 0; i < m->n; i++)
         fleet_launch(m->t[i].member);
     while (!all_done(m))

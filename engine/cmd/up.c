@@ -41,8 +41,12 @@ typedef struct target {
     size_t leftovers;         /* objects of that cluster */
     int printed;              /* its endpoints were printed */
     json_t *report;           /* for --json */
-    int stand_in;             /* its images are hdc's test stand-in's (label hdc.stand-in) */
 } target;
+
+/* Its images are hdc's test stand-in's (label hdc.stand-in), as resolved. */
+static int stand_in(const target *t) {
+    return t->m != NULL && t->m->images != NULL && t->m->images->stand_in;
+}
 
 /* A row of the live table: a node. */
 typedef struct row {
@@ -61,8 +65,8 @@ struct up_run {
     size_t n;
     const char *logs_root;
     int tty, color;
-    int interrupted;  /* SIGINT, SIGTERM, SIGHUP: start nothing more */
-    int images_asked; /* the stand-in's images were listed (or could not be) */
+    int interrupted;    /* SIGINT, SIGTERM, SIGHUP: start nothing more */
+    images_opts images; /* where each DIST's images are resolved from */
     row *rows;
     size_t n_rows, cap_rows;
     size_t rows_drawn;
@@ -239,7 +243,7 @@ static json_t *report_json(const target *t, const cluster_report *r) {
                   "subnet", r->plan->subnet, "nodes", nodes, "endpoints", endpoints, "phases",
                   phases, "steps", steps);
     if (o != NULL)
-        json_object_set_new(o, "stand_in", json_boolean(t->stand_in));
+        json_object_set_new(o, "stand_in", json_boolean(stand_in(t)));
     return o;
 }
 
@@ -249,7 +253,7 @@ static void print_ready(target *t, const cluster_report *r) {
         return;
     t->printed = 1;
     printf("%s (%s%s) is up in %.1f s; logs in %s\n", t->arg->name, t->arg->dist,
-           t->stand_in ? ", hdc's test stand-in, NOT Hadoop" : "", r->total_ms / 1000.0,
+           stand_in(t) ? ", hdc's test stand-in, NOT Hadoop" : "", r->total_ms / 1000.0,
            t->logs_dir);
     for (size_t i = 0; i < r->n_endpoints; i++) {
         const cluster_endpoint *e = &r->endpoints[i];
@@ -275,8 +279,11 @@ static void done(fleet_member *m, int status, const cluster_report *r) {
 
     t->done = 1;
     if (r == NULL) {
-        runner_fail(&u->r, RUNNER_FAILED, "%s: cannot start: %s", t->arg->name,
-                    hdc_strerror(status));
+        if (m->why != NULL)
+            runner_fail(&u->r, RUNNER_FAILED, "%s: %s", t->arg->name, m->why);
+        else
+            runner_fail(&u->r, RUNNER_FAILED, "%s: cannot start: %s", t->arg->name,
+                        hdc_strerror(status));
         return;
     }
     t->ok = r->status == 0;
@@ -442,19 +449,12 @@ static void interrupted(runner *r, int signum) {
             fleet_stop(u->targets[i].m);
 }
 
-/* Which targets run the stand-in's images: said in the report. */
-static void stand_in_listed(void *data, int status, const char *msg, const docker_object *objs,
-                            size_t n) {
-    up_run *u = data;
-
-    u->images_asked = 1;
-    for (size_t i = 0; status == 0 && i < u->n; i++)
-        u->targets[i].stand_in = images_dist_is_stand_in(objs, n, u->targets[i].arg->dist);
+/* A DIST's images were out of date: their build, as `hdc build` shows it. */
+static void building(fleet_member *m, const char *image, const char *line) {
+    fprintf(stderr, "%s | %s\n", image, line);
 }
 
 static int all_listed(const up_run *u) {
-    if (!u->images_asked)
-        return 0;
     for (size_t i = 0; i < u->n; i++)
         if (!u->targets[i].done && !u->targets[i].listed)
             return 0;
@@ -495,8 +495,9 @@ static int prepare(up_run *u) {
         .test_user = u->o->test_user,
         .subnet_pool = u->ctx->env.subnet_pool,
         .memory_mb = u->o->memory_mb,
+        .images = &u->images,
     };
-    fleet_hooks hooks = {.progress = progress, .ready = ready, .done = done};
+    fleet_hooks hooks = {.progress = progress, .ready = ready, .done = done, .building = building};
     char err[512];
 
     if (cmd_check_dirs(&u->ctx->env, err, sizeof(err)) != 0) {
@@ -534,6 +535,8 @@ static int run(const cmd_ctx *ctx, void *opts) {
     u->o = opts;
     u->n = u->o->n_targets;
     u->logs_root = cmd_logs_root(&ctx->env);
+    u->images = (images_opts){.clusters_dir = cmd_clusters_dir(&ctx->env),
+                              .dist_cache = ctx->env.dist_cache};
     u->targets = calloc(u->n, sizeof(*u->targets));
     if (u->targets == NULL) {
         free(u);
@@ -550,8 +553,6 @@ static int run(const cmd_ctx *ctx, void *opts) {
     runner_hold_signals(&u->r, 1);
     u->tty = isatty(fileno(stderr)) && !ctx->json;
     u->color = u->tty && !ctx->env.no_color;
-    if (docker_image_list(u->r.d, IMAGES_LABEL_STAND_IN "=true", stand_in_listed, u, NULL) != 0)
-        u->images_asked = 1;
     for (size_t i = 0; i < u->n; i++) {
         target *t = &u->targets[i];
         if (cluster_survey(&u->r.loop, u->r.d, t->arg->name, surveyed, t) != 0) {

@@ -38,6 +38,15 @@ out=$("$src/tests/fixtures/fakehadoop/build.sh" 2.6.0 "$work/dist" 2>&1) ||
 out=$("$hdc" build apache_2.6.0 --hadoop-tarball "$work/dist/hadoop-2.6.0.tar.gz" 2>&1) ||
     fail "hdc build apache_2.6.0 on the main engine failed:"$'\n'"$out"
 
+# hdc up runs images by their identity tags (REPO:id-<16 hex>): those
+# travel too, with the stand-in's aliases.
+for img in "${images[@]}"; do
+    id=$(docker image inspect -f '{{index .Config.Labels "hdc.identity"}}' "$img" 2>/dev/null)
+    [ ${#id} = 64 ] || fail "$img has no identity label (hdc.identity): rebuild it"
+    images+=("${img%:*}:id-${id:0:16}")
+    docker image inspect "${img%:*}:stand-in" >/dev/null 2>&1 && images+=("${img%:*}:stand-in")
+done
+
 pe_destroy || fail "could not remove the private engine an earlier run left"
 pe_ns_up || fail "could not create the network namespace $pe_ns"
 pe_start || fail "the private dockerd did not start (log: $pe_log)"

@@ -1,7 +1,8 @@
 /* libFuzzer target for the digest cache's lookup (engine/images.c,
- * images_digest_lookup): the file is whatever a crashed or older hdc, or a
- * user, left in <cache>/identity-digests. The input's first 16 bytes are
- * the size and mtime looked for, the rest the file.
+ * images_digest_lookup) and the build record's (images_record_lookup): the
+ * files are whatever a crashed or older hdc, or a user, left in
+ * <cache>/identity-digests and <cache>/built/. The input's first 16 bytes
+ * are the size and mtime looked for, the rest the file.
  * Checked: no crash, and a digest found is 64 lowercase hex digits. */
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (images_digest_lookup(text, "/c/hadoop-2.6.0.tar.gz", want[0], want[1], sha, &stand_in)) {
         if (strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64 ||
             (stand_in != 0 && stand_in != 1))
+            abort();
+    }
+    {
+        images_record_entry e;
+        if (images_record_lookup(text, "hadoop", "hadoop-2.6.0.tar.gz", &e) &&
+            (strlen(e.sha256) != 64 || strspn(e.sha256, "0123456789abcdef") != 64 ||
+             (e.stand_in != 0 && e.stand_in != 1) || e.path[0] == '\0'))
             abort();
     }
     free(text);

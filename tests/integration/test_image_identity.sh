@@ -8,9 +8,15 @@
 #   a changed base (one more file in its context) rebuilds the base, and
 #   the next distribution build rebuilds the distribution's images;
 #   a real release refuses the stand-in's base, naming what to do;
-#   `hdc status` and `hdc ls` say a cluster of those images runs the stand-in.
+#   `hdc status` and `hdc ls` say a cluster of those images runs the stand-in;
+#   `hdc up` runs each image by its identity tag, whatever REPO:latest
+#   names, and builds an image whose context changed once for all its
+#   clusters (and says so); `hdc client` does the same for the client
+#   image; an up whose image changed while the release it was built
+#   from is gone fails naming `hdc build`, leaving nothing.
 # The images are hdc's shared ones (as every test that builds); the cluster
-# is named idt<pid> and removed.
+# is named idt<pid> and removed; REPO:latest, moved by this test, is put
+# back.
 set -u
 build=${HDC_BUILD_DIR:?}
 src=${HDC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -22,8 +28,15 @@ name=idt$$
 pass=0 fail=0
 t0=$(date +%s)
 
+latest_before= moved=
 cleanup() {
     "$hdc" down "$name" >/dev/null 2>&1
+    "$hdc" down "${name}b" "${name}c" >/dev/null 2>&1
+    if [ -n "$moved" ] && [ -n "$latest_before" ]; then
+        docker tag "$latest_before" hdc/apache_2.6.0-hadoop:latest
+    elif [ -n "$moved" ]; then
+        docker rmi hdc/apache_2.6.0-hadoop:latest >/dev/null 2>&1
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -124,14 +137,31 @@ else
     ok "hdc/base:latest is a real build here: the stand-in did not take it"
 fi
 
-# ---- hdc status and hdc ls name the stand-in -------------------------------------
-if [ "$(label hdc/apache_2.6.0-hadoop:latest hdc.stand-in)" != true ]; then
-    ok "hdc/apache_2.6.0-hadoop:latest is a real build here: no stand-in cluster to look at"
-    finish
+# ---- hdc up runs images by identity; status and ls name the stand-in ---------------
+# The alias moved to another image (another checkout's build, say): the up
+# runs what its own inputs name, the stand-in this test built (the only
+# release in its cache).
+# The client's context changed since the build: the up of two clusters
+# builds its image once, for both.
+latest_before=$(image_id hdc/apache_2.6.0-hadoop:latest)
+docker tag hdc/zookeeper:latest hdc/apache_2.6.0-hadoop:latest && moved=1
+echo "identity test $$" >"$work/clusters/apache-client/hdc-identity-test"
+if ! out=$(HDC_CLUSTERS_DIR=$work/clusters "$hdc" up apache_2.6.0 --name "$name" apache_2.6.0 --name "${name}c" 2>&1); then
+    bad "up $name and ${name}c" "$(grep -v '|' <<<"$out" | tail -5)"; finish
 fi
-if ! out=$("$hdc" up apache_2.6.0 --name "$name" 2>&1); then
-    bad "up $name" "$(tail -5 <<<"$out")"; finish
-fi
+[ "$(grep -c "hdc/apache_2.6.0-client:id-[0-9a-f]* is not built for its inputs" <<<"$out")" = 1 ] \
+    && [ "$(grep -c "is not built for its inputs" <<<"$out")" = 1 ] \
+    && grep -q "${name}c (apache_2.6.0, hdc's test stand-in, NOT Hadoop) is up" <<<"$out" \
+    && ok "an up of two clusters of one DIST builds the changed client image once, and says so" \
+    || bad "one build for two clusters" "$(grep -c 'is not built' <<<"$out") builds said" "$(grep -v '|' <<<"$out" | tail -3)"
+images=$(docker ps -a --filter "label=hdc.cluster=$name" --format '{{.Label "hdc.service"}} {{.Image}}' | sort -u)
+zid=$(label hdc/zookeeper:latest hdc.identity)
+grep -q "^namenode hdc/apache_2.6.0-hadoop:id-${hid:0:16}\$" <<<"$images" \
+    && grep -q "^datanode hdc/apache_2.6.0-hadoop:id-${hid:0:16}\$" <<<"$images" \
+    && grep -q "^zookeeper hdc/zookeeper:id-${zid:0:16}\$" <<<"$images" \
+    && ! grep -q ":latest" <<<"$images" \
+    && ok "up runs every image by its identity tag, not the alias REPO:latest (moved elsewhere)" \
+    || bad "images of the up" "$images"
 grep -q "$name (apache_2.6.0, hdc's test stand-in, NOT Hadoop) is up" <<<"$out" \
     && ok "the up's report says stand-in" || bad "up report" "$(tail -3 <<<"$out")"
 out=$("$hdc" status "$name" 2>&1)
@@ -144,5 +174,27 @@ grep -Eq "^$name .* stand-in\$" <<<"$out" \
     && ok "hdc ls: IMAGES stand-in" || bad "ls" "$(grep "$name" <<<"$out")"
 [ "$("$hdc" --json ls 2>/dev/null | jq -r --arg n "$name" '.[] | select(.name == $n) | .stand_in')" = true ] \
     && ok "hdc ls --json: stand_in true" || bad "ls --json stand_in"
-"$hdc" down "$name" >/dev/null 2>&1 || bad "down $name"
+
+# ---- the client's context changed again: hdc client builds it, and says so -----
+echo "identity test $$, again" >"$work/clusters/apache-client/hdc-identity-test"
+out=$(HDC_CLUSTERS_DIR=$work/clusters "$hdc" client "$name" 2>&1); st=$?
+cimage=$(docker ps -a --filter "label=hdc.cluster=$name" --filter "label=hdc.service=client" --format '{{.Image}}')
+cid=$(label "$cimage" hdc.identity)
+[ $st = 0 ] && grep -q "is not built for its inputs" <<<"$out" && grep -q "building it from what is here" <<<"$out" \
+    && [ "$cimage" = "hdc/apache_2.6.0-client:id-${cid:0:16}" ] \
+    && [ "$(label "$cimage" hdc.stand-in)" = true ] \
+    && [ "$cid" != "$(label "hdc/apache_2.6.0-client:id-${hid:0:16}" hdc.identity)" ] \
+    && ok "hdc client builds the client image its changed context names, says so, and runs it by identity" \
+    || bad "client after a context change" "status $st, image '$cimage'" "$(grep -v '|' <<<"$out" | tail -5)"
+"$hdc" down "$name" "${name}c" >/dev/null 2>&1 || bad "down $name ${name}c"
+
+# ---- changed, and the release it was built from gone: refused -------------------
+rm -f "$tarball"
+echo "identity test $$" >"$work/clusters/apache/hdc-identity-test"
+out=$(HDC_CLUSTERS_DIR=$work/clusters "$hdc" up apache_2.6.0 --name "${name}b" 2>&1); st=$?
+left=$(docker ps -a -q --filter "label=hdc.cluster=${name}b"; docker network ls -q --filter "label=hdc.cluster=${name}b")
+[ $st = 1 ] && grep -q "the release it was built from, is not there any more: run \`hdc build apache_2.6.0\`" <<<"$out" \
+    && ! grep -q "Step 1/" <<<"$out" && [ -z "$left" ] \
+    && ok "an image whose inputs changed, its release gone: up fails naming hdc build, nothing built or left" \
+    || bad "up without the release" "status $st, left: $left" "$(tail -3 <<<"$out")"
 finish

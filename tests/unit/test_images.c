@@ -159,18 +159,6 @@ static void stand_in_clusters_are_those_running_a_stand_in_image(void **state) {
     assert_true(images_among(out, n, "two"));
     assert_false(images_among(out, n, "real"));
     assert_int_equal(images_stand_in_pick(im, 0, ct, n_ct, out), 0);
-    {
-        json_t *tagged = json_loads("[{\"Id\":\"sha256:s\",\"RepoTags\":[\"hdc/apache_2.6.0-hadoop:"
-                                    "stand-in\",\"hdc/apache_2.6.0-hadoop:latest\"]}]",
-                                    0, NULL);
-        docker_object t[1];
-        size_t n_t = objects(tagged, t);
-        assert_true(images_dist_is_stand_in(t, n_t, "apache_2.6.0"));
-        assert_false(images_dist_is_stand_in(t, n_t, "apache_2.6"));
-        assert_false(images_dist_is_stand_in(t, n_t, "apache_3.3.6"));
-        assert_false(images_dist_is_stand_in(t, 0, "apache_2.6.0"));
-        json_decref(tagged);
-    }
     json_decref(ims);
     json_decref(cts);
 }
@@ -607,6 +595,219 @@ static void an_engine_that_is_not_there_is_said(void **state) {
     }
 }
 
+/* ---- what `hdc up` runs: images_resolve -------------------------------------------- */
+
+/* A distribution of two images: the release's (one artifact) and one FROM
+ * it, as apache's hadoop and client. */
+static const hdc_artifact fake_artifacts[] = {
+    {.file = "hadoop-9.9.9.tar.gz", .url = "https://example.invalid/hadoop-9.9.9.tar.gz"}, {0}};
+static const hdc_image fake_images[] = {
+    {.name = "hadoop", .context = "dist", .artifacts = fake_artifacts},
+    {.name = "client", .context = "distclient"},
+    {0}};
+static const hdc_plugin_desc fake_dist = {.name = "fake_9.9.9", .images = fake_images};
+
+/* DIR/hadoop-9.9.9.tar.gz (the stand-in's when stand_in) and its .sha512. */
+static void tarball(world *w, const char *dir, int stand_in, char *out, size_t len) {
+    char cmd[2048];
+
+    snprintf(out, len, "%s/%s/hadoop-9.9.9.tar.gz", w->dir, dir);
+    snprintf(cmd, sizeof(cmd),
+             "set -e; d='%s/%s'; rm -rf \"$d\"; mkdir -p \"$d/t/hadoop-9.9.9/libexec\";"
+             " echo %s > \"$d/t/hadoop-9.9.9/libexec/%s\";"
+             " tar -C \"$d/t\" -czf \"$d/hadoop-9.9.9.tar.gz\" hadoop-9.9.9;"
+             " cd \"$d\" && sha512sum hadoop-9.9.9.tar.gz > hadoop-9.9.9.tar.gz.sha512",
+             w->dir, dir, dir, stand_in ? "hdc-standin" : "hadoop");
+    assert_int_equal(system(cmd), 0);
+}
+
+static void dist_contexts(world *w) {
+    context(w, "dist");
+    context(w, "distclient");
+}
+
+/* hdc build fake_9.9.9 --hadoop-tarball FILE: how many builds it sent. */
+static int build_dist(world *w, const char *file, outcome *o) {
+    images_opts io = {.clusters_dir = w->clusters, .dist_cache = w->dir, .hadoop_tarball = file};
+    int before = w->f.builds;
+
+    memset(o, 0, sizeof(*o));
+    assert_int_equal(images_build_dist(&w->loop, w->d, &fake_dist, &io, said, done, o, NULL), 0);
+    while (o->calls == 0 && uv_run(&w->loop, UV_RUN_ONCE) != 0)
+        ;
+    assert_int_equal(o->calls, 1);
+    return w->f.builds - before;
+}
+
+/* The stand-in's base and fake_9.9.9 built from the stand-in tarball,
+ * whose path goes to file. */
+static void stand_in_built(world *w, char *file, size_t len) {
+    outcome o;
+
+    dist_contexts(w);
+    tarball(w, "standin", 1, file, len);
+    assert_int_equal(build_base(w, 1, "debian:bookworm", &o), 3);
+    assert_int_equal(build_dist(w, file, &o), 2);
+    assert_int_equal(o.status, 0);
+}
+
+typedef struct resolved_outcome {
+    outcome o;
+    cluster_images images;
+} resolved_outcome;
+
+static void resolved(void *data, int status, const char *msg, const cluster_images *images) {
+    resolved_outcome *r = data;
+
+    r->o.calls++;
+    r->o.status = status;
+    snprintf(r->o.msg, sizeof(r->o.msg), "%s", msg != NULL ? msg : "");
+    if (status == 0)
+        r->images = *images;
+    else
+        assert_null(images);
+}
+
+/* What hdc up runs of fake_9.9.9 (cache: the world's, or another
+ * directory): how many builds it sent. */
+static int resolve(world *w, const char *cache, resolved_outcome *r) {
+    images_opts io = {.clusters_dir = w->clusters, .dist_cache = cache ? cache : w->dir};
+    int before = w->f.builds;
+
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(images_resolve(&w->loop, w->d, &fake_dist, &io, said, resolved, r, NULL), 0);
+    while (r->o.calls == 0 && uv_run(&w->loop, UV_RUN_ONCE) != 0)
+        ;
+    assert_int_equal(r->o.calls, 1);
+    return w->f.builds - before;
+}
+
+static const char *ref_of(const resolved_outcome *r, const char *name) {
+    for (size_t i = 0; i < r->images.n; i++)
+        if (strcmp(r->images.name[i], name) == 0)
+            return r->images.ref[i];
+    return NULL;
+}
+
+static void up_runs_the_identity_tags_of_the_last_build_and_builds_nothing(void **state) {
+    world *w = *state;
+    resolved_outcome r;
+    char file[512];
+    int hadoop;
+
+    stand_in_built(w, file, sizeof(file));
+    hadoop = fake_find(&w->f, "hdc/fake_9.9.9-hadoop:latest");
+
+    assert_int_equal(resolve(w, NULL, &r), 0);
+    assert_int_equal(r.o.status, 0);
+    assert_int_equal(r.images.n, 2);
+    assert_true(r.images.stand_in);
+    assert_int_equal(strncmp(ref_of(&r, "hadoop"), "hdc/fake_9.9.9-hadoop:id-", 25), 0);
+    assert_int_equal(fake_find(&w->f, ref_of(&r, "hadoop")), hadoop);
+    assert_int_equal(fake_find(&w->f, ref_of(&r, "client")),
+                     fake_find(&w->f, "hdc/fake_9.9.9-client:latest"));
+    assert_int_equal(strncmp(r.images.zookeeper, "hdc/zookeeper:id-", 17), 0);
+    assert_int_equal(fake_find(&w->f, r.images.zookeeper),
+                     fake_find(&w->f, "hdc/zookeeper:latest"));
+
+    /* The alias moved (another checkout's build): nothing changes. */
+    fake_set_tag(&w->f, "hdc/fake_9.9.9-hadoop:latest", fake_find(&w->f, "hdc/base:latest"));
+    assert_int_equal(resolve(w, NULL, &r), 0);
+    assert_int_equal(r.o.status, 0);
+    assert_int_equal(fake_find(&w->f, ref_of(&r, "hadoop")), hadoop);
+}
+
+static void up_builds_what_changed_when_every_input_is_here_and_says_so(void **state) {
+    world *w = *state;
+    resolved_outcome r;
+    char file[512], dir[512], before[256];
+
+    stand_in_built(w, file, sizeof(file));
+    assert_int_equal(resolve(w, NULL, &r), 0);
+    snprintf(before, sizeof(before), "%s", ref_of(&r, "hadoop"));
+
+    /* The release's context changed: it and the image FROM it are built. */
+    snprintf(dir, sizeof(dir), "%s/dist", w->clusters);
+    write_file(dir, "hdc-hadoop-conf", "changed\n");
+    assert_int_equal(resolve(w, NULL, &r), 2);
+    assert_int_equal(r.o.status, 0);
+    assert_string_not_equal(ref_of(&r, "hadoop"), before);
+    assert_int_not_equal(fake_find(&w->f, ref_of(&r, "hadoop")), -1);
+    assert_non_null(strstr(r.o.said, "is not built for its inputs"));
+    assert_non_null(strstr(w->f.last_args, ref_of(&r, "hadoop"))); /* the client FROM it */
+    assert_int_equal(resolve(w, NULL, &r), 0);
+
+    /* Changed again, the release it was built from gone: refused, naming
+     * hdc build, and nothing built. */
+    assert_int_equal(unlink(file), 0);
+    write_file(dir, "hdc-hadoop-conf", "changed again\n");
+    assert_int_equal(resolve(w, NULL, &r), 0);
+    assert_int_equal(r.o.status, CLUSTER_ENOIMAGE);
+    assert_non_null(strstr(r.o.msg, "is not there any more: run `hdc build fake_9.9.9`"));
+}
+
+static void up_without_a_release_here_names_hdc_build(void **state) {
+    world *w = *state;
+    outcome o;
+    resolved_outcome r;
+    char empty[512];
+
+    dist_contexts(w);
+    assert_int_equal(build_base(w, 1, "debian:bookworm", &o), 3);
+    snprintf(empty, sizeof(empty), "%s/empty-cache", w->dir);
+    assert_int_equal(resolve(w, empty, &r), 0);
+    assert_int_equal(r.o.status, CLUSTER_ENOIMAGE);
+    assert_non_null(strstr(r.o.msg, "no release to run: hadoop-9.9.9.tar.gz is not in"));
+    assert_non_null(strstr(r.o.msg, "run `hdc build fake_9.9.9`"));
+}
+
+static void up_runs_a_real_build_before_the_stand_in(void **state) {
+    world *w = *state;
+    outcome o;
+    resolved_outcome r;
+    char standin[512], real[512], stand_in_ref[256];
+
+    stand_in_built(w, standin, sizeof(standin));
+    tarball(w, "real", 0, real, sizeof(real));
+    assert_int_equal(resolve(w, NULL, &r), 0);
+    assert_true(r.images.stand_in);
+    snprintf(stand_in_ref, sizeof(stand_in_ref), "%s", ref_of(&r, "hadoop"));
+
+    assert_int_equal(build_base(w, 0, "jdk:8", &o), 2);
+    assert_int_equal(build_dist(w, real, &o), 2);
+    assert_int_equal(o.status, 0);
+    assert_int_equal(resolve(w, NULL, &r), 0);
+    assert_int_equal(r.o.status, 0);
+    assert_false(r.images.stand_in);
+    assert_string_not_equal(ref_of(&r, "hadoop"), stand_in_ref);
+    assert_null(label(w, ref_of(&r, "hadoop"), IMAGES_LABEL_STAND_IN));
+    /* A stand-in build since does not change that. */
+    assert_int_equal(build_dist(w, standin, &o), 0);
+    assert_int_equal(resolve(w, NULL, &r), 0);
+    assert_false(r.images.stand_in);
+}
+
+static void record_lookup_takes_image_and_file_and_the_path_whole(void **state) {
+    const char *text = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef 1 10 20 "
+                       "hadoop hadoop-2.6.0.tar.gz /tmp/a dir/hadoop-2.6.0.tar.gz\n"
+                       "garbage line\n"
+                       "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210 0 30 40 "
+                       "other hadoop-2.6.0.tar.gz /tmp/other\n";
+    images_record_entry e;
+
+    assert_true(images_record_lookup(text, "hadoop", "hadoop-2.6.0.tar.gz", &e));
+    assert_int_equal(e.sha256[0], '0');
+    assert_true(e.stand_in);
+    assert_int_equal(e.size, 10);
+    assert_int_equal(e.mtime_ns, 20);
+    assert_string_equal(e.path, "/tmp/a dir/hadoop-2.6.0.tar.gz");
+    assert_true(images_record_lookup(text, "other", "hadoop-2.6.0.tar.gz", &e));
+    assert_false(e.stand_in);
+    assert_false(images_record_lookup(text, "hadoop", "hadoop-3.3.6.tar.gz", &e));
+    assert_false(images_record_lookup(NULL, "hadoop", "hadoop-2.6.0.tar.gz", &e));
+    assert_false(images_record_lookup("", "hadoop", "hadoop-2.6.0.tar.gz", &e));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(identity_tag_replaces_the_tag_with_id_and_16_hex),
@@ -622,6 +823,16 @@ int main(void) {
                                         world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(a_stand_in_takes_latest_only_while_no_real_build_has_it,
                                         world_setup, world_teardown),
+        cmocka_unit_test(record_lookup_takes_image_and_file_and_the_path_whole),
+        cmocka_unit_test_setup_teardown(
+            up_runs_the_identity_tags_of_the_last_build_and_builds_nothing, world_setup,
+            world_teardown),
+        cmocka_unit_test_setup_teardown(up_builds_what_changed_when_every_input_is_here_and_says_so,
+                                        world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(up_without_a_release_here_names_hdc_build, world_setup,
+                                        world_teardown),
+        cmocka_unit_test_setup_teardown(up_runs_a_real_build_before_the_stand_in, world_setup,
+                                        world_teardown),
         cmocka_unit_test_setup_teardown(an_engine_that_is_not_there_is_said, world_setup,
                                         world_teardown),
     };
