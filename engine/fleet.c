@@ -107,6 +107,16 @@ int fleet_add(fleet *f, plugin *plug, const char *name, fleet_member **out, char
                        plan_pool_start(&pool, name), err, err_len);
     if (rc == 0)
         rc = cluster_memory_check(&m->plan, f->opts.memory_mb, err, err_len);
+    if (rc == 0 && f->opts.images != NULL) {
+        /* Its images' identities need their build contexts. */
+        char why[4608];
+        rc = images_check(plug->desc, f->opts.images, why, sizeof(why));
+        if (rc != 0)
+            snprintf(err, err_len,
+                     "%s: %s: its images' identities are computed from it (HDC_CLUSTERS_DIR "
+                     "names where the build contexts are)",
+                     m->dist, why);
+    }
     if (out != NULL)
         *out = m;
     return rc;

@@ -102,8 +102,9 @@ void fleet_attach(fleet *f, uv_loop_t *loop, docker *d);
 void *fleet_data(const fleet *f);
 
 /* Adds the cluster `name` of plug's distribution (plug is handed over)
- * and plans it, so that a pool or a count the plan refuses is found
- * before anything is created: 0, or PLAN_EINVAL with the reason in err. */
+ * and plans it, so that a pool or a count the plan refuses, or a build
+ * context its images need (fleet_opts.images), is found before anything
+ * is created: 0, or PLAN_EINVAL (IMAGES_EMISSING) with the reason in err. */
 int fleet_add(fleet *f, plugin *plug, const char *name, fleet_member **out, char *err,
               size_t err_len);
 

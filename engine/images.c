@@ -123,6 +123,8 @@ struct images_job {
     int built_any; /* a build request was sent */
     /* images_resolve: run what is built, build only from local inputs. */
     int resolve;
+    char *record[2]; /* the records, real and stand-in, read once (look_work) */
+    int records_read;
     int zk_resolved;
     images_resolve_cb resolved;
     cluster_images res;
@@ -654,15 +656,16 @@ static void look_work(uv_work_t *w) {
     images_job *job = w->data;
     build_item *it = &job->items[job->next];
     char file[4096];
-    char *text, *real = NULL, *stand_in = NULL;
+    char *text;
 
     snprintf(file, sizeof(file), "%s/%s", job->cache, IMAGES_DIGESTS_FILE);
     text = read_text(file);
-    if (job->resolve) {
-        images_record_path(job->cache, job->dist_name, 0, file, sizeof(file));
-        real = read_text(file);
-        images_record_path(job->cache, job->dist_name, 1, file, sizeof(file));
-        stand_in = read_text(file);
+    if (job->resolve && !job->records_read) {
+        job->records_read = 1;
+        for (int kind = 0; kind < 2; kind++) {
+            images_record_path(job->cache, job->dist_name, kind, file, sizeof(file));
+            job->record[kind] = read_text(file);
+        }
     }
     for (size_t k = 0; k < it->n_extras; k++) {
         char *abs;
@@ -673,7 +676,7 @@ static void look_work(uv_work_t *w) {
         if (it->extra_fetch[k] == NULL)
             continue;
         if (job->resolve && it->extra_fetch[k] != &it->given[k] &&
-            (rc = resolve_source(job, it, k, real, stand_in)) != 0) {
+            (rc = resolve_source(job, it, k, job->record[0], job->record[1])) != 0) {
             if (rc < 0)
                 break;
             continue;
@@ -688,8 +691,6 @@ static void look_work(uv_work_t *w) {
         free(abs);
     }
     free(text);
-    free(real);
-    free(stand_in);
 }
 
 /* After a build that ended well: what each artifact was, in the record of
@@ -984,6 +985,8 @@ static void job_end(images_job *job) {
     } else {
         job->cb(job->data, job->status, job->status != 0 ? job->msg : NULL);
     }
+    free(job->record[0]);
+    free(job->record[1]);
     free(job);
 }
 
@@ -1632,10 +1635,10 @@ int images_resolve(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc, cons
     images_job *job;
     int err;
 
+    /* A context missing is found on the thread pool, and said, by the
+     * job (callers check first: fleet_add). */
     if (desc == NULL || opts->clusters_dir == NULL || cb == NULL)
         return UV_EINVAL;
-    if (images_check(desc, opts, NULL, 0) != 0)
-        return IMAGES_EMISSING;
     if ((job = dist_job(loop, d, desc, opts, progress, data)) == NULL)
         return UV_ENOMEM;
     job->resolved = cb;

@@ -1,6 +1,7 @@
 /* engine/fleet.c: plans refused before anything starts, slots (at most
  * `parallel` clusters alive, the next one started when one is released),
- * and every launched member called back once. The ups run against an
+ * every launched member called back once, and one resolution of a
+ * distribution's images shared by its members. The ups run against an
  * address where no Docker engine listens, so each fails at once: what is
  * tested is the fleet's order, not Docker. */
 #include <setjmp.h>
@@ -9,6 +10,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <uv.h>
@@ -62,6 +65,20 @@ static void plans_are_checked_when_added(void **state) {
     assert_int_equal(fleet_new(&o, &h, NULL, &f), 0);
     assert_int_equal(fleet_add(f, good(), "c1", NULL, err, sizeof(err)), PLAN_EINVAL);
     assert_non_null(strstr(err, "subnet pool 'garbage'"));
+    fleet_free(f);
+}
+
+static void a_missing_build_context_is_refused_when_added(void **state) {
+    images_opts io = {.clusters_dir = "/nonexistent/hdc-clusters"};
+    fleet_opts o = {.datanodes = 1, .images = &io};
+    fleet_hooks h = {.done = done};
+    fleet *f;
+    char err[1024];
+
+    assert_int_equal(fleet_new(&o, &h, NULL, &f), 0);
+    assert_int_equal(fleet_add(f, good(), "c1", NULL, err, sizeof(err)), IMAGES_EMISSING);
+    assert_non_null(strstr(err, "/nonexistent/hdc-clusters/good is not a directory"));
+    assert_non_null(strstr(err, "HDC_CLUSTERS_DIR"));
     fleet_free(f);
 }
 
@@ -131,11 +148,54 @@ static void a_canceled_fleet_starts_nothing_more(void **state) {
     bench_close(&b);
 }
 
+/* Two clusters of one distribution, its images resolved from a cache
+ * that holds no release: one resolution, its failure told to both. */
+static void members_of_one_distribution_share_its_resolution(void **state) {
+    char dir[] = "/tmp/hdc-fleet-test-XXXXXX", ctx[64], cache[64];
+    images_opts io = {.clusters_dir = dir, .dist_cache = cache};
+    fleet_opts o = {.datanodes = 1, .logs_root = "/tmp/hdc-fleet-test-logs", .images = &io};
+    fleet_hooks h = {.started = started, .done = done};
+    fleet_member *a, *b;
+    bench k;
+    char err[1024];
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(ctx, sizeof(ctx), "%s/good", dir);
+    snprintf(cache, sizeof(cache), "%s/cache", dir);
+    assert_int_equal(mkdir(ctx, 0755), 0);
+    memset(&k, 0, sizeof(k));
+    uv_loop_init(&k.loop);
+    assert_int_equal(docker_new(&k.loop, "unix:///nonexistent/docker.sock", &k.d), 0);
+    assert_int_equal(fleet_new(&o, &h, &k.s, &k.f), 0);
+    k.s.f = k.f;
+    assert_int_equal(fleet_add(k.f, good(), "ca", &a, err, sizeof(err)), 0);
+    assert_int_equal(fleet_add(k.f, good(), "cb", &b, err, sizeof(err)), 0);
+    fleet_attach(k.f, &k.loop, k.d);
+    fleet_launch(a);
+    fleet_launch(b);
+    while (!fleet_settled(k.f))
+        uv_run(&k.loop, UV_RUN_ONCE);
+    assert_int_equal(k.s.started, 2);
+    assert_int_equal(k.s.done, 2);
+    assert_int_equal(k.s.statuses[0], CLUSTER_ENOIMAGE);
+    assert_int_equal(k.s.statuses[1], CLUSTER_ENOIMAGE);
+    assert_non_null(a->why);
+    assert_ptr_equal(a->why, b->why); /* one resolution, not two */
+    assert_non_null(strstr(a->why, "no release to run"));
+    assert_non_null(strstr(a->why, "run `hdc build good`"));
+    assert_null(a->images);
+    bench_close(&k);
+    assert_int_equal(rmdir(ctx), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(plans_are_checked_when_added),
         cmocka_unit_test(one_slot_starts_one_cluster_at_a_time),
         cmocka_unit_test(a_canceled_fleet_starts_nothing_more),
+        cmocka_unit_test(a_missing_build_context_is_refused_when_added),
+        cmocka_unit_test(members_of_one_distribution_share_its_resolution),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
