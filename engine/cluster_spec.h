@@ -41,12 +41,13 @@ size_t cluster_labels(const plan *p, const cluster_identity *id, docker_kv *out,
                       cluster_label_bufs *bufs);
 
 /* The images a cluster runs, as `hdc up` resolved them (images.h,
- * images_resolve): each image its distribution declares by its identity
- * tag (REPO:id-...), and ZooKeeper's. */
-#define CLUSTER_IMAGES_MAX 16
+ * images_resolve): each image its distribution declares, and each of
+ * hdc's that a service names by an alias ("hdc/client:latest"), by its
+ * identity tag (REPO:id-...), and ZooKeeper's. */
+#define CLUSTER_IMAGES_MAX 24
 typedef struct cluster_images {
     size_t n;
-    char name[CLUSTER_IMAGES_MAX][64]; /* the plugin's image name */
+    char name[CLUSTER_IMAGES_MAX][256]; /* the plugin's image name, or the alias */
     char ref[CLUSTER_IMAGES_MAX][256];
     char zookeeper[256];
     int stand_in; /* they are hdc's test stand-in's (label hdc.stand-in) */

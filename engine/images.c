@@ -51,6 +51,7 @@
 #define MAX_ITEMS  16
 #define MAX_EXTRAS 8
 #define MAX_ARGS   16
+#define MAX_PINS   8
 
 /* The client node's daemon, in the client context, for the images of
  * client services (see above). */
@@ -125,7 +126,11 @@ struct images_job {
     int resolve;
     char *record[2]; /* the records, real and stand-in, read once (look_work) */
     int records_read;
-    int zk_resolved;
+    /* The aliases of hdc's own images it runs (ZooKeeper's first, then a
+     * service's "hdc/...:latest"), pinned to the identity tags they carry. */
+    char pins[MAX_PINS][256];
+    size_t n_pins, next_pin;
+    int pinned;
     images_resolve_cb resolved;
     cluster_images res;
 };
@@ -956,7 +961,7 @@ int images_stand_in_clusters(docker *d, images_stand_in_cb cb, void *data) {
 
 /* ---- the sequence ------------------------------------------------------------ */
 
-static void zk_checked(void *data, int status, const char *msg, const docker_image_info *info);
+static void pin_next(images_job *job);
 
 static void recorded(uv_work_t *w, int status) {
     job_end(w->data);
@@ -971,12 +976,9 @@ static void job_end(images_job *job) {
         if (uv_queue_work(job->loop, &job->work, record_work, recorded) == 0)
             return;
     }
-    if (job->status == 0 && job->resolve && !job->zk_resolved) {
-        job->zk_resolved = 1;
-        if (docker_image_inspect(job->d, CLUSTER_ZK_IMAGE, zk_checked, job, &job->inspect) == 0)
-            return;
-        job->status = UV_EIO;
-        snprintf(job->msg, sizeof(job->msg), "cannot ask Docker about %s", CLUSTER_ZK_IMAGE);
+    if (job->status == 0 && job->resolve && !job->pinned) {
+        pin_next(job);
+        return;
     }
     if (job->resolved != NULL) {
         job->res.stand_in = job->stand_in;
@@ -1334,27 +1336,76 @@ static void resolve_checked(void *data, int status, const char *msg,
     item_build(job);
 }
 
-/* images_resolve, at the end: ZooKeeper's image, by its identity tag. */
-static void zk_checked(void *data, int status, const char *msg, const docker_image_info *info) {
+/* images_resolve, at the end: each alias of hdc's own images it runs, by
+ * the identity tag it carries now (an image built before identities by
+ * its image ID). */
+static void pin_checked(void *data, int status, const char *msg, const docker_image_info *info) {
     images_job *job = data;
     const char *id;
+    char ref[256], pinned[256];
 
-    if (inspect_failed(job, status, msg, CLUSTER_ZK_IMAGE))
+    memcpy(ref, job->pins[job->next_pin], sizeof(ref));
+    if (inspect_failed(job, status, msg, ref))
         return;
     if (status == DOCKER_ENOTFOUND) {
-        fail_now(job, CLUSTER_ENOIMAGE,
-                 CLUSTER_ZK_IMAGE " is missing: run `hdc build-base` (`hdc build-base "
-                                  "--stand-in` for hdc's test stand-in)");
+        job->status = CLUSTER_ENOIMAGE;
+        snprintf(job->msg, sizeof(job->msg),
+                 "%s is missing: run `hdc build-base` (`hdc build-base --stand-in` for hdc's "
+                 "test stand-in)",
+                 ref);
+        job_end(job);
         return;
     }
     id = info->labels != NULL
              ? json_string_value(json_object_get(info->labels, IMAGES_LABEL_IDENTITY))
              : NULL;
     if (id != NULL && strlen(id) == 64)
-        images_identity_tag(CLUSTER_ZK_IMAGE, id, job->res.zookeeper, sizeof(job->res.zookeeper));
-    else /* built before identities: its image ID */
-        snprintf(job->res.zookeeper, sizeof(job->res.zookeeper), "%s", info->id);
-    job_end(job);
+        images_identity_tag(ref, id, pinned, sizeof(pinned));
+    else
+        snprintf(pinned, sizeof(pinned), "%s", info->id);
+    if (job->next_pin == 0)
+        snprintf(job->res.zookeeper, sizeof(job->res.zookeeper), "%s", pinned);
+    else
+        res_add(&job->res, ref, pinned);
+    job->next_pin++;
+    pin_next(job);
+}
+
+static void pin_next(images_job *job) {
+    int err;
+
+    if (job->next_pin == job->n_pins) {
+        job->pinned = 1;
+        job_end(job);
+        return;
+    }
+    err = docker_image_inspect(job->d, job->pins[job->next_pin], pin_checked, job, &job->inspect);
+    if (err != 0) {
+        job->status = err;
+        snprintf(job->msg, sizeof(job->msg), "cannot ask Docker about %s: %s",
+                 job->pins[job->next_pin], hdc_strerror(err));
+        job->pinned = 1;
+        job_end(job);
+    }
+}
+
+/* ZooKeeper's image, and the services' that are hdc's by an alias
+ * ("hdc/client:latest"): what pin_next pins. */
+static void pins_of(images_job *job, const hdc_plugin_desc *desc) {
+    static const char latest[] = ":latest";
+
+    snprintf(job->pins[job->n_pins++], sizeof(job->pins[0]), "%s", CLUSTER_ZK_IMAGE);
+    for (const hdc_service *s = desc->services; s != NULL && s->name != NULL; s++) {
+        size_t len = s->image != NULL ? strlen(s->image) : 0;
+        int seen = 0;
+        if (len <= 4 + sizeof(latest) - 1 || strncmp(s->image, "hdc/", 4) != 0 ||
+            strcmp(s->image + len - (sizeof(latest) - 1), latest) != 0 || job->n_pins == MAX_PINS)
+            continue;
+        for (size_t i = 0; i < job->n_pins; i++)
+            seen |= strcmp(job->pins[i], s->image) == 0;
+        if (!seen)
+            snprintf(job->pins[job->n_pins++], sizeof(job->pins[0]), "%s", s->image);
+    }
 }
 
 /* The args that name what it is FROM, its identity, then the alias. */
@@ -1644,11 +1695,11 @@ int images_resolve(uv_loop_t *loop, docker *d, const hdc_plugin_desc *desc, cons
     job->resolved = cb;
     job->resolve = 1;
     job->nocache = 0;
+    pins_of(job, desc);
     if (job->n_items > 0)
         return job_start(job, out);
-    /* Nothing of its own to build: ZooKeeper's image only. */
-    job->zk_resolved = 1;
-    err = docker_image_inspect(d, CLUSTER_ZK_IMAGE, zk_checked, job, &job->inspect);
+    /* Nothing of its own to build: the pins only. */
+    err = docker_image_inspect(d, job->pins[0], pin_checked, job, &job->inspect);
     if (err != 0) {
         free(job);
         return err;

@@ -605,7 +605,11 @@ static const hdc_image fake_images[] = {
     {.name = "hadoop", .context = "dist", .artifacts = fake_artifacts},
     {.name = "client", .context = "distclient"},
     {0}};
-static const hdc_plugin_desc fake_dist = {.name = "fake_9.9.9", .images = fake_images};
+/* Its client node runs hdc's client image by its alias, as testdist's. */
+static const hdc_service fake_services[] = {
+    {.name = "client", .image = "hdc/client:latest", .flags = HDC_SERVICE_CLIENT}, {0}};
+static const hdc_plugin_desc fake_dist = {
+    .name = "fake_9.9.9", .images = fake_images, .services = fake_services};
 
 /* DIR/hadoop-9.9.9.tar.gz (the stand-in's when stand_in) and its .sha512. */
 static void tarball(world *w, const char *dir, int stand_in, char *out, size_t len) {
@@ -700,8 +704,12 @@ static void up_runs_the_identity_tags_of_the_last_build_and_builds_nothing(void 
 
     assert_int_equal(resolve(w, NULL, &r), 0);
     assert_int_equal(r.o.status, 0);
-    assert_int_equal(r.images.n, 2);
+    assert_int_equal(r.images.n, 3);
     assert_true(r.images.stand_in);
+    /* hdc's client image, named by its alias: pinned to its identity tag. */
+    assert_int_equal(strncmp(ref_of(&r, "hdc/client:latest"), "hdc/client:id-", 14), 0);
+    assert_int_equal(fake_find(&w->f, ref_of(&r, "hdc/client:latest")),
+                     fake_find(&w->f, "hdc/client:latest"));
     assert_int_equal(strncmp(ref_of(&r, "hadoop"), "hdc/fake_9.9.9-hadoop:id-", 25), 0);
     assert_int_equal(fake_find(&w->f, ref_of(&r, "hadoop")), hadoop);
     assert_int_equal(fake_find(&w->f, ref_of(&r, "client")),
