@@ -393,6 +393,57 @@ int images_digest_lookup(const char *text, const char *path, long long size, lon
     return found;
 }
 
+/* A digest line's path (borrowed from line, len bytes), or 0. */
+static size_t digest_line_path(const char *line, size_t len, const char **path) {
+    char sha[65];
+    int si, off = 0;
+    long long sz, mt;
+
+    if (len >= 8192 || sscanf(line, "%64[0-9a-f] %d %lld %lld %n", sha, &si, &sz, &mt, &off) != 4 ||
+        off <= 0 || (size_t)off >= len || strlen(sha) != 64)
+        return 0;
+    *path = line + off;
+    return len - (size_t)off;
+}
+
+char *images_digests_compact(const char *text,
+                             int (*keep)(const char *path, long long size, long long mtime_ns)) {
+    size_t len = strlen(text), used = 0;
+    char *out = malloc(len + 2); /* a last line gets its newline */
+
+    if (out == NULL)
+        return NULL;
+    for (const char *line = text; *line != '\0';) {
+        const char *end = strchr(line, '\n'), *path, *later, *lpath;
+        size_t n = end != NULL ? (size_t)(end - line) : strlen(line);
+        size_t plen = digest_line_path(line, n, &path);
+        int last = plen > 0;
+        /* The last line of a path wins: an earlier one is dropped. */
+        for (later = end != NULL ? end + 1 : line + n; last && *later != '\0';) {
+            const char *lend = strchr(later, '\n');
+            size_t ln = lend != NULL ? (size_t)(lend - later) : strlen(later);
+            size_t lplen = digest_line_path(later, ln, &lpath);
+            last = !(lplen == plen && memcmp(lpath, path, plen) == 0);
+            later = lend != NULL ? lend + 1 : later + ln;
+        }
+        if (last && keep != NULL) {
+            char p[4096];
+            long long sz = 0, mt = 0;
+            snprintf(p, sizeof(p), "%.*s", (int)plen, path);
+            sscanf(line, "%*s %*d %lld %lld", &sz, &mt);
+            last = plen < sizeof(p) && keep(p, sz, mt);
+        }
+        if (last) {
+            memcpy(out + used, line, n);
+            used += n;
+            out[used++] = '\n';
+        }
+        line = end != NULL ? end + 1 : line + n;
+    }
+    out[used] = '\0';
+    return out;
+}
+
 /* Lines: "<sha256> <0|1> <size> <mtime ns> <image> <file> <path>". */
 int images_record_lookup(const char *text, const char *image, const char *file,
                          images_record_entry *out) {
@@ -727,6 +778,36 @@ static void record_work(uv_work_t *w) {
         remove(tmp);
 }
 
+/* Whether the file at path is there as it was: size and mtime. */
+static int unchanged(const char *path, long long size, long long mtime) {
+    struct stat st;
+
+    return stat(path, &st) == 0 && (long long)st.st_size == size && mtime_ns(&st) == mtime;
+}
+
+/* Past IMAGES_DIGESTS_MAX bytes, the cache is written again with the last
+ * line of each file still there as it was. A line another hdc appends
+ * meanwhile may be lost: it is only a cache. */
+static void compact_digests(const char *file) {
+    char tmp[4200];
+    char *text = read_text(file), *kept;
+    FILE *f;
+
+    if (text == NULL || strlen(text) <= IMAGES_DIGESTS_MAX) {
+        free(text);
+        return;
+    }
+    kept = images_digests_compact(text, unchanged);
+    snprintf(tmp, sizeof(tmp), "%s.%d.tmp", file, (int)getpid());
+    if (kept != NULL && (f = fopen(tmp, "w")) != NULL) {
+        fputs(kept, f);
+        if (fclose(f) != 0 || rename(tmp, file) != 0)
+            remove(tmp);
+    }
+    free(kept);
+    free(text);
+}
+
 static void record_digest(images_job *job, const char *path, const char *sha, int stand_in) {
     char file[4096];
     char *abs = realpath(path, NULL);
@@ -742,6 +823,7 @@ static void record_digest(images_job *job, const char *path, const char *sha, in
     fprintf(f, "%s %d %lld %lld %s\n", sha, stand_in, (long long)st.st_size, mtime_ns(&st), abs);
     fclose(f);
     free(abs);
+    compact_digests(file);
 }
 
 /* The content digest: the context, then each extra by the name it gets. */

@@ -57,6 +57,17 @@ typedef struct images_opts {
  * cache directory (images_cache_dir). */
 #define IMAGES_DIGESTS_FILE "identity-digests"
 
+/* The digest cache grows by a line per new tarball; past this size it is
+ * written again, compacted (images_digests_compact). */
+#define IMAGES_DIGESTS_MAX (64 * 1024)
+
+/* The digest cache's text with the last line of each path only, and of
+ * those only the ones keep (NULL: all) says to keep, given the path, size
+ * and mtime; malformed lines dropped. malloc'd, or NULL. Pure but for
+ * keep. */
+char *images_digests_compact(const char *text,
+                             int (*keep)(const char *path, long long size, long long mtime_ns));
+
 /* What each distribution was last built from, by kind (a real release or
  * the stand-in), for images_resolve: <cache>/built/<dist>.real and
  * <dist>.stand-in, a line per artifact, rewritten by every build that

@@ -1,9 +1,11 @@
-/* libFuzzer target for the digest cache's lookup (engine/images.c,
- * images_digest_lookup) and the build record's (images_record_lookup): the
- * files are whatever a crashed or older hdc, or a user, left in
- * <cache>/identity-digests and <cache>/built/. The input's first 16 bytes
- * are the size and mtime looked for, the rest the file.
- * Checked: no crash, and a digest found is 64 lowercase hex digits. */
+/* libFuzzer target for the digest cache's lookup and compaction
+ * (engine/images.c, images_digest_lookup, images_digests_compact) and the
+ * build record's lookup (images_record_lookup): the files are whatever a
+ * crashed or older hdc, or a user, left in <cache>/identity-digests and
+ * <cache>/built/. The input's first 16 bytes are the size and mtime looked
+ * for, the rest the file.
+ * Checked: no crash, a digest found is 64 lowercase hex digits, and a
+ * compaction is never longer than what it compacts. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +31,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64 ||
             (stand_in != 0 && stand_in != 1))
             abort();
+    }
+    {
+        char *kept = images_digests_compact(text, NULL);
+        if (kept != NULL && strlen(kept) > strlen(text) + 1)
+            abort();
+        free(kept);
     }
     {
         images_record_entry e;

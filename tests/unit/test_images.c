@@ -595,6 +595,42 @@ static void an_engine_that_is_not_there_is_said(void **state) {
     }
 }
 
+static int keep_all_but_c(const char *path, long long size, long long mtime_ns) {
+    return strcmp(path, "/c/gone.tar.gz") != 0;
+}
+
+static void digests_compact_keeps_the_last_line_of_each_file_still_there(void **state) {
+    const char *a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const char *b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    char *text = NULL, *want = NULL, *out;
+
+    assert_true(asprintf(&text,
+                         "%s 0 100 5 /c/hadoop-2.6.0.tar.gz\n"
+                         "%s 1 200 6 /c/with space.tar.gz\n"
+                         "garbage line\n"
+                         "%s 1 101 7 /c/hadoop-2.6.0.tar.gz\n"
+                         "%s 0 9 9 /c/gone.tar.gz",
+                         a, b, b, a) > 0);
+    assert_true(asprintf(&want,
+                         "%s 1 200 6 /c/with space.tar.gz\n"
+                         "%s 1 101 7 /c/hadoop-2.6.0.tar.gz\n",
+                         b, b) > 0);
+    assert_non_null(out = images_digests_compact(text, keep_all_but_c));
+    assert_string_equal(out, want);
+    free(out);
+    /* Without keep: every file's last line, the malformed one dropped. */
+    assert_non_null(out = images_digests_compact(text, NULL));
+    assert_non_null(strstr(out, "/c/gone.tar.gz\n"));
+    assert_null(strstr(out, "garbage"));
+    assert_null(strstr(out, " 100 5 "));
+    free(out);
+    assert_non_null(out = images_digests_compact("", NULL));
+    assert_string_equal(out, "");
+    free(out);
+    free(text);
+    free(want);
+}
+
 /* ---- what `hdc up` runs: images_resolve -------------------------------------------- */
 
 /* A distribution of two images: the release's (one artifact) and one FROM
@@ -832,6 +868,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(a_stand_in_takes_latest_only_while_no_real_build_has_it,
                                         world_setup, world_teardown),
         cmocka_unit_test(record_lookup_takes_image_and_file_and_the_path_whole),
+        cmocka_unit_test(digests_compact_keeps_the_last_line_of_each_file_still_there),
         cmocka_unit_test_setup_teardown(
             up_runs_the_identity_tags_of_the_last_build_and_builds_nothing, world_setup,
             world_teardown),
