@@ -409,7 +409,10 @@ echo "# svc7: value '$v'"
 
 # ---------------------------------------------------------------------------
 echo "== valgrind"
-if ldd "$AGENT" 2>/dev/null | grep -q libasan; then
+# Read whole, not piped into grep -q: under pipefail, ldd killed by the
+# SIGPIPE of a grep that has seen enough would read as "not sanitized".
+libs=$(ldd "$AGENT" 2>/dev/null || true)
+if [[ $libs == *libasan* ]]; then
     # A sanitizer build (HDC_SANITIZE): valgrind cannot run it, and every
     # case above already ran under ASan/LeakSanitizer, whose findings would
     # have changed the agent's exit status (a leak exits 23).
