@@ -650,6 +650,8 @@ static void zookeeper(void *data, int status, const char *msg, const docker_cont
         json_string_value(json_object_get(info != NULL ? info->labels : NULL, "hdc.dist"));
     const char *dn =
         json_string_value(json_object_get(info != NULL ? info->labels : NULL, "hdc.datanodes"));
+    const char *user =
+        json_string_value(json_object_get(info != NULL ? info->labels : NULL, "hdc.test-user"));
     uint16_t port;
 
     if (status == DOCKER_ENOTFOUND) {
@@ -671,6 +673,14 @@ static void zookeeper(void *data, int status, const char *msg, const docker_cont
         return;
     }
     snprintf(c->dist, sizeof(c->dist), "%s", dist);
+    if (c->test_user == NULL) {
+        const char *fallback =
+            c->opts.default_test_user != NULL ? c->opts.default_test_user : "hdc";
+        if ((c->test_user = strdup(user != NULL ? user : fallback)) == NULL) {
+            fail(c, UV_ENOMEM, "out of memory");
+            return;
+        }
+    }
     c->datanodes = dn != NULL ? (unsigned)strtoul(dn, NULL, 10) : 1;
     snprintf(c->zk_hosts, sizeof(c->zk_hosts), "127.0.0.1:%u", port);
     snprintf(c->network, sizeof(c->network), "%s", info->networks[0].network);
@@ -697,7 +707,7 @@ int client_start(uv_loop_t *loop, docker *d, const client_opts *opts, client_cb 
     c->cluster = strdup(opts->cluster);
     c->client_dist = opts->client_dist != NULL ? strdup(opts->client_dist) : NULL;
     c->key_dir = strdup(opts->key_dir);
-    c->test_user = strdup(opts->test_user != NULL ? opts->test_user : "hdc");
+    c->test_user = opts->test_user != NULL ? strdup(opts->test_user) : NULL;
     c->port = opts->port;
     snprintf(zk_name, sizeof(zk_name), "%s_zookeeper_1", opts->cluster);
     err = docker_container_inspect(d, zk_name, zookeeper, c, NULL);

@@ -28,7 +28,9 @@ typedef struct client_opts {
     int any_port_if_taken; /* port is taken: any free one instead (Docker's
                               choice); else the start fails, naming it */
     const char *key_dir;   /* the key pair: <key_dir>/<cluster>/id_ed25519 */
-    const char *test_user; /* NULL: "hdc" */
+    const char *test_user; /* NULL: the cluster's (its up's, label hdc.test-user), else
+                              default_test_user, else "hdc" */
+    const char *default_test_user;
     /* Where to look for <dir>/<dist>/initialize.sh (dist: the client's
      * distribution), in order; the first found runs as root in a new client
      * node once it is up (bash, the script on stdin). NULL-terminated,

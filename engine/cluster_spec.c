@@ -122,6 +122,13 @@ void cluster_container_spec(const cluster_spec_in *in, cluster_spec *sp) {
     sp->labels[n_labels++] = (docker_kv){"hdc.service", n->service};
     sp->labels[n_labels++] = (docker_kv){"hdc.hostname", n->hostname};
     sp->labels[n_labels++] = (docker_kv){"hdc.datanodes", sp->label_bufs.datanodes};
+    /* What `hdc start` gives the steps again, and `hdc client` the node. */
+    sp->labels[n_labels++] =
+        (docker_kv){"hdc.test-user", in->test_user != NULL ? in->test_user : "hdc"};
+    if (in->memory_mb > 0) {
+        snprintf(sp->label_bufs.memory, sizeof(sp->label_bufs.memory), "%u", in->memory_mb);
+        sp->labels[n_labels++] = (docker_kv){"hdc.memory", sp->label_bufs.memory};
+    }
     /* Its static address: Docker forgets it when the node is taken off the
      * network (`hdc fault NAME NODE disconnect`), and reconnecting must
      * give it back (cluster_heal.c). */

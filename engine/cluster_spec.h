@@ -35,7 +35,7 @@ typedef struct cluster_identity {
  * bufs. Returns how many. */
 #define CLUSTER_LABELS_MAX 12
 typedef struct cluster_label_bufs {
-    char created[24], expires[24], datanodes[16];
+    char created[24], expires[24], datanodes[16], memory[16];
 } cluster_label_bufs;
 size_t cluster_labels(const plan *p, const cluster_identity *id, docker_kv *out,
                       cluster_label_bufs *bufs);
@@ -84,7 +84,7 @@ typedef struct cluster_spec {
     docker_container_opts opts; /* points into the buffers below */
     char image[256];
     cluster_label_bufs label_bufs;
-    docker_kv labels[CLUSTER_LABELS_MAX + 3];
+    docker_kv labels[CLUSTER_LABELS_MAX + 6];
     char env_buf[40][160];
     const char *env[80];
     const char *cmd[32];

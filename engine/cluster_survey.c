@@ -61,6 +61,11 @@ static int take_identity(cluster_info *ci, const docker_object *o) {
         return UV_ENOMEM;
     if (ci->datanodes == 0 && label(o, "hdc.datanodes") != NULL)
         ci->datanodes = (unsigned)strtoul(label(o, "hdc.datanodes"), NULL, 10);
+    if (ci->memory_mb == 0 && label(o, "hdc.memory") != NULL)
+        ci->memory_mb = (unsigned)strtoul(label(o, "hdc.memory"), NULL, 10);
+    if (ci->test_user == NULL && label(o, "hdc.test-user") != NULL &&
+        (ci->test_user = strdup(label(o, "hdc.test-user"))) == NULL)
+        return UV_ENOMEM;
     if (ci->owner == NULL && label(o, "hdc.owner") != NULL) {
         ci->owner = strdup(label(o, "hdc.owner"));
         ci->logs_dir = dup_or_null(label(o, "hdc.logs"));
@@ -135,6 +140,7 @@ void cluster_census_free(cluster_census *c) {
         cluster_info *ci = &c->list[i];
         free(ci->name);
         free(ci->dist);
+        free(ci->test_user);
         free(ci->owner);
         free(ci->logs_dir);
         free(ci->keys_dir);

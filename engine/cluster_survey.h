@@ -25,6 +25,8 @@
 typedef struct cluster_info {
     char *name, *dist;
     unsigned datanodes;        /* hdc.datanodes, or 0 */
+    char *test_user;           /* hdc.test-user (its up's --test-user), or NULL */
+    unsigned memory_mb;        /* hdc.memory (its up's --memory), or 0 */
     char *owner;               /* hdc.owner, or NULL (made before owners) */
     char *logs_dir, *keys_dir; /* hdc.logs, hdc.keys, or NULL */
     int64_t created;           /* hdc.created, else its oldest container's; 0: unknown */

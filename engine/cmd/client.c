@@ -146,7 +146,9 @@ static int run(const cmd_ctx *cc, void *opts) {
         .port = o->port,
         .any_port_if_taken = !a->port_given,
         .key_dir = cmd_state_dir(&cc->env),
-        .test_user = o->test_user,
+        /* --test-user, else the cluster's, else HDC_TEST_USER. */
+        .test_user = o->test_user != cc->env.test_user ? o->test_user : NULL,
+        .default_test_user = cc->env.test_user,
         .init_dirs = cmd_client_tests_dirs(&cc->env),
         .init_output = init_output,
         .resolve_from = &io,

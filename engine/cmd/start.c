@@ -47,6 +47,9 @@ typedef struct start_one {
     int stop_first; /* restart, or a start whose ZooKeeper is gone */
     char *dist, *logs_root, *holder;
     unsigned datanodes;
+    /* As its up gave them (labels): the steps' environment again. */
+    char *test_user;
+    unsigned memory_mb;
     plugin *plug;
     plan plan;
     const char **hosts; /* the nodes to start, NULL-terminated */
@@ -168,7 +171,8 @@ static void network_inspected(void *data, int status, const char *msg,
         return;
     }
     uo.logs_root = o->logs_root;
-    uo.test_user = s->ctx->env.test_user;
+    uo.test_user = o->test_user != NULL ? o->test_user : s->ctx->env.test_user;
+    uo.memory_mb = o->memory_mb;
     uo.restart = o->hosts;
     uo.holder = o->holder;
     uo.pacer = &s->pacer;
@@ -318,6 +322,9 @@ static void surveyed(void *data, int status, const char *msg, const cluster_info
     }
     o->dist = strdup(ci->dist);
     o->datanodes = ci->datanodes > 0 ? ci->datanodes : 1;
+    o->memory_mb = ci->memory_mb;
+    /* Made before the label: the environment's, as before. */
+    o->test_user = ci->test_user != NULL ? strdup(ci->test_user) : NULL;
     /* The logs go where the up put them (hdc.logs is <root>/<name>). */
     if (ci->logs_dir != NULL && strrchr(ci->logs_dir, '/') != NULL)
         o->logs_root =
@@ -433,6 +440,7 @@ int cmd_start_run(const cmd_ctx *ctx, const char *const *names, size_t n_names,
         free(o->dist);
         free(o->logs_root);
         free(o->holder);
+        free(o->test_user);
         plan_free(&o->plan);
         if (o->plug != NULL)
             plugin_unload(o->plug);

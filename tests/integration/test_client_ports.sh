@@ -8,7 +8,9 @@
 #   exits) fails the start with its log and leaves no container, and the
 #   next `hdc client` starts one;
 #   an explicit --port that is taken fails with a message naming the port,
-#   not Docker's error, and leaves no container.
+#   not Docker's error, and leaves no container;
+#   the clusters are made with --test-user tester, and `hdc client` without
+#   --test-user logs in as the cluster's own test user.
 set -u
 build=${HDC_BUILD_DIR:?}
 hdc=$build/hdc
@@ -46,7 +48,7 @@ for dist in testdist testdist_crash; do
     fi
 done
 if ! out=$("$hdc" up testdist --name "${clusters[0]}" testdist --name "${clusters[1]}" \
-           testdist --name "${clusters[2]}" 2>&1); then
+           testdist --name "${clusters[2]}" --test-user tester 2>&1); then
     bad "up of three clusters" "$out"; finish
 fi
 ok "images built, three clusters up"
@@ -63,8 +65,8 @@ else
 fi
 
 # ---- without --port: 3333 if free, else Docker's choice -----------------------
-declare -A port key
-client() { # NAME: its client without --port; port[NAME] and key[NAME]
+declare -A port key user
+client() { # NAME: its client without --port; port[NAME], key[NAME], user[NAME]
     local n=$1 json
     if ! json=$("$hdc" --json client "$n" 2>"$work/$n.err"); then
         bad "client $n" "$json" "$(cat "$work/$n.err")"
@@ -72,6 +74,7 @@ client() { # NAME: its client without --port; port[NAME] and key[NAME]
     fi
     port[$n]=$(jq -r .ssh_port <<<"$json")
     key[$n]=$(jq -r .key <<<"$json")
+    user[$n]=$(jq -r .user <<<"$json")
     if [ "${port[$n]}" = 3333 ]; then
         ok "client $n: ssh on 3333"
     elif [[ ${port[$n]} =~ ^[1-9][0-9]*$ ]] \
@@ -103,10 +106,12 @@ distinct=$(printf '%s\n' "${port[@]}" | sort -u | wc -l)
 [ ${#port[@]} = 3 ] && [ "$distinct" = 3 ] && ok "three clients, three ports: ${port[*]}" \
     || bad "ports of the three clients" "${port[@]}"
 for n in "${!port[@]}"; do
-    got=$(ssh "${ssh_opts[@]}" -i "${key[$n]}" -p "${port[$n]}" hdc@127.0.0.1 \
+    got=$(ssh "${ssh_opts[@]}" -i "${key[$n]}" -p "${port[$n]}" "${user[$n]}@127.0.0.1" \
           '. /etc/profile.d/hdc.sh; echo "$HDC_CLUSTER"; id -un' 2>&1)
-    [ "$(sed -n 1p <<<"$got")" = "$n" ] && [ "$(sed -n 2p <<<"$got")" = hdc ] \
-        && ok "ssh by key to $n's client on ${port[$n]}" || bad "ssh to $n on ${port[$n]}" "$got"
+    [ "${user[$n]}" = tester ] && [ "$(sed -n 1p <<<"$got")" = "$n" ] \
+        && [ "$(sed -n 2p <<<"$got")" = tester ] \
+        && ok "ssh by key to $n's client on ${port[$n]}, as the cluster's test user" \
+        || bad "ssh to $n on ${port[$n]} as '${user[$n]}'" "$got"
 done
 
 "$hdc" down "${clusters[@]}" >/dev/null 2>&1

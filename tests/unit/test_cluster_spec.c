@@ -59,6 +59,22 @@ static void image_references(void **state) {
     assert_string_equal(ref, "debian:bookworm");
     cluster_image_ref(&desc, "hdc/client", ref, sizeof(ref));
     assert_string_equal(ref, "hdc/client");
+    {
+        /* Resolved (hdc up): the identity tags, else as above. */
+        cluster_images im = {.n = 2};
+        snprintf(im.name[0], sizeof(im.name[0]), "hadoop");
+        snprintf(im.ref[0], sizeof(im.ref[0]), "hdc/apache_3.3.6-hadoop:id-0123456789abcdef");
+        snprintf(im.name[1], sizeof(im.name[1]), "hdc/client:latest");
+        snprintf(im.ref[1], sizeof(im.ref[1]), "hdc/client:id-fedcba9876543210");
+        cluster_images_ref(&im, &desc, "hadoop", ref, sizeof(ref));
+        assert_string_equal(ref, "hdc/apache_3.3.6-hadoop:id-0123456789abcdef");
+        cluster_images_ref(&im, &desc, "hdc/client:latest", ref, sizeof(ref));
+        assert_string_equal(ref, "hdc/client:id-fedcba9876543210");
+        cluster_images_ref(&im, &desc, "client", ref, sizeof(ref));
+        assert_string_equal(ref, "hdc/apache_3.3.6-client:latest");
+        cluster_images_ref(NULL, &desc, "hadoop", ref, sizeof(ref));
+        assert_string_equal(ref, "hdc/apache_3.3.6-hadoop:latest");
+    }
 }
 
 static void a_service_container_has_all_it_needs(void **state) {
@@ -81,8 +97,10 @@ static void a_service_container_has_all_it_needs(void **state) {
     assert_string_equal(o->ipv4, "172.29.3.3");
     assert_string_equal(o->network, "netid");
     assert_int_equal(o->n_extra_hosts, 4); /* zookeeper, namenode, 2 datanodes */
-    assert_int_equal(o->n_labels, 6);
+    assert_int_equal(o->n_labels, 7);
     assert_string_equal(label(o, "hdc.cluster"), "c1");
+    assert_string_equal(label(o, "hdc.test-user"), "alice"); /* for hdc start and client */
+    assert_null(label(o, "hdc.memory"));                     /* no --memory */
     assert_string_equal(label(o, "hdc.address"), "172.29.3.3");
     assert_string_equal(label(o, "hdc.service"), "namenode");
     assert_string_equal(label(o, "hdc.hostname"), "namenode");
@@ -191,6 +209,12 @@ static void expect_limits(const plan *p, const char *host, unsigned budget, unsi
     cluster_container_spec(&in, &sp);
     /* A client node's container has no limit unless its plugin gives one. */
     assert_int_equal(sp.opts.memory_mb, in.node->is_client ? 0 : memory);
+    /* The budget is a label, for `hdc start` (none without one). */
+    snprintf(want, sizeof(want), "%u", budget);
+    if (budget > 0)
+        assert_string_equal(label(&sp.opts, "hdc.memory"), want);
+    else
+        assert_null(label(&sp.opts, "hdc.memory"));
     snprintf(want, sizeof(want), "HDC_MEMORY_MB=%u", memory);
     if (in.node->svc != NULL) {
         assert_true(has(sp.opts.env, sp.opts.n_env, want));

@@ -78,6 +78,10 @@ static void objects_are_counted_into_their_clusters(void **state) {
     cluster_census c = {0};
     const cluster_info *ci;
 
+    /* The up's test user and memory budget, on its containers. */
+    json_object_set_new((json_t *)containers[0].labels, "hdc.test-user", json_string("alice"));
+    json_object_set_new((json_t *)containers[0].labels, "hdc.memory", json_string("6144"));
+
     assert_int_equal(cluster_census_add(&c, CLUSTER_CONTAINERS, containers, 6), 0);
     assert_int_equal(cluster_census_add(&c, CLUSTER_NETWORKS, networks, 3), 0);
     assert_int_equal(cluster_census_add(&c, CLUSTER_VOLUMES, volumes, 1), 0);
@@ -98,7 +102,11 @@ static void objects_are_counted_into_their_clusters(void **state) {
     assert_int_equal(ci->created, 100);
     assert_int_equal(ci->owner_is, OWNER_ALIVE);
     assert_int_equal(ci->state, CLUSTER_CREATING);
+    assert_string_equal(ci->test_user, "alice");
+    assert_int_equal(ci->memory_mb, 6144);
     ci = find(&c, "killed");
+    assert_null(ci->test_user); /* made before the label */
+    assert_int_equal(ci->memory_mb, 0);
     assert_int_equal(ci->owner_is, OWNER_GONE);
     assert_int_equal(ci->state, CLUSTER_ORPHANED);
     ci = find(&c, "early"); /* an up killed after its network */
