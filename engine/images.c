@@ -121,7 +121,6 @@ struct images_job {
     /* images_build_dist and images_resolve: what the builds record. */
     char dist_name[64];
     int recorded;
-    int built_any; /* a build request was sent */
     /* images_resolve: run what is built, build only from local inputs. */
     int resolve;
     char *record[2]; /* the records, real and stand-in, read once (look_work) */
@@ -1049,8 +1048,7 @@ static void recorded(uv_work_t *w, int status) {
     job_end(w->data);
 }
 
-/* The end: a build's record, ZooKeeper's image to resolve, then the
- * callback. */
+/* The end: a build's record, or a resolution's pins, then the callback. */
 static void job_end(images_job *job) {
     if (job->status == 0 && job->dist && job->has_artifacts && !job->resolve && !job->recorded) {
         job->recorded = 1;
@@ -1160,7 +1158,6 @@ static void staged(uv_work_t *w, int status) {
             job->progress(job->data, it->tag, line);
         free(line);
     }
-    job->built_any = 1;
     err = docker_build(job->d, &bo, build_progress, built, job, &job->call);
     if (err != 0)
         built(job, err, hdc_strerror(err), NULL);
