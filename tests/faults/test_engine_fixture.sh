@@ -15,7 +15,6 @@ export HDC_PLUGIN_PATH=$build/e2e-plugins
 work=$(mktemp -d /tmp/hdc-pe-XXXXXX)
 export HDC_LOGS_DIR=$work/logs HDC_STATE_DIR=$work/state
 name=hdcpe$$
-pass=0 fail=0
 
 cleanup() {
     pe_run "$hdc" down "$name" >/dev/null 2>&1
@@ -23,8 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
+. "$(dirname "$0")/../lib.sh"
 
 states() { # the cluster's containers on the private engine: "NAME STATE" lines
     pe_docker ps -a --filter "label=hdc.cluster=$name" --format '{{.Names}} {{.State}}' | sort

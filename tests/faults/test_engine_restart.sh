@@ -18,8 +18,6 @@ hdc=$build/hdc
 work=$(mktemp -d /tmp/hdc-engine-restart-XXXXXX)
 export HDC_LOGS_DIR=$work/logs HDC_STATE_DIR=$work/state
 name=er$$
-pass=0 fail=0
-t0=$(date +%s)
 logs_pid=
 
 cleanup() {
@@ -29,9 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
-finish() { echo "$pass passed, $fail failed ($(($(date +%s) - t0)) s)"; [ "$fail" = 0 ]; exit; }
+. "$(dirname "$0")/../lib.sh"
 
 if ! pe_pid >/dev/null; then
     bad "no private engine: engine_setup.sh (fixture private_engine) did not run or failed"; finish

@@ -20,8 +20,6 @@ hdc=$build/hdc
 work=$(mktemp -d /tmp/hdc-fault-XXXXXX)
 export HDC_LOGS_DIR=$work/logs HDC_STATE_DIR=$work/state
 name=hdcft$$
-pass=0 fail=0
-t0=$(date +%s)
 bg=() # background hdc processes, stopped on exit
 
 cleanup() {
@@ -31,9 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
-finish() { echo "$pass passed, $fail failed ($(($(date +%s) - t0)) s)"; [ "$fail" = 0 ]; exit; }
+. "$(dirname "$0")/../lib.sh"
 
 # until_true SECONDS CMD...: runs CMD until it succeeds, at most SECONDS
 # (the namenode's view of a datanode changes on its own clock, and Docker

@@ -28,7 +28,6 @@ root=$work/root
 log=$root/$name/num.log
 sock=$work/engine.sock
 image=debian:bookworm
-pass=0 fail=0
 bg=() # background pids to stop on exit
 
 cleanup() {
@@ -41,8 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
+. "$(dirname "$0")/../lib.sh"
 
 # wait_for SECONDS CMD...: until CMD succeeds, for at most SECONDS.
 wait_for() {

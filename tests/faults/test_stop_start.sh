@@ -18,8 +18,6 @@ hdc=$build/hdc
 work=$(mktemp -d /tmp/hdc-stopstart-XXXXXX)
 export HDC_LOGS_DIR=$work/logs HDC_STATE_DIR=$work/state
 name=ss$$
-pass=0 fail=0
-t0=$(date +%s)
 
 cleanup() {
     "$hdc" down "$name" >/dev/null 2>&1
@@ -27,9 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
-finish() { echo "$pass passed, $fail failed ($(($(date +%s) - t0)) s)"; [ "$fail" = 0 ]; exit; }
+. "$(dirname "$0")/../lib.sh"
 
 state_of() { "$hdc" --json ls | jq -r --arg n "$1" '[.[] | select(.name == $n) | .state][0] // "none"'; }
 

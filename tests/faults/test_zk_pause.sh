@@ -20,8 +20,6 @@ export HDC_LOGS_DIR=$work/logs HDC_STATE_DIR=$work/state
 name=hdczk$$
 zk=${name}_zookeeper_1
 pause_s=${HDC_ZK_PAUSE_S:-20}
-pass=0 fail=0
-t0=$(date +%s)
 bg=()
 
 cleanup() {
@@ -32,9 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
-finish() { echo "$pass passed, $fail failed ($(($(date +%s) - t0)) s)"; [ "$fail" = 0 ]; exit; }
+. "$(dirname "$0")/../lib.sh"
 
 if ! out=$("$hdc" build-base --stand-in 2>&1) || ! out=$("$hdc" build testdist 2>&1); then
     bad "images" "$(tail -20 <<<"$out")"; finish

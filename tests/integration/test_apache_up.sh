@@ -25,8 +25,6 @@ export HDC_LOGS_DIR=$work/logs
 prefix=ap$$
 a=$prefix-a   # apache_2.6.0
 b=$prefix-b   # apache_3.3.6
-pass=0 fail=0
-t0=$(date +%s)
 
 cleanup() {
     "$hdc" down "$a" "$b" >/dev/null 2>&1
@@ -34,9 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
-finish() { echo "$pass passed, $fail failed ($(($(date +%s) - t0)) s)"; [ "$fail" = 0 ]; exit; }
+. "$(dirname "$0")/../lib.sh"
 
 labelled() { # objects labelled hdc.cluster=NAME, containers, networks and volumes
     { docker ps -aq --filter "label=hdc.cluster=$1"

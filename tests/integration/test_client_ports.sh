@@ -19,7 +19,6 @@ work=$(mktemp -d /tmp/hdc-client-ports-XXXXXX)
 export HDC_LOGS_DIR=$work/logs HDC_STATE_DIR=$work/state
 prefix=cp$$
 clusters=("$prefix"-a "$prefix"-b "$prefix"-c)
-pass=0 fail=0
 
 cleanup() {
     "$hdc" down "${clusters[@]}" >/dev/null 2>&1
@@ -27,9 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; exit; }
+. "$(dirname "$0")/../lib.sh"
 
 client_containers() { # NAME: how many client containers the cluster has, in any state
     docker ps -aq --filter "name=^/$1_client_1\$" | wc -l

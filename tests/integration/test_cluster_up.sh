@@ -14,7 +14,6 @@ export HDC_PLUGIN_PATH=$build/e2e-plugins
 work=$(mktemp -d /tmp/hdc-e2e-XXXXXX)
 export HDC_LOGS_DIR=$work/logs
 prefix=e2e$$
-pass=0 fail=0
 
 cleanup() {
     for n in "$prefix"-a "$prefix"-b "$prefix"-c "$prefix"-d "$prefix"-crash "$prefix"-race; do
@@ -24,8 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
+. "$(dirname "$0")/../lib.sh"
 
 labelled() { # objects labelled hdc.cluster=NAME: containers, networks, volumes
     { docker ps -aq --filter "label=hdc.cluster=$1"

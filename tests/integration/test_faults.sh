@@ -24,7 +24,6 @@ export HDC_LOGS_DIR=$work/logs HDC_STATE_DIR=$work/state
 prefix=flt$$
 seed=${HDC_FAULTS_SEED:-$$}
 RANDOM=$seed
-pass=0 fail=0
 bg=() # background pids to stop on exit
 
 names() { # every cluster of this run
@@ -40,8 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
+. "$(dirname "$0")/../lib.sh"
 
 labelled() { # objects labelled hdc.cluster=NAME
     { docker ps -aq --filter "label=hdc.cluster=$1"

@@ -21,8 +21,6 @@ hdc=$build/hdc
 work=$(mktemp -d /tmp/hdc-users-XXXXXX)
 export HDC_LOGS_DIR=$work/logs HDC_STATE_DIR=$work/state
 name=hu$$
-pass=0 fail=0
-t0=$(date +%s)
 
 cleanup() {
     "$hdc" down "$name" >/dev/null 2>&1
@@ -30,9 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
-finish() { echo "$pass passed, $fail failed ($(($(date +%s) - t0)) s)"; [ "$fail" = 0 ]; exit; }
+. "$(dirname "$0")/../lib.sh"
 
 labelled() { # objects labelled hdc.cluster=NAME, containers, networks and volumes
     { docker ps -aq --filter "label=hdc.cluster=$1"

@@ -25,8 +25,6 @@ work=$(mktemp -d /tmp/hdc-identity-XXXXXX)
 export HDC_LOGS_DIR=$work/logs
 export HDC_DIST_CACHE=$work/cache
 name=idt$$
-pass=0 fail=0
-t0=$(date +%s)
 
 latest_before= moved=
 cleanup() {
@@ -41,9 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
-finish() { echo "$pass passed, $fail failed ($(($(date +%s) - t0)) s)"; [ "$fail" = 0 ]; exit; }
+. "$(dirname "$0")/../lib.sh"
 
 label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null; }
 image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null; }

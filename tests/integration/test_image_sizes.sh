@@ -24,8 +24,6 @@ hadoop=hdc/$dist-hadoop:latest
 client=hdc/$dist-client:latest
 work=$(mktemp -d /tmp/hdc-image-sizes-XXXXXX)
 probe=hdc-image-sizes-$$ # the one container this test runs
-pass=0 fail=0
-t0=$(date +%s)
 
 image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null; }
 size() { docker image inspect -f '{{.Size}}' "$1"; }
@@ -50,9 +48,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
-finish() { echo "$pass passed, $fail failed ($(($(date +%s) - t0)) s)"; [ "$fail" = 0 ]; exit; }
+. "$(dirname "$0")/../lib.sh"
 
 # ---- the padded stand-in, and its unpacked size -------------------------------
 if ! out=$("$src/tests/fixtures/fakehadoop/build.sh" --pad 64 "$v" "$work/dist" 2>&1); then

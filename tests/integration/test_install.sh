@@ -25,12 +25,8 @@ src=${HDC_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/hdc-install-XXXXXX)
 prefix=$work/prefix
 name=inst$$
-pass=0 fail=0
-t0=$(date +%s)
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
-finish() { echo "$pass passed, $fail failed ($(($(date +%s) - t0)) s)"; [ "$fail" = 0 ]; exit; }
+. "$(dirname "$0")/../lib.sh"
 
 labelled() { # objects labelled hdc.cluster=NAME: containers, networks and volumes
     { docker ps -aq --filter "label=hdc.cluster=$1"

@@ -21,7 +21,6 @@ xsd=$src/tests/fixtures/junit/junit.xsd
 export HDC_PLUGIN_PATH=$build/e2e-plugins
 work=$(mktemp -d /tmp/hdc-matrix-XXXXXX)
 export HDC_LOGS_DIR=$work/logs HDC_STATE_DIR=$work/state
-pass=0 fail=0
 names=()                          # every cluster a run of this test made
 
 cleanup() {
@@ -32,8 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
+. "$(dirname "$0")/../lib.sh"
 
 labelled() { # objects labelled hdc.cluster=NAME: containers, networks, volumes
     { docker ps -aq --filter "label=hdc.cluster=$1"

@@ -16,7 +16,6 @@ work=$(mktemp -d /tmp/hdc-silent-XXXXXX)
 export HDC_LOGS_DIR=$work/logs HDC_STATE_DIR=$work/state
 sock=$work/docker.sock
 name=silent$$
-pass=0 fail=0
 pid=
 
 cleanup() {
@@ -28,8 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; }
+. "$(dirname "$0")/../lib.sh"
 give_up() { bad "$@"; echo "$pass passed, $fail failed"; exit 1; }
 
 [ -x "$engine" ] || give_up "no $engine: build the silent_engine target"
