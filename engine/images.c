@@ -1244,23 +1244,25 @@ static void fail_now(images_job *job, int status, const char *what) {
     job_end(job);
 }
 
+/* An image's label, or NULL. */
+static const char *label_of(const docker_image_info *info, const char *key) {
+    return info != NULL && info->labels != NULL
+               ? json_string_value(json_object_get(info->labels, key))
+               : NULL;
+}
+
 /* Whether info is the image of identity (its label says so). */
 static int is_identity(const docker_image_info *info, const char *identity) {
-    const char *v = info != NULL && info->labels != NULL
-                        ? json_string_value(json_object_get(info->labels, IMAGES_LABEL_IDENTITY))
-                        : NULL;
+    const char *v = label_of(info, IMAGES_LABEL_IDENTITY);
     return v != NULL && strcmp(v, identity) == 0;
 }
 
 static int has_identity(const docker_image_info *info) {
-    return info != NULL && info->labels != NULL &&
-           json_string_value(json_object_get(info->labels, IMAGES_LABEL_IDENTITY)) != NULL;
+    return label_of(info, IMAGES_LABEL_IDENTITY) != NULL;
 }
 
 static int is_stand_in(const docker_image_info *info) {
-    const char *v = info != NULL && info->labels != NULL
-                        ? json_string_value(json_object_get(info->labels, IMAGES_LABEL_STAND_IN))
-                        : NULL;
+    const char *v = label_of(info, IMAGES_LABEL_STAND_IN);
     return v != NULL && strcmp(v, "true") == 0;
 }
 
@@ -1435,9 +1437,7 @@ static void pin_checked(void *data, int status, const char *msg, const docker_im
         job_end(job);
         return;
     }
-    id = info->labels != NULL
-             ? json_string_value(json_object_get(info->labels, IMAGES_LABEL_IDENTITY))
-             : NULL;
+    id = label_of(info, IMAGES_LABEL_IDENTITY);
     if (id != NULL && strlen(id) == 64)
         images_identity_tag(ref, id, pinned, sizeof(pinned));
     else
@@ -1517,9 +1517,7 @@ static void item_decide(images_job *job) {
 }
 
 static void base_found(images_job *job, const char *ref, const docker_image_info *info) {
-    const char *id = info->labels != NULL
-                         ? json_string_value(json_object_get(info->labels, IMAGES_LABEL_IDENTITY))
-                         : NULL;
+    const char *id = label_of(info, IMAGES_LABEL_IDENTITY);
 
     /* What is built on the stand-in's base is the stand-in's too. */
     job->stand_in |= is_stand_in(info);
